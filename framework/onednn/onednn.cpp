@@ -1,0 +1,100 @@
+#include "framework/onednn/onednn.h"
+
+#include <omp.h>
+
+#include <atomic>
+
+namespace attnlab::onednn {
+namespace {
+
+std::atomic<std::int64_t> g_hits{0};
+std::atomic<std::int64_t> g_misses{0};
+
+std::unordered_map<std::string, std::shared_ptr<void>>& thread_cache() {
+  thread_local std::unordered_map<std::string, std::shared_ptr<void>> cache;
+  return cache;
+}
+
+}  // namespace
+
+dnnl::engine& engine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+dnnl::stream& stream() {
+  thread_local dnnl::stream s(engine());
+  return s;
+}
+
+void set_threads(int n) { omp_set_num_threads(n < 1 ? 1 : n); }
+int threads() { return omp_get_max_threads(); }
+
+dt to_dnnl(core::DType t) { return t == core::DType::f32 ? dt::f32 : dt::s32; }
+
+dims to_dims(const Shape& s) {
+  if (s.rank() == 0) return {1};
+  return dims(s.begin(), s.end());
+}
+
+dnnl::memory::desc plain_md(const Shape& s, dt type) {
+  const dims d = to_dims(s);
+  dims strides(d.size(), 1);
+  for (int i = static_cast<int>(d.size()) - 2; i >= 0; --i)
+    strides[static_cast<std::size_t>(i)] = strides[static_cast<std::size_t>(i) + 1] * d[static_cast<std::size_t>(i) + 1];
+  return dnnl::memory::desc(d, type, strides);
+}
+
+dnnl::memory::desc strided_md(const dims& d, const dims& strides, dt type) { return dnnl::memory::desc(d, type, strides); }
+
+dnnl::memory wrap(const Tensor& t, const dnnl::memory::desc& md) { return dnnl::memory(md, engine(), t.raw()); }
+
+dnnl::memory wrap(const Tensor& t) {
+  if (t.dtype() != core::DType::f32) throw DTypeError("onednn", "only f32 tensors can be wrapped for oneDNN");
+  return wrap(t, plain_md(t.shape()));
+}
+
+std::pair<Tensor, dnnl::memory> alloc(const dnnl::memory::desc& md) {
+  const auto n = static_cast<std::int64_t>((md.get_size() + sizeof(float) - 1) / sizeof(float));
+  Tensor buf = Tensor::empty(Shape{n});
+  dnnl::memory m(md, engine(), buf.raw());
+  return {std::move(buf), std::move(m)};
+}
+
+void reorder(const dnnl::memory& src, const dnnl::memory& dst) {
+  struct Kernel {
+    dnnl::reorder prim;
+  };
+  // Descriptors are identified by their (opaque) C structs; hashing the bytes is exact.
+  const dnnl_memory_desc_t s = src.get_desc().data;
+  const dnnl_memory_desc_t d = dst.get_desc().data;
+  std::string key("reorder:");
+  key.append(reinterpret_cast<const char*>(&s), sizeof(s));
+  key.append(reinterpret_cast<const char*>(&d), sizeof(d));
+  auto k = cached<Kernel>(key, [&] { return Kernel{dnnl::reorder(src, dst)}; });
+  execute(k->prim, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}});
+}
+
+dnnl::memory reorder_if_needed(const dnnl::memory& m, const dnnl::memory::desc& want, Tensor& keep) {
+  if (m.get_desc() == want) return m;
+  auto [buf, out] = alloc(want);
+  reorder(m, out);
+  keep = std::move(buf);
+  return out;
+}
+
+void execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memory>& args) {
+  p.execute(stream(), args);
+  stream().wait();
+}
+
+CacheStats cache_stats() { return {g_hits.load(), g_misses.load()}; }
+std::size_t cache_size() { return thread_cache().size(); }
+void cache_clear() { thread_cache().clear(); }
+
+namespace detail {
+std::shared_ptr<void>* cache_slot(const std::string& key) { return &thread_cache()[key]; }
+void count(bool hit) { (hit ? g_hits : g_misses).fetch_add(1, std::memory_order_relaxed); }
+}  // namespace detail
+
+}  // namespace attnlab::onednn

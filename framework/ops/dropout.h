@@ -1,0 +1,4 @@
+// dropout: to be written.
+#pragma once
+
+#include "framework/autograd/var.h"

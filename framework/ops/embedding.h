@@ -1,0 +1,4 @@
+// embedding gather: to be written.
+#pragma once
+
+#include "framework/autograd/var.h"

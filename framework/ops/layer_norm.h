@@ -1,0 +1,4 @@
+// layer normalization: to be written.
+#pragma once
+
+#include "framework/autograd/var.h"

@@ -1,0 +1,4 @@
+// fused losses: to be written.
+#pragma once
+
+#include "framework/autograd/var.h"

@@ -1,0 +1,4 @@
+// masked_fill and sequence masks: to be written.
+#pragma once
+
+#include "framework/autograd/var.h"

@@ -1,0 +1,4 @@
+// max/avg pooling: to be written.
+#pragma once
+
+#include "framework/autograd/var.h"

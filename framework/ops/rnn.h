@@ -1,0 +1,4 @@
+// LSTM and GRU: to be written.
+#pragma once
+
+#include "framework/autograd/var.h"
