@@ -64,7 +64,8 @@ double max_rel_error(const core::Tensor& a, const core::Tensor& b, double floor)
   double worst = 0.0;
   for (std::size_t i = 0; i < x.size(); ++i) {
     const double e = std::abs(static_cast<double>(x[i]) - y[i]) / std::max(std::abs(static_cast<double>(y[i])), floor);
-    if (!(e <= worst)) worst = e;  // NaN propagates as the worst
+    if (std::isnan(e)) return std::numeric_limits<double>::infinity();
+    worst = std::max(worst, e);
   }
   return worst;
 }
