@@ -61,7 +61,7 @@ class Var {
   /// The accumulated gradient (undefined if none has flowed here since the last zero_grad).
   const Tensor& grad() const { return n_->grad; }
   /// Drops the gradient (the next backward starts from zero).
-  void zero_grad() {
+  void zero_grad() const {
     n_->grad = Tensor();
     n_->grad_owned = false;
   }
