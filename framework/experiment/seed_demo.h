@@ -1,0 +1,32 @@
+// `attnlab demo`: trains the seed model on the marker task and reports the loss per epoch.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace attnlab::experiment {
+
+struct DemoOptions {
+  std::int64_t vocab = 100;
+  std::int64_t embedding = 32;
+  std::int64_t hidden = 48;
+  std::int64_t seq_len = 20;
+  std::int64_t classes = 10;
+  std::int64_t train = 4096;
+  std::int64_t valid = 1024;
+  int epochs = 8;
+  std::int64_t batch = 32;
+  float lr = 3e-3f;
+  int threads = 1;
+  std::uint64_t seed = 1;
+  bool quiet = false;
+};
+
+struct EpochStats {
+  double train_loss, valid_loss, valid_accuracy, seconds;
+};
+
+/// Runs the demo; prints one line per epoch unless quiet. Returns the per-epoch statistics.
+std::vector<EpochStats> run_seed_demo(const DemoOptions& o);
+
+}  // namespace attnlab::experiment
