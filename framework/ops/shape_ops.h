@@ -55,6 +55,7 @@ Var squeeze(const Var& x, int axis);
 Var permute(const Var& x, const std::vector<int>& perm);
 
 /// Swaps dims a and b (a permute): [B, T, H] -> [B, H, T] for (1, 2). A contiguous copy.
+/// ShapeError for an axis outside [-rank, rank).
 Var transpose(const Var& x, int a, int b);
 
 /// Elements [start, end) along `axis`, as Python's x[..., start:end, ...] but without clamping:
@@ -64,8 +65,9 @@ Var transpose(const Var& x, int a, int b);
 Var slice(const Var& x, int axis, std::int64_t start, std::int64_t end);
 
 /// Joins tensors of equal rank along `axis`: every dim but `axis` must agree (ShapeError naming all
-/// shapes otherwise); [B, T1, H] and [B, T2, H] on axis 1 -> [B, T1+T2, H]. One input gives a copy.
-/// Throws for an empty list. All inputs must share one dtype (DTypeError).
+/// shapes otherwise); [B, T1, H] and [B, T2, H] on axis 1 -> [B, T1+T2, H]. One input gives a copy;
+/// an empty list is a ShapeError. All inputs must share one dtype (DTypeError). Inputs with a zero
+/// dim are allowed (they contribute nothing).
 Var concat(const std::vector<Var>& xs, int axis);
 
 /// Joins tensors of identical shape along a NEW dim inserted at `axis` (in [-(rank+1), rank]):
