@@ -103,6 +103,8 @@ Tensor Tensor::reshape(Shape shape) const {
     if (shape[i] == -1) {
       if (infer >= 0) throw ShapeError("reshape", fmt::format("more than one -1 in {}", shape.str()));
       infer = i;
+    } else if (shape[i] < 0) {
+      throw ShapeError("reshape", fmt::format("negative dimension {} in {}", shape[i], shape.str()));
     } else {
       known *= shape[i];
     }

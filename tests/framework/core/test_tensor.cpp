@@ -26,6 +26,7 @@ BOOST_AUTO_TEST_CASE(reshape_shares_and_infers) {
   BOOST_TEST(r.shares_buffer(t));
   BOOST_CHECK_THROW(t.reshape(Shape{4, 2}), ShapeError);
   BOOST_CHECK_THROW(t.reshape(Shape{-1, -1}), ShapeError);
+  BOOST_CHECK_THROW(t.reshape(Shape{-2, -3}), ShapeError);
 }
 
 BOOST_AUTO_TEST_CASE(wrong_dtype_access_throws) {
