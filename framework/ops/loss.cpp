@@ -162,8 +162,9 @@ Var softmax_cross_entropy(const Var& logits, const core::Tensor& target, std::in
           if (tp[r] == ignore_index) continue;
           const float* x = xp + r * c;
           float m = -INFINITY;
+          // A ternary, not std::max: std::max's reference arguments keep GCC from vectorising the reduction.
 #pragma omp simd reduction(max : m)
-          for (std::int64_t j = 0; j < c; ++j) m = std::max(m, x[j]);
+          for (std::int64_t j = 0; j < c; ++j) m = m > x[j] ? m : x[j];
           float s = 0.f, sx = 0.f;
           if (pp) {
             float* p = pp + r * c;
