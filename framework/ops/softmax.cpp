@@ -39,12 +39,16 @@ Var softmax_impl(const char* op, algorithm alg, const Var& x, int axis) {
   Tensor y = Tensor::empty(s);
   if (s.numel() == 0) return autograd::make_result(y, {x}, op, [](const Tensor&, Grads&) {});
   auto k = kernel(op, alg, s.prod(0, a), s[a], s.prod(a + 1, s.rank()));
-  onednn::execute(k->fwd, {{DNNL_ARG_SRC, onednn::wrap(x.value(), k->md)}, {DNNL_ARG_DST, onednn::wrap(y, k->md)}});
-  return autograd::make_result(y, {x}, op, [k, y](const Tensor& gy, Grads& g) {
+  onednn::guard(op, s.str(), [&] {
+    onednn::execute(k->fwd, {{DNNL_ARG_SRC, onednn::wrap(x.value(), k->md)}, {DNNL_ARG_DST, onednn::wrap(y, k->md)}});
+  });
+  return autograd::make_result(y, {x}, op, [k, y, op](const Tensor& gy, Grads& g) {
     Tensor gx = Tensor::empty(y.shape());
-    onednn::execute(k->bwd, {{DNNL_ARG_DST, onednn::wrap(y, k->md)},
-                             {DNNL_ARG_DIFF_DST, onednn::wrap(gy, k->md)},
-                             {DNNL_ARG_DIFF_SRC, onednn::wrap(gx, k->md)}});
+    onednn::guard(op, y.shape().str(), [&] {
+      onednn::execute(k->bwd, {{DNNL_ARG_DST, onednn::wrap(y, k->md)},
+                               {DNNL_ARG_DIFF_DST, onednn::wrap(gy, k->md)},
+                               {DNNL_ARG_DIFF_SRC, onednn::wrap(gx, k->md)}});
+    });
     g.add(0, std::move(gx));
   });
 }
