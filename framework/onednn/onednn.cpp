@@ -1,5 +1,6 @@
 #include "framework/onednn/onednn.h"
 
+#include <oneapi/dnnl/dnnl_debug.h>
 #include <omp.h>
 
 #include <atomic>
@@ -84,8 +85,13 @@ dnnl::memory reorder_if_needed(const dnnl::memory& m, const dnnl::memory::desc& 
 }
 
 void execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memory>& args) {
-  p.execute(stream(), args);
-  stream().wait();
+  try {
+    p.execute(stream(), args);
+    stream().wait();
+  } catch (const dnnl::error& e) {
+    const auto kind = static_cast<dnnl_primitive_kind_t>(p.get_kind());
+    throw BackendError(dnnl_prim_kind2str(kind), fmt::format("{} (status {}) while executing", e.what(), static_cast<int>(e.status)));
+  }
 }
 
 CacheStats cache_stats() { return {g_hits.load(), g_misses.load()}; }

@@ -62,7 +62,7 @@ dnnl::memory reorder_if_needed(const dnnl::memory& m, const dnnl::memory::desc& 
 /// Copies src into dst (layouts may differ), via a cached reorder primitive.
 void reorder(const dnnl::memory& src, const dnnl::memory& dst);
 
-/// Executes on this thread's stream and waits.
+/// Executes on this thread's stream and waits. A dnnl::error becomes BackendError naming the primitive kind.
 void execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memory>& args);
 
 /// Runs `f`, turning dnnl::error into BackendError(op, "<status>: <what> for <context>").
