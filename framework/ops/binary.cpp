@@ -142,6 +142,24 @@ std::shared_ptr<BinaryKernel> binary_kernel(const char* op, algorithm alg, const
   });
 }
 
+// One output row; a stride of 0 repeats that operand's first element. Separate functions with
+// restrict pointers, so that the compiler vectorises them.
+template <class F>
+void binary_row(const float* __restrict a, bool sa, const float* __restrict b, bool sb, float* __restrict y,
+                std::int64_t n, float scale, F f) {
+  if (sa && sb) {
+    for (std::int64_t j = 0; j < n; ++j) y[j] = scale * f(a[j], b[j]);
+  } else if (sa) {
+    const float vb = *b;
+    for (std::int64_t j = 0; j < n; ++j) y[j] = scale * f(a[j], vb);
+  } else if (sb) {
+    const float va = *a;
+    for (std::int64_t j = 0; j < n; ++j) y[j] = scale * f(va, b[j]);
+  } else {
+    std::fill(y, y + n, scale * f(*a, *b));
+  }
+}
+
 template <class F>
 void native_binary(const Tensor& a, const Tensor& b, Tensor& y, float scale, F f) {
   const auto plan = detail::broadcast_plan(y.shape(), {a.shape(), b.shape()});
@@ -149,21 +167,8 @@ void native_binary(const Tensor& a, const Tensor& b, Tensor& y, float scale, F f
   const float* pa = a.f32();
   const float* pb = b.f32();
   float* py = y.f32();
-  detail::for_each_row(plan, [&](std::int64_t o, const std::int64_t* in, std::int64_t n) {
-    const float* ra = pa + in[0];
-    const float* rb = pb + in[1];
-    float* ry = py + o;
-    if (sa && sb) {
-      for (std::int64_t j = 0; j < n; ++j) ry[j] = scale * f(ra[j], rb[j]);
-    } else if (sa) {
-      const float vb = *rb;
-      for (std::int64_t j = 0; j < n; ++j) ry[j] = scale * f(ra[j], vb);
-    } else if (sb) {
-      const float va = *ra;
-      for (std::int64_t j = 0; j < n; ++j) ry[j] = scale * f(va, rb[j]);
-    } else {
-      std::fill(ry, ry + n, scale * f(*ra, *rb));
-    }
+  detail::for_each_row(plan, [=](std::int64_t o, const std::int64_t* in, std::int64_t n) {
+    binary_row(pa + in[0], sa, pb + in[1], sb, py + o, n, scale, f);
   });
 }
 
@@ -307,12 +312,8 @@ Tensor broadcast_to(const Tensor& t, const Shape& shape, float scale) {
   const bool contiguous = plan.strides[0].back() != 0;
   const float* src = t.f32();
   float* dst = y.f32();
-  detail::for_each_row(plan, [&](std::int64_t o, const std::int64_t* in, std::int64_t n) {
-    if (contiguous) {
-      for (std::int64_t j = 0; j < n; ++j) dst[o + j] = scale * src[in[0] + j];
-    } else {
-      std::fill(dst + o, dst + o + n, scale * src[in[0]]);
-    }
+  detail::for_each_row(plan, [=](std::int64_t o, const std::int64_t* in, std::int64_t n) {
+    binary_row(src + in[0], contiguous, src, false, dst + o, n, scale, [](float v, float) { return v; });
   });
   return y;
 }

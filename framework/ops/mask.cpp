@@ -9,6 +9,11 @@
 namespace attnlab::ops {
 namespace {
 
+template <class M>
+void fill_row(const float* __restrict src, const M* __restrict mask, float* __restrict dst, std::int64_t n, float value) {
+  for (std::int64_t j = 0; j < n; ++j) dst[j] = mask[j] != M(0) ? value : src[j];
+}
+
 // src where mask == 0, `value` where mask != 0; src has the full shape, mask broadcasts to it.
 template <class M>
 Tensor fill_where(const Tensor& src, const Tensor& mask, float value) {
@@ -18,15 +23,14 @@ Tensor fill_where(const Tensor& src, const Tensor& mask, float value) {
   const float* ps = src.f32();
   const M* pm = mask.data<M>();
   float* py = y.f32();
-  detail::for_each_row(plan, [&](std::int64_t o, const std::int64_t* in, std::int64_t n) {
+  detail::for_each_row(plan, [=](std::int64_t o, const std::int64_t* in, std::int64_t n) {
     const M* m = pm + in[1];
-    if (mask_row) {
-      for (std::int64_t j = 0; j < n; ++j) py[o + j] = m[j] != M(0) ? value : ps[o + j];
-    } else if (*m != M(0)) {
+    if (mask_row)
+      fill_row(ps + o, m, py + o, n, value);
+    else if (*m != M(0))
       std::fill(py + o, py + o + n, value);
-    } else {
+    else
       std::copy(ps + o, ps + o + n, py + o);
-    }
   });
   return y;
 }

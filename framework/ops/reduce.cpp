@@ -36,7 +36,7 @@ float combine(float a, float b) {
 }
 
 template <RedOp K>
-float reduce_row(const float* x, std::int64_t n) {
+float reduce_row(const float* __restrict x, std::int64_t n) {
   if constexpr (K == RedOp::sum) {
     float s = 0.f;
 #pragma omp simd reduction(+ : s)
