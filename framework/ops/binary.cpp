@@ -250,7 +250,7 @@ struct UnaryKernel {
 
 // Layout-agnostic like eltwise.cpp: keyed by element count only.
 std::shared_ptr<UnaryKernel> unary_kernel(const char* op, algorithm alg, float alpha, std::int64_t n) {
-  return onednn::cached<UnaryKernel>(fmt::format("binary.h:eltwise:{}:{}:{}", static_cast<int>(alg), alpha, n), [&] {
+  return onednn::cached<UnaryKernel>(fmt::format("binary_ops.eltwise:{}:{}:{}", static_cast<int>(alg), alpha, n), [&] {
     return onednn::guard(op, fmt::format("{} elements", n), [&] {
       const auto md = onednn::plain_md(Shape{n});
       dnnl::eltwise_forward::primitive_desc fwd_pd(

@@ -1,4 +1,5 @@
-// Elementwise binary ops with NumPy broadcasting, their operators, and two unary helpers.
+// Elementwise binary ops with NumPy broadcasting, their operators, and three unary helpers
+// (neg, square, sqrt).
 //
 // Broadcasting (NumPy's rules): shapes are aligned at their trailing dims; a missing leading dim
 // counts as 1; along each dim the sizes must be equal or one of them 1, which is repeated. So
@@ -12,9 +13,10 @@
 // Backends: forward runs on oneDNN's binary primitive when one operand already has the output
 // shape (oneDNN broadcasts its second source only; add and mul swap their operands, sub swaps and
 // negates through a post-op); otherwise (div by a larger tensor, or both sides broadcast) a native
-// TBB kernel computes the result directly without materialising the broadcast copy. Gradient
-// sums over broadcast dims are native (oneDNN 2.6's reduction falls back to a reference loop for
-// most axis patterns, ~100x slower).
+// TBB kernel computes the result directly without materialising the broadcast copy; so it does
+// when oneDNN would only offer its slow reference loop (some patterns of rank 5 and more). Gradient
+// sums over broadcast dims are native: oneDNN 2.6's reduction falls back to a reference loop for
+// most axis patterns ([32, 50, 128] -> [128]: 2.9 ms against 18 us on one core).
 #pragma once
 
 #include "framework/autograd/var.h"
@@ -63,8 +65,8 @@ Var operator/(float a, const Var& b);
 
 // ---- Tensor-level broadcasting helpers (no autograd), for ops that broadcast internally ----
 
-/// The broadcast shape of a and b. Throws ShapeError(op, "... a [..] and b [..]") when they do not
-/// broadcast.
+/// The broadcast shape of a and b. Throws ShapeError("<op>: cannot broadcast a [..] with b [..]: ...")
+/// when they do not broadcast.
 core::Shape broadcast_shape(std::string_view op, const core::Shape& a, const core::Shape& b);
 
 /// f32 `t` repeated to `shape` (t must broadcast to it; ShapeError otherwise), times `scale`.
@@ -92,7 +94,8 @@ BroadcastPlan broadcast_plan(const core::Shape& out, std::initializer_list<core:
 /// input i's element j of the row is at in_offsets[i] + j * plan.strides[i].back().
 using RowFn = std::function<void(std::int64_t out_offset, const std::int64_t* in_offsets, std::int64_t n)>;
 
-/// Calls `row` for every output row, in parallel (TBB) over blocks of rows.
+/// Calls `row` for every output row, concurrently (TBB) over blocks of rows: rows must not depend
+/// on each other.
 void for_each_row(const BroadcastPlan& plan, const RowFn& row);
 
 }  // namespace detail
