@@ -7,16 +7,16 @@
 namespace attnlab::experiment {
 
 struct DemoOptions {
-  std::int64_t vocab = 100;
+  std::int64_t vocab = 1000;
   std::int64_t embedding = 32;
-  std::int64_t hidden = 48;
-  std::int64_t seq_len = 20;
-  std::int64_t classes = 10;
-  std::int64_t train = 4096;
+  std::int64_t hidden = 64;
+  std::int64_t seq_len = 30;
+  std::int64_t classes = 200;
+  std::int64_t train = 8192;
   std::int64_t valid = 1024;
-  int epochs = 8;
+  int epochs = 6;
   std::int64_t batch = 32;
-  float lr = 3e-3f;
+  float lr = 2e-3f;
   int threads = 1;
   std::uint64_t seed = 1;
   bool quiet = false;
