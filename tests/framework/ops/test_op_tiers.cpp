@@ -87,7 +87,7 @@ void tier1(const OpCase& c) {
       BOOST_TEST(false, fmt::format("input {}: no gradient reached it", i));
       continue;
     }
-    const std::string msg = compare(fmt::format("gradient of input {}", i), in.vars[i].grad(), grads[i], c.rtol * 10, c.atol * 10);
+    const std::string msg = compare(fmt::format("gradient of input {}", i), in.vars[i].grad(), grads[i], c.rtol, c.atol);
     BOOST_TEST(msg.empty(), msg);
   }
 }
