@@ -2,6 +2,7 @@
 
 #include "framework/ops/common.h"
 #include "framework/ops/op_registry.h"
+#include "framework/ops/parallel.h"
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
@@ -14,18 +15,6 @@
 
 namespace attnlab::ops {
 namespace {
-
-// Below this much work a loop runs on the calling thread: a TBB fork costs more.
-constexpr std::int64_t kParallelBytes = std::int64_t{1} << 17;
-
-template <class Body>
-void for_rows(std::int64_t rows, std::int64_t row_bytes, Body&& body) {
-  if (rows <= 0) return;
-  if (rows == 1 || rows * row_bytes < kParallelBytes) return body(std::int64_t{0}, rows);
-  const std::int64_t grain = std::max<std::int64_t>(1, kParallelBytes / std::max<std::int64_t>(row_bytes, 1));
-  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, rows, grain),
-                    [&](const tbb::blocked_range<std::int64_t>& r) { body(r.begin(), r.end()); });
-}
 
 // Dense [V, D] gradient: zero, plus for each looked-up id (but padding_idx) the sum of its output
 // gradient rows. (id, position) pairs are unique, so any sort gives one order, and each id's rows

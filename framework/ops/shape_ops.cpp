@@ -3,6 +3,7 @@
 #include "framework/onednn/onednn.h"
 #include "framework/ops/common.h"
 #include "framework/ops/op_registry.h"
+#include "framework/ops/parallel.h"
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
@@ -15,9 +16,6 @@
 
 namespace attnlab::ops {
 namespace {
-
-// Below this many bytes a copy runs on the calling thread: a TBB fork costs more than the memcpy.
-constexpr std::int64_t kParallelBytes = std::int64_t{1} << 17;
 
 void require_defined(const char* op, const Var& x, std::string_view what = "input") {
   if (!x.defined()) throw Error(fmt::format("{}: {} is undefined", op, what));
@@ -48,16 +46,6 @@ Shape with_unit_dim(const Shape& s, int axis) {
 Var view_result(Tensor y, const Var& x, const char* op) {
   return autograd::make_result(std::move(y), {x}, op,
                                [in = x.shape()](const Tensor& gy, Grads& g) { g.add(0, gy.reshape(in)); });
-}
-
-// Runs body(lo, hi) over [0, rows), in parallel when the rows hold enough bytes to pay for it.
-template <class Body>
-void for_rows(std::int64_t rows, std::int64_t row_bytes, Body&& body) {
-  if (rows <= 0) return;
-  if (rows == 1 || rows * row_bytes < kParallelBytes) return body(std::int64_t{0}, rows);
-  const std::int64_t grain = std::max<std::int64_t>(1, kParallelBytes / std::max<std::int64_t>(row_bytes, 1));
-  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, rows, grain),
-                    [&](const tbb::blocked_range<std::int64_t>& r) { body(r.begin(), r.end()); });
 }
 
 // dst + r * dst_stride <- src + r * src_stride, `block` bytes per row, for r in [0, rows).

@@ -1,5 +1,7 @@
 #include <boost/test/unit_test.hpp>
 
+#include "tests/support/expect.h"
+
 #include "framework/nn/module.h"
 #include "framework/ops/eltwise.h"
 
@@ -11,6 +13,8 @@ using core::Shape;
 using core::Tensor;
 
 namespace {
+
+using attnlab::testing::error_of;
 
 // A leaf layer: two parameters and a buffer, the way a real layer registers them.
 class Leaf : public nn::Module {
@@ -49,18 +53,6 @@ std::vector<std::string> names_of(const std::vector<std::pair<std::string, Var>>
   std::vector<std::string> out;
   for (const auto& [n, _] : v) out.push_back(n);
   return out;
-}
-
-// Runs f, expects an attnlab::Error and returns its message.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  BOOST_FAIL("expected an attnlab::Error");
-  return {};
 }
 
 }  // namespace

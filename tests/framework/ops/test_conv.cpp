@@ -2,6 +2,8 @@
 // causality, kernel reuse, an empty batch.
 #include <boost/test/unit_test.hpp>
 
+#include "tests/support/expect.h"
+
 #include "framework/onednn/onednn.h"
 #include "framework/ops/conv.h"
 
@@ -15,22 +17,12 @@ using core::Tensor;
 
 namespace {
 
+using attnlab::testing::expect_error;
+
 Var filled(Shape s, bool grad = false, float scale = 0.1f) {
   std::vector<float> v(static_cast<std::size_t>(s.numel()));
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = scale * static_cast<float>(static_cast<int>(i % 7) - 3);
   return Var(Tensor::from(v, s), grad);
-}
-
-// Checks that f throws E and that its message contains every string in `parts`.
-template <class E, class F>
-void expect_error(F f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    BOOST_TEST(false, "no exception was thrown");
-  } catch (const E& e) {
-    const std::string msg = e.what();
-    for (const auto& p : parts) BOOST_TEST(msg.find(p) != std::string::npos, "'" << msg << "' lacks '" << p << "'");
-  }
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include <boost/test/unit_test.hpp>
 
+#include "tests/support/expect.h"
+
 #include "framework/core/rng.h"
 #include "framework/ops/embedding.h"
 
@@ -15,22 +17,13 @@ using core::Tensor;
 
 namespace {
 
+using attnlab::testing::expect_error;
+
 Var random_table(std::int64_t rows, std::int64_t dim, std::uint64_t seed) {
   core::Rng rng(seed);
   std::vector<float> v(static_cast<std::size_t>(rows * dim));
   for (auto& x : v) x = rng.uniform(-1.f, 1.f);
   return Var(Tensor::from(v, {rows, dim}), true);
-}
-
-template <class E, class F>
-void expect_error(F f, std::vector<std::string> parts) {
-  try {
-    f();
-    BOOST_TEST(false, "no exception was thrown");
-  } catch (const E& e) {
-    const std::string what = e.what();
-    for (const auto& p : parts) BOOST_TEST(what.find(p) != std::string::npos, "'" << what << "' lacks '" << p << "'");
-  }
 }
 
 // The table gradient of one forward/backward on `threads` TBB threads.

@@ -2,6 +2,8 @@
 // gradient's destination, kernel reuse.
 #include <boost/test/unit_test.hpp>
 
+#include "tests/support/expect.h"
+
 #include "framework/onednn/onednn.h"
 #include "framework/ops/pool.h"
 
@@ -15,19 +17,10 @@ using core::Tensor;
 
 namespace {
 
+using attnlab::testing::expect_error;
+
 Var values(std::vector<float> v, Shape s, bool grad = false) { return Var(Tensor::from(v, s), grad); }
 Var ones(Shape s) { return Var(Tensor::full(s, 1.f)); }
-
-template <class E, class F>
-void expect_error(F f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    BOOST_TEST(false, "no exception was thrown");
-  } catch (const E& e) {
-    const std::string msg = e.what();
-    for (const auto& p : parts) BOOST_TEST(msg.find(p) != std::string::npos, "'" << msg << "' lacks '" << p << "'");
-  }
-}
 
 }  // namespace
 

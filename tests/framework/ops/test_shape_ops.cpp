@@ -1,5 +1,7 @@
 #include <boost/test/unit_test.hpp>
 
+#include "tests/support/expect.h"
+
 #include "framework/onednn/onednn.h"
 #include "framework/ops/shape_ops.h"
 
@@ -13,6 +15,8 @@ using core::Tensor;
 
 namespace {
 
+using attnlab::testing::expect_error;
+
 Var iota(Shape s, bool requires_grad = false) {
   std::vector<float> v(static_cast<std::size_t>(s.numel()));
   std::iota(v.begin(), v.end(), 0.f);
@@ -23,18 +27,6 @@ Var iota_i64(Shape s) {
   std::vector<std::int64_t> v(static_cast<std::size_t>(s.numel()));
   std::iota(v.begin(), v.end(), std::int64_t{100});
   return Var(Tensor::from_i64(v, std::move(s)));
-}
-
-// Runs f, expecting exception E whose message contains every string in `parts`.
-template <class E, class F>
-void expect_error(F f, std::vector<std::string> parts) {
-  try {
-    f();
-    BOOST_TEST(false, "no exception was thrown");
-  } catch (const E& e) {
-    const std::string what = e.what();
-    for (const auto& p : parts) BOOST_TEST(what.find(p) != std::string::npos, "'" << what << "' lacks '" << p << "'");
-  }
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include <boost/test/unit_test.hpp>
 
+#include "tests/support/expect.h"
+
 #include "framework/core/rng.h"
 #include "framework/optim/adam.h"
 #include "framework/optim/clip.h"
@@ -21,6 +23,8 @@ using core::Tensor;
 namespace tt = boost::test_tools;
 
 namespace {
+
+using attnlab::testing::error_of;
 
 using Factory = std::function<std::unique_ptr<optim::Optimizer>(std::vector<Var>)>;
 
@@ -81,17 +85,6 @@ const std::vector<std::pair<std::string, Factory>>& factories() {
        [](std::vector<Var> p) { return std::make_unique<optim::AdamW>(std::move(p), optim::AdamWConfig{.lr = 1e-2f}); }},
   };
   return f;
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  BOOST_FAIL("expected an attnlab::Error");
-  return {};
 }
 
 // An independent double-precision Adam/AdamW on one element, straight from the paper's notation
