@@ -1,0 +1,112 @@
+// The plugin families: the interface a plugin of each family implements. Each family names itself
+// (kFamily, its registry key in `attnlab plugins`) and the Context its factory receives: what
+// the model assembly knows when it builds the plugin (input widths, sequence length, the trial's
+// Rng). A plugin's typed config is separate (framework/config/binder.h); its constructor takes
+// (const Config&, const Context&). Plugins write forward only; gradients come from framework ops.
+//
+// Shapes: B batch, T sequence length, H hidden width.
+#pragma once
+
+#include "framework/autograd/var.h"
+#include "framework/core/rng.h"
+#include "framework/nn/module.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace attnlab::model {
+
+using autograd::Var;
+using core::Tensor;
+
+/// Sequence feature extractor: x [B, T, in_dim], mask f32 [B, T] (1 = a real step) -> [B, T, out_dim()].
+class Extractor : public nn::Module {
+ public:
+  static constexpr const char* kFamily = "extractor";
+  struct Context {
+    std::int64_t in_dim = 0;
+    std::int64_t seq_len = 0;
+    core::Rng* rng = nullptr;
+  };
+  virtual Var forward(const Var& x, const Tensor& mask) = 0;
+  virtual std::int64_t out_dim() const = 0;
+};
+
+/// Attention over a sequence. x [B, T, dim], mask f32 [B, T]; `query` [B, query_dim] is the
+/// personalisation signal (user embedding, target item) for the variants that use one, undefined
+/// otherwise. Returns [B, T, out_dim()] when !pools(), [B, out_dim()] when pools(). The weights of
+/// the last call are kept for logging: [B, T, T], [B, heads, T, T] or [B, T].
+class Attention : public nn::Module {
+ public:
+  static constexpr const char* kFamily = "attention";
+  struct Context {
+    std::int64_t dim = 0;
+    std::int64_t query_dim = 0;  // 0: no query available
+    std::int64_t seq_len = 0;
+    core::Rng* rng = nullptr;
+  };
+  virtual Var forward(const Var& x, const Tensor& mask, const Var& query) = 0;
+  virtual std::int64_t out_dim() const = 0;
+  virtual bool pools() const { return false; }
+  /// The attention weights of the last forward (undefined before the first, or for `none`).
+  const Tensor& weights() const { return weights_; }
+
+ protected:
+  Tensor weights_;
+};
+
+/// Sequence pooling: x [B, T, dim], mask f32 [B, T] -> [B, out_dim()].
+class Pooling : public nn::Module {
+ public:
+  static constexpr const char* kFamily = "pooling";
+  struct Context {
+    std::int64_t dim = 0;
+    std::int64_t seq_len = 0;
+    core::Rng* rng = nullptr;
+  };
+  virtual Var forward(const Var& x, const Tensor& mask) = 0;
+  virtual std::int64_t out_dim() const = 0;
+};
+
+/// Multi-task structure: a shared representation [B, in_dim] -> one representation per task.
+class MultiTask : public nn::Module {
+ public:
+  static constexpr const char* kFamily = "multitask";
+  struct Context {
+    std::int64_t in_dim = 0;
+    std::vector<std::string> tasks;
+    core::Rng* rng = nullptr;
+  };
+  virtual std::vector<Var> forward(const Var& x) = 0;
+  virtual std::int64_t out_dim() const = 0;
+};
+
+/// Task head: a task representation [B, in_dim] -> predictions, and the task's loss against labels.
+class Head : public nn::Module {
+ public:
+  static constexpr const char* kFamily = "head";
+  struct Context {
+    std::int64_t in_dim = 0;
+    std::int64_t num_outputs = 0;  // classes, items or targets, as the dataset reports
+    core::Rng* rng = nullptr;
+  };
+  /// Scores or predictions [B, ...].
+  virtual Var forward(const Var& h) = 0;
+  /// The mean loss of predictions against labels (i64 class ids or f32 targets, per head).
+  virtual Var loss(const Var& predictions, const Tensor& labels) = 0;
+};
+
+/// Combines per-task losses into the one scalar that is backpropagated.
+class Weighting : public nn::Module {
+ public:
+  static constexpr const char* kFamily = "weighting";
+  struct Context {
+    std::vector<std::string> tasks;
+  };
+  virtual Var combine(const std::vector<Var>& losses) = 0;
+  /// The current weight of each task (for logging).
+  virtual std::vector<float> weights() const = 0;
+};
+
+}  // namespace attnlab::model
