@@ -25,6 +25,16 @@ struct AdamConfig {
   double eps = 1e-8;
   double weight_decay = 0.0;  ///< L2 penalty added to the gradient
   bool amsgrad = false;
+
+  template <class V>
+  void visit(V& v) {
+    v("lr", lr).min(0).doc("learning rate");
+    v("beta1", beta1).range(0, 1).doc("decay of the first-moment estimate");
+    v("beta2", beta2).range(0, 1).doc("decay of the second-moment estimate");
+    v("eps", eps).min(0).doc("added to the denominator for stability");
+    v("weight_decay", weight_decay).min(0).doc("L2 penalty added to the gradient (coupled, as torch.optim.Adam)");
+    v("amsgrad", amsgrad).doc("use the maximum of past second moments (Reddi et al. 2018)");
+  }
 };
 
 /// AdamW's fields mean the same as Adam's; weight_decay is decoupled and defaults to 0.01 (PyTorch).
@@ -35,6 +45,16 @@ struct AdamWConfig {
   double eps = 1e-8;
   double weight_decay = 1e-2;
   bool amsgrad = false;
+
+  template <class V>
+  void visit(V& v) {
+    v("lr", lr).min(0).doc("learning rate");
+    v("beta1", beta1).range(0, 1).doc("decay of the first-moment estimate");
+    v("beta2", beta2).range(0, 1).doc("decay of the second-moment estimate");
+    v("eps", eps).min(0).doc("added to the denominator for stability");
+    v("weight_decay", weight_decay).min(0).doc("decoupled weight decay (AdamW, Loshchilov & Hutter 2019)");
+    v("amsgrad", amsgrad).doc("use the maximum of past second moments (Reddi et al. 2018)");
+  }
 };
 
 class Adam : public Optimizer {

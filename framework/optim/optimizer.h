@@ -42,6 +42,11 @@ using State = std::map<std::string, Tensor>;
 
 class Optimizer {
  public:
+  /// The plugin family (framework/registry): optimizers are built from a spec's train.optimizer.
+  static constexpr const char* kFamily = "optimizer";
+  struct Context {
+    std::vector<Var> params;
+  };
   /// Parameters of at least this many elements are updated in parallel chunks.
   static constexpr std::int64_t kParallelMin = std::int64_t{1} << 16;
 

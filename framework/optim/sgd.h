@@ -21,6 +21,15 @@ struct SgdConfig {
   double dampening = 0.0;
   bool nesterov = false;
   double weight_decay = 0.0;
+
+  template <class V>
+  void visit(V& v) {
+    v("lr", lr).min(0).doc("learning rate");
+    v("momentum", momentum).min(0).doc("momentum factor (0: plain SGD)");
+    v("dampening", dampening).range(0, 1).doc("dampening of the momentum buffer");
+    v("nesterov", nesterov).doc("Nesterov momentum (needs momentum > 0 and dampening 0)");
+    v("weight_decay", weight_decay).min(0).doc("L2 penalty added to the gradient");
+  }
 };
 
 class Sgd : public Optimizer {
