@@ -1,6 +1,14 @@
 // The attnlab command line.
+//
+// Exit codes: 0 success; 1 a run failed (or a trial did); 2 a usage or configuration error (nothing
+// was run).
+#include "framework/config/value.h"
 #include "framework/core/error.h"
 #include "framework/experiment/seed_demo.h"
+#include "framework/experiment/spec.h"
+#include "framework/experiment/sweep.h"
+#include "framework/registry/loader.h"
+#include "framework/registry/registry.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -9,14 +17,116 @@
 
 #include <exception>
 
+namespace {
+
+using namespace attnlab;
+
+constexpr int kOk = 0, kRunFailed = 1, kUsage = 2;
+
+struct SpecArgs {
+  std::string spec;
+  std::vector<std::string> overrides;
+  std::vector<std::string> plugins;
+};
+
+void add_spec_args(CLI::App* cmd, SpecArgs& a) {
+  cmd->add_option("spec", a.spec, "experiment spec (YAML)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("overrides", a.overrides,
+                  "overrides in Hydra's grammar: key.path=value, +new.key=value, ~removed.key, list.key=[1,2]");
+  cmd->add_option("--plugin", a.plugins, "shared library of out-of-tree plugins to load (repeatable)");
+}
+
+experiment::ResolvedSpec load(const SpecArgs& a) {
+  for (const auto& lib : a.plugins) registry::load_plugin_library(lib);
+  return experiment::load_experiment(a.spec, a.overrides);
+}
+
+std::string bounds(const config::FieldInfo& f) {
+  if (f.min && f.max) return fmt::format("[{}, {}]", config::format_float(*f.min), config::format_float(*f.max));
+  if (f.min) return fmt::format(">= {}", config::format_float(*f.min));
+  if (f.max) return fmt::format("<= {}", config::format_float(*f.max));
+  return "";
+}
+
+void print_fields(const config::Schema& fields, int indent) {
+  for (const auto& f : fields) {
+    std::string extra = bounds(f);
+    if (!f.choices.empty()) extra += fmt::format("{}one of {}", extra.empty() ? "" : "; ", fmt::join(f.choices, ", "));
+    const std::string def = f.required ? "required" : f.default_value.empty() ? (f.optional ? "absent" : "") : "= " + f.default_value;
+    fmt::print("{:{}}{:<16} {:<18} {:<14} {}{}\n", "", indent, f.name, f.type, def, f.doc,
+               extra.empty() ? "" : fmt::format(" ({})", extra));
+    if (!f.fields.empty()) print_fields(f.fields, indent + 2);
+  }
+}
+
+int cmd_plugins(const std::string& which, const std::vector<std::string>& libs) {
+  for (const auto& lib : libs) registry::load_plugin_library(lib);
+  const std::string family = which.substr(0, which.find('/'));
+  const std::string name = which.find('/') == std::string::npos ? "" : which.substr(which.find('/') + 1);
+  bool found_family = family.empty();
+  std::vector<std::string> family_names;
+  for (const auto& fam : registry::families()) {
+    family_names.push_back(fam.name);
+    if (!family.empty() && fam.name != family) continue;
+    found_family = true;
+    const auto entries = fam.entries();
+    if (name.empty()) {
+      fmt::print("{}{}\n", fam.name, entries.empty() ? " (none registered yet)" : "");
+      for (const auto& e : entries) fmt::print("  {:<16} {}\n", e.name, e.summary);
+      if (!family.empty()) fmt::print("\n`attnlab plugins {}/<name>` shows a plugin's parameters.\n", fam.name);
+      continue;
+    }
+    for (const auto& e : entries) {
+      if (e.name != name) continue;
+      fmt::print("{}/{}: {}\n  defined in {}\n\n", fam.name, e.name, e.summary, e.origin);
+      if (e.schema.empty()) fmt::print("  (no parameters)\n");
+      else print_fields(e.schema, 2);
+      return kOk;
+    }
+    std::vector<std::string> names;
+    for (const auto& e : entries) names.push_back(e.name);
+    const auto hint = config::nearest(name, names);
+    fmt::print(stderr, "attnlab: no {} plugin '{}'{}; registered: {}\n", fam.name, name,
+               hint ? fmt::format(" (did you mean '{}'?)", *hint) : "", names.empty() ? "(none)" : fmt::format("{}", fmt::join(names, ", ")));
+    return kUsage;
+  }
+  if (!found_family) {
+    fmt::print(stderr, "attnlab: no plugin family '{}'; families: {}\n", family, fmt::join(family_names, ", "));
+    return kUsage;
+  }
+  return kOk;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  using namespace attnlab;
   CLI::App app{"attnlab: experiments with attention-based personalized models"};
+  app.footer("Exit codes: 0 success, 1 a run failed, 2 usage or configuration error (nothing was run).");
   app.set_version_flag("--version", [] {
     const auto* v = dnnl::version();
     return fmt::format("attnlab {} (oneDNN {}.{}.{})", ATTNLAB_VERSION, v->major, v->minor, v->patch);
   });
   app.require_subcommand(0, 1);
+
+  SpecArgs run_args, sweep_args, validate_args, show_args;
+  auto* run = app.add_subcommand("run", "Run one experiment spec (without its sweep)");
+  add_spec_args(run, run_args);
+  auto* sweep = app.add_subcommand("sweep", "Run every trial of a spec's sweep");
+  add_spec_args(sweep, sweep_args);
+  bool dry_run = false;
+  int jobs = 1, threads = 1;
+  sweep->add_flag("--dry-run", dry_run, "list the trials (index, id, overrides) and run nothing");
+  sweep->add_option("--jobs", jobs, "trials run at once")->check(CLI::Range(1, 1024))->capture_default_str();
+  sweep->add_option("--threads", threads, "threads per trial")->check(CLI::Range(1, 1024))->capture_default_str();
+  auto* validate = app.add_subcommand("validate", "Check a spec (includes, overrides, plugins, sweep) and report every problem");
+  add_spec_args(validate, validate_args);
+  auto* show = app.add_subcommand("show", "Print the fully resolved config and its hash");
+  add_spec_args(show, show_args);
+  std::string which;
+  std::vector<std::string> plugin_libs;
+  auto* plugins = app.add_subcommand("plugins", "List plugin families and plugins, or one plugin's parameters");
+  plugins->add_option("which", which, "a family (attention) or a plugin (attention/seed_self)");
+  plugins->add_option("--plugin", plugin_libs, "shared library of out-of-tree plugins to load (repeatable)");
 
   experiment::DemoOptions demo;
   auto* d = app.add_subcommand("demo", "Train the founding article's seed model on a generated marker task and print its loss per epoch");
@@ -33,21 +143,65 @@ int main(int argc, char** argv) {
   d->add_option("--threads", demo.threads, "oneDNN (OpenMP) threads")->capture_default_str()->check(CLI::Range(1, 1024));
   d->add_option("--seed", demo.seed, "random seed (data, initialisation, shuffling)")->capture_default_str();
 
-  CLI11_PARSE(app, argc, argv);
   try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kUsage;
+  }
+
+  try {
+    if (validate->parsed()) {
+      const auto r = load(validate_args);
+      std::size_t trials = 1;
+      if (r.raw.find("sweep")) trials = experiment::expand_sweep(r.raw, {}).size();
+      fmt::print("{}: ok ({}, config hash {}, {} trial{})\n", validate_args.spec, r.spec.name, r.hash, trials, trials == 1 ? "" : "s");
+      return kOk;
+    }
+    if (show->parsed()) {
+      const auto r = load(show_args);
+      fmt::print("# {} resolved; config hash {}\n{}", show_args.spec, r.hash, config::to_yaml(r.resolved));
+      if (const config::Value* s = r.raw.find("sweep")) fmt::print("sweep:\n{}", config::to_yaml(*s));
+      return kOk;
+    }
+    if (sweep->parsed()) {
+      const auto r = load(sweep_args);
+      const auto trials = experiment::expand_sweep(r.raw, [](const config::Value& t) { return experiment::resolve(t).resolved; });
+      if (dry_run) {
+        fmt::print("{} trial{} of {}\n", trials.size(), trials.size() == 1 ? "" : "s", sweep_args.spec);
+        for (const auto& t : trials) fmt::print("{:4d}  {}  {}\n", t.index, t.id, t.label());
+        return kOk;
+      }
+      fmt::print(stderr, "attnlab sweep: {} trials validated; running trials needs the experiment runner, which is not built yet "
+                         "(use --dry-run to list them)\n", trials.size());
+      return kRunFailed;
+    }
+    if (run->parsed()) {
+      const auto r = load(run_args);
+      fmt::print(stderr, "attnlab run: {} validated (config hash {}); running it needs the experiment runner, which is not built yet\n",
+                 run_args.spec, r.hash);
+      return kRunFailed;
+    }
+    if (plugins->parsed()) return cmd_plugins(which, plugin_libs);
     if (d->parsed()) {
       const auto stats = experiment::run_seed_demo(demo);
       const double first = stats.front().train_loss, last = stats.back().train_loss;
       fmt::print("train loss fell from {:.4f} to {:.4f}; final valid accuracy {:.3f}\n", first, last, stats.back().valid_accuracy);
-      return last < first ? 0 : 1;
+      return last < first ? kOk : kRunFailed;
     }
     fmt::print("{}", app.help());
-    return 0;
+    return kOk;
+  } catch (const config::ConfigError& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    fmt::print(stderr, "attnlab: {} problem{} in the spec; nothing was run\n", e.problems().size(), e.problems().size() == 1 ? "" : "s");
+    return kUsage;
   } catch (const Error& e) {
     fmt::print(stderr, "attnlab: error: {}\n", e.what());
-    return 1;
+    return kUsage;
   } catch (const std::exception& e) {
     fmt::print(stderr, "attnlab: internal error: {}\n", e.what());
-    return 1;
+    return kRunFailed;
   }
 }

@@ -1,0 +1,140 @@
+// The experiment spec: what a researcher writes in YAML, as typed configs.
+//
+//   name: seed-lstm
+//   include: [../presets/seed.yaml]   # base specs, deep-merged (later wins)
+//   plugins: [build/libmy_attention.so]
+//   data:     {dataset: {type: marker, seq_len: 30}}
+//   model:    {embedding: 32, extractor: {type: lstm, hidden: 64}, attention: {type: seed_self},
+//              pooling: {type: flatten}, head: {type: classification}}
+//   train:    {epochs: 6, batch_size: 32, optimizer: {type: adam, lr: 2.0e-3}, schedule: {type: constant}}
+//   eval:     {metrics: [accuracy]}
+//   log:      {dir: results}
+//   sweep:    {grid: {model.attention.type: [none, seed_self]}, seeds: [1, 2]}
+//
+// Loading a spec: load_spec() (include resolution), then command-line overrides, then the sweep
+// expansion, then binding into ExperimentSpec: every problem of every stage is reported with
+// file:line:col and dotted path, all at once, before anything runs.
+#pragma once
+
+#include "framework/config/binder.h"
+#include "framework/data/dataset.h"
+#include "framework/model/families.h"
+#include "framework/optim/optimizer.h"
+#include "framework/optim/schedule.h"
+#include "framework/registry/plugin_spec.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace attnlab::experiment {
+
+template <class B>
+using Plugin = config::PluginSpec<B>;
+
+struct DataSection {
+  Plugin<data::Dataset> dataset{"marker"};
+  template <class V>
+  void visit(V& v) {
+    v("dataset", dataset).doc("where the data comes from");
+  }
+};
+
+struct ModelSection {
+  std::int64_t embedding = 64;
+  Plugin<model::Extractor> extractor{"lstm"};
+  Plugin<model::Attention> attention{"seed_self"};
+  Plugin<model::Pooling> pooling{"flatten"};
+  Plugin<model::Head> head{"classification"};
+  template <class V>
+  void visit(V& v) {
+    v("embedding", embedding).min(1).doc("width of the item/token embedding");
+    v("extractor", extractor).doc("sequence feature extractor");
+    v("attention", attention).doc("attention over the extracted sequence");
+    v("pooling", pooling).doc("sequence to vector");
+    v("head", head).doc("task head: predictions and loss");
+  }
+};
+
+struct TrainSection {
+  int epochs = 10;
+  std::int64_t batch_size = 32;
+  Plugin<optim::Optimizer> optimizer{"adam"};
+  Plugin<optim::LrSchedule> schedule{"constant"};
+  double clip_norm = 0.0;
+  std::int64_t seed = 0;
+  int threads = 1;
+  template <class V>
+  void visit(V& v) {
+    v("epochs", epochs).min(1).doc("passes over the training split");
+    v("batch_size", batch_size).min(1).doc("sequences per step");
+    v("optimizer", optimizer).doc("parameter update rule");
+    v("schedule", schedule).doc("learning rate over the run");
+    v("clip_norm", clip_norm).min(0).doc("clip gradients to this global norm (0: no clipping)");
+    v("seed", seed).min(0).doc("seed of everything random in the trial");
+    v("threads", threads).range(1, 1024).doc("oneDNN threads of the trial");
+  }
+};
+
+struct EvalSection {
+  std::vector<std::string> metrics{"accuracy", "logloss"};
+  std::int64_t batch_size = 256;
+  template <class V>
+  void visit(V& v) {
+    v("metrics", metrics).choices({"accuracy", "logloss"}).doc("metrics computed on the validation split");
+    v("batch_size", batch_size).min(1).doc("sequences per evaluation batch");
+  }
+};
+
+struct LogSection {
+  std::string dir = "results";
+  std::vector<int> attention_epochs;
+  int probes = 8;
+  template <class V>
+  void visit(V& v) {
+    v("dir", dir).doc("directory of the results (one HDF5 file per trial)");
+    v("attention_epochs", attention_epochs).min(1).doc("epochs at which attention weights are logged (empty: the last)");
+    v("probes", probes).min(0).doc("fixed probe samples whose attention weights are logged");
+  }
+};
+
+struct ExperimentSpec {
+  std::string name = "experiment";
+  std::string description;
+  std::vector<std::string> plugins;
+  DataSection data;
+  ModelSection model;
+  TrainSection train;
+  EvalSection eval;
+  LogSection log;
+  template <class V>
+  void visit(V& v) {
+    v("name", name).doc("experiment name, used for the results directory");
+    v("description", description).doc("free text stored with the results");
+    v("plugins", plugins).doc("shared libraries of out-of-tree plugins to load (paths relative to the spec)");
+    v("data", data).doc("the dataset");
+    v("model", model).doc("the model, part by part");
+    v("train", train).doc("training");
+    v("eval", eval).doc("evaluation");
+    v("log", log).doc("what is recorded");
+  }
+};
+
+/// A spec after includes, overrides and (for one trial) the sweep: the raw tree, the typed spec
+/// and the fully resolved config (every default filled in) with its hash.
+struct ResolvedSpec {
+  config::Value raw;
+  ExperimentSpec spec;
+  config::Value resolved;
+  std::string hash;
+};
+
+/// Loads `path` with includes, applies overrides, loads the `plugins:` libraries, and validates the
+/// whole spec; a `sweep:` section is validated by expanding it. Throws config::ConfigError with
+/// every problem. The returned raw tree still holds `sweep` (for `attnlab sweep`).
+ResolvedSpec load_experiment(const std::string& path, const std::vector<std::string>& overrides);
+
+/// Binds one trial's tree (no sweep section) into the typed spec; throws config::ConfigError.
+ResolvedSpec resolve(const config::Value& tree);
+
+}  // namespace attnlab::experiment
