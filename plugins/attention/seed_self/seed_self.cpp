@@ -1,0 +1,52 @@
+// attention/seed_self: the self-attention layer of attnlab's founding article.
+//
+//   query   = x W + b                      [B, T, H]
+//   scores  = query · xᵀ                   [B, T, T]   (no scaling, as in the article)
+//   weights = softmax(scores, last axis)   padding keys masked out
+//   output  = weights · x                  [B, T, H]
+#include "framework/model/families.h"
+#include "framework/nn/layers.h"
+#include "framework/ops/ops.h"
+#include "framework/registry/registry.h"
+
+#include <limits>
+
+namespace attnlab::plugins {
+
+struct SeedSelfConfig {
+  bool mask_padding = true;
+  template <class V>
+  void visit(V& v) {
+    v("mask_padding", mask_padding).doc("give padding positions zero weight (the article does not mask)");
+  }
+};
+
+class SeedSelfAttention : public model::Attention {
+ public:
+  SeedSelfAttention(const SeedSelfConfig& c, const Context& ctx)
+      : mask_padding_(c.mask_padding), dim_(ctx.dim),
+        query_(add_child("query", std::make_unique<nn::Linear>(ctx.dim, ctx.dim, true, *ctx.rng))) {}
+
+  Var forward(const Var& x, const Tensor& mask, const Var&) override {
+    Var scores = ops::matmul(query_.forward(x), x, false, true);  // [B, T, T]
+    if (mask_padding_ && mask.defined()) {
+      // Mask keys, not queries: [B, 1, T] broadcast over the query axis; 1 marks padding.
+      const Tensor pad = (1.f - Var(mask.reshape(core::Shape{mask.shape()[0], 1, mask.shape()[1]}))).value();
+      scores = ops::masked_fill(scores, pad, -std::numeric_limits<float>::infinity());
+    }
+    Var w = ops::softmax(scores, -1);
+    weights_ = w.value();
+    return ops::matmul(w, x);  // [B, T, H]
+  }
+  std::int64_t out_dim() const override { return dim_; }
+
+ private:
+  bool mask_padding_;
+  std::int64_t dim_;
+  nn::Linear& query_;
+};
+
+}  // namespace attnlab::plugins
+
+ATTNLAB_REGISTER_PLUGIN(attnlab::model::Attention, seed_self, attnlab::plugins::SeedSelfAttention, attnlab::plugins::SeedSelfConfig,
+                        "the founding article's self-attention: softmax((xW + b) xᵀ) x");
