@@ -1,0 +1,96 @@
+"""The attnlab command line: exit codes (0 ok, 1 run failed, 2 usage/config error) and outputs."""
+import os
+import re
+import subprocess
+
+import pytest
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("ATTNLAB_BIN", os.path.join(ROOT, "build", "attnlab"))
+SEED = os.path.join(ROOT, "experiments", "presets", "seed.yaml")
+ABLATION = os.path.join(ROOT, "experiments", "seed_ablation.yaml")
+BROKEN = os.path.join(ROOT, "tests", "data", "broken_specs")
+
+pytestmark = pytest.mark.skipif(not os.path.exists(BIN), reason=f"{BIN} not built")
+
+
+def attnlab(*args):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=120)
+
+
+def config_hash(out):
+    m = re.search(r"config hash ([0-9a-f]{16})", out)
+    assert m, out
+    return m.group(1)
+
+
+def test_version():
+    r = attnlab("--version")
+    assert r.returncode == 0
+    assert r.stdout.startswith("attnlab ") and "oneDNN 2." in r.stdout
+
+
+def test_validate_ok_and_counts_trials():
+    r = attnlab("validate", ABLATION)
+    assert r.returncode == 0, r.stderr
+    assert "12 trials" in r.stdout
+
+
+def test_validate_reports_every_problem_and_exits_2():
+    r = attnlab("validate", os.path.join(BROKEN, "many_problems.yaml"))
+    assert r.returncode == 2
+    problems = [l for l in r.stderr.splitlines() if l.startswith(BROKEN)]
+    assert len(problems) == 4, r.stderr
+    assert "4 problems in the spec; nothing was run" in r.stderr
+
+
+def test_usage_error_exits_2():
+    assert attnlab("validate").returncode == 2
+    assert attnlab("no-such-command").returncode == 2
+    assert attnlab("validate", "/nonexistent/spec.yaml").returncode == 2
+
+
+def test_bad_override_exits_2_naming_the_command_line():
+    r = attnlab("validate", SEED, "train.epochz=3")
+    assert r.returncode == 2
+    assert "<command line>" in r.stderr and "train.epochz" in r.stderr
+
+
+def test_show_hash_ignores_key_order_and_formatting(tmp_path):
+    reordered = tmp_path / "seed_reordered.yaml"
+    reordered.write_text(
+        "train: {optimizer: {lr: 0.001, type: adam}, batch_size: 32, epochs: 10}\n"
+        "model:\n  head: {type: classification}\n  pooling: {type: flatten}\n  attention: {type: seed_self}\n"
+        "  extractor: {hidden: 128, type: lstm}\n  embedding: 64\n"
+        "data: {dataset: {classes: 200, vocab: 1000, seq_len: 30, type: marker}}\n"
+        "eval: {metrics: [accuracy, logloss]}\n"
+        "description: \"the founding article's LSTM + self-attention classifier\"\nname: 'seed'\n")
+    a, b = attnlab("show", SEED), attnlab("show", str(reordered))
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    assert config_hash(a.stdout) == config_hash(b.stdout)
+    c = attnlab("show", SEED, "train.optimizer.lr=2e-3")
+    assert config_hash(c.stdout) != config_hash(a.stdout)
+    assert "lr: 0.002" in c.stdout
+
+
+def test_sweep_dry_run_lists_stable_ids():
+    a, b = attnlab("sweep", ABLATION, "--dry-run"), attnlab("sweep", ABLATION, "--dry-run")
+    assert a.returncode == 0, a.stderr
+    rows = [l for l in a.stdout.splitlines() if re.match(r"\s*\d+\s+[0-9a-f]{12}\s", l)]
+    assert len(rows) == 12
+    assert a.stdout == b.stdout
+    assert len({l.split()[1] for l in rows}) == 12
+    assert any("model.attention.type=seed_self" in l for l in rows)
+
+
+def test_plugins_listing_and_details():
+    r = attnlab("plugins")
+    assert r.returncode == 0
+    for family in ["extractor", "attention", "pooling", "head", "optimizer", "schedule", "dataset"]:
+        assert re.search(rf"^{family}\b", r.stdout, re.M), family
+    d = attnlab("plugins", "attention/seed_self")
+    assert d.returncode == 0 and "mask_padding" in d.stdout
+    o = attnlab("plugins", "optimizer/adam")
+    assert "beta1" in o.stdout and "[0, 1]" in o.stdout
+    bad = attnlab("plugins", "attention/seed_selff")
+    assert bad.returncode == 2 and "did you mean 'seed_self'" in bad.stderr
