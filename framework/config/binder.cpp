@@ -76,8 +76,12 @@ std::string format_float(double d) {
   char buf[64];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip form
   std::string s(buf, end);
-  // Keep floats recognisable as floats when written back ("3" would re-read as an int).
-  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  // Keep floats recognisable as floats when read back, by YAML 1.2 ("3" would be an int) and by
+  // YAML 1.1 readers such as PyYAML ("1e-05" would be a string): always a '.' before any exponent.
+  if (s.find('.') == std::string::npos) {
+    const std::size_t e = s.find('e');
+    s.insert(e == std::string::npos ? s.size() : e, ".0");
+  }
   return s;
 }
 
@@ -135,7 +139,10 @@ Value to_value(float x) {
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
   std::string s(buf, end);
   if (std::isnan(x) || std::isinf(x)) return Value::scalar(format_float(x));
-  if (s.find_first_of(".eE") == std::string::npos) s += ".0";
+  if (s.find('.') == std::string::npos) {
+    const std::size_t e = s.find('e');
+    s.insert(e == std::string::npos ? s.size() : e, ".0");
+  }
   return Value::scalar(s);
 }
 Value to_value(std::int64_t x) { return Value::scalar(std::to_string(x)); }

@@ -1,5 +1,7 @@
 #include "framework/experiment/sweep.h"
 
+#include "framework/config/binder.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -81,35 +83,15 @@ std::optional<std::vector<std::string>> split_key(std::string_view key, std::str
 }
 
 std::optional<std::int64_t> as_int(const Value& v) {
-  if (!v.is_scalar() || v.quoted()) return std::nullopt;
-  std::string_view t = v.text();
-  if (t.starts_with('+')) t.remove_prefix(1);
-  std::int64_t x = 0;
-  const auto r = std::from_chars(t.data(), t.data() + t.size(), x);
-  if (t.empty() || r.ec != std::errc() || r.ptr != t.data() + t.size()) return std::nullopt;
-  return x;
+  std::string why;
+  return config::parse_int(v, why);
 }
 
 std::optional<double> as_finite(const Value& v) {
-  if (!v.is_scalar() || v.quoted()) return std::nullopt;
-  std::string_view t = v.text();
-  if (t.starts_with('+')) t.remove_prefix(1);
-  double x = 0;
-  const auto r = std::from_chars(t.data(), t.data() + t.size(), x);
-  if (t.empty() || r.ec != std::errc() || r.ptr != t.data() + t.size() || !std::isfinite(x)) return std::nullopt;
+  std::string why;
+  const auto x = config::parse_float(v, why);
+  if (!x || !std::isfinite(*x)) return std::nullopt;
   return x;
-}
-
-/// Shortest round-trip text, always with a '.' so that it reads back as a float under YAML 1.1 and 1.2.
-std::string float_text(double d) {
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof buf, d);
-  std::string s(buf, r.ptr);
-  if (s.find('.') == std::string::npos) {
-    const std::size_t e = s.find('e');
-    s.insert(e == std::string::npos ? s.size() : e, ".0");
-  }
-  return s;
 }
 
 std::string describe(const Value& v) {
@@ -374,7 +356,7 @@ class Parser {
     return Draw([a, b, lo = *lo, hi = *hi, log, mark](core::Rng& rng) {
       const double u = a + (b - a) * rng.uniform_double();
       // exp/log rounding may step just outside the bounds the user wrote.
-      return Value::scalar(float_text(std::clamp(log ? std::exp(u) : u, lo, hi)), mark);
+      return Value::scalar(config::format_float(std::clamp(log ? std::exp(u) : u, lo, hi)), mark);
     });
   }
 
