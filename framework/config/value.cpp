@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -567,7 +566,10 @@ std::string format_double(double d) {
   // Shortest round-trip digits; fixed notation for exponents in [-4, 16), as Python's repr.
   char buf[400];
   auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
-  const int exp10 = std::atoi(std::find(buf, r.ptr, 'e') + 1);
+  const char* e = std::find(buf, r.ptr, 'e') + 1;  // buf is not NUL-terminated
+  if (e < r.ptr && *e == '+') ++e;
+  int exp10 = 0;
+  std::from_chars(e, r.ptr, exp10);
   if (exp10 >= -4 && exp10 < 16) r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
   std::string s(buf, r.ptr);
   // Keep it a float when read back ("1" would be an int).
