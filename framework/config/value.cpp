@@ -792,6 +792,7 @@ Override parse_override(const std::string& text, int arg_index) {
       std::size_t k = j + 1;
       while (k < end && is_digit(text[k])) ++k;
       if (k == j + 1 || k >= end || text[k] != ']') fail(j, "bad list index (expected [n] with n >= 0)");
+      if (k - j - 1 > 9) fail(j + 1, "list index too large");
       ov.path.push_back(text.substr(j, k - j + 1));
       j = k + 1;
     }
