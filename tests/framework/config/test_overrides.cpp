@@ -128,7 +128,8 @@ BOOST_AUTO_TEST_CASE(parse_errors_point_at_the_column) {
   BOOST_TEST(parse_error("a[-1]=1") ==
              "<command line>:1:2: override 'a[-1]=1': bad list index (expected [n] with n >= 0)");
   BOOST_TEST(parse_error("a[1=1") == "<command line>:1:2: override 'a[1=1': bad list index (expected [n] with n >= 0)");
-  BOOST_TEST(parse_error("a[12345678901]=1") == "<command line>:1:3: override 'a[12345678901]=1': list index too large");
+  BOOST_TEST(parse_error("a[12345678901]=1") ==
+             "<command line>:1:3: override 'a[12345678901]=1': list index too large");
   BOOST_TEST(parse_error("[0]=1") ==
              "<command line>:1:1: override '[0]=1': a key must start with a name, not a list index");
   BOOST_TEST(parse_error("a b=1") == "<command line>:1:2: override 'a b=1': unexpected character ' ' in key");
