@@ -109,7 +109,8 @@ class Value {
   bool erase(std::string_view key);
   std::vector<std::string> keys() const;
 
-  /// Structural equality (marks and quoting ignored; scalars compared by text).
+  /// Structural equality (marks and quoting ignored; scalars compared by text; maps compared as
+  /// sets of keys, so key order is ignored too).
   friend bool operator==(const Value& a, const Value& b);
 
  private:
@@ -130,7 +131,10 @@ struct Value::Entry {
 // ---- loading ---------------------------------------------------------------------------------
 
 /// Parses one YAML document. Malformed YAML and duplicate keys throw ConfigError with the
-/// position (1-based) and, for duplicates, both places. An empty document is an empty map.
+/// position (1-based) and, for duplicates, both places; so does a second document (`---`).
+/// An empty document (nothing but whitespace and comments) is an empty map; `~`, `null` and an
+/// empty value are null. Quoted and block (`|`, `>`) scalars and `!!str` scalars are quoted().
+/// Aliases are expanded (a recursive alias is an error). Non-string keys become their text.
 Value parse(std::string_view text, const std::string& source_name);
 /// Reads and parses a file; an unreadable file is a ConfigError naming it.
 Value load_file(const std::string& path);
@@ -147,32 +151,44 @@ void merge(Value& base, const Value& over);
 
 // ---- command-line overrides (Hydra's grammar) -------------------------------------------------
 
-/// `a.b.c=value` (set an existing key), `+a.b=value` (add a new key), `++a.b=value` (set or add),
-/// `~a.b` (remove; `~a.b=value` removes only if equal). The value is YAML flow syntax:
-/// `3e-4`, `lstm`, `[1,2]`, `{k: v}`, `'quoted text'`, `null`. Path segments may index a list:
-/// `model.layers[1].width=8`.
+/// `a.b.c=value` (set an existing key), `+a.b=value` (add a new key; missing parent maps are
+/// created), `++a.b=value` (set or add), `~a.b` (remove; `~a.b=value` removes only if the value
+/// is equal, and is a problem otherwise, as in Hydra). The value is YAML flow syntax:
+/// `3e-4`, `lstm`, `[1,2]`, `{k: v}`, `'quoted text'`, `null`; an empty value (`a=`) is the empty
+/// string, as in Hydra. Key segments are [A-Za-z0-9_/@-]; a segment may index a list:
+/// `model.layers[1].width=8` (indices must exist, except that `+list[n]=v` with n == size appends).
+/// Values carry marks on the command line ("<command line>:<arg_index>:<col>"), so a value that
+/// later fails to bind points at the argument that set it.
 struct Override {
   enum class Op { set, add, set_or_add, remove };
   Op op = Op::set;
   std::vector<std::string> path;  // segments; list indices as "[1]"
   std::optional<Value> value;     // absent for a plain remove
   std::string text;               // as given, for messages
+  Mark mark;                      // "<command line>:<arg_index>:1": where problems point
 };
 
-/// Parses one override; a malformed one throws ConfigError at "<command line>:1:<col>".
+/// Parses one override; a malformed one throws ConfigError at "<command line>:<arg_index>:<col>"
+/// (col: 1-based column in the argument) saying "override 'text': ...".
 Override parse_override(const std::string& text, int arg_index = 1);
 /// Applies overrides in order to a spec. A set of a missing key (with the nearest existing key as
 /// a hint), an add of an existing key, a remove of a missing key, or a path through a scalar are
-/// problems, all collected and thrown together as one ConfigError.
+/// problems, all collected and thrown together as one ConfigError (an override with a problem is
+/// skipped; the others still apply).
 void apply_overrides(Value& root, const std::vector<Override>& overrides);
 
 // ---- output ----------------------------------------------------------------------------------
 
-/// Block-style YAML, keys in the tree's order (what `attnlab show` prints).
+/// Block-style YAML, keys in the tree's order (what `attnlab show` prints). Strings are quoted only
+/// when plain text would read back differently (`'yes'`, `'1'`, `''`, `':'`), so
+/// parse(to_yaml(v)) == v.
 std::string to_yaml(const Value& v);
-/// A canonical one-line form: map keys sorted, scalars normalised (numbers in shortest round-trip
-/// form, booleans as true/false, strings quoted only when needed). Two specs that differ only in
-/// key order or formatting have the same canonical form.
+/// A canonical one-line form in YAML flow syntax: map keys sorted, scalars normalised under the
+/// YAML 1.2 core schema: ints in decimal (`010`, `+10`, `0xa` -> `10`), floats in shortest
+/// round-trip form that still reads as a float (`1e3` -> `1000.0`, `3e-4` -> `0.0003`, `.inf`,
+/// `.nan`), booleans as true/false, null as null, strings quoted only when needed (a quoted `'1'`
+/// stays distinct from the int 1). Two specs that differ only in key order or formatting have the
+/// same canonical form.
 std::string canonical(const Value& v);
 /// 16 hex digits of a 64-bit FNV-1a hash of canonical(v): stable across runs and machines.
 std::string hash(const Value& v);

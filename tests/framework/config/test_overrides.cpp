@@ -1,0 +1,245 @@
+#include <boost/test/unit_test.hpp>
+
+#include "framework/config/value.h"
+#include "tests/support/expect.h"
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+// Boost.Test prints both sides of a failed comparison.
+namespace attnlab::config {
+static std::ostream& operator<<(std::ostream& os, const Value& v) { return os << to_yaml(v); }
+}  // namespace attnlab::config
+
+using namespace attnlab;
+using namespace attnlab::config;
+using attnlab::testing::error_of;
+
+namespace {
+
+const char* kSpec =
+    "model:\n"
+    "  type: lstm\n"
+    "  width: 16\n"
+    "  layers:\n"
+    "    - {width: 8, act: relu}\n"
+    "    - {width: 4, act: tanh}\n"
+    "  tags: [a, b]\n"
+    "optim:\n"
+    "  lr: 0.001\n"
+    "  name: adam\n"
+    "empty:\n";
+
+Value spec() { return parse(kSpec, "spec.yaml"); }
+
+// Parses each argument (arg_index = position + 1) and applies them all.
+Value applied(const std::vector<std::string>& args) {
+  Value v = spec();
+  std::vector<Override> ovs;
+  for (std::size_t i = 0; i < args.size(); ++i) ovs.push_back(parse_override(args[i], static_cast<int>(i) + 1));
+  apply_overrides(v, ovs);
+  return v;
+}
+
+std::string apply_error(const std::vector<std::string>& args) {
+  return error_of([&] { applied(args); });
+}
+
+std::string parse_error(const std::string& arg, int index = 1) {
+  return error_of([&] { parse_override(arg, index); });
+}
+
+const Value& at(const Value& v, const std::string& dotted) {
+  const Value* cur = &v;
+  std::size_t i = 0;
+  while (i < dotted.size()) {
+    std::size_t j = dotted.find_first_of(".[", i + 1);
+    if (j == std::string::npos) j = dotted.size();
+    std::string seg = dotted.substr(i, j - i);
+    if (seg[0] == '.') seg = seg.substr(1);
+    if (seg[0] == '[')
+      cur = &cur->items().at(std::stoul(seg.substr(1)));
+    else
+      cur = cur->find(seg);
+    BOOST_REQUIRE_MESSAGE(cur, "no " << dotted);
+    i = j;
+  }
+  return *cur;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(overrides)
+
+BOOST_AUTO_TEST_CASE(parse_every_form) {
+  Override o = parse_override("model.width=32", 3);
+  BOOST_TEST((o.op == Override::Op::set));
+  BOOST_TEST(o.path == (std::vector<std::string>{"model", "width"}));
+  BOOST_TEST(o.value->text() == "32");
+  BOOST_TEST(o.text == "model.width=32");
+  BOOST_TEST(o.mark.str() == "<command line>:3:1");
+  BOOST_TEST(o.value->mark().str() == "<command line>:3:13");  // the value's column in the argument
+
+  BOOST_TEST((parse_override("+a.b=1").op == Override::Op::add));
+  BOOST_TEST((parse_override("++a.b=1").op == Override::Op::set_or_add));
+  o = parse_override("~a.b");
+  BOOST_TEST((o.op == Override::Op::remove));
+  BOOST_TEST(!o.value.has_value());
+  o = parse_override("~a.b=3");
+  BOOST_TEST((o.op == Override::Op::remove));
+  BOOST_TEST(o.value->text() == "3");
+  o = parse_override("model.layers[1].width=8");
+  BOOST_TEST(o.path == (std::vector<std::string>{"model", "layers", "[1]", "width"}));
+  BOOST_TEST(parse_override("a/b-c_d@e.f=1").path == (std::vector<std::string>{"a/b-c_d@e", "f"}));
+
+  // Values are YAML flow.
+  BOOST_TEST(parse_override("x=3e-4").value->text() == "3e-4");
+  BOOST_TEST(!parse_override("x=lstm").value->quoted());
+  BOOST_TEST(parse_override("x='quoted text'").value->text() == "quoted text");
+  BOOST_TEST(parse_override("x='quoted text'").value->quoted());
+  BOOST_TEST(parse_override("x=null").value->is_null());
+  BOOST_TEST(parse_override("x=~").value->is_null());
+  o = parse_override("x=[1, [2, 3]]");
+  BOOST_TEST(o.value->is_sequence());
+  BOOST_TEST(*o.value == parse("[1, [2, 3]]", "want"));
+  o = parse_override("x={k: v, n: 1}");
+  BOOST_TEST(*o.value == parse("{k: v, n: 1}", "want"));
+  BOOST_TEST(o.value->entries()[0].key_mark.str() == "<command line>:1:4");
+  BOOST_TEST(o.value->find("k")->mark().str() == "<command line>:1:7");
+  // An empty value is the empty string (Hydra), not null.
+  o = parse_override("x=");
+  BOOST_TEST(o.value->is_scalar());
+  BOOST_TEST(o.value->text() == "");
+  BOOST_TEST(o.value->quoted());
+  BOOST_TEST(parse_override("x=a=b").value->text() == "a=b");  // only the first '=' splits
+}
+
+BOOST_AUTO_TEST_CASE(parse_errors_point_at_the_column) {
+  BOOST_TEST(parse_error("model..width=1") == "<command line>:1:7: override 'model..width=1': empty key segment");
+  BOOST_TEST(parse_error("model.=1") == "<command line>:1:7: override 'model.=1': empty key segment");
+  BOOST_TEST(parse_error("=3") == "<command line>:1:1: override '=3': missing key (expected key=value)");
+  BOOST_TEST(parse_error("++=3", 4) == "<command line>:4:3: override '++=3': missing key (expected key=value)");
+  BOOST_TEST(parse_error("") == "<command line>:1:1: override '': empty override");
+  BOOST_TEST(parse_error("model.width", 2) ==
+             "<command line>:2:12: override 'model.width': expected '=' and a value (to remove the key: ~model.width)");
+  BOOST_TEST(parse_error("a[x]=1") ==
+             "<command line>:1:2: override 'a[x]=1': bad list index (expected [n] with n >= 0)");
+  BOOST_TEST(parse_error("a[-1]=1") ==
+             "<command line>:1:2: override 'a[-1]=1': bad list index (expected [n] with n >= 0)");
+  BOOST_TEST(parse_error("a[1=1") == "<command line>:1:2: override 'a[1=1': bad list index (expected [n] with n >= 0)");
+  BOOST_TEST(parse_error("a[12345678901]=1") ==
+             "<command line>:1:3: override 'a[12345678901]=1': list index too large");
+  BOOST_TEST(parse_error("[0]=1") ==
+             "<command line>:1:1: override '[0]=1': a key must start with a name, not a list index");
+  BOOST_TEST(parse_error("a b=1") == "<command line>:1:2: override 'a b=1': unexpected character ' ' in key");
+  BOOST_TEST(parse_error("a[0]x=1") == "<command line>:1:5: override 'a[0]x=1': unexpected character 'x' in key");
+  BOOST_TEST(parse_error("a=x: y") ==
+             "<command line>:1:3: override 'a=x: y': a list or map value must use flow syntax ([...] or {...}); "
+             "quote the value to pass a string");
+  BOOST_TEST(parse_error("a=#x") ==
+             "<command line>:1:3: override 'a=#x': the value is only a comment; quote it to pass a string");
+  // Malformed YAML in the value: yaml-cpp's message and position, as a column in the argument.
+  BOOST_TEST(parse_error("model.w=[1, 2", 5) ==
+             "<command line>:5:9: override 'model.w=[1, 2': end of sequence flow not found");
+  BOOST_TEST(parse_error("a='open") == "<command line>:1:8: override 'a='open': illegal EOF in scalar");
+}
+
+BOOST_AUTO_TEST_CASE(apply_set_add_remove) {
+  const Value v = applied({
+      "model.width=32",              // set
+      "model.layers[1].width=2",     // set through a list index
+      "model.tags[0]=z",             // set a list item
+      "model.layers[0]={width: 1}",  // a set replaces, it does not merge
+      "+optim.momentum=0.9",         // add
+      "+extra.deep.k=[1, 2]",        // add creates parent maps
+      "+empty.x=1",                  // ... and fills a null
+      "++optim.lr=0.1",              // set_or_add, existing
+      "++optim.wd=0",                // set_or_add, new
+      "~optim.name",                 // remove
+      "+model.tags[2]=c",            // append at index == size
+      "~model.tags[1]",              // remove a list item
+      "~model.type=lstm",            // remove only if equal: equal
+  });
+  BOOST_TEST(at(v, "model.width").text() == "32");
+  BOOST_TEST(at(v, "model.width").mark().str() == "<command line>:1:13");
+  BOOST_TEST(at(v, "model.layers[1].width").text() == "2");
+  BOOST_TEST(at(v, "model.layers[1].act").text() == "tanh");
+  BOOST_TEST(at(v, "model.layers[0]") == parse("{width: 1}", "want"));
+  BOOST_TEST(at(v, "model.tags") == parse("[z, c]", "want"));
+  BOOST_TEST(at(v, "optim") == parse("{lr: 0.1, momentum: 0.9, wd: 0}", "want"));
+  BOOST_TEST(v.find("optim")->keys() == (std::vector<std::string>{"lr", "momentum", "wd"}));
+  BOOST_TEST(at(v, "extra") == parse("{deep: {k: [1, 2]}}", "want"));
+  BOOST_TEST(at(v, "empty.x").text() == "1");
+  BOOST_TEST(v.find("model")->find("type") == nullptr);
+  BOOST_TEST(v.find("optim")->find_entry("momentum")->key_mark.str() == "<command line>:5:8");
+  // The remove-if-equal compares canonical forms: 1e-3 equals 0.001.
+  const Value w = applied({"~optim.lr=1e-3", "+a.x=1", "a.x=2"});
+  BOOST_TEST(w.find("optim")->find("lr") == nullptr);
+  BOOST_TEST(at(w, "a.x").text() == "2");  // overrides apply in order
+}
+
+BOOST_AUTO_TEST_CASE(each_error_kind_names_the_override) {
+  BOOST_TEST(apply_error({"model.widht=3"}) ==
+             "<command line>:1:7: override 'model.widht=3': key 'model.widht' not in the spec "
+             "(did you mean 'model.width'?); use +model.widht=... to add it");
+  BOOST_TEST(apply_error({"modle.width=3"}) ==
+             "<command line>:1:1: override 'modle.width=3': key 'modle' not in the spec "
+             "(did you mean 'model'?); use +modle.width=... to add it");
+  BOOST_TEST(apply_error({"x.y.z=3"}) ==
+             "<command line>:1:1: override 'x.y.z=3': key 'x' not in the spec; use +x.y.z=... to add it");
+  BOOST_TEST(apply_error({"+optim.lr=1"}) ==
+             "<command line>:1:8: override '+optim.lr=1': key 'optim.lr' is already in the spec (value 0.001); "
+             "use optim.lr=... or ++optim.lr=... to set it");
+  BOOST_TEST(apply_error({"~optim.mom"}) ==
+             "<command line>:1:8: override '~optim.mom': key 'optim.mom' not in the spec; nothing to remove");
+  BOOST_TEST(
+      apply_error({"~optim.name=sgd"}) ==
+      "<command line>:1:8: override '~optim.name=sgd': the value of 'optim.name' is adam, not sgd; nothing removed");
+  BOOST_TEST(apply_error({"model.type.x=1"}) ==
+             "<command line>:1:12: override 'model.type.x=1': 'model.type' is a scalar ('lstm'); it has no key 'x'");
+  BOOST_TEST(
+      apply_error({"model.layers.width=1"}) ==
+      "<command line>:1:14: override 'model.layers.width=1': 'model.layers' is a list; index it like model.layers[0]");
+  BOOST_TEST(apply_error({"optim[0]=1"}) ==
+             "<command line>:1:6: override 'optim[0]=1': 'optim' is a map, not a list; cannot index it with [0]");
+  BOOST_TEST(
+      apply_error({"model.layers[5].width=1"}) ==
+      "<command line>:1:13: override 'model.layers[5].width=1': index 5 out of range: 'model.layers' has 2 items");
+  BOOST_TEST(apply_error({"model.tags[2]=x"}) ==
+             "<command line>:1:11: override 'model.tags[2]=x': index 2 out of range: 'model.tags' has 2 items");
+  BOOST_TEST(apply_error({"+model.tags[5]=x"}) ==
+             "<command line>:1:12: override '+model.tags[5]=x': index 5 out of range: 'model.tags' has 2 items "
+             "(+model.tags[2]=... appends)");
+  BOOST_TEST(apply_error({"+model.tags[0]=x"}) ==
+             "<command line>:1:12: override '+model.tags[0]=x': 'model.tags[0]' already exists; "
+             "use model.tags[0]=... or ++model.tags[0]=... to set it");
+  BOOST_TEST(
+      apply_error({"~model.tags[0]=b"}) ==
+      "<command line>:1:12: override '~model.tags[0]=b': the value of 'model.tags[0]' is a, not b; nothing removed");
+}
+
+BOOST_AUTO_TEST_CASE(problems_are_collected_and_failed_overrides_change_nothing) {
+  Value v = spec();
+  const std::vector<std::string> args = {"model.width=32", "+zz.y[0]=1", "optim.l=1", "+optim.lr=2", "++optim.wd=0"};
+  std::vector<Override> ovs;
+  for (std::size_t i = 0; i < args.size(); ++i) ovs.push_back(parse_override(args[i], static_cast<int>(i) + 1));
+  try {
+    apply_overrides(v, ovs);
+    BOOST_FAIL("no throw");
+  } catch (const ConfigError& e) {
+    BOOST_TEST(e.problems().size() == 3u);
+    BOOST_TEST(e.problems()[0].mark.line == 2);  // sorted by argument
+    BOOST_TEST(e.problems()[1].mark.line == 3);
+    BOOST_TEST(e.problems()[2].mark.line == 4);
+    BOOST_TEST(std::string(e.what()).find("'zz.y' is a map, not a list") != std::string::npos);
+    BOOST_TEST(std::string(e.what()).find("did you mean 'optim.lr'?") != std::string::npos);
+  }
+  // The good overrides applied; the failed add left no half-made 'zz'.
+  BOOST_TEST(at(v, "model.width").text() == "32");
+  BOOST_TEST(at(v, "optim.wd").text() == "0");
+  BOOST_TEST(v.find("zz") == nullptr);
+  BOOST_TEST(at(v, "optim.lr").text() == "0.001");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
