@@ -83,14 +83,15 @@ BOOST_AUTO_TEST_CASE(every_problem_is_reported_at_once_with_position_and_path) {
       "ks: [1, 0]\n"          // element out of range
       "inner: {rate: 2}\n"    // nested out of range
       "head: 3\n");           // unknown key; width missing
+  // In declaration order (a ConfigError sorts them by position when it is thrown).
   const std::vector<std::string> want{
       "t.yaml:1:8: attn.heads: 0 must be >= 1",
+      "t.yaml:1:1: attn.width: missing required key 'width' (int)",
       "t.yaml:2:8: attn.scale: expected float, got scalar 'high'",
       "t.yaml:3:9: attn.causal: expected bool, got 'yes' (write true or false)",
       "t.yaml:4:7: attn.mode: 'scaledd' is not one of scaled, plain; did you mean 'scaled'?",
       "t.yaml:5:9: attn.ks[1]: 0 must be >= 1",
       "t.yaml:6:15: attn.inner.rate: 2 not in [0, 1]",
-      "t.yaml:1:1: attn.width: missing required key 'width' (int)",
       "t.yaml:7:1: attn.head: unknown key 'head'; did you mean 'heads'? valid: causal, dim_out, heads, inner, ks, mode, scale, width",
   };
   BOOST_TEST(m == want, boost::test_tools::per_element());
