@@ -267,3 +267,6 @@ struct Registrar {
 #define ATTNLAB_REGISTER_PLUGIN(Base, name, Class, Config, summary)                                        \
   [[maybe_unused]] static const ::attnlab::registry::detail::Registrar<Base, Class, Config> ATTNLAB_REGISTRY_CONCAT( \
       attnlab_registrar_, __LINE__)(#name, summary, __FILE__)
+
+// A plugin's Config may hold nested plugins (PluginSpec fields); one include gives both.
+#include "framework/registry/plugin_spec.h"
