@@ -42,9 +42,9 @@ experiment::ResolvedSpec load(const SpecArgs& a) {
 }
 
 std::string bounds(const config::FieldInfo& f) {
-  if (f.min && f.max) return fmt::format("[{}, {}]", config::format_float(*f.min), config::format_float(*f.max));
-  if (f.min) return fmt::format(">= {}", config::format_float(*f.min));
-  if (f.max) return fmt::format("<= {}", config::format_float(*f.max));
+  if (f.min && f.max) return fmt::format("[{}, {}]", config::format_number(*f.min), config::format_number(*f.max));
+  if (f.min) return fmt::format(">= {}", config::format_number(*f.min));
+  if (f.max) return fmt::format("<= {}", config::format_number(*f.max));
   return "";
 }
 

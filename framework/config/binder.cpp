@@ -85,6 +85,11 @@ std::string format_float(double d) {
   return s;
 }
 
+std::string format_number(double d) {
+  if (std::isfinite(d) && d == std::floor(d) && std::abs(d) < 1e15) return fmt::format("{}", static_cast<std::int64_t>(d));
+  return format_float(d);
+}
+
 void bind_value(const Value& v, const std::string& path, Problems& p, bool& out) {
   std::string why;
   if (auto x = parse_bool(v, why)) out = *x;
@@ -153,16 +158,10 @@ void Binder::check_number(const FieldSpec<double>& s, double x, const Value& at,
   if (!below && !above && !std::isnan(x)) return;
   if (std::isnan(x) && !s.lo && !s.hi) return;
   std::string bound;
-  if (s.lo && s.hi) bound = fmt::format("not in [{}, {}]", format_float(*s.lo), format_float(*s.hi));
-  else if (s.lo) bound = fmt::format("must be >= {}", format_float(*s.lo));
-  else bound = fmt::format("must be <= {}", format_float(*s.hi));
-  // Bounds print as floats; integral bounds read better without ".0".
-  auto tidy = [](std::string t) {
-    for (std::size_t i; (i = t.find(".0,")) != std::string::npos || (i = t.find(".0]")) != std::string::npos;) t.erase(i, 2);
-    if (t.size() > 2 && t.ends_with(".0")) t.erase(t.size() - 2);
-    return t;
-  };
-  p_.add(at.mark(), path, fmt::format("{} {}", at.is_scalar() ? at.text() : format_float(x), tidy(bound)));
+  if (s.lo && s.hi) bound = fmt::format("not in [{}, {}]", format_number(*s.lo), format_number(*s.hi));
+  else if (s.lo) bound = fmt::format("must be >= {}", format_number(*s.lo));
+  else bound = fmt::format("must be <= {}", format_number(*s.hi));
+  p_.add(at.mark(), path, fmt::format("{} {}", at.is_scalar() ? at.text() : format_float(x), bound));
 }
 
 void Binder::check_choice(const std::vector<std::string>& choices, const std::string& x, const Value& at, const std::string& path) {

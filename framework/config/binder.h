@@ -54,6 +54,12 @@ struct FieldInfo {
 using Schema = std::vector<FieldInfo>;
 
 struct SchemaWriter;
+namespace detail {
+template <class T> struct is_optional : std::false_type {};
+template <class T> struct is_optional<std::optional<T>> : std::true_type {};
+template <class T> struct is_vector : std::false_type {};
+template <class T, class A> struct is_vector<std::vector<T, A>> : std::true_type {};
+}  // namespace detail
 /// A config struct: it has a visit() template taking any of the visitors below.
 template <class T>
 concept Visitable = requires(T& t, SchemaWriter& s) { t.visit(s); };
@@ -64,8 +70,10 @@ concept Visitable = requires(T& t, SchemaWriter& s) { t.visit(s); };
 std::optional<bool> parse_bool(const Value& v, std::string& why);
 std::optional<std::int64_t> parse_int(const Value& v, std::string& why);
 std::optional<double> parse_float(const Value& v, std::string& why);
-/// Shortest text that parses back to the same double ("0.1", "3e-04" -> "0.0003", "inf").
+/// Shortest text that parses back to the same double, always with a '.' ("0.1", "3.0", "1.0e-05", ".inf").
 std::string format_float(double d);
+/// A bound or limit for messages and help: whole numbers without a fraction ("0", "1"), others as format_float.
+std::string format_number(double d);
 
 template <class T>
 std::string type_name() {
@@ -73,9 +81,9 @@ std::string type_name() {
   else if constexpr (std::is_integral_v<T>) return "int";
   else if constexpr (std::is_floating_point_v<T>) return "float";
   else if constexpr (std::is_same_v<T, std::string>) return "string";
-  else if constexpr (requires { typename T::value_type; } && std::is_same_v<T, std::vector<typename T::value_type>>)
+  else if constexpr (detail::is_vector<T>::value)
     return "list of " + type_name<typename T::value_type>();
-  else if constexpr (requires { typename T::value_type; } && std::is_same_v<T, std::optional<typename T::value_type>>)
+  else if constexpr (detail::is_optional<T>::value)
     return type_name<typename T::value_type>();
   else if constexpr (requires { T::kTypeName; }) return std::string(T::kTypeName);
   else return "map";
@@ -223,7 +231,7 @@ template <Visitable C>
 C bind_or_throw(const Value& node, const std::string& path = "") {
   C cfg{};
   Problems p;
-  bind(cfg, node, path, p);
+  config::bind(cfg, node, path, p);
   p.check();
   return cfg;
 }
@@ -265,7 +273,7 @@ void bind_value(const Value& v, const std::string& path, Problems& p, std::optio
 
 template <Visitable T>
 void bind_value(const Value& v, const std::string& path, Problems& p, T& out) {
-  bind(out, v, path, p);
+  config::bind(out, v, path, p);
 }
 
 template <class T>
@@ -293,7 +301,15 @@ void Binder::finish(const FieldSpec<T>& s) {
   const std::string path = join_path(path_, s.name);
   const Value* v = node_.find(s.name);
   if (!v) {
-    if (s.required) p_.add(node_.mark(), path, fmt::format("missing required key '{}' ({})", s.name, type_name<T>()));
+    if (s.required) {
+      p_.add(node_.mark(), path, fmt::format("missing required key '{}' ({})", s.name, type_name<T>()));
+    } else if constexpr (Visitable<T>) {
+      // An absent section still has to report its own required keys, at the parent's position.
+      T x = *s.ref;
+      const std::size_t before = p_.size();
+      config::bind(x, Value::map(node_.mark()), path, p_);
+      if (p_.size() == before) *s.ref = std::move(x);
+    }
     return;
   }
   const std::size_t before = p_.size();
@@ -305,12 +321,12 @@ void Binder::finish(const FieldSpec<T>& s) {
     check_number(d, static_cast<double>(x), *v, path);
   } else if constexpr (std::is_same_v<T, std::string>) {
     check_choice(s.choices, x, *v, path);
-  } else if constexpr (requires { typename T::value_type; } && std::is_same_v<T, std::optional<typename T::value_type>>) {
+  } else if constexpr (detail::is_optional<T>::value) {
     if constexpr (std::is_arithmetic_v<typename T::value_type>) {
       FieldSpec<double> d{s.name, nullptr, s.required, s.lo, s.hi, {}, {}};
       if (x) check_number(d, static_cast<double>(*x), *v, path);
     }
-  } else if constexpr (requires { typename T::value_type; } && std::is_same_v<T, std::vector<typename T::value_type>>) {
+  } else if constexpr (detail::is_vector<T>::value) {
     using E = typename T::value_type;
     for (std::size_t i = 0; i < x.size(); ++i) {
       const std::string ip = fmt::format("{}[{}]", path, i);
@@ -335,7 +351,7 @@ void SchemaWriter::finish(const FieldSpec<T>& s) {
   f.max = s.hi;
   f.choices = s.choices;
   f.required = s.required;
-  if constexpr (requires { typename T::value_type; } && std::is_same_v<T, std::optional<typename T::value_type>>) {
+  if constexpr (detail::is_optional<T>::value) {
     f.optional = true;
     if (s.ref->has_value()) f.default_value = canonical(to_value(**s.ref));
   } else if constexpr (Visitable<T>) {

@@ -33,10 +33,10 @@ template <class B>
 using Plugin = config::PluginSpec<B>;
 
 struct DataSection {
-  Plugin<data::Dataset> dataset{"marker"};
+  Plugin<data::Dataset> dataset;
   template <class V>
   void visit(V& v) {
-    v("dataset", dataset).doc("where the data comes from");
+    v.required("dataset", dataset).doc("where the data comes from");
   }
 };
 

@@ -13,6 +13,9 @@
 
 namespace attnlab::plugins {
 
+using autograd::Var;
+using core::Tensor;
+
 struct SeedSelfConfig {
   bool mask_padding = true;
   template <class V>

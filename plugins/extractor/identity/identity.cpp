@@ -4,6 +4,9 @@
 
 namespace attnlab::plugins {
 
+using autograd::Var;
+using core::Tensor;
+
 struct IdentityConfig {
   template <class V>
   void visit(V&) {}

@@ -6,6 +6,9 @@
 
 namespace attnlab::plugins {
 
+using autograd::Var;
+using core::Tensor;
+
 struct RnnExtractorConfig {
   std::int64_t hidden = 128;
   int layers = 1;

@@ -6,6 +6,9 @@
 
 namespace attnlab::plugins {
 
+using autograd::Var;
+using core::Tensor;
+
 struct ClassificationConfig {
   double label_smoothing = 0.0;
   template <class V>

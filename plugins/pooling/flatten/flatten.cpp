@@ -5,6 +5,9 @@
 
 namespace attnlab::plugins {
 
+using autograd::Var;
+using core::Tensor;
+
 struct FlattenConfig {
   template <class V>
   void visit(V&) {}

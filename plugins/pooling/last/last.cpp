@@ -5,6 +5,9 @@
 
 namespace attnlab::plugins {
 
+using autograd::Var;
+using core::Tensor;
+
 struct LastPoolConfig {
   template <class V>
   void visit(V&) {}

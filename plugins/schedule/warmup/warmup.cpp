@@ -19,7 +19,7 @@ struct WarmupScheduleConfig {
 class WarmupSchedule : public optim::WarmupLr {
  public:
   WarmupSchedule(const WarmupScheduleConfig& c, const Context& ctx)
-      : WarmupLr(registry::Registry<optim::LrSchedule>::get().create(c.after.resolved, ctx), c.warmup_steps,
+      : WarmupLr(registry::create(c.after, ctx), c.warmup_steps,
                  static_cast<float>(c.start_factor)) {}
 };
 
