@@ -70,10 +70,19 @@ int cmd_plugins(const std::string& which, const std::vector<std::string>& libs) 
     if (!family.empty() && fam.name != family) continue;
     found_family = true;
     const auto entries = fam.entries();
-    if (name.empty()) {
+    if (name.empty() && family.empty()) {
       fmt::print("{}{}\n", fam.name, entries.empty() ? " (none registered yet)" : "");
       for (const auto& e : entries) fmt::print("  {:<16} {}\n", e.name, e.summary);
-      if (!family.empty()) fmt::print("\n`attnlab plugins {}/<name>` shows a plugin's parameters.\n", fam.name);
+      continue;
+    }
+    if (name.empty()) {  // one family: every plugin with its parameters
+      if (entries.empty()) fmt::print("{}: none registered yet\n", fam.name);
+      for (const auto& e : entries) {
+        fmt::print("{}/{}: {}\n", fam.name, e.name, e.summary);
+        if (e.schema.empty()) fmt::print("  (no parameters)\n");
+        else print_fields(e.schema, 2);
+        fmt::print("\n");
+      }
       continue;
     }
     for (const auto& e : entries) {
@@ -90,6 +99,7 @@ int cmd_plugins(const std::string& which, const std::vector<std::string>& libs) 
                hint ? fmt::format(" (did you mean '{}'?)", *hint) : "", names.empty() ? "(none)" : fmt::format("{}", fmt::join(names, ", ")));
     return kUsage;
   }
+  if (family.empty()) fmt::print("\n`attnlab plugins <family>` shows every plugin of a family with its parameters.\n");
   if (!found_family) {
     fmt::print(stderr, "attnlab: no plugin family '{}'; families: {}\n", family, fmt::join(family_names, ", "));
     return kUsage;

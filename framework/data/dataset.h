@@ -29,4 +29,16 @@ class Dataset {
   virtual std::int64_t num_classes() const = 0;
 };
 
+/// A preprocessing step (cleaning, outliers, standardisation, k-core, ...), listed in a spec's
+/// `preprocess:` section and applied in order. The family exists so specs validate their steps
+/// now; its interface and its first steps arrive with the data pipeline.
+class Preprocess {
+ public:
+  static constexpr const char* kFamily = "preprocess";
+  struct Context {
+    core::Rng* rng = nullptr;
+  };
+  virtual ~Preprocess() = default;
+};
+
 }  // namespace attnlab::data

@@ -4,6 +4,7 @@
 //   include: [../presets/seed.yaml]   # base specs, deep-merged (later wins)
 //   plugins: [build/libmy_attention.so]
 //   data:     {dataset: {type: marker, seq_len: 30}}
+//   preprocess: []                   # steps applied in order
 //   model:    {embedding: 32, extractor: {type: lstm, hidden: 64}, attention: {type: seed_self},
 //              pooling: {type: flatten}, head: {type: classification}}
 //   train:    {epochs: 6, batch_size: 32, optimizer: {type: adam, lr: 2.0e-3}, schedule: {type: constant}}
@@ -103,6 +104,7 @@ struct ExperimentSpec {
   std::string description;
   std::vector<std::string> plugins;
   DataSection data;
+  std::vector<Plugin<data::Preprocess>> preprocess;
   ModelSection model;
   TrainSection train;
   EvalSection eval;
@@ -113,6 +115,7 @@ struct ExperimentSpec {
     v("description", description).doc("free text stored with the results");
     v("plugins", plugins).doc("shared libraries of out-of-tree plugins to load (paths relative to the spec)");
     v("data", data).doc("the dataset");
+    v("preprocess", preprocess).doc("preprocessing steps, applied in order");
     v("model", model).doc("the model, part by part");
     v("train", train).doc("training");
     v("eval", eval).doc("evaluation");
