@@ -1,5 +1,7 @@
 #include "framework/nn/module.h"
 
+#include "framework/config/value.h"
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -8,36 +10,9 @@
 namespace attnlab::nn {
 namespace {
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  std::iota(row.begin(), row.end(), std::size_t{0});
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-// The closest candidate within edit distance 2 (OmegaConf's threshold, as the config binder uses),
-// or "" when there is none.
-std::string nearest(const std::string& key, const std::vector<std::string>& candidates) {
-  std::string best;
-  std::size_t best_d = 3;
-  for (const auto& c : candidates) {
-    const std::size_t d = edit_distance(key, c);
-    if (d < best_d) best_d = d, best = c;
-  }
-  return best;
-}
-
 std::string hint(const std::string& key, const std::vector<std::string>& candidates) {
-  const std::string n = nearest(key, candidates);
-  return n.empty() ? std::string() : fmt::format("; did you mean '{}'?", n);
+  const auto n = config::nearest(key, candidates);
+  return n ? fmt::format("; did you mean '{}'?", *n) : std::string();
 }
 
 }  // namespace
