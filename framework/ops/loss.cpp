@@ -246,8 +246,38 @@ Var mse_loss(const Var& pred, const core::Tensor& target, const core::Tensor& we
   });
 }
 
+Var l1_loss(const Var& pred, const core::Tensor& target, const core::Tensor& weight) {
+  constexpr const char* op = "l1_loss";
+  const double denom = check_elementwise(op, pred, target, weight);
+  const Tensor x = pred.value();
+  Tensor loss = Tensor::scalar(elementwise_mean(x, target, weight, denom, [](float xi, float ti) { return std::abs(xi - ti); }));
+  return autograd::make_result(loss, {pred}, op, [x, target, weight, denom](const Tensor& gy, Grads& g) {
+    g.add(0, elementwise_grad(x, target, weight, denom, gy.item(), [](float xi, float ti) {
+      return xi > ti ? 1.f : (xi < ti ? -1.f : 0.f);
+    }));
+  });
+}
+
+Var huber_loss(const Var& pred, const core::Tensor& target, float delta, const core::Tensor& weight) {
+  constexpr const char* op = "huber_loss";
+  if (!(delta > 0.f)) throw Error(fmt::format("{}: delta must be > 0, got {}", op, delta));
+  const double denom = check_elementwise(op, pred, target, weight);
+  const Tensor x = pred.value();
+  Tensor loss = Tensor::scalar(elementwise_mean(x, target, weight, denom, [delta](float xi, float ti) {
+    const float d = xi - ti, a = std::abs(d);
+    return a <= delta ? 0.5f * d * d : delta * (a - 0.5f * delta);
+  }));
+  return autograd::make_result(loss, {pred}, op, [x, target, weight, denom, delta](const Tensor& gy, Grads& g) {
+    g.add(0, elementwise_grad(x, target, weight, denom, gy.item(), [delta](float xi, float ti) {
+      return std::clamp(xi - ti, -delta, delta);
+    }));
+  });
+}
+
 ATTNLAB_OP(softmax_cross_entropy, true, "native", "fused log-softmax + NLL over the last axis, ignore_index, label smoothing");
 ATTNLAB_OP(bce_with_logits, true, "native", "binary cross-entropy on logits, optional elementwise weight");
 ATTNLAB_OP(mse_loss, true, "native", "mean squared error, optional elementwise weight");
+ATTNLAB_OP(l1_loss, true, "native", "mean absolute error, optional elementwise weight");
+ATTNLAB_OP(huber_loss, true, "native", "Huber loss with threshold delta, optional elementwise weight");
 
 }  // namespace attnlab::ops

@@ -44,4 +44,14 @@ Var bce_with_logits(const Var& logits, const core::Tensor& target, const core::T
 /// Throws: DTypeError (any operand not f32), ShapeError (target or weight shape differs from pred's).
 Var mse_loss(const Var& pred, const core::Tensor& target, const core::Tensor& weight = {});
 
+/// Mean absolute error (PyTorch's l1_loss), optional weight as mse_loss.
+///   d loss / d x_i = w_i sign(x_i - t_i) / sum(w)   (0 at x_i = t_i, as PyTorch)
+/// Throws: as mse_loss.
+Var l1_loss(const Var& pred, const core::Tensor& target, const core::Tensor& weight = {});
+
+/// Huber loss (PyTorch's huber_loss): 0.5 d^2 where |d| <= delta, else delta (|d| - 0.5 delta), with
+/// d = x - t; optional weight as mse_loss.   d loss / d x_i = w_i clamp(d_i, -delta, delta) / sum(w)
+/// Throws: as mse_loss; attnlab::Error when delta <= 0.
+Var huber_loss(const Var& pred, const core::Tensor& target, float delta = 1.0f, const core::Tensor& weight = {});
+
 }  // namespace attnlab::ops

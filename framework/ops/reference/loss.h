@@ -98,4 +98,25 @@ T squared_error_d(T x, T t) {
   return T(2) * (x - t);
 }
 
+template <class T>
+T absolute_error(T x, T t) {
+  return x > t ? x - t : t - x;
+}
+template <class T>
+T absolute_error_d(T x, T t) {
+  return x > t ? T(1) : (x < t ? T(-1) : T(0));
+}
+
+/// Huber with threshold delta (PyTorch's huber_loss): 0.5 d^2 for |d| <= delta, else delta (|d| - 0.5 delta).
+template <class T>
+T huber(T x, T t, T delta) {
+  const T d = x - t, a = d < 0 ? -d : d;
+  return a <= delta ? T(0.5) * d * d : delta * (a - T(0.5) * delta);
+}
+template <class T>
+T huber_d(T x, T t, T delta) {
+  const T d = x - t;
+  return d > delta ? delta : (d < -delta ? -delta : d);
+}
+
 }  // namespace attnlab::ops::reference

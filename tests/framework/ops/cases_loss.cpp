@@ -79,6 +79,32 @@ OpCase mse(Shape s, bool weighted) {
                      ref::squared_error<double>, ref::squared_error_d<double>);
 }
 
+// Keeps |x - t| away from the kinks of l1 (0) and Huber (delta): differences uniform in ±[0.1, 0.9] ∪ ±[1.1, 2].
+std::function<std::vector<double>(const Shape&, core::Rng&)> off_kinks() {
+  return [](const Shape& s, core::Rng& rng) {
+    std::vector<double> v(static_cast<std::size_t>(s.numel()));
+    for (auto& x : v) {
+      const double m = rng.uniform() < 0.5f ? 0.1 + 0.8 * rng.uniform_double() : 1.1 + 0.9 * rng.uniform_double();
+      x = rng.uniform() < 0.5f ? -m : m;
+    }
+    return v;
+  };
+}
+
+// The target is zero so that x - t == x, which off_kinks() places.
+OpCase l1(Shape s, bool weighted) {
+  return elementwise("l1_loss", &ops::l1_loss, s, weighted, InputSpec::custom(s, off_kinks()), InputSpec::constant(s, 0, 0),
+                     ref::absolute_error<double>, ref::absolute_error_d<double>);
+}
+
+Var huber_delta1(const Var& x, const core::Tensor& t, const core::Tensor& w) { return ops::huber_loss(x, t, 1.0f, w); }
+
+OpCase huber(Shape s, bool weighted) {
+  return elementwise("huber_loss", &huber_delta1, s, weighted, InputSpec::custom(s, off_kinks()), InputSpec::constant(s, 0, 0),
+                     [](double x, double t) { return ref::huber<double>(x, t, 1.0); },
+                     [](double x, double t) { return ref::huber_d<double>(x, t, 1.0); });
+}
+
 std::vector<OpCase> make() {
   std::vector<OpCase> v;
   v.push_back(ce({8, 10}, false, -100, 0.f));
@@ -94,6 +120,10 @@ std::vector<OpCase> make() {
   v.push_back(bce({2, 3, 4}, true));
   v.push_back(mse({6, 4}, false));
   v.push_back(mse({2, 3, 5}, true));
+  v.push_back(l1({6, 4}, false));
+  v.push_back(l1({2, 3, 5}, true));
+  v.push_back(huber({6, 4}, false));
+  v.push_back(huber({2, 3, 5}, true));
   return v;
 }
 
