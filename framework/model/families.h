@@ -83,6 +83,7 @@ class MultiTask : public nn::Module {
 };
 
 /// Task head: a task representation [B, in_dim] -> predictions, and the task's loss against labels.
+/// Missing labels are masked out of the loss: a negative class id (i64 labels) or NaN (f32 labels).
 class Head : public nn::Module {
  public:
   static constexpr const char* kFamily = "head";
@@ -90,11 +91,16 @@ class Head : public nn::Module {
     std::int64_t in_dim = 0;
     std::int64_t num_outputs = 0;  // classes, items or targets, as the dataset reports
     core::Rng* rng = nullptr;
+    Var item_table;                // [items, dim]: the item embeddings, for heads that tie their output to them
+    Tensor item_counts;            // f32 [items]: training-set frequencies (popularity negatives), may be undefined
   };
-  /// Scores or predictions [B, ...].
+  /// Scores or predictions [B, ...] (all of them: what evaluation ranks or thresholds).
   virtual Var forward(const Var& h) = 0;
-  /// The mean loss of predictions against labels (i64 class ids or f32 targets, per head).
+  /// The mean loss of predictions against labels.
   virtual Var loss(const Var& predictions, const Tensor& labels) = 0;
+  /// The training loss from the representation; heads that need not score every output (sampled
+  /// softmax) override it. Default: loss(forward(h), labels).
+  virtual Var train_loss(const Var& h, const Tensor& labels) { return loss(forward(h), labels); }
 };
 
 /// Combines per-task losses into the one scalar that is backpropagated.

@@ -1,8 +1,10 @@
 // head/classification: a linear layer to class logits, trained with softmax cross-entropy.
+// Labels: i64 class ids [B]; a negative id marks a missing label (masked out of the loss).
 #include "framework/model/families.h"
 #include "framework/nn/layers.h"
 #include "framework/ops/ops.h"
 #include "framework/registry/registry.h"
+#include "plugins/head/classification/labels.h"
 
 namespace attnlab::plugins {
 
@@ -24,7 +26,7 @@ class ClassificationHead : public model::Head {
         out_(add_child("out", std::make_unique<nn::Linear>(ctx.in_dim, ctx.num_outputs, true, *ctx.rng))) {}
   Var forward(const Var& h) override { return out_.forward(h); }
   Var loss(const Var& logits, const Tensor& labels) override {
-    return ops::softmax_cross_entropy(logits, labels, -100, smoothing_);
+    return ops::softmax_cross_entropy(logits, ignore_negative(labels, -100), -100, smoothing_);
   }
 
  private:

@@ -1,0 +1,135 @@
+// head/next_item: scores every item as the next one, for sequential recommendation (GRU4Rec,
+// SASRec, ...). The output layer is either tied to the item embeddings (scores = (h P) Eᵀ, with a
+// projection P when widths differ; Press & Wolf 2017) or its own [items, in] layer. Training uses
+// the full softmax over all items, or a sampled softmax (Jean et al. 2015): the target and
+// `negatives` items drawn uniformly or by training popularity, with the logQ correction
+// (logit_j - log(negatives * q_j)) and accidental hits of the target masked out.
+// Labels: i64 item ids [B]; a negative id marks a missing label.
+#include "framework/model/families.h"
+#include "framework/nn/layers.h"
+#include "framework/ops/ops.h"
+#include "framework/registry/registry.h"
+#include "plugins/head/classification/labels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace attnlab::plugins {
+
+using autograd::Var;
+using core::Shape;
+using core::Tensor;
+
+struct NextItemConfig {
+  bool tied = true;
+  std::int64_t negatives = 0;
+  std::string sampler = "uniform";
+  bool logq_correction = true;
+  template <class V>
+  void visit(V& v) {
+    v("tied", tied).doc("score with the item embeddings (weight tying) instead of a separate output layer");
+    v("negatives", negatives).min(0).doc("sampled negatives per example in training (0: full softmax over all items)");
+    v("sampler", sampler).choices({"uniform", "popularity"}).doc("distribution of the sampled negatives");
+    v("logq_correction", logq_correction).doc("subtract log(negatives * q(item)) from sampled logits");
+  }
+};
+
+class NextItemHead : public model::Head {
+ public:
+  NextItemHead(const NextItemConfig& c, const Context& ctx) : c_(c), items_(ctx.num_outputs), rng_(*ctx.rng) {
+    if (items_ < 2) throw Error(fmt::format("head/next_item: needs at least 2 items, got {}", items_));
+    if (c.tied) {
+      if (!ctx.item_table.defined())
+        throw Error("head/next_item: tied = true needs the item embedding table (the model has none); set tied: false");
+      table_ = ctx.item_table;
+      if (table_.shape()[0] != items_)
+        throw ShapeError("head/next_item", fmt::format("item table {} for {} items", table_.shape().str(), items_));
+      const std::int64_t e = table_.shape()[1];
+      if (e != ctx.in_dim) proj_ = &add_child("proj", std::make_unique<nn::Linear>(ctx.in_dim, e, false, *ctx.rng));
+    } else {
+      out_ = &add_child("out", std::make_unique<nn::Linear>(ctx.in_dim, items_, true, *ctx.rng));
+    }
+    if (c.negatives > 0) build_sampler(ctx.item_counts);
+  }
+
+  /// [B, in] -> scores over all items [B, items].
+  Var forward(const Var& h) override {
+    if (out_) return out_->forward(h);
+    return ops::matmul(query(h), table_, false, true);
+  }
+
+  Var loss(const Var& scores, const Tensor& labels) override {
+    return ops::softmax_cross_entropy(scores, ignore_negative(labels, -100), -100);
+  }
+
+  Var train_loss(const Var& h, const Tensor& labels) override {
+    if (c_.negatives == 0) return loss(forward(h), labels);
+    const std::int64_t B = h.shape()[0], K = 1 + c_.negatives;
+    Tensor cand = Tensor::empty(Shape{B, K}, core::DType::i64);         // column 0: the target
+    Tensor correction = Tensor::zeros(Shape{B, K});
+    Tensor hit = Tensor::zeros(Shape{B, K});                            // 1: a negative equal to the target
+    Tensor target = Tensor::zeros(Shape{B}, core::DType::i64);
+    const std::int64_t* y = labels.i64();
+    for (std::int64_t b = 0; b < B; ++b) {
+      const bool missing = y[b] < 0;
+      if (!missing && y[b] >= items_)
+        throw IndexError("head/next_item", fmt::format("label {} at row {} outside [0, {})", y[b], b, items_));
+      target.i64()[b] = missing ? -100 : 0;
+      for (std::int64_t k = 0; k < K; ++k) {
+        const std::int64_t item = k == 0 ? std::max<std::int64_t>(y[b], 0) : sample();
+        cand.i64()[b * K + k] = item;
+        if (c_.logq_correction) correction.f32()[b * K + k] = -std::log(static_cast<float>(c_.negatives) * prob(item));
+        if (k > 0 && item == y[b]) hit.f32()[b * K + k] = 1.f;
+      }
+    }
+    Var q = out_ ? h : query(h);                                         // [B, D]
+    Var w = ops::embedding(out_ ? out_->weight() : table_, cand);       // [B, K, D]
+    Var logits = ops::reshape(ops::matmul(w, ops::unsqueeze(q, 2)), Shape{B, K});  // [B, K]
+    if (out_) logits = logits + ops::reshape(ops::embedding(ops::reshape(out_->bias(), Shape{items_, 1}), cand), Shape{B, K});
+    if (c_.logq_correction) logits = logits + Var(correction);
+    logits = ops::masked_fill(logits, hit, -std::numeric_limits<float>::infinity());
+    return ops::softmax_cross_entropy(logits, target, -100);
+  }
+
+ private:
+  Var query(const Var& h) { return proj_ ? proj_->forward(h) : h; }
+
+  void build_sampler(const Tensor& counts) {
+    if (c_.sampler == "uniform") return;
+    if (!counts.defined() || counts.numel() != items_)
+      throw Error("head/next_item: sampler 'popularity' needs the dataset's item counts");
+    cdf_.resize(static_cast<std::size_t>(items_));
+    double total = 0;
+    for (std::int64_t i = 0; i < items_; ++i) total += std::max(0.f, counts.f32()[i]) + 1.0;  // +1: every item can be drawn
+    double acc = 0;
+    for (std::int64_t i = 0; i < items_; ++i) {
+      acc += (std::max(0.f, counts.f32()[i]) + 1.0) / total;
+      cdf_[static_cast<std::size_t>(i)] = acc;
+    }
+  }
+  std::int64_t sample() {
+    if (cdf_.empty()) return static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(items_)));
+    const double u = rng_.uniform_double();
+    const auto it = std::lower_bound(cdf_.begin(), cdf_.end(), u);
+    return std::min<std::int64_t>(it - cdf_.begin(), items_ - 1);
+  }
+  float prob(std::int64_t item) const {
+    if (cdf_.empty()) return 1.f / static_cast<float>(items_);
+    const auto i = static_cast<std::size_t>(item);
+    return static_cast<float>(cdf_[i] - (i ? cdf_[i - 1] : 0.0));
+  }
+
+  NextItemConfig c_;
+  std::int64_t items_;
+  core::Rng& rng_;
+  Var table_;
+  nn::Linear* proj_ = nullptr;
+  nn::Linear* out_ = nullptr;
+  std::vector<double> cdf_;
+};
+
+}  // namespace attnlab::plugins
+
+ATTNLAB_REGISTER_PLUGIN(attnlab::model::Head, next_item, attnlab::plugins::NextItemHead, attnlab::plugins::NextItemConfig,
+                        "scores over all items (tied or untied), full or sampled softmax");
