@@ -69,7 +69,7 @@ void Var::backward() const {
   backward(Tensor::full(n_->value.shape(), 1.0f));
 }
 
-void Var::backward(const Tensor& seed) const {
+void Var::backward(const Tensor& seed, bool retain_graph) const {
   if (!n_->requires_grad)
     throw AutogradError(fmt::format("backward through '{}', which does not require grad", n_->op));
   if (!n_->is_leaf && !n_->backward && n_->inputs.empty())
@@ -102,10 +102,14 @@ void Var::backward(const Tensor& seed) const {
       Grads g(node);
       node.backward(node.grad, g);
     }
-    // Free what is no longer needed: the intermediate gradient, the closure and its saved tensors.
+    // Free what is no longer needed: the intermediate gradient, and unless the graph is retained,
+    // the closure and its saved tensors.
     node.grad = Tensor();
-    node.backward = nullptr;
-    node.inputs.clear();
+    node.grad_owned = false;
+    if (!retain_graph) {
+      node.backward = nullptr;
+      node.inputs.clear();
+    }
   }
 }
 

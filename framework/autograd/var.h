@@ -68,8 +68,10 @@ class Var {
 
   /// Backpropagates from a one-element result (seed gradient 1).
   void backward() const;
-  /// Backpropagates with an explicit seed gradient of the value's shape.
-  void backward(const Tensor& seed) const;
+  /// Backpropagates with an explicit seed gradient of the value's shape. With retain_graph the
+  /// graph (closures and saved tensors) survives, so another backward can run through it (e.g.
+  /// one per task loss, for PCGrad); intermediate gradients are freed either way.
+  void backward(const Tensor& seed, bool retain_graph = false) const;
 
   /// A leaf that shares this value but has no history.
   Var detach() const { return Var(n_->value, false); }

@@ -103,14 +103,26 @@ class Head : public nn::Module {
   virtual Var train_loss(const Var& h, const Tensor& labels) { return loss(forward(h), labels); }
 };
 
-/// Combines per-task losses into the one scalar that is backpropagated.
+/// Loss weighting: how the per-task losses become parameter gradients.
 class Weighting : public nn::Module {
  public:
   static constexpr const char* kFamily = "weighting";
   struct Context {
     std::vector<std::string> tasks;
+    core::Rng* rng = nullptr;
   };
+  /// The weighted total of the task losses (one-element), for logging and the default backward.
   virtual Var combine(const std::vector<Var>& losses) = 0;
+  /// Backpropagates the task losses into the .grad of every parameter (model and weighting's own).
+  /// `shared` are the parameters every task uses (the shared bottom / experts), for methods that
+  /// act on per-task gradients (PCGrad projects them, GradNorm measures their norms; by default on
+  /// the last shared parameter tensor). Default: combine(losses).backward().
+  virtual void backward(const std::vector<Var>& losses, const std::vector<Var>& shared) {
+    (void)shared;
+    combine(losses).backward();
+  }
+  /// Called after each epoch with the mean loss of every task (DWA uses the last two epochs).
+  virtual void end_epoch(const std::vector<double>& task_losses) { (void)task_losses; }
   /// The current weight of each task (for logging).
   virtual std::vector<float> weights() const = 0;
 };

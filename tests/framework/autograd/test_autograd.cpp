@@ -70,6 +70,16 @@ BOOST_AUTO_TEST_CASE(backward_twice_through_a_freed_graph_throws) {
   BOOST_CHECK_THROW(y.backward(), AutogradError);
 }
 
+BOOST_AUTO_TEST_CASE(retained_graph_allows_a_second_backward) {
+  Var x = param({0.7f});
+  Var y = ops::tanh(ops::exp(x));
+  y.backward(Tensor::full(Shape{1}, 1.f), true);
+  const float once = x.grad().item();
+  y.backward(Tensor::full(Shape{1}, 1.f));  // through the retained graph, then freed
+  BOOST_TEST(x.grad().item() == 2 * once, boost::test_tools::tolerance(1e-6f));
+  BOOST_CHECK_THROW(y.backward(), AutogradError);
+}
+
 BOOST_AUTO_TEST_CASE(backward_without_seed_needs_one_element) {
   Var x = param({1.f, 2.f});
   BOOST_CHECK_THROW(ops::exp(x).backward(), AutogradError);
