@@ -9,6 +9,7 @@
 #include "framework/registry/registry.h"
 #include "tests/support/expect.h"
 #include "tests/support/golden.h"
+#include "tests/support/gradcheck.h"
 
 #include <cmath>
 
@@ -189,6 +190,17 @@ BOOST_AUTO_TEST_CASE(rows_without_visible_keys_are_zero_not_nan) {
     }
   ops::sum_all(y).backward();
   for (float v : x.grad().to_vector()) BOOST_TEST(std::isfinite(v));
+}
+
+BOOST_AUTO_TEST_CASE(gradients_with_padding_causal_mask_and_empty_rows) {
+  core::Rng rng(8);
+  auto att = make("{type: multi_head, num_heads: 2, causal: true}", 8, rng);
+  const Tensor mask = Tensor::from(std::vector<float>{0, 0, 1, 1, 1, 1, 1, 1, 0, 0}, Shape{2, 5});
+  Var x(randn(Shape{2, 5, 8}, rng), true);
+  std::vector<testing::Checked> checked{{"x", x}};
+  for (const auto& [name, v] : att->named_params()) checked.push_back({name, v});
+  const auto res = testing::gradcheck([&] { return att->forward(x, mask, {}); }, checked);
+  BOOST_TEST(res.ok(), res.worst);
 }
 
 BOOST_AUTO_TEST_CASE(dropout_only_in_training) {

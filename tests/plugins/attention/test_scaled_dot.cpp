@@ -7,6 +7,7 @@
 #include "framework/ops/ops.h"
 #include "framework/registry/registry.h"
 #include "tests/support/expect.h"
+#include "tests/support/gradcheck.h"
 
 #include <cmath>
 #include <limits>
@@ -127,6 +128,17 @@ BOOST_AUTO_TEST_CASE(padded_and_later_steps_do_not_leak) {
     for (std::size_t i = 0; i < 4 * 8; ++i) BOOST_TEST(a[i] == b[i]);
     BOOST_TEST(a[4 * 8] != b[4 * 8]);
   }
+}
+
+BOOST_AUTO_TEST_CASE(gradients_with_padding_and_an_all_padding_row) {
+  core::Rng rng(15);
+  auto att = make("{type: scaled_dot, bias: true, dim_out: 6}", 8, rng);
+  const Tensor mask = Tensor::from(std::vector<float>{1, 1, 1, 0, 0, 0, 0, 0, 0, 0}, Shape{2, 5});
+  Var x(randn(Shape{2, 5, 8}, rng), true);
+  std::vector<testing::Checked> checked{{"x", x}};
+  for (const auto& [name, v] : att->named_params()) checked.push_back({name, v});
+  const auto res = testing::gradcheck([&] { return att->forward(x, mask, {}); }, checked);
+  BOOST_TEST(res.ok(), res.worst);
 }
 
 BOOST_AUTO_TEST_CASE(config_errors) {

@@ -8,6 +8,7 @@
 #include "framework/registry/registry.h"
 #include "tests/support/expect.h"
 #include "tests/support/golden.h"
+#include "tests/support/gradcheck.h"
 
 #include <cmath>
 
@@ -156,6 +157,18 @@ BOOST_AUTO_TEST_CASE(left_padding_under_causal_mask_stays_finite) {
   for (float v : y.value().to_vector()) BOOST_TEST(std::isfinite(v));
   ops::sum_all(y).backward();
   for (float v : x.grad().to_vector()) BOOST_TEST(std::isfinite(v));
+}
+
+BOOST_AUTO_TEST_CASE(default_config_gradients_in_eval_mode) {
+  core::Rng rng(8);
+  auto ext = make("{type: transformer}", 8, rng);
+  ext->eval();  // the default dropout (0.1, PyTorch's) is off in eval mode
+  const Tensor mask = Tensor::from(std::vector<float>{0, 0, 1, 1, 1, 1, 1, 1, 1, 1}, Shape{2, 5});
+  Var x(randn(Shape{2, 5, 8}, rng), true);
+  std::vector<testing::Checked> checked{{"x", x}};
+  for (const auto& [name, v] : ext->named_params()) checked.push_back({name, v});
+  const auto res = testing::gradcheck([&] { return ext->forward(x, mask); }, checked, {.max_coords = 16});
+  BOOST_TEST(res.ok(), res.worst);
 }
 
 BOOST_AUTO_TEST_CASE(dropout_only_in_training) {
