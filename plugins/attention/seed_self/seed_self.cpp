@@ -5,11 +5,10 @@
 //   weights = softmax(scores, last axis)   padding keys masked out
 //   output  = weights · x                  [B, T, H]
 #include "framework/model/families.h"
+#include "framework/nn/attention.h"
 #include "framework/nn/layers.h"
 #include "framework/ops/ops.h"
 #include "framework/registry/registry.h"
-
-#include <limits>
 
 namespace attnlab::plugins {
 
@@ -32,12 +31,8 @@ class SeedSelfAttention : public model::Attention {
 
   Var forward(const Var& x, const Tensor& mask, const Var&) override {
     Var scores = ops::matmul(query_.forward(x), x, false, true);  // [B, T, T]
-    if (mask_padding_ && mask.defined()) {
-      // Mask keys, not queries: [B, 1, T] broadcast over the query axis; 1 marks padding.
-      const Tensor pad = (1.f - Var(mask.reshape(core::Shape{mask.shape()[0], 1, mask.shape()[1]}))).value();
-      scores = ops::masked_fill(scores, pad, -std::numeric_limits<float>::infinity());
-    }
-    Var w = ops::softmax(scores, -1);
+    // Padding keys get weight 0; a row whose keys are all padding gets all-zero weights, not NaN.
+    Var w = mask_padding_ && mask.defined() ? nn::masked_softmax(scores, mask, false) : ops::softmax(scores, -1);
     weights_ = w.value();
     return ops::matmul(w, x);  // [B, T, H]
   }
