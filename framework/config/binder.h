@@ -16,8 +16,8 @@
 //
 // `v(name, field)` returns a declaration whose modifiers (.min .max .range .choices .doc) apply when
 // the declaration ends (at the semicolon). `v.required(name, field)` declares a field without a
-// default. Field types: bool, int, std::int64_t, float, double, std::string, std::vector<T> and
-// std::optional<T> of those, nested structs with their own visit(), and (framework/registry)
+// default. Field types: bool, int, std::int64_t, float, double, std::string, std::vector<T>,
+// std::optional<T> and std::map<std::string, T> (keys in sorted order) of those, nested structs with their own visit(), and (framework/registry)
 // PluginSpec<Family>. YAML keys are spelled exactly like the fields.
 //
 // Binding never throws: every problem (unknown key with a nearest-name hint and the valid keys,
@@ -32,6 +32,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -59,6 +60,8 @@ template <class T> struct is_optional : std::false_type {};
 template <class T> struct is_optional<std::optional<T>> : std::true_type {};
 template <class T> struct is_vector : std::false_type {};
 template <class T, class A> struct is_vector<std::vector<T, A>> : std::true_type {};
+template <class T> struct is_map : std::false_type {};
+template <class T> struct is_map<std::map<std::string, T>> : std::true_type {};
 }  // namespace detail
 /// A config struct: it has a visit() template taking any of the visitors below.
 template <class T>
@@ -85,6 +88,7 @@ std::string type_name() {
     return "list of " + type_name<typename T::value_type>();
   else if constexpr (detail::is_optional<T>::value)
     return type_name<typename T::value_type>();
+  else if constexpr (detail::is_map<T>::value) return "map of " + type_name<typename T::mapped_type>();
   else if constexpr (requires { T::kTypeName; }) return std::string(T::kTypeName);
   else return "map";
 }
@@ -146,12 +150,16 @@ template <class T>
 void bind_value(const Value& v, const std::string& path, Problems& p, std::vector<T>& out);
 template <class T>
 void bind_value(const Value& v, const std::string& path, Problems& p, std::optional<T>& out);
+template <class T>
+void bind_value(const Value& v, const std::string& path, Problems& p, std::map<std::string, T>& out);
 template <Visitable T>
 void bind_value(const Value& v, const std::string& path, Problems& p, T& out);
 template <class T>
 Value to_value(const std::vector<T>& x);
 template <class T>
 Value to_value(const std::optional<T>& x);
+template <class T>
+Value to_value(const std::map<std::string, T>& x);
 template <Visitable T>
 Value to_value(const T& x);
 
@@ -269,6 +277,30 @@ void bind_value(const Value& v, const std::string& path, Problems& p, std::optio
   const std::size_t before = p.size();
   bind_value(v, path, p, x);
   if (p.size() == before) out = std::move(x);
+}
+
+template <class T>
+void bind_value(const Value& v, const std::string& path, Problems& p, std::map<std::string, T>& out) {
+  if (!v.is_map()) {
+    p.add(v.mark(), path, fmt::format("expected a map of {}, got {} '{}'", type_name<T>(), v.kind_name(), v.text()));
+    return;
+  }
+  std::map<std::string, T> r;
+  const std::size_t before = p.size();
+  for (const auto& e : v.entries()) {
+    T x{};
+    if (auto it = out.find(e.key); it != out.end()) x = it->second;  // a default entry keeps its values
+    bind_value(e.value, join_path(path, e.key), p, x);
+    r.emplace(e.key, std::move(x));
+  }
+  if (p.size() == before) out = std::move(r);
+}
+
+template <class T>
+Value to_value(const std::map<std::string, T>& x) {
+  Value m = Value::map();
+  for (const auto& [k, e] : x) m.set(k, to_value(e));
+  return m;
 }
 
 template <Visitable T>

@@ -148,4 +148,46 @@ BOOST_AUTO_TEST_CASE(floats_print_shortest_and_read_back_as_floats) {
   }
 }
 
+struct Task {
+  double weight = 1.0;
+  std::string head = "binary";
+  template <class V>
+  void visit(V& v) {
+    v("weight", weight).min(0).doc("loss weight");
+    v("head", head).doc("head type");
+  }
+};
+
+struct WithMap {
+  std::map<std::string, Task> tasks;
+  std::map<std::string, double> scales;
+  template <class V>
+  void visit(V& v) {
+    v("tasks", tasks).doc("tasks by name");
+    v("scales", scales).doc("per-name scale");
+  }
+};
+
+BOOST_AUTO_TEST_CASE(maps_bind_by_key_with_paths_in_messages) {
+  const auto ok = config::bind_or_throw<WithMap>(parse("tasks: {click: {weight: 2}, rating: {head: regression}}\nscales: {a: 0.5}\n"));
+  BOOST_TEST(ok.tasks.size() == 2u);
+  BOOST_TEST(ok.tasks.at("click").weight == 2.0);
+  BOOST_TEST(ok.tasks.at("rating").head == "regression");
+  BOOST_TEST(ok.scales.at("a") == 0.5);
+  BOOST_TEST(config::schema_of<WithMap>()[0].type == "map of map");
+  WithMap bad;
+  config::Problems p;
+  config::bind(bad, parse("tasks: {click: {weight: -1, extra: 1}}\nscales: [1]\n"), "m", p);
+  std::vector<std::string> got;
+  for (const auto& pr : p.list()) got.push_back(pr.str());
+  const std::vector<std::string> want{
+      "t.yaml:1:25: m.tasks.click.weight: -1 must be >= 0",
+      "t.yaml:1:29: m.tasks.click.extra: unknown key 'extra'; valid: head, weight",
+      "t.yaml:2:9: m.scales: expected a map of float, got list ''",
+  };
+  BOOST_TEST(got == want, boost::test_tools::per_element());
+  const auto v = config::to_value(ok);
+  BOOST_TEST(config::bind_or_throw<WithMap>(v).tasks.at("click").weight == 2.0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
