@@ -91,7 +91,8 @@ inline void expect_normalised(const Tensor& w, const Tensor& mask) {
       double s = 0;
       for (std::int64_t t = 0; t < T; ++t) {
         s += row[t];
-        if (mask.f32()[b * T + t] == 0.f) BOOST_TEST(row[t] == 0.f, "batch " << b << " row " << r << ": padding key " << t << " has weight " << row[t]);
+        if (mask.f32()[b * T + t] == 0.f)
+          BOOST_TEST(row[t] == 0.f, "batch " << b << " row " << r << ": padding key " << t << " has weight " << row[t]);
       }
       BOOST_TEST(s == 1.0, boost::test_tools::tolerance(1e-5));
     }

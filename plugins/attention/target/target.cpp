@@ -54,7 +54,8 @@ class TargetAttention : public model::Attention {
     std::int64_t in = 4 * ctx.dim;
     for (std::size_t i = 0; i < c.hidden.size(); ++i) {
       layers_.push_back(&add_child(fmt::format("layer{}", i), std::make_unique<nn::Linear>(in, c.hidden[i], true, *ctx.rng)));
-      if (activation_ == "prelu") slopes_.push_back(add_param(fmt::format("prelu{}", i), core::Shape{c.hidden[i]}, nn::init::constant(0.25f)));
+      if (activation_ == "prelu")
+        slopes_.push_back(add_param(fmt::format("prelu{}", i), core::Shape{c.hidden[i]}, nn::init::constant(0.25f)));
       in = c.hidden[i];
     }
     score_ = &add_child("score", std::make_unique<nn::Linear>(in, 1, true, *ctx.rng));

@@ -40,10 +40,12 @@ struct UserAttentionConfig {
 class UserAttention : public model::Attention {
  public:
   UserAttention(const UserAttentionConfig& c, const Context& ctx) : dim_(ctx.dim), query_dim_(ctx.query_dim) {
-    if (ctx.query_dim <= 0) throw ShapeError("attention/user", "needs the user embedding as its query, but the model provides none (query_dim 0)");
+    if (ctx.query_dim <= 0)
+      throw ShapeError("attention/user", "needs the user embedding as its query, but the model provides none (query_dim 0)");
     const std::int64_t a = c.attention_dim.value_or(ctx.dim);
     scale_ = 1.0f / std::sqrt(static_cast<float>(a));
-    act_ = c.query_activation == "relu" ? ops::Activation::relu : c.query_activation == "tanh" ? ops::Activation::tanh : ops::Activation::none;
+    if (c.query_activation == "relu") act_ = ops::Activation::relu;
+    if (c.query_activation == "tanh") act_ = ops::Activation::tanh;
     w_q_ = &add_child("w_q", std::make_unique<nn::Linear>(ctx.query_dim, a, true, *ctx.rng));
     w_k_ = &add_child("w_k", std::make_unique<nn::Linear>(ctx.dim, a, c.key_bias, *ctx.rng));
   }
@@ -71,4 +73,4 @@ class UserAttention : public model::Attention {
 }  // namespace attnlab::plugins
 
 ATTNLAB_REGISTER_PLUGIN(attnlab::model::Attention, user, attnlab::plugins::UserAttention, attnlab::plugins::UserAttentionConfig,
-                        "personalized attention: the user embedding queries the history, softmax(q·k/sqrt(A)) (after NPA, Wu et al. 2019)");
+                        "personalized attention: the user embedding queries the history, softmax(q·k/sqrt(A)) (NPA, Wu et al. 2019)");

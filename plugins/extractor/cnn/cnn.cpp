@@ -130,4 +130,4 @@ class CnnExtractor : public model::Extractor {
 }  // namespace attnlab::plugins
 
 ATTNLAB_REGISTER_PLUGIN(attnlab::model::Extractor, cnn, attnlab::plugins::CnnExtractor, attnlab::plugins::CnnConfig,
-                        "1-D convolutions over time: parallel kernel widths, stacked, dilated, optionally causal (TextCNN, Caser, NextItNet)");
+                        "1-D convolutions over time: parallel kernel widths, stacked, dilated, causal (TextCNN, Caser, NextItNet)");

@@ -68,8 +68,11 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_reported) {
   core::Rng rng(5);
   auto p = max_pool(rng);
   expect_error<ShapeError>([&] { p->forward(Var(randn(Shape{2, 5}, rng)), Tensor()); }, {"pooling/max", "[2, 5]"});
-  expect_error<ShapeError>([&] { p->forward(Var(randn(Shape{2, 5, 8}, rng)), Tensor::full(Shape{2, 4}, 1.f)); }, {"pooling/max", "mask [2, 4]"});
-  expect_error<config::ConfigError>([&] { make_plugin<Pooling>("type: max\nkernel: 3", {.dim = 8, .seq_len = 5, .rng = &rng}); }, {"kernel"});
+  expect_error<ShapeError>([&] { p->forward(Var(randn(Shape{2, 5, 8}, rng)), Tensor::full(Shape{2, 4}, 1.f)); },
+                           {"pooling/max", "mask [2, 4]"});
+  expect_error<ShapeError>([&] { p->forward(Var(randn(Shape{2, 5, 6}, rng)), Tensor()); }, {"pooling/max", "[2, 5, 6]"});
+  expect_error<config::ConfigError>([&] { make_plugin<Pooling>("type: max\nkernel: 3", {.dim = 8, .seq_len = 5, .rng = &rng}); },
+                                    {"kernel"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()
