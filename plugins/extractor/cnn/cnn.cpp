@@ -1,0 +1,133 @@
+// extractor/cnn: stacked 1-D convolutions over time, with parallel kernel widths per layer.
+//
+// Kim (2014) "Convolutional Neural Networks for Sentence Classification" (TextCNN) and Tang & Wang
+// (2018) "Caser" (horizontal filters): branches of several kernel widths, concatenated on the
+// channel axis. Yuan et al. (2019) "NextItNet": stacked causal convolutions with growing dilation
+// (1, 2, 4, ...) and residual connections.
+//
+// Layer l (h_0 = x as [B, in, T]; d_l its dilation; k over kernel_sizes):
+//   h'    = h_l ⊙ mask                                   padding steps read as zeros
+//   y_k   = conv1d(h', W_{l,k} [C, in_l, k], b_{l,k}, dilation d_l)   [B, C, T] ("same" length)
+//   y     = act(concat_k y_k)                            [B, C·K, T]
+//   h_l+1 = dropout(y) + h_l     (residual, when the widths agree; otherwise without the sum)
+// Output: (h_L ⊙ mask) as [B, T, C·K]; padding steps are zero.
+//
+// Padding: causal puts all d(k-1) zeros before the first step, so output step t sees steps <= t
+// only; otherwise the zeros are split as PyTorch's padding="same" (floor half before, the rest
+// after). Masked steps are zeroed before every layer, so a real step's output does not depend on
+// what the padding steps contain: padding reads exactly like the convolution's own zero padding.
+#include "framework/model/families.h"
+#include "framework/ops/ops.h"
+#include "framework/registry/registry.h"
+#include "plugins/attention/key_mask.h"
+#include "plugins/extractor/activation.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace attnlab::plugins {
+
+using autograd::Var;
+using core::Tensor;
+
+struct CnnConfig {
+  std::vector<int> kernel_sizes{3};
+  std::int64_t channels = 64;
+  int layers = 1;
+  std::vector<int> dilations;
+  int dilation_growth = 1;
+  bool causal = false;
+  std::string activation = "relu";
+  bool residual = true;
+  double dropout = 0.0;
+  template <class V>
+  void visit(V& v) {
+    v("kernel_sizes", kernel_sizes).range(1, 64).doc("kernel widths of the parallel branches of every layer (at least one)");
+    v("channels", channels).range(1, 65536).doc("output channels of each branch; a layer outputs channels * len(kernel_sizes)");
+    v("layers", layers).range(1, 32).doc("stacked convolution layers");
+    v("dilations", dilations).range(1, 4096).doc("dilation of each layer (one per layer); empty: dilation_growth^l");
+    v("dilation_growth", dilation_growth).range(1, 8).doc("layer l has dilation dilation_growth^l (NextItNet: 2); only without dilations");
+    v("causal", causal).doc("pad on the left only, so step t sees steps <= t (NextItNet); otherwise 'same' padding");
+    v("activation", activation).choices({"relu", "gelu", "tanh"}).doc("activation after each layer's convolutions");
+    v("residual", residual).doc("add each layer's input to its output where both widths agree");
+    v("dropout", dropout).range(0.0, 0.99).doc("dropout on each layer's activations (training only)");
+  }
+};
+
+class CnnExtractor : public model::Extractor {
+ public:
+  CnnExtractor(const CnnConfig& c, const Context& ctx)
+      : in_dim_(ctx.in_dim), width_(c.channels * static_cast<std::int64_t>(c.kernel_sizes.size())),
+        act_(activation_of(c.activation)), dropout_(static_cast<float>(c.dropout)),
+        rng_(ctx.rng->next_u64()) {
+    if (c.kernel_sizes.empty()) throw Error("extractor/cnn: kernel_sizes must hold at least one kernel width");
+    if (!c.dilations.empty() && c.dilations.size() != static_cast<std::size_t>(c.layers))
+      throw Error(fmt::format("extractor/cnn: dilations has {} entries for {} layers (give one per layer, or none)", c.dilations.size(),
+                              c.layers));
+    if (!c.dilations.empty() && c.dilation_growth != 1)
+      throw Error("extractor/cnn: give either dilations or dilation_growth, not both");
+    std::int64_t in = ctx.in_dim, grown = 1;
+    for (int l = 0; l < c.layers; ++l, grown *= c.dilation_growth) {
+      const std::int64_t d = c.dilations.empty() ? grown : c.dilations[static_cast<std::size_t>(l)];
+      if (d > kMaxDilation)
+        throw Error(fmt::format("extractor/cnn: layer {} would have dilation {} (dilation_growth {}), beyond {}", l, d, c.dilation_growth,
+                                kMaxDilation));
+      Layer layer;
+      for (std::size_t k = 0; k < c.kernel_sizes.size(); ++k) {
+        const int ks = c.kernel_sizes[k];
+        const std::int64_t pad = d * (ks - 1);
+        const float bound = 1.0f / std::sqrt(static_cast<float>(in * ks));  // torch.nn.Conv1d's default
+        const std::string name = fmt::format("layer{}_branch{}_", l, k);
+        Branch br;
+        br.w = add_param(name + "weight", core::Shape{c.channels, in, ks}, nn::init::uniform(*ctx.rng, -bound, bound));
+        br.b = add_param(name + "bias", core::Shape{c.channels}, nn::init::uniform(*ctx.rng, -bound, bound));
+        br.opt.dilation = static_cast<int>(d);
+        br.opt.pad_left = static_cast<int>(c.causal ? pad : pad / 2);
+        br.opt.pad_right = static_cast<int>(pad) - br.opt.pad_left;
+        layer.branches.push_back(std::move(br));
+      }
+      layer.residual = c.residual && in == width_;
+      layers_.push_back(std::move(layer));
+      in = width_;
+    }
+  }
+
+  Var forward(const Var& x, const Tensor& mask) override {
+    check_sequence("extractor/cnn", x, mask, in_dim_);
+    const Var m = mask.defined() ? Var(key_mask(mask, 3)) : Var();  // [B, 1, T]
+    Var h = ops::transpose(x, 1, 2);                                  // [B, in, T]
+    for (const Layer& layer : layers_) {
+      const Var in = m.defined() ? h * m : h;
+      std::vector<Var> ys;
+      for (const Branch& br : layer.branches) ys.push_back(ops::conv1d(in, br.w, br.b, br.opt));  // [B, C, T]
+      Var y = activate(ys.size() == 1 ? ys.front() : ops::concat(ys, 1), act_);               // [B, C·K, T]
+      y = ops::dropout(y, dropout_, training(), rng_);
+      h = layer.residual ? y + in : y;
+    }
+    if (m.defined()) h = h * m;
+    return ops::transpose(h, 1, 2);  // [B, T, C·K]
+  }
+  std::int64_t out_dim() const override { return width_; }
+
+ private:
+  struct Branch {
+    Var w, b;
+    ops::Conv1dOptions opt;
+  };
+  struct Layer {
+    std::vector<Branch> branches;
+    bool residual = false;
+  };
+  std::int64_t in_dim_, width_;
+  static constexpr std::int64_t kMaxDilation = 4096;
+  ops::Activation act_;
+  float dropout_;
+  core::Rng rng_;
+  std::vector<Layer> layers_;
+};
+
+}  // namespace attnlab::plugins
+
+ATTNLAB_REGISTER_PLUGIN(attnlab::model::Extractor, cnn, attnlab::plugins::CnnExtractor, attnlab::plugins::CnnConfig,
+                        "1-D convolutions over time: parallel kernel widths, stacked, dilated, causal (TextCNN, Caser, NextItNet)");
