@@ -14,6 +14,8 @@
 #include "framework/model/families.h"
 #include "framework/registry/registry.h"
 
+#include <boost/test/unit_test.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -130,5 +132,8 @@ inline std::string test_name(std::string s) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
   return s;
 }
+
+/// The suite `composition`, one case per extractor x attention x pooling (test_composition.cpp).
+boost::unit_test::test_suite* make_composition_suite();
 
 }  // namespace attnlab::testing::probe

@@ -20,8 +20,9 @@
 // pre-activations cannot be placed, so a failed check gets a kink-tolerant second opinion (below)
 // that accepts a coordinate matching one of the one-sided differences.
 //
-// This file also holds test_plugins' main (test_plugins is built with OWN_MAIN): the suite
-// `registry_gradcheck` is built at start-up, after static initialisation has filled the registries.
+// This file also holds test_plugins' main (test_plugins is built with OWN_MAIN): the suites
+// `registry_gradcheck` and `composition` are built at start-up, after static initialisation
+// has filled the registries.
 #include <boost/test/unit_test.hpp>
 
 #include "framework/core/error.h"
@@ -258,6 +259,7 @@ bool init_unit_test() {
   add_family<model::Pooling>(*suite, check_pooling);
   add_family<model::Head>(*suite, check_head);
   framework::master_test_suite().add(suite);
+  framework::master_test_suite().add(probe::make_composition_suite());
   return true;
 }
 
