@@ -1,0 +1,51 @@
+#include "framework/experiment/model.h"
+
+#include "framework/registry/registry.h"
+
+namespace attnlab::experiment {
+
+using autograd::Var;
+using core::Shape;
+using core::Tensor;
+
+SequenceClassifier::SequenceClassifier(const ModelSection& spec, const ModelDims& dims, core::Rng& rng) : dims_(dims) {
+  if (dims.vocab < 1 || dims.seq_len < 1 || dims.num_outputs < 1 || dims.query_dim < 0 || spec.embedding < 1)
+    throw Error(fmt::format("sequence classifier: need vocab, seq_len, num_outputs and embedding >= 1 and query_dim >= 0 "
+                            "(got vocab {}, seq_len {}, num_outputs {}, embedding {}, query_dim {})",
+                            dims.vocab, dims.seq_len, dims.num_outputs, spec.embedding, dims.query_dim));
+  embedding_ = &add_child("embedding", std::make_unique<nn::Embedding>(dims.vocab, spec.embedding, dims.padding_idx, rng));
+  extractor_ = &add_child("extractor", registry::create(spec.extractor, {.in_dim = spec.embedding, .seq_len = dims.seq_len, .rng = &rng}));
+  attention_ = &add_child("attention", registry::create(spec.attention, {.dim = extractor_->out_dim(), .query_dim = dims.query_dim,
+                                                                          .seq_len = dims.seq_len, .rng = &rng}));
+  std::int64_t width = attention_->out_dim();
+  if (!attention_->pools()) {
+    pooling_ = &add_child("pooling", registry::create(spec.pooling, {.dim = width, .seq_len = dims.seq_len, .rng = &rng}));
+    width = pooling_->out_dim();
+  }
+  head_ = &add_child("head", registry::create(spec.head, {.in_dim = width, .num_outputs = dims.num_outputs, .rng = &rng}));
+}
+
+Var SequenceClassifier::forward(const Tensor& ids, const Tensor& mask, const Var& query) {
+  const auto shapes = [&] {
+    return fmt::format("ids {}, mask {}, query {}", ids.shape().str(), mask.defined() ? mask.shape().str() : "none",
+                       query.defined() ? query.shape().str() : "none");
+  };
+  if (ids.dtype() != core::DType::i64) throw DTypeError("sequence classifier", "ids must be i64");
+  if (ids.rank() != 2 || ids.shape()[1] != dims_.seq_len)
+    throw ShapeError("sequence classifier", fmt::format("ids must be [B, {}]; got {}", dims_.seq_len, shapes()));
+  const std::int64_t batch = ids.shape()[0];
+  if (mask.defined() && (mask.dtype() != core::DType::f32 || mask.shape() != ids.shape()))
+    throw ShapeError("sequence classifier", fmt::format("mask must be f32 of the ids' shape; got {}", shapes()));
+  if (dims_.query_dim > 0 ? !query.defined() || query.shape() != Shape{batch, dims_.query_dim} : query.defined())
+    throw ShapeError("sequence classifier",
+                     dims_.query_dim > 0 ? fmt::format("query must be [{}, {}]; got {}", batch, dims_.query_dim, shapes())
+                                         : fmt::format("built without a query (query_dim 0) but got one; {}", shapes()));
+  Var x = extractor_->forward(embedding_->forward(ids), mask);  // [B, T, H]
+  x = attention_->forward(x, mask, query);                        // [B, T, A] or [B, A]
+  if (pooling_) x = pooling_->forward(x, mask);                   // [B, P]
+  return head_->forward(x);
+}
+
+Var SequenceClassifier::loss(const Var& predictions, const Tensor& labels) { return head_->loss(predictions, labels); }
+
+}  // namespace attnlab::experiment

@@ -1,0 +1,61 @@
+// SequenceClassifier: the model a spec's `model:` section describes, assembled from plugins.
+//
+//   ids i64 [B, T] -> Embedding(vocab, E)                 [B, T, E]
+//                  -> extractor (model.extractor)          [B, T, H]
+//                  -> attention (model.attention)          [B, T, A]   or [B, A] when it pools
+//                  -> pooling   (model.pooling)            [B, P]      skipped when attention pools
+//                  -> head      (model.head)               [B, C] logits (the head's predictions)
+//
+// Each stage is built through the registry (registry::create) from its PluginSpec, with a Context
+// holding the previous stage's out_dim(), the sequence length and the model's Rng; an attention
+// that pools() makes the model skip its pooling stage (model.pooling is then not built at all).
+// Parameters are named by stage: "embedding.table", "extractor.*", "attention.*", "pooling.*",
+// "head.*". This is what `attnlab run` trains.
+#pragma once
+
+#include "framework/experiment/spec.h"
+#include "framework/nn/layers.h"
+
+#include <cstdint>
+
+namespace attnlab::experiment {
+
+/// What the data tells the model (the spec's model section does not say it).
+struct ModelDims {
+  std::int64_t vocab = 0;         ///< token ids lie in [0, vocab)
+  std::int64_t seq_len = 0;       ///< T: every batch has exactly this length (flatten pooling needs it)
+  std::int64_t num_outputs = 0;   ///< classes (the head's Context::num_outputs)
+  std::int64_t query_dim = 0;     ///< width of the query forward() receives (user embedding...); 0: none
+  std::int64_t padding_idx = -1;  ///< embedding row kept at zero for padding ids; -1: none
+};
+
+class SequenceClassifier : public nn::Module {
+ public:
+  /// Builds every stage. Throws attnlab::Error when a dimension of `dims` is < 1 (query_dim and
+  /// padding_idx excepted), registry::PluginError for an unknown plugin type, config::ConfigError
+  /// for a plugin config that does not bind, and whatever a plugin's constructor throws.
+  SequenceClassifier(const ModelSection& spec, const ModelDims& dims, core::Rng& rng);
+
+  /// ids i64 [B, T] with T == seq_len, mask f32 [B, T] (1 = real step, 0 = padding; undefined:
+  /// every step is real), query [B, query_dim] (required iff query_dim > 0) -> the head's
+  /// predictions [B, ...]. Throws ShapeError (naming every shape) or DTypeError on bad input.
+  autograd::Var forward(const core::Tensor& ids, const core::Tensor& mask = {}, const autograd::Var& query = {});
+  /// The head's mean loss of `predictions` (from forward) against labels.
+  autograd::Var loss(const autograd::Var& predictions, const core::Tensor& labels);
+
+  /// True when the attention pools, so that there is no pooling stage.
+  bool attention_pools() const { return pooling_ == nullptr; }
+  /// The attention weights of the last forward (see model::Attention::weights()).
+  const core::Tensor& attention_weights() const { return attention_->weights(); }
+  const ModelDims& dims() const { return dims_; }
+
+ private:
+  ModelDims dims_;
+  nn::Embedding* embedding_;
+  model::Extractor* extractor_;
+  model::Attention* attention_;
+  model::Pooling* pooling_ = nullptr;
+  model::Head* head_;
+};
+
+}  // namespace attnlab::experiment
