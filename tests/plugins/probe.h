@@ -47,7 +47,11 @@ struct Override {
 /// THE table of per-plugin probe overrides. Every entry must name a registered plugin (stale
 /// entries are reported by registry_probe/every_plugin_builds_at_probe_sizes).
 inline const std::vector<Override>& overrides() {
-  static const std::vector<Override> table = {};
+  static const std::vector<Override> table = {
+      {"extractor", "transformer", "{activation: gelu}", 0, 0,
+       "its ReLU feed-forward layer has many units; at probe sizes some pre-activations land within eps of the kink"},
+      {"head", "next_item", "{tied: false}", 0, 0, "tied scoring needs the model's item embedding table, which a probe has not"},
+  };
   return table;
 }
 

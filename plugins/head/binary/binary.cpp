@@ -23,6 +23,11 @@ class BinaryHead : public model::Head {
   /// [B, in] -> logits [B].
   Var forward(const Var& h) override { return ops::reshape(out_.forward(h), core::Shape{h.shape()[0]}); }
   Var loss(const Var& logits, const Tensor& labels) override {
+    if (labels.dtype() != core::DType::f32)
+      throw DTypeError("head/binary", fmt::format("labels must be f32 in [0, 1], got {} {}", core::name_of(labels.dtype()),
+                                                  labels.shape().str()));
+    if (labels.numel() != logits.value().numel())
+      throw ShapeError("head/binary", fmt::format("labels {} for logits {}", labels.shape().str(), logits.shape().str()));
     const auto [t, w] = mask_missing(labels.reshape(logits.shape()));
     return ops::bce_with_logits(logits, t, w);
   }

@@ -1,5 +1,6 @@
 // Spec validation end to end: the corpus of broken specs in tests/data/broken_specs (each NAME.yaml
-// with its exact expected messages in NAME.expected, `{dir}` standing for the corpus folder), and
+// with its exact expected messages in NAME.expected, `{dir}` standing for the corpus folder and
+// `{any}` for text that grows with the project, such as the list of registered plugins), and
 // every spec shipped under experiments/ validating cleanly.
 #include <boost/test/unit_test.hpp>
 
@@ -39,6 +40,26 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
+// Literal comparison, except that each `{any}` in `want` matches any run of characters.
+bool matches(const std::string& got, const std::string& want) {
+  std::vector<std::string> parts;
+  for (std::size_t start = 0;;) {
+    const std::size_t at = want.find("{any}", start);
+    parts.push_back(want.substr(start, at == std::string::npos ? std::string::npos : at - start));
+    if (at == std::string::npos) break;
+    start = at + 5;
+  }
+  if (parts.size() == 1) return got == want;
+  if (!got.starts_with(parts.front()) || !got.ends_with(parts.back())) return false;
+  std::size_t pos = parts.front().size();
+  for (std::size_t i = 1; i + 1 < parts.size(); ++i) {
+    pos = got.find(parts[i], pos);
+    if (pos == std::string::npos) return false;
+    pos += parts[i].size();
+  }
+  return pos <= got.size() - parts.back().size();
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(spec_validation)
@@ -57,7 +78,8 @@ BOOST_AUTO_TEST_CASE(every_broken_spec_reports_exactly_its_expected_problems) {
         BOOST_TEST(false, "the spec was accepted");
       } catch (const config::ConfigError& e) {
         const auto got = lines_of(e.what());
-        BOOST_TEST(got == want, boost::test_tools::per_element());
+        BOOST_TEST_REQUIRE(got.size() == want.size(), e.what());
+        for (std::size_t i = 0; i < got.size(); ++i) BOOST_TEST(matches(got[i], want[i]), got[i] << "\n  expected " << want[i]);
       }
       ++checked;
     }
