@@ -8,12 +8,20 @@ using autograd::Var;
 using core::Shape;
 using core::Tensor;
 
-SequenceClassifier::SequenceClassifier(const ModelSection& spec, const ModelDims& dims, core::Rng& rng) : dims_(dims) {
+SequenceClassifier::SequenceClassifier(const ModelSection& spec, const ModelDims& dims_in, core::Rng& rng)
+    : dims_(dims_in), query_(spec.query) {
+  ModelDims& dims = dims_;
+  if (spec.query != "none") dims.query_dim = spec.embedding;
+  if (spec.query == "user" && dims.users < 1)
+    throw Error(fmt::format("sequence classifier: model.query is 'user' but the data has no users (users = {})", dims.users));
   if (dims.vocab < 1 || dims.seq_len < 1 || dims.num_outputs < 1 || dims.query_dim < 0 || spec.embedding < 1)
     throw Error(fmt::format("sequence classifier: need vocab, seq_len, num_outputs and embedding >= 1 and query_dim >= 0 "
                             "(got vocab {}, seq_len {}, num_outputs {}, embedding {}, query_dim {})",
                             dims.vocab, dims.seq_len, dims.num_outputs, spec.embedding, dims.query_dim));
   embedding_ = &add_child("embedding", std::make_unique<nn::Embedding>(dims.vocab, spec.embedding, dims.padding_idx, rng));
+  if (spec.positions != "none")
+    positions_ = &add_child("positions", std::make_unique<nn::Positions>(spec.positions == "learned", dims.seq_len, spec.embedding, rng));
+  if (spec.query == "user") users_ = &add_child("users", std::make_unique<nn::Embedding>(dims.users, spec.embedding, -1, rng));
   extractor_ = &add_child("extractor", registry::create(spec.extractor, {.in_dim = spec.embedding, .seq_len = dims.seq_len, .rng = &rng}));
   attention_ = &add_child("attention", registry::create(spec.attention, {.dim = extractor_->out_dim(), .query_dim = dims.query_dim,
                                                                           .seq_len = dims.seq_len, .rng = &rng}));
@@ -22,7 +30,12 @@ SequenceClassifier::SequenceClassifier(const ModelSection& spec, const ModelDims
     pooling_ = &add_child("pooling", registry::create(spec.pooling, {.dim = width, .seq_len = dims.seq_len, .rng = &rng}));
     width = pooling_->out_dim();
   }
-  head_ = &add_child("head", registry::create(spec.head, {.in_dim = width, .num_outputs = dims.num_outputs, .rng = &rng}));
+  model::Head::Context head_ctx;
+  head_ctx.in_dim = width;
+  head_ctx.num_outputs = dims.num_outputs;
+  head_ctx.rng = &rng;
+  if (dims.num_outputs == dims.vocab) head_ctx.item_table = embedding_->table();  // outputs are the items: tying is possible
+  head_ = &add_child("head", registry::create(spec.head, head_ctx));
 }
 
 Var SequenceClassifier::forward(const Tensor& ids, const Tensor& mask, const Var& query) {
@@ -40,10 +53,18 @@ Var SequenceClassifier::forward(const Tensor& ids, const Tensor& mask, const Var
     throw ShapeError("sequence classifier",
                      dims_.query_dim > 0 ? fmt::format("query must be [{}, {}]; got {}", batch, dims_.query_dim, shapes())
                                          : fmt::format("built without a query (query_dim 0) but got one; {}", shapes()));
-  Var x = extractor_->forward(embedding_->forward(ids), mask);  // [B, T, H]
+  Var e = embedding_->forward(ids);                               // [B, T, E]
+  if (positions_) e = positions_->forward(e);
+  Var x = extractor_->forward(e, mask);                           // [B, T, H]
   x = attention_->forward(x, mask, query);                        // [B, T, A] or [B, A]
   if (pooling_) x = pooling_->forward(x, mask);                   // [B, P]
   return head_->forward(x);
+}
+
+Var SequenceClassifier::query_for(const Tensor& query_ids) const {
+  if (query_ == "user") return users_->forward(query_ids);
+  if (query_ == "target") return embedding_->forward(query_ids);
+  return {};
 }
 
 Var SequenceClassifier::loss(const Var& predictions, const Tensor& labels) { return head_->loss(predictions, labels); }

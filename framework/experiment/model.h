@@ -1,6 +1,6 @@
 // SequenceClassifier: the model a spec's `model:` section describes, assembled from plugins.
 //
-//   ids i64 [B, T] -> Embedding(vocab, E)                 [B, T, E]
+//   ids i64 [B, T] -> Embedding(vocab, E) (+ positions)   [B, T, E]
 //                  -> extractor (model.extractor)          [B, T, H]
 //                  -> attention (model.attention)          [B, T, A]   or [B, A] when it pools
 //                  -> pooling   (model.pooling)            [B, P]      skipped when attention pools
@@ -9,8 +9,11 @@
 // Each stage is built through the registry (registry::create) from its PluginSpec, with a Context
 // holding the previous stage's out_dim(), the sequence length and the model's Rng; an attention
 // that pools() makes the model skip its pooling stage (model.pooling is then not built at all).
-// Parameters are named by stage: "embedding.table", "extractor.*", "attention.*", "pooling.*",
-// "head.*". This is what `attnlab run` trains.
+// Parameters are named by stage: "embedding.table", "positions.table", "users.table",
+// "extractor.*", "attention.*", "pooling.*", "head.*". With model.query = user or target, the
+// attention receives a query of width E: a user embedding, or the target item's embedding from the
+// shared item table (DIN); dims.query_dim is then set from the spec. The head receives the item
+// table (tied next-item scoring). This is what `attnlab run` will train.
 #pragma once
 
 #include "framework/experiment/spec.h"
@@ -27,6 +30,7 @@ struct ModelDims {
   std::int64_t num_outputs = 0;   ///< classes (the head's Context::num_outputs)
   std::int64_t query_dim = 0;     ///< width of the query forward() receives (user embedding...); 0: none
   std::int64_t padding_idx = -1;  ///< embedding row kept at zero for padding ids; -1: none
+  std::int64_t users = 0;         ///< user ids lie in [0, users) (model.query: user); 0: no users
 };
 
 class SequenceClassifier : public nn::Module {
@@ -40,6 +44,9 @@ class SequenceClassifier : public nn::Module {
   /// every step is real), query [B, query_dim] (required iff query_dim > 0) -> the head's
   /// predictions [B, ...]. Throws ShapeError (naming every shape) or DTypeError on bad input.
   autograd::Var forward(const core::Tensor& ids, const core::Tensor& mask = {}, const autograd::Var& query = {});
+  /// The query for model.query: the user embeddings (query_ids = user ids) or the target items'
+  /// embeddings (query_ids = item ids), [B, embedding]; undefined for query: none.
+  autograd::Var query_for(const core::Tensor& query_ids) const;
   /// The head's mean loss of `predictions` (from forward) against labels.
   autograd::Var loss(const autograd::Var& predictions, const core::Tensor& labels);
 
@@ -51,7 +58,10 @@ class SequenceClassifier : public nn::Module {
 
  private:
   ModelDims dims_;
+  std::string query_;
   nn::Embedding* embedding_;
+  nn::Positions* positions_ = nullptr;
+  nn::Embedding* users_ = nullptr;
   model::Extractor* extractor_;
   model::Attention* attention_;
   model::Pooling* pooling_ = nullptr;

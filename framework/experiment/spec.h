@@ -43,6 +43,8 @@ struct DataSection {
 
 struct ModelSection {
   std::int64_t embedding = 64;
+  std::string positions = "none";
+  std::string query = "none";
   Plugin<model::Extractor> extractor{"lstm"};
   Plugin<model::Attention> attention{"seed_self"};
   Plugin<model::Pooling> pooling{"flatten"};
@@ -50,6 +52,9 @@ struct ModelSection {
   template <class V>
   void visit(V& v) {
     v("embedding", embedding).min(1).doc("width of the item/token embedding");
+    v("positions", positions).choices({"none", "learned", "sinusoidal"}).doc("position information added to the embeddings");
+    v("query", query).choices({"none", "user", "target"})
+        .doc("what attention variants that take a query receive: the user's embedding or the target item's");
     v("extractor", extractor).doc("sequence feature extractor");
     v("attention", attention).doc("attention over the extracted sequence");
     v("pooling", pooling).doc("sequence to vector");

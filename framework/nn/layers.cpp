@@ -24,6 +24,27 @@ Embedding::Embedding(std::int64_t vocab, std::int64_t dim, std::int64_t padding_
 
 Var Embedding::forward(const core::Tensor& ids) const { return ops::embedding(table_, ids, padding_idx_); }
 
+Positions::Positions(bool learned, std::int64_t max_len, std::int64_t dim, core::Rng& rng) {
+  if (learned) {
+    table_ = add_param("table", Shape{max_len, dim}, init::normal(rng, 0.0f, 1.0f));
+    return;
+  }
+  Tensor p = Tensor::empty(Shape{max_len, dim});
+  for (std::int64_t t = 0; t < max_len; ++t)
+    for (std::int64_t i = 0; i < dim; ++i) {
+      const double angle = static_cast<double>(t) / std::pow(10000.0, static_cast<double>(i - i % 2) / static_cast<double>(dim));
+      p.f32()[t * dim + i] = static_cast<float>(i % 2 == 0 ? std::sin(angle) : std::cos(angle));
+    }
+  table_ = Var(p, false);
+}
+
+Var Positions::forward(const Var& x) const {
+  const std::int64_t T = x.shape()[1], max_len = table_.shape()[0];
+  if (x.rank() != 3 || T > max_len || x.shape()[2] != table_.shape()[1])
+    throw ShapeError("positions", fmt::format("x {} against a position table {}", x.shape().str(), table_.shape().str()));
+  return x + ops::slice(table_, 0, 0, T);  // [T, dim] broadcast over the batch
+}
+
 Recurrent::Recurrent(Cell cell, std::int64_t in, std::int64_t hidden, int layers, bool bidirectional, core::Rng& rng)
     : cell_(cell), hidden_(hidden), bidirectional_(bidirectional) {
   if (layers < 1) throw Error(fmt::format("recurrent: layers must be >= 1, got {}", layers));

@@ -33,6 +33,18 @@ class Embedding : public Module {
   std::int64_t padding_idx_;
 };
 
+/// Position information added to a sequence: x [B, T, dim] -> x + P[:T], with P either learned
+/// ([max_len, dim], N(0, 1) as an embedding; BERT, SASRec) or fixed sinusoids (Vaswani et al. 2017:
+/// P[t, 2i] = sin(t / 10000^(2i/dim)), P[t, 2i+1] = cos(...)). Throws ShapeError for T > max_len.
+class Positions : public Module {
+ public:
+  Positions(bool learned, std::int64_t max_len, std::int64_t dim, core::Rng& rng);
+  Var forward(const Var& x) const;
+
+ private:
+  Var table_;  // [max_len, dim]: a parameter when learned, a constant otherwise
+};
+
 enum class Cell { lstm, gru };
 
 /// A stack of LSTM or GRU layers on oneDNN's RNN primitives. x [B, T, in] -> [B, T, D*hidden] with
