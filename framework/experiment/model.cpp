@@ -35,10 +35,23 @@ SequenceClassifier::SequenceClassifier(const ModelSection& spec, const ModelDims
   head_ctx.num_outputs = dims.num_outputs;
   head_ctx.rng = &rng;
   if (dims.num_outputs == dims.vocab) head_ctx.item_table = embedding_->table();  // outputs are the items: tying is possible
-  head_ = &add_child("head", registry::create(spec.head, head_ctx));
+  if (spec.tasks.empty()) {
+    head_ = &add_child("head", registry::create(spec.head, head_ctx));
+    return;
+  }
+  for (const auto& [name, _] : spec.tasks) task_names_.push_back(name);
+  multitask_ = &add_child("multitask", registry::create(spec.multitask, {.in_dim = width, .tasks = task_names_, .rng = &rng}));
+  head_ctx.in_dim = multitask_->out_dim();
+  for (const auto& [name, head] : spec.tasks) task_heads_.push_back(&add_child("task_" + name, registry::create(head, head_ctx)));
+  weighting_ = &add_child("weighting", registry::create(spec.weighting, {.tasks = task_names_, .rng = &rng}));
 }
 
 Var SequenceClassifier::forward(const Tensor& ids, const Tensor& mask, const Var& query) {
+  if (!head_) throw Error("sequence classifier: a multi-task model (model.tasks) predicts with forward_tasks()");
+  return head_->forward(trunk(ids, mask, query));
+}
+
+Var SequenceClassifier::trunk(const Tensor& ids, const Tensor& mask, const Var& query) {
   const auto shapes = [&] {
     return fmt::format("ids {}, mask {}, query {}", ids.shape().str(), mask.defined() ? mask.shape().str() : "none",
                        query.defined() ? query.shape().str() : "none");
@@ -58,7 +71,28 @@ Var SequenceClassifier::forward(const Tensor& ids, const Tensor& mask, const Var
   Var x = extractor_->forward(e, mask);                           // [B, T, H]
   x = attention_->forward(x, mask, query);                        // [B, T, A] or [B, A]
   if (pooling_) x = pooling_->forward(x, mask);                   // [B, P]
-  return head_->forward(x);
+  return x;
+}
+
+std::vector<Var> SequenceClassifier::forward_tasks(const Tensor& ids, const Tensor& mask, const Var& query) {
+  if (!multitask_) throw Error("sequence classifier: a single-task model (model.head) predicts with forward()");
+  const auto reps = multitask_->forward(trunk(ids, mask, query));
+  std::vector<Var> out;
+  for (std::size_t t = 0; t < reps.size(); ++t) out.push_back(task_heads_[t]->forward(reps[t]));
+  return out;
+}
+
+std::vector<Var> SequenceClassifier::task_losses(const std::vector<Var>& predictions, const std::vector<Tensor>& labels) {
+  if (predictions.size() != task_heads_.size() || labels.size() != task_heads_.size())
+    throw Error(fmt::format("sequence classifier: {} tasks, got {} predictions and {} label tensors", task_heads_.size(),
+                            predictions.size(), labels.size()));
+  std::vector<Var> losses;
+  for (std::size_t t = 0; t < task_heads_.size(); ++t) losses.push_back(task_heads_[t]->loss(predictions[t], labels[t]));
+  return losses;
+}
+
+void SequenceClassifier::backward_tasks(const std::vector<Var>& losses) {
+  weighting_->backward(losses, multitask_->shared_params());
 }
 
 Var SequenceClassifier::query_for(const Tensor& query_ids) const {
@@ -67,6 +101,9 @@ Var SequenceClassifier::query_for(const Tensor& query_ids) const {
   return {};
 }
 
-Var SequenceClassifier::loss(const Var& predictions, const Tensor& labels) { return head_->loss(predictions, labels); }
+Var SequenceClassifier::loss(const Var& predictions, const Tensor& labels) {
+  if (!head_) throw Error("sequence classifier: a multi-task model (model.tasks) has task_losses()");
+  return head_->loss(predictions, labels);
+}
 
 }  // namespace attnlab::experiment

@@ -47,6 +47,15 @@ class SequenceClassifier : public nn::Module {
   /// The query for model.query: the user embeddings (query_ids = user ids) or the target items'
   /// embeddings (query_ids = item ids), [B, embedding]; undefined for query: none.
   autograd::Var query_for(const core::Tensor& query_ids) const;
+  /// A multi-task model (model.tasks): each task's predictions, in task-name order.
+  std::vector<autograd::Var> forward_tasks(const core::Tensor& ids, const core::Tensor& mask = {}, const autograd::Var& query = {});
+  /// Each task's loss against its labels (same order as forward_tasks).
+  std::vector<autograd::Var> task_losses(const std::vector<autograd::Var>& predictions, const std::vector<core::Tensor>& labels);
+  /// Backpropagates the task losses through the weighting (GradNorm/PCGrad see the shared parameters).
+  void backward_tasks(const std::vector<autograd::Var>& losses);
+  const std::vector<std::string>& tasks() const { return task_names_; }
+  model::Weighting* weighting() const { return weighting_; }
+  model::MultiTask* multitask() const { return multitask_; }
   /// The head's mean loss of `predictions` (from forward) against labels.
   autograd::Var loss(const autograd::Var& predictions, const core::Tensor& labels);
 
@@ -65,7 +74,13 @@ class SequenceClassifier : public nn::Module {
   model::Extractor* extractor_;
   model::Attention* attention_;
   model::Pooling* pooling_ = nullptr;
-  model::Head* head_;
+  model::Head* head_ = nullptr;
+  std::vector<std::string> task_names_;
+  model::MultiTask* multitask_ = nullptr;
+  std::vector<model::Head*> task_heads_;
+  model::Weighting* weighting_ = nullptr;
+
+  autograd::Var trunk(const core::Tensor& ids, const core::Tensor& mask, const autograd::Var& query);
 };
 
 }  // namespace attnlab::experiment

@@ -49,6 +49,9 @@ struct ModelSection {
   Plugin<model::Attention> attention{"seed_self"};
   Plugin<model::Pooling> pooling{"flatten"};
   Plugin<model::Head> head{"classification"};
+  std::map<std::string, Plugin<model::Head>> tasks;
+  Plugin<model::MultiTask> multitask{"shared_bottom"};
+  Plugin<model::Weighting> weighting{"fixed"};
   template <class V>
   void visit(V& v) {
     v("embedding", embedding).min(1).doc("width of the item/token embedding");
@@ -58,7 +61,10 @@ struct ModelSection {
     v("extractor", extractor).doc("sequence feature extractor");
     v("attention", attention).doc("attention over the extracted sequence");
     v("pooling", pooling).doc("sequence to vector");
-    v("head", head).doc("task head: predictions and loss");
+    v("head", head).doc("the head of a single-task model: predictions and loss");
+    v("tasks", tasks).doc("a multi-task model: one head per task name (replaces head; labels come per task)");
+    v("multitask", multitask).doc("how the tasks share the pooled representation (with tasks)");
+    v("weighting", weighting).doc("how the task losses become gradients (with tasks; tasks in name order)");
   }
 };
 

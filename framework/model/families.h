@@ -80,6 +80,10 @@ class MultiTask : public nn::Module {
   };
   virtual std::vector<Var> forward(const Var& x) = 0;
   virtual std::int64_t out_dim() const = 0;
+  /// The parameters every task's output depends on (experts, the shared bottom), for loss
+  /// weightings that act on shared gradients (GradNorm measures the last of them, PCGrad projects
+  /// them). Default: all of the structure's parameters.
+  virtual std::vector<Var> shared_params() const { return params(); }
 };
 
 /// Task head: a task representation [B, in_dim] -> predictions, and the task's loss against labels.

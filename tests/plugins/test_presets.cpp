@@ -51,20 +51,31 @@ BOOST_AUTO_TEST_CASE(every_preset_builds_and_trains_one_step) {
       const std::int64_t B = 4;
       const auto split = data->train();
       const Tensor ids = first_rows(split.ids, B);
-      Tensor labels = first_rows(split.labels, B);
-      if (r.spec.model.head.type == "binary" || r.spec.model.head.type == "regression") {
+      // Labels in the form each head takes: class or item ids, or f32 targets.
+      auto labels_for = [&](const std::string& head) {
+        Tensor ids_labels = first_rows(split.labels, B);
+        if (head != "binary" && head != "regression") return ids_labels;
         Tensor t = Tensor::empty(Shape{B});
-        for (std::int64_t i = 0; i < B; ++i) t.f32()[i] = static_cast<float>(labels.i64()[i] % 2);
-        labels = t;
-      }
+        for (std::int64_t i = 0; i < B; ++i) t.f32()[i] = static_cast<float>(ids_labels.i64()[i] % 2);
+        return t;
+      };
       Var query;
       if (r.spec.model.query == "user") query = model.query_for(Tensor::from_i64(std::vector<std::int64_t>{1, 2, 3, 4}, Shape{B}));
       if (r.spec.model.query == "target") query = model.query_for(first_rows(split.labels, B));
       optim::Adam opt(model.params(), {.lr = 1e-2f});
       const auto before = model.state();
-      Var loss = model.loss(model.forward(ids, Tensor(), query), labels);
-      BOOST_TEST(std::isfinite(loss.value().item()));
-      loss.backward();
+      if (r.spec.model.tasks.empty()) {
+        Var loss = model.loss(model.forward(ids, Tensor(), query), labels_for(r.spec.model.head.type));
+        BOOST_TEST(std::isfinite(loss.value().item()));
+        loss.backward();
+      } else {
+        std::vector<Tensor> labels;
+        for (const auto& [name, head] : r.spec.model.tasks) labels.push_back(labels_for(head.type));
+        const auto losses = model.task_losses(model.forward_tasks(ids, Tensor(), query), labels);
+        BOOST_TEST(losses.size() == r.spec.model.tasks.size());
+        for (const auto& l : losses) BOOST_TEST(std::isfinite(l.value().item()));
+        model.backward_tasks(losses);
+      }
       opt.step();
       const auto after = model.state();
       int changed = 0;
@@ -73,7 +84,7 @@ BOOST_AUTO_TEST_CASE(every_preset_builds_and_trains_one_step) {
       ++checked;
     }
   }
-  BOOST_TEST(checked >= 9);
+  BOOST_TEST(checked >= 12);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
