@@ -1,10 +1,12 @@
-// Every preset under experiments/presets builds its model through the registry and trains one Adam
-// step on a small batch of its dataset: the presets are runnable specs, not just valid YAML.
+// Every preset under experiments/presets, and every trial of every sweep under experiments/zoo,
+// builds its model through the registry and trains one step on a small batch of its dataset: the
+// shipped specs are runnable, not just valid YAML.
 #include <boost/test/unit_test.hpp>
 
 #include "framework/data/dataset.h"
 #include "framework/experiment/model.h"
 #include "framework/experiment/spec.h"
+#include "framework/experiment/sweep.h"
 #include "framework/ops/ops.h"
 #include "framework/optim/adam.h"
 #include "framework/registry/registry.h"
@@ -20,11 +22,67 @@ using core::Tensor;
 
 namespace {
 
+// Small datasets keep the tests fast; the structure of every stage is the spec's.
+const std::vector<std::string> kSmall{"++data.dataset.train=16", "++data.dataset.valid=4"};
+
 Tensor first_rows(const Tensor& t, std::int64_t n) {
   Shape s = t.shape();
   s[0] = n;
   Tensor out = Tensor::empty(s, t.dtype());
   std::memcpy(out.raw(), t.raw(), out.bytes());
+  return out;
+}
+
+// Builds the spec's model and trains one Adam step; checks the losses are finite and parameters move.
+void train_one_step(const experiment::ExperimentSpec& spec) {
+  core::Rng rng(3);
+  auto data = registry::create(spec.data.dataset, {.rng = &rng});
+  experiment::ModelDims dims;
+  dims.vocab = data->vocab();
+  dims.seq_len = data->seq_len();
+  dims.num_outputs = data->num_classes();
+  dims.users = 10;
+  experiment::SequenceClassifier model(spec.model, dims, rng);
+  model.train();
+  const std::int64_t B = 4;
+  const auto split = data->train();
+  const Tensor ids = first_rows(split.ids, B);
+  // Labels in the form each head takes: class or item ids, or f32 targets.
+  auto labels_for = [&](const std::string& head) {
+    Tensor class_ids = first_rows(split.labels, B);
+    if (head != "binary" && head != "regression") return class_ids;
+    Tensor t = Tensor::empty(Shape{B});
+    for (std::int64_t i = 0; i < B; ++i) t.f32()[i] = static_cast<float>(class_ids.i64()[i] % 2);
+    return t;
+  };
+  Var query;
+  if (spec.model.query == "user") query = model.query_for(Tensor::from_i64(std::vector<std::int64_t>{1, 2, 3, 4}, Shape{B}));
+  if (spec.model.query == "target") query = model.query_for(first_rows(split.labels, B));
+  optim::Adam opt(model.params(), {.lr = 1e-2f});
+  const auto before = model.state();
+  if (spec.model.tasks.empty()) {
+    Var loss = model.loss(model.forward(ids, Tensor(), query), labels_for(spec.model.head.type));
+    BOOST_TEST(std::isfinite(loss.value().item()));
+    loss.backward();
+  } else {
+    std::vector<Tensor> labels;
+    for (const auto& [name, head] : spec.model.tasks) labels.push_back(labels_for(head.type));
+    const auto losses = model.task_losses(model.forward_tasks(ids, Tensor(), query), labels);
+    BOOST_TEST(losses.size() == spec.model.tasks.size());
+    for (const auto& l : losses) BOOST_TEST(std::isfinite(l.value().item()));
+    model.backward_tasks(losses);
+  }
+  opt.step();
+  int changed = 0;
+  for (const auto& [name, t] : model.state()) changed += std::memcmp(t.raw(), before.at(name).raw(), t.bytes()) != 0;
+  BOOST_TEST(changed > 0);
+}
+
+std::vector<std::filesystem::path> specs_in(const std::string& dir) {
+  std::vector<std::filesystem::path> out;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(ATTNLAB_PROJECT_DIR) + "/experiments/" + dir))
+    if (e.path().extension() == ".yaml") out.push_back(e.path());
+  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -34,57 +92,27 @@ BOOST_AUTO_TEST_SUITE(presets)
 
 BOOST_AUTO_TEST_CASE(every_preset_builds_and_trains_one_step) {
   int checked = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(std::string(ATTNLAB_PROJECT_DIR) + "/experiments/presets")) {
-    if (entry.path().extension() != ".yaml") continue;
-    BOOST_TEST_CONTEXT(entry.path().filename().string()) {
-      // Small sizes keep the test fast; the structure of every stage is the preset's.
-      const auto r = experiment::load_experiment(entry.path().string(), {"++data.dataset.train=16", "++data.dataset.valid=4"});
-      core::Rng rng(3);
-      auto data = registry::create(r.spec.data.dataset, {.rng = &rng});
-      experiment::ModelDims dims;
-      dims.vocab = data->vocab();
-      dims.seq_len = data->seq_len();
-      dims.num_outputs = data->num_classes();
-      dims.users = 10;
-      experiment::SequenceClassifier model(r.spec.model, dims, rng);
-      model.train();
-      const std::int64_t B = 4;
-      const auto split = data->train();
-      const Tensor ids = first_rows(split.ids, B);
-      // Labels in the form each head takes: class or item ids, or f32 targets.
-      auto labels_for = [&](const std::string& head) {
-        Tensor ids_labels = first_rows(split.labels, B);
-        if (head != "binary" && head != "regression") return ids_labels;
-        Tensor t = Tensor::empty(Shape{B});
-        for (std::int64_t i = 0; i < B; ++i) t.f32()[i] = static_cast<float>(ids_labels.i64()[i] % 2);
-        return t;
-      };
-      Var query;
-      if (r.spec.model.query == "user") query = model.query_for(Tensor::from_i64(std::vector<std::int64_t>{1, 2, 3, 4}, Shape{B}));
-      if (r.spec.model.query == "target") query = model.query_for(first_rows(split.labels, B));
-      optim::Adam opt(model.params(), {.lr = 1e-2f});
-      const auto before = model.state();
-      if (r.spec.model.tasks.empty()) {
-        Var loss = model.loss(model.forward(ids, Tensor(), query), labels_for(r.spec.model.head.type));
-        BOOST_TEST(std::isfinite(loss.value().item()));
-        loss.backward();
-      } else {
-        std::vector<Tensor> labels;
-        for (const auto& [name, head] : r.spec.model.tasks) labels.push_back(labels_for(head.type));
-        const auto losses = model.task_losses(model.forward_tasks(ids, Tensor(), query), labels);
-        BOOST_TEST(losses.size() == r.spec.model.tasks.size());
-        for (const auto& l : losses) BOOST_TEST(std::isfinite(l.value().item()));
-        model.backward_tasks(losses);
-      }
-      opt.step();
-      const auto after = model.state();
-      int changed = 0;
-      for (const auto& [name, t] : after) changed += std::memcmp(t.raw(), before.at(name).raw(), t.bytes()) != 0;
-      BOOST_TEST(changed > 0);
+  for (const auto& path : specs_in("presets")) {
+    BOOST_TEST_CONTEXT(path.filename().string()) {
+      train_one_step(experiment::load_experiment(path.string(), kSmall).spec);
       ++checked;
     }
   }
   BOOST_TEST(checked >= 12);
+}
+
+BOOST_AUTO_TEST_CASE(every_trial_of_every_zoo_sweep_builds_and_trains_one_step) {
+  std::size_t trials = 0;
+  for (const auto& path : specs_in("zoo")) {
+    const auto r = experiment::load_experiment(path.string(), kSmall);
+    for (const auto& t : experiment::expand_sweep(r.raw, {})) {
+      BOOST_TEST_CONTEXT(path.filename().string() << " trial " << t.index << ": " << t.label()) {
+        train_one_step(experiment::resolve(t.spec).spec);
+        ++trials;
+      }
+    }
+  }
+  BOOST_TEST(trials >= 70u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
