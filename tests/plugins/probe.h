@@ -98,6 +98,14 @@ template <>
 inline model::Head::Context context<model::Head>(core::Rng& rng) {
   return {.in_dim = kDim, .num_outputs = kNumOutputs, .rng = &rng};
 }
+template <>
+inline model::MultiTask::Context context<model::MultiTask>(core::Rng& rng) {
+  return {.in_dim = kDim, .tasks = {"a", "b"}, .rng = &rng};
+}
+template <>
+inline model::Weighting::Context context<model::Weighting>(core::Rng& rng) {
+  return {.tasks = {"a", "b"}, .rng = &rng};
+}
 
 /// Plugin `name` built from spec(name, table) with `ctx` (by default the probe Context).
 template <class Base>
