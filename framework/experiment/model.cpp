@@ -1,5 +1,6 @@
 #include "framework/experiment/model.h"
 
+#include "framework/ops/ops.h"
 #include "framework/registry/registry.h"
 
 namespace attnlab::experiment {
@@ -30,6 +31,11 @@ SequenceClassifier::SequenceClassifier(const ModelSection& spec, const ModelDims
     pooling_ = &add_child("pooling", registry::create(spec.pooling, {.dim = width, .seq_len = dims.seq_len, .rng = &rng}));
     width = pooling_->out_dim();
   }
+  for (std::size_t f = 0; f < spec.side_categorical.size(); ++f)
+    side_tables_.push_back(&add_child(fmt::format("side_{}", f), std::make_unique<nn::Embedding>(spec.side_categorical[f],
+                                                                                                 spec.side_embedding, -1, rng)));
+  side_dense_ = spec.side_dense;
+  width += static_cast<std::int64_t>(side_tables_.size()) * spec.side_embedding + side_dense_;
   model::Head::Context head_ctx;
   head_ctx.in_dim = width;
   head_ctx.num_outputs = dims.num_outputs;
@@ -46,12 +52,12 @@ SequenceClassifier::SequenceClassifier(const ModelSection& spec, const ModelDims
   weighting_ = &add_child("weighting", registry::create(spec.weighting, {.tasks = task_names_, .rng = &rng}));
 }
 
-Var SequenceClassifier::forward(const Tensor& ids, const Tensor& mask, const Var& query) {
+Var SequenceClassifier::forward(const Tensor& ids, const Tensor& mask, const Var& query, const SideInputs& side) {
   if (!head_) throw Error("sequence classifier: a multi-task model (model.tasks) predicts with forward_tasks()");
-  return head_->forward(trunk(ids, mask, query));
+  return head_->forward(trunk(ids, mask, query, side));
 }
 
-Var SequenceClassifier::trunk(const Tensor& ids, const Tensor& mask, const Var& query) {
+Var SequenceClassifier::trunk(const Tensor& ids, const Tensor& mask, const Var& query, const SideInputs& side) {
   const auto shapes = [&] {
     return fmt::format("ids {}, mask {}, query {}", ids.shape().str(), mask.defined() ? mask.shape().str() : "none",
                        query.defined() ? query.shape().str() : "none");
@@ -71,12 +77,28 @@ Var SequenceClassifier::trunk(const Tensor& ids, const Tensor& mask, const Var& 
   Var x = extractor_->forward(e, mask);                           // [B, T, H]
   x = attention_->forward(x, mask, query);                        // [B, T, A] or [B, A]
   if (pooling_) x = pooling_->forward(x, mask);                   // [B, P]
-  return x;
+  if (side_tables_.empty() && side_dense_ == 0) return x;
+  const auto nf = static_cast<std::int64_t>(side_tables_.size());
+  if (nf > 0 && (!side.categorical.defined() || side.categorical.dtype() != core::DType::i64 ||
+                 side.categorical.shape() != Shape{batch, nf}))
+    throw ShapeError("sequence classifier", fmt::format("side categorical features must be i64 [{}, {}]; got {}", batch, nf,
+                                                        side.categorical.defined() ? side.categorical.shape().str() : "none"));
+  if (side_dense_ > 0 && (!side.dense.defined() || side.dense.dtype() != core::DType::f32 || side.dense.shape() != Shape{batch, side_dense_}))
+    throw ShapeError("sequence classifier", fmt::format("side dense features must be f32 [{}, {}]; got {}", batch, side_dense_,
+                                                        side.dense.defined() ? side.dense.shape().str() : "none"));
+  std::vector<Var> parts{x};
+  for (std::int64_t f = 0; f < nf; ++f) {
+    Tensor column = Tensor::empty(Shape{batch}, core::DType::i64);  // feature f of every sample
+    for (std::int64_t b = 0; b < batch; ++b) column.i64()[b] = side.categorical.i64()[b * nf + f];
+    parts.push_back(side_tables_[static_cast<std::size_t>(f)]->forward(column));  // [B, S]
+  }
+  if (side_dense_ > 0) parts.push_back(Var(side.dense));
+  return ops::concat(parts, 1);                                   // [B, P + F*S + D]
 }
 
-std::vector<Var> SequenceClassifier::forward_tasks(const Tensor& ids, const Tensor& mask, const Var& query) {
+std::vector<Var> SequenceClassifier::forward_tasks(const Tensor& ids, const Tensor& mask, const Var& query, const SideInputs& side) {
   if (!multitask_) throw Error("sequence classifier: a single-task model (model.head) predicts with forward()");
-  const auto reps = multitask_->forward(trunk(ids, mask, query));
+  const auto reps = multitask_->forward(trunk(ids, mask, query, side));
   std::vector<Var> out;
   for (std::size_t t = 0; t < reps.size(); ++t) out.push_back(task_heads_[t]->forward(reps[t]));
   return out;

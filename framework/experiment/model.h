@@ -4,6 +4,7 @@
 //                  -> extractor (model.extractor)          [B, T, H]
 //                  -> attention (model.attention)          [B, T, A]   or [B, A] when it pools
 //                  -> pooling   (model.pooling)            [B, P]      skipped when attention pools
+//                  (+ side features, concatenated)         [B, P + F*S + D]
 //                  -> head      (model.head)               [B, C] logits (the head's predictions)
 //
 // Each stage is built through the registry (registry::create) from its PluginSpec, with a Context
@@ -33,6 +34,13 @@ struct ModelDims {
   std::int64_t users = 0;         ///< user ids lie in [0, users) (model.query: user); 0: no users
 };
 
+/// Per-sample side features (model.side_categorical / model.side_dense): categorical ids i64 [B, F]
+/// (column f in [0, side_categorical[f])) and dense values f32 [B, D]. Undefined when unused.
+struct SideInputs {
+  core::Tensor categorical;
+  core::Tensor dense;
+};
+
 class SequenceClassifier : public nn::Module {
  public:
   /// Builds every stage. Throws attnlab::Error when a dimension of `dims` is < 1 (query_dim and
@@ -43,12 +51,14 @@ class SequenceClassifier : public nn::Module {
   /// ids i64 [B, T] with T == seq_len, mask f32 [B, T] (1 = real step, 0 = padding; undefined:
   /// every step is real), query [B, query_dim] (required iff query_dim > 0) -> the head's
   /// predictions [B, ...]. Throws ShapeError (naming every shape) or DTypeError on bad input.
-  autograd::Var forward(const core::Tensor& ids, const core::Tensor& mask = {}, const autograd::Var& query = {});
+  autograd::Var forward(const core::Tensor& ids, const core::Tensor& mask = {}, const autograd::Var& query = {},
+                        const SideInputs& side = {});
   /// The query for model.query: the user embeddings (query_ids = user ids) or the target items'
   /// embeddings (query_ids = item ids), [B, embedding]; undefined for query: none.
   autograd::Var query_for(const core::Tensor& query_ids) const;
   /// A multi-task model (model.tasks): each task's predictions, in task-name order.
-  std::vector<autograd::Var> forward_tasks(const core::Tensor& ids, const core::Tensor& mask = {}, const autograd::Var& query = {});
+  std::vector<autograd::Var> forward_tasks(const core::Tensor& ids, const core::Tensor& mask = {}, const autograd::Var& query = {},
+                                           const SideInputs& side = {});
   /// Each task's loss against its labels (same order as forward_tasks).
   std::vector<autograd::Var> task_losses(const std::vector<autograd::Var>& predictions, const std::vector<core::Tensor>& labels);
   /// Backpropagates the task losses through the weighting (GradNorm/PCGrad see the shared parameters).
@@ -80,7 +90,10 @@ class SequenceClassifier : public nn::Module {
   std::vector<model::Head*> task_heads_;
   model::Weighting* weighting_ = nullptr;
 
-  autograd::Var trunk(const core::Tensor& ids, const core::Tensor& mask, const autograd::Var& query);
+  std::vector<nn::Embedding*> side_tables_;
+  std::int64_t side_dense_ = 0;
+
+  autograd::Var trunk(const core::Tensor& ids, const core::Tensor& mask, const autograd::Var& query, const SideInputs& side);
 };
 
 }  // namespace attnlab::experiment

@@ -45,6 +45,9 @@ struct ModelSection {
   std::int64_t embedding = 64;
   std::string positions = "none";
   std::string query = "none";
+  std::vector<std::int64_t> side_categorical;
+  std::int64_t side_embedding = 8;
+  std::int64_t side_dense = 0;
   Plugin<model::Extractor> extractor{"lstm"};
   Plugin<model::Attention> attention{"seed_self"};
   Plugin<model::Pooling> pooling{"flatten"};
@@ -58,6 +61,10 @@ struct ModelSection {
     v("positions", positions).choices({"none", "learned", "sinusoidal"}).doc("position information added to the embeddings");
     v("query", query).choices({"none", "user", "target"})
         .doc("what attention variants that take a query receive: the user's embedding or the target item's");
+    v("side_categorical", side_categorical).min(1)
+        .doc("cardinality of each categorical side feature (user or context attributes), each embedded and joined to the pooled sequence");
+    v("side_embedding", side_embedding).min(1).doc("embedding width of each categorical side feature");
+    v("side_dense", side_dense).min(0).doc("number of dense side features joined to the pooled sequence");
     v("extractor", extractor).doc("sequence feature extractor");
     v("attention", attention).doc("attention over the extracted sequence");
     v("pooling", pooling).doc("sequence to vector");

@@ -1,0 +1,69 @@
+// Side features join the pooled sequence: they change the predictions, receive gradients, and a
+// model that expects them refuses a batch without them.
+#include <boost/test/unit_test.hpp>
+
+#include "framework/config/value.h"
+#include "framework/experiment/model.h"
+#include "framework/experiment/spec.h"
+#include "tests/support/expect.h"
+
+using namespace attnlab;
+using autograd::Var;
+using core::Shape;
+using core::Tensor;
+
+namespace {
+
+experiment::ModelSection section() {
+  return config::bind_or_throw<experiment::ModelSection>(config::parse(
+      "embedding: 4\nside_categorical: [3, 5]\nside_embedding: 2\nside_dense: 2\n"
+      "extractor: {type: identity}\nattention: {type: none}\npooling: {type: mean}\nhead: {type: classification}\n",
+      "side.yaml"));
+}
+
+experiment::SideInputs side(std::int64_t second_feature) {
+  return {Tensor::from_i64(std::vector<std::int64_t>{0, second_feature, 2, 1}, Shape{2, 2}),
+          Tensor::from(std::vector<float>{0.5f, -1.f, 2.f, 0.f}, Shape{2, 2})};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(side_features)
+
+BOOST_AUTO_TEST_CASE(side_features_change_predictions_and_get_gradients) {
+  core::Rng rng(9);
+  experiment::ModelDims dims;
+  dims.vocab = 10;
+  dims.seq_len = 3;
+  dims.num_outputs = 4;
+  experiment::SequenceClassifier model(section(), dims, rng);
+  const Tensor ids = Tensor::from_i64(std::vector<std::int64_t>{1, 2, 3, 4, 5, 6}, Shape{2, 3});
+  const Var a = model.forward(ids, {}, {}, side(4));
+  const Var b = model.forward(ids, {}, {}, side(0));
+  BOOST_TEST(a.shape() == (Shape{2, 4}));
+  const auto va = a.value().to_vector(), vb = b.value().to_vector();
+  BOOST_TEST(std::equal(va.begin() + 4, va.end(), vb.begin() + 4));      // sample 1 keeps its features
+  BOOST_TEST(!std::equal(va.begin(), va.begin() + 4, vb.begin()));       // sample 0's second feature changed
+  model.loss(a, Tensor::from_i64(std::vector<std::int64_t>{1, 3}, Shape{2})).backward();
+  bool side_grad = false;
+  for (const auto& [name, v] : model.named_params())
+    if (name.starts_with("side_1.") && v.grad().defined())
+      for (float g : v.grad().to_vector()) side_grad = side_grad || g != 0.f;
+  BOOST_TEST(side_grad);
+}
+
+BOOST_AUTO_TEST_CASE(missing_or_misshapen_side_features_are_shape_errors) {
+  core::Rng rng(10);
+  experiment::ModelDims dims;
+  dims.vocab = 10;
+  dims.seq_len = 3;
+  dims.num_outputs = 4;
+  experiment::SequenceClassifier model(section(), dims, rng);
+  const Tensor ids = Tensor::zeros(Shape{2, 3}, core::DType::i64);
+  testing::expect_error<ShapeError>([&] { model.forward(ids); }, {"side categorical", "[2, 2]"});
+  auto s = side(1);
+  s.dense = Tensor::zeros(Shape{2, 3});
+  testing::expect_error<ShapeError>([&] { model.forward(ids, {}, {}, s); }, {"side dense", "[2, 2]", "[2, 3]"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
