@@ -1,5 +1,5 @@
 // Every extractor x every attention x {flatten, mean} pooling, assembled by
-// experiment::SequenceClassifier on the marker task with a classification head, trains one Adam
+// experiment::SequenceClassifier on a next-item problem (the marker task, tied next_item head), trains one Adam
 // step: the model builds, the logits have shape [B, classes], the loss is finite before and after
 // the step, and every parameter tensor changed. One case per combination in the suite
 // `composition`, built at start-up from the registries (probe::make_composition_suite, called by
@@ -24,7 +24,8 @@ using autograd::Var;
 using core::Shape;
 using core::Tensor;
 
-constexpr std::int64_t kTaskBatch = 6, kVocab = 12, kClasses = 4, kEmbedding = 8;
+// A next-item problem: with classes = vocab the marker task's label is the item after the marker.
+constexpr std::int64_t kTaskBatch = 6, kVocab = 12, kClasses = kVocab, kEmbedding = 8;
 constexpr std::int64_t kPadId = 0;  // the marker task draws tokens from [2, vocab) and marks with 1
 
 struct Combination {
@@ -59,7 +60,7 @@ void train_one_step(const Combination& c) {
   section.extractor = spec<model::Extractor>(c.extractor);
   section.attention = spec<model::Attention>(c.attention);
   if (!c.pooling.empty()) section.pooling = spec<model::Pooling>(c.pooling);
-  section.head = spec<model::Head>("classification");
+  section.head = spec<model::Head>("next_item");  // tied to the item embeddings
   const experiment::ModelDims dims{.vocab = kVocab, .seq_len = kSeqLen, .num_outputs = kClasses,
                                    .query_dim = c.needs_query ? kEmbedding : 0, .padding_idx = kPadId};
   experiment::SequenceClassifier model(section, dims, rng);
