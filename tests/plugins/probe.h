@@ -50,6 +50,9 @@ inline const std::vector<Override>& overrides() {
   static const std::vector<Override> table = {
       {"extractor", "transformer", "{activation: gelu}", 0, 0,
        "its ReLU feed-forward layer has many units; at probe sizes some pre-activations land within eps of the kink"},
+      {"extractor", "cnn2d", "{in_channels: 8, pool: 1}", 0, 0,
+       "it outputs out_len() = H'*W' spatial positions, not seq_len steps; as a 5x1 image of 8 channels without pooling it keeps "
+       "the 5 positions the probe's checks and compositions expect"},
       {"head", "next_item", "{tied: false}", 0, 0, "tied scoring needs the model's item embedding table, which a probe has not"},
   };
   return table;
