@@ -24,11 +24,12 @@ SequenceClassifier::SequenceClassifier(const ModelSection& spec, const ModelDims
     positions_ = &add_child("positions", std::make_unique<nn::Positions>(spec.positions == "learned", dims.seq_len, spec.embedding, rng));
   if (spec.query == "user") users_ = &add_child("users", std::make_unique<nn::Embedding>(dims.users, spec.embedding, -1, rng));
   extractor_ = &add_child("extractor", registry::create(spec.extractor, {.in_dim = spec.embedding, .seq_len = dims.seq_len, .rng = &rng}));
+  const std::int64_t steps = extractor_->out_len(dims.seq_len);  // the sequence after the extractor
   attention_ = &add_child("attention", registry::create(spec.attention, {.dim = extractor_->out_dim(), .query_dim = dims.query_dim,
-                                                                          .seq_len = dims.seq_len, .rng = &rng}));
+                                                                          .seq_len = steps, .rng = &rng}));
   std::int64_t width = attention_->out_dim();
   if (!attention_->pools()) {
-    pooling_ = &add_child("pooling", registry::create(spec.pooling, {.dim = width, .seq_len = dims.seq_len, .rng = &rng}));
+    pooling_ = &add_child("pooling", registry::create(spec.pooling, {.dim = width, .seq_len = steps, .rng = &rng}));
     width = pooling_->out_dim();
   }
   for (std::size_t f = 0; f < spec.side_categorical.size(); ++f)
@@ -74,9 +75,11 @@ Var SequenceClassifier::trunk(const Tensor& ids, const Tensor& mask, const Var& 
                                          : fmt::format("built without a query (query_dim 0) but got one; {}", shapes()));
   Var e = embedding_->forward(ids);                               // [B, T, E]
   if (positions_) e = positions_->forward(e);
-  Var x = extractor_->forward(e, mask);                           // [B, T, H]
-  x = attention_->forward(x, mask, query);                        // [B, T, A] or [B, A]
-  if (pooling_) x = pooling_->forward(x, mask);                   // [B, P]
+  Var x = extractor_->forward(e, mask);                           // [B, T', H]
+  // An extractor that changes the length (cnn2d) leaves no padding: later stages get no mask.
+  const Tensor later_mask = x.shape()[1] == ids.shape()[1] ? mask : Tensor();
+  x = attention_->forward(x, later_mask, query);                  // [B, T', A] or [B, A]
+  if (pooling_) x = pooling_->forward(x, later_mask);             // [B, P]
   if (side_tables_.empty() && side_dense_ == 0) return x;
   const auto nf = static_cast<std::int64_t>(side_tables_.size());
   if (nf > 0 && (!side.categorical.defined() || side.categorical.dtype() != core::DType::i64 ||

@@ -31,6 +31,9 @@ class Extractor : public nn::Module {
   };
   virtual Var forward(const Var& x, const Tensor& mask) = 0;
   virtual std::int64_t out_dim() const = 0;
+  /// The output's sequence length for an input of `seq_len` steps (cnn2d turns image rows into
+  /// spatial positions). The stages after the extractor are built with it.
+  virtual std::int64_t out_len(std::int64_t seq_len) const { return seq_len; }
 };
 
 /// Attention over a sequence. x [B, T, dim], mask f32 [B, T]; `query` [B, query_dim] is the

@@ -67,3 +67,25 @@ BOOST_AUTO_TEST_CASE(missing_or_misshapen_side_features_are_shape_errors) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(length_changing_extractor)
+
+BOOST_AUTO_TEST_CASE(cnn2d_feeds_later_stages_its_own_sequence_length) {
+  // 8 steps of width 8 are an 8x8 image; two conv+pool layers leave 2x2 = 4 positions of 32 channels.
+  const auto section = config::bind_or_throw<experiment::ModelSection>(config::parse(
+      "embedding: 8\nextractor: {type: cnn2d}\nattention: {type: seed_self}\npooling: {type: flatten}\nhead: {type: classification}\n",
+      "cnn2d.yaml"));
+  core::Rng rng(11);
+  experiment::ModelDims dims;
+  dims.vocab = 10;
+  dims.seq_len = 8;
+  dims.num_outputs = 3;
+  experiment::SequenceClassifier model(section, dims, rng);
+  const Tensor ids = Tensor::from_i64(std::vector<std::int64_t>(16, 2), Shape{2, 8});
+  Var logits = model.forward(ids, Tensor::full(Shape{2, 8}, 1.f));
+  BOOST_TEST(logits.shape() == (Shape{2, 3}));
+  BOOST_TEST(model.attention_weights().shape() == (Shape{2, 4, 4}));
+  model.loss(logits, Tensor::from_i64(std::vector<std::int64_t>{0, 2}, Shape{2})).backward();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
