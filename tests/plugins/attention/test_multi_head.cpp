@@ -9,6 +9,7 @@
 #include "framework/registry/registry.h"
 #include "tests/support/expect.h"
 #include "tests/support/golden.h"
+#include "tests/support/golden_check.h"
 #include "tests/support/gradcheck.h"
 
 #include <cmath>
@@ -21,7 +22,6 @@ using testing::Golden;
 
 namespace {
 
-constexpr double kTol = 1e-4;
 
 std::unique_ptr<model::Attention> make(const std::string& yaml, std::int64_t dim, core::Rng& rng) {
   return registry::Registry<model::Attention>::get().create(config::parse(yaml, "test"), {.dim = dim, .seq_len = 5, .rng = &rng});
@@ -29,40 +29,21 @@ std::unique_ptr<model::Attention> make(const std::string& yaml, std::int64_t dim
 
 Tensor randn(const Shape& s, core::Rng& rng) { return nn::init::normal(rng)(s); }
 
-// Loads the golden's "p.<name>" into every parameter of m (strict: each must be there).
-void load_golden(nn::Module& m, const Golden& g) {
-  std::map<std::string, Tensor> state;
-  for (const auto& [name, v] : m.named_params()) state[name] = g.tensor("p." + name);
-  m.load_state(state);
-}
-
-// Per element |got - want| / max(|want|, floor), the floor 1% of the tensor's largest magnitude (at least
-// 1e-3): the goldens are exact (f64), and f32 rounding is relative to the magnitudes an element is
-// summed from, not to the element itself (the key bias's gradient is 0 exactly, f32 noise here and
-// in PyTorch). Under a plain 1e-3 floor, PyTorch's own f32 results are up to 7e-4 off these goldens.
-void expect_close(const std::string& what, const Tensor& got, const Tensor& want) {
-  double scale = 0;
-  for (float v : want.to_vector()) scale = std::max(scale, std::abs(double(v)));
-  const double e = testing::max_rel_error(got, want, std::max(1e-3, 1e-2 * scale));
-  BOOST_TEST_MESSAGE(what << ": max relative error " << e);
-  BOOST_TEST(e <= kTol, what << ": max relative error " << e << " (" << got.shape().str() << " vs " << want.shape().str() << ")");
-}
-
 void expect_param_grads(const nn::Module& m, const Golden& g) {
-  for (const auto& [name, v] : m.named_params()) expect_close("grad " + name, v.grad(), g.tensor("g." + name));
+  for (const auto& [name, v] : m.named_params()) testing::expect_golden_close("grad " + name, v.grad(), g.tensor("g." + name));
 }
 
 void check_plugin_golden(const std::string& golden, bool causal) {
   const Golden g = Golden::load(golden);
   core::Rng rng(1);
   auto att = make(fmt::format("{{type: multi_head, num_heads: 2, causal: {}}}", causal), 8, rng);
-  load_golden(*att, g);
+  testing::load_golden(*att, g);
   Var x(g.tensor("x"), true);
   Var y = att->forward(x, g.tensor("mask"), {});
-  expect_close("y", y.value(), g.tensor("y"));
-  expect_close("weights", att->weights(), g.tensor("weights"));
+  testing::expect_golden_close("y", y.value(), g.tensor("y"));
+  testing::expect_golden_close("weights", att->weights(), g.tensor("weights"));
   y.backward(g.tensor("r"));
-  expect_close("grad x", x.grad(), g.tensor("gx"));
+  testing::expect_golden_close("grad x", x.grad(), g.tensor("gx"));
   expect_param_grads(*att, g);
 }
 
@@ -100,15 +81,15 @@ BOOST_AUTO_TEST_CASE(cross_attention_matches_pytorch) {
   const Golden g = Golden::load("attn_multi_head_cross");
   core::Rng rng(1);
   nn::MultiHeadAttention mha(12, 3, 0.f, rng);
-  load_golden(mha, g);
+  testing::load_golden(mha, g);
   Var x(g.tensor("x"), true), key(g.tensor("key"), true), value(g.tensor("value"), true);
   Var y = mha.forward(x, key, value, g.tensor("mask"));
-  expect_close("y", y.value(), g.tensor("y"));
-  expect_close("weights", mha.weights(), g.tensor("weights"));
+  testing::expect_golden_close("y", y.value(), g.tensor("y"));
+  testing::expect_golden_close("weights", mha.weights(), g.tensor("weights"));
   y.backward(g.tensor("r"));
-  expect_close("grad x", x.grad(), g.tensor("gx"));
-  expect_close("grad key", key.grad(), g.tensor("gkey"));
-  expect_close("grad value", value.grad(), g.tensor("gvalue"));
+  testing::expect_golden_close("grad x", x.grad(), g.tensor("gx"));
+  testing::expect_golden_close("grad key", key.grad(), g.tensor("gkey"));
+  testing::expect_golden_close("grad value", value.grad(), g.tensor("gvalue"));
   expect_param_grads(mha, g);
 }
 

@@ -5,6 +5,7 @@
 #include "framework/model/families.h"
 #include "framework/registry/registry.h"
 #include "tests/support/golden.h"
+#include "tests/support/golden_check.h"
 
 #include <cmath>
 
@@ -16,22 +17,9 @@ using testing::Golden;
 
 namespace {
 
-constexpr double kTol = 1e-4;
 
 std::unique_ptr<model::Attention> make(const std::string& yaml, std::int64_t dim, core::Rng& rng) {
   return registry::Registry<model::Attention>::get().create(config::parse(yaml, "test"), {.dim = dim, .seq_len = 5, .rng = &rng});
-}
-
-// Per element |got - want| / max(|want|, floor), the floor 1% of the tensor's largest magnitude (at least
-// 1e-3): the goldens are exact (f64), and f32 rounding is relative to the magnitudes an element is
-// summed from, not to the element itself (the key bias's gradient is 0 exactly, f32 noise here and
-// in PyTorch). Under a plain 1e-3 floor, PyTorch's own f32 results are up to 7e-4 off these goldens.
-void expect_close(const std::string& what, const Tensor& got, const Tensor& want) {
-  double scale = 0;
-  for (float v : want.to_vector()) scale = std::max(scale, std::abs(double(v)));
-  const double e = testing::max_rel_error(got, want, std::max(1e-3, 1e-2 * scale));
-  BOOST_TEST_MESSAGE(what << ": max relative error " << e);
-  BOOST_TEST(e <= kTol, what << ": max relative error " << e << " (" << got.shape().str() << " vs " << want.shape().str() << ")");
 }
 
 }  // namespace
@@ -47,11 +35,11 @@ BOOST_AUTO_TEST_CASE(matches_pytorch_with_padding_mask) {
   att->load_state(state);
   Var x(g.tensor("x"), true);
   Var y = att->forward(x, g.tensor("mask"), {});
-  expect_close("y", y.value(), g.tensor("y"));
-  expect_close("weights", att->weights(), g.tensor("weights"));
+  testing::expect_golden_close("y", y.value(), g.tensor("y"));
+  testing::expect_golden_close("weights", att->weights(), g.tensor("weights"));
   y.backward(g.tensor("r"));
-  expect_close("grad x", x.grad(), g.tensor("gx"));
-  for (const auto& [name, v] : att->named_params()) expect_close("grad " + name, v.grad(), g.tensor("g." + name));
+  testing::expect_golden_close("grad x", x.grad(), g.tensor("gx"));
+  for (const auto& [name, v] : att->named_params()) testing::expect_golden_close("grad " + name, v.grad(), g.tensor("g." + name));
 }
 
 BOOST_AUTO_TEST_CASE(padding_keys_get_zero_weight_and_rows_sum_to_one) {

@@ -8,6 +8,7 @@
 #include "framework/registry/registry.h"
 #include "tests/support/expect.h"
 #include "tests/support/golden.h"
+#include "tests/support/golden_check.h"
 #include "tests/support/gradcheck.h"
 
 #include <cmath>
@@ -20,7 +21,6 @@ using testing::Golden;
 
 namespace {
 
-constexpr double kTol = 1e-4;
 
 std::unique_ptr<model::Extractor> make(const std::string& yaml, std::int64_t in_dim, core::Rng& rng) {
   return registry::Registry<model::Extractor>::get().create(config::parse(yaml, "test"), {.in_dim = in_dim, .seq_len = 5, .rng = &rng});
@@ -28,36 +28,17 @@ std::unique_ptr<model::Extractor> make(const std::string& yaml, std::int64_t in_
 
 Tensor randn(const Shape& s, core::Rng& rng) { return nn::init::normal(rng)(s); }
 
-// Loads the golden's "p.<name>" into every parameter of m (strict: each must be there).
-void load_golden(nn::Module& m, const Golden& g) {
-  std::map<std::string, Tensor> state;
-  for (const auto& [name, v] : m.named_params()) state[name] = g.tensor("p." + name);
-  m.load_state(state);
-}
-
-// Per element |got - want| / max(|want|, floor), the floor 1% of the tensor's largest magnitude (at least
-// 1e-3): the goldens are exact (f64), and f32 rounding is relative to the magnitudes an element is
-// summed from, not to the element itself (the key bias's gradient is 0 exactly, f32 noise here and
-// in PyTorch). Under a plain 1e-3 floor, PyTorch's own f32 results are up to 7e-4 off these goldens.
-void expect_close(const std::string& what, const Tensor& got, const Tensor& want) {
-  double scale = 0;
-  for (float v : want.to_vector()) scale = std::max(scale, std::abs(double(v)));
-  const double e = testing::max_rel_error(got, want, std::max(1e-3, 1e-2 * scale));
-  BOOST_TEST_MESSAGE(what << ": max relative error " << e);
-  BOOST_TEST(e <= kTol, what << ": max relative error " << e << " (" << got.shape().str() << " vs " << want.shape().str() << ")");
-}
-
 void check_golden(const std::string& golden, const std::string& yaml, std::int64_t in_dim) {
   const Golden g = Golden::load(golden);
   core::Rng rng(1);
   auto ext = make(yaml, in_dim, rng);
-  load_golden(*ext, g);
+  testing::load_golden(*ext, g);
   Var x(g.tensor("x"), true);
   Var y = ext->forward(x, g.tensor("mask"));
-  expect_close("y", y.value(), g.tensor("y"));
+  testing::expect_golden_close("y", y.value(), g.tensor("y"));
   y.backward(g.tensor("r"));
-  expect_close("grad x", x.grad(), g.tensor("gx"));
-  for (const auto& [name, v] : ext->named_params()) expect_close("grad " + name, v.grad(), g.tensor("g." + name));
+  testing::expect_golden_close("grad x", x.grad(), g.tensor("gx"));
+  for (const auto& [name, v] : ext->named_params()) testing::expect_golden_close("grad " + name, v.grad(), g.tensor("g." + name));
 }
 
 // Largest |a - b| over steps [t0, t1) of batch row b of two [B, T, H] tensors.

@@ -4,6 +4,7 @@
 #include "tests/plugins/multitask/multitask_util.h"
 #include "tests/support/expect.h"
 #include "tests/support/golden.h"
+#include "tests/support/golden_check.h"
 
 #include <algorithm>
 
@@ -14,14 +15,6 @@ using core::Shape;
 using core::Tensor;
 
 namespace {
-
-// Relative error with the floor at 1% of the expected tensor's largest magnitude.
-void expect_close(const std::string& what, const Tensor& got, const Tensor& want) {
-  double top = 0;
-  for (float v : want.to_vector()) top = std::max(top, static_cast<double>(std::abs(v)));
-  const double e = max_rel_error(got, want, std::max(0.01 * top, 1e-12));
-  BOOST_TEST(e <= 1e-4, what << ": max relative error " << e << " (shapes " << got.shape().str() << " vs " << want.shape().str() << ")");
-}
 
 }  // namespace
 
@@ -92,16 +85,16 @@ BOOST_AUTO_TEST_CASE(matches_pytorch) {
   Var x(xt, true);
   const auto out = m->forward(x);
   for (int t = 0; t < tasks; ++t) {
-    expect_close(fmt::format("out{}", t), out[t].value(), gold.tensor(fmt::format("out{}", t)));
-    expect_close(fmt::format("gate{}", t), dynamic_cast<const plugins::Mmoe&>(*m).gates()[t], gold.tensor(fmt::format("gate{}", t)));
+    testing::expect_golden_close(fmt::format("out{}", t), out[t].value(), gold.tensor(fmt::format("out{}", t)));
+    testing::expect_golden_close(fmt::format("gate{}", t), dynamic_cast<const plugins::Mmoe&>(*m).gates()[t], gold.tensor(fmt::format("gate{}", t)));
   }
   std::vector<Var> weighted;
   for (int t = 0; t < tasks; ++t) weighted.push_back(ops::sum_all(out[t] * Var(gold.tensor(fmt::format("r{}", t)))));
   Var loss = weighted[0];
   for (int t = 1; t < tasks; ++t) loss = loss + weighted[t];
   loss.backward();
-  expect_close("grad x", x.grad(), gold.tensor("grad.x"));
-  for (const auto& [name, p] : m->named_params()) expect_close("grad " + name, p.grad(), gold.tensor("grad." + name));
+  testing::expect_golden_close("grad x", x.grad(), gold.tensor("grad.x"));
+  for (const auto& [name, p] : m->named_params()) testing::expect_golden_close("grad " + name, p.grad(), gold.tensor("grad." + name));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
