@@ -6,6 +6,8 @@
 #include "framework/registry/registry.h"
 #include "plugins/head/classification/labels.h"
 
+#include <optional>
+
 namespace attnlab::plugins {
 
 using autograd::Var;
@@ -14,8 +16,10 @@ using core::Tensor;
 struct RegressionConfig {
   std::string loss = "mse";
   double delta = 1.0;
+  std::optional<std::int64_t> outputs;
   template <class V>
   void visit(V& v) {
+    v("outputs", outputs).min(1).doc("targets per sample; absent: as many as the dataset reports");
     v("loss", loss).choices({"mse", "mae", "huber"}).doc("squared, absolute or Huber error");
     v("delta", delta).min(1e-6).doc("Huber threshold between the quadratic and linear parts");
   }
@@ -24,7 +28,7 @@ struct RegressionConfig {
 class RegressionHead : public model::Head {
  public:
   RegressionHead(const RegressionConfig& c, const Context& ctx)
-      : c_(c), outputs_(std::max<std::int64_t>(ctx.num_outputs, 1)),
+      : c_(c), outputs_(c.outputs.value_or(std::max<std::int64_t>(ctx.num_outputs, 1))),
         out_(add_child("out", std::make_unique<nn::Linear>(ctx.in_dim, outputs_, true, *ctx.rng))) {}
   /// [B, in] -> predictions [B] (one target) or [B, num_outputs].
   Var forward(const Var& h) override {
