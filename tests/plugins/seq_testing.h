@@ -7,6 +7,7 @@
 #include "framework/model/families.h"
 #include "framework/registry/registry.h"
 #include "tests/support/golden.h"
+#include "tests/support/golden_check.h"
 
 #include <boost/test/unit_test.hpp>
 
@@ -109,9 +110,7 @@ inline void expect_close(const std::string& what, const Tensor& got, const Tenso
 template <class F>
 void check_golden(const std::string& name, nn::Module& m, F&& forward) {
   const Golden g = Golden::load(name);
-  std::map<std::string, Tensor> state;
-  for (const auto& [n, v] : m.named_params()) state[n] = g.tensor("p:" + n);
-  m.load_state(state);
+  load_golden(m, g, "p:");
   m.zero_grad();
   Var x(g.tensor("x"), true);
   Var q = g.has("query") ? Var(g.tensor("query"), true) : Var();
