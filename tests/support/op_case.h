@@ -14,6 +14,7 @@
 #include "framework/autograd/var.h"
 #include "framework/core/rng.h"
 #include "framework/ops/reference/array.h"
+#include "framework/ops/reference/eltwise.h"
 
 #include <functional>
 #include <string>
@@ -63,6 +64,21 @@ struct OpCase {
   double fd_eps = 1e-6, fd_tol = 1e-6; // tier 2: |a - n| <= fd_tol * max(|a|, |n|, 1)
   int max_coords = 64;                 // tier 2 samples at most this many coordinates per input
 };
+
+/// An elementwise unary op: y = f(x), dy/dx = d(x), with the reference map/map_grad loops.
+template <class F, class D>
+OpCase unary_case(std::string op, Var (*fn)(const Var&), F f, D d, InputSpec in) {
+  OpCase c;
+  c.op = std::move(op);
+  c.variant = in.shape.str();
+  c.inputs = {std::move(in)};
+  c.run = [fn](const std::vector<Var>& x) { return fn(x[0]); };
+  c.forward = [f](const std::vector<RefArray>& x) { return ops::reference::map(x[0], f); };
+  c.backward = [d](const std::vector<RefArray>& x, const RefArray& gy) {
+    return std::vector<RefArray>{ops::reference::map_grad(x[0], gy, d)};
+  };
+  return c;
+}
 
 /// All cases from every cases_*.cpp (built on first call, after static initialisation).
 const std::vector<OpCase>& op_cases();

@@ -61,20 +61,6 @@ OpCase scalar_operator(const Binary& o, std::string text, Var (*run)(const Var&)
   return c;
 }
 
-template <class F, class D>
-OpCase unary(std::string op, Var (*fn)(const Var&), F f, D d, InputSpec in) {
-  OpCase c;
-  c.op = std::move(op);
-  c.variant = in.shape.str();
-  c.inputs = {std::move(in)};
-  c.run = [fn](const std::vector<Var>& x) { return fn(x[0]); };
-  c.forward = [f](const std::vector<RefArray>& x) { return ref::map(x[0], f); };
-  c.backward = [d](const std::vector<RefArray>& x, const RefArray& gy) {
-    return std::vector<RefArray>{ref::map_grad(x[0], gy, d)};
-  };
-  return c;
-}
-
 std::vector<OpCase> make() {
   std::vector<OpCase> v;
   for (const auto& o : kBinaries) {
@@ -105,12 +91,12 @@ std::vector<OpCase> make() {
   v.push_back(scalar_operator(div, "x / 4.f", [](const Var& x) { return x / 4.f; }, false, 4.0));
   v.push_back(scalar_operator(div, "2.f / x", [](const Var& x) { return 2.f / x; }, true, 2.0));
 
-  v.push_back(unary("neg", &ops::neg, [](double x) { return -x; }, [](double) { return -1.0; }, InputSpec::real({3, 7})));
-  v.push_back(unary("neg", [](const Var& x) { return -x; }, [](double x) { return -x; }, [](double) { return -1.0; },
+  v.push_back(unary_case("neg", &ops::neg, [](double x) { return -x; }, [](double) { return -1.0; }, InputSpec::real({3, 7})));
+  v.push_back(unary_case("neg", [](const Var& x) { return -x; }, [](double x) { return -x; }, [](double) { return -1.0; },
                     InputSpec::real({2, 3, 5})));
-  v.push_back(unary("square", &ops::square, [](double x) { return x * x; }, [](double x) { return 2 * x; },
+  v.push_back(unary_case("square", &ops::square, [](double x) { return x * x; }, [](double x) { return 2 * x; },
                     InputSpec::real({4, 9}, -2, 2)));
-  v.push_back(unary("sqrt", &ops::sqrt, [](double x) { return std::sqrt(x); }, [](double x) { return 0.5 / std::sqrt(x); },
+  v.push_back(unary_case("sqrt", &ops::sqrt, [](double x) { return std::sqrt(x); }, [](double x) { return 0.5 / std::sqrt(x); },
                     InputSpec::real({5, 6}, 0.2, 3)));
   return v;
 }
