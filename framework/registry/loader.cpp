@@ -1,7 +1,6 @@
 #include "framework/registry/loader.h"
 
 #include "framework/data/dataset.h"
-#include "framework/eval/metric.h"
 #include "framework/model/families.h"
 #include "framework/optim/optimizer.h"
 #include "framework/optim/schedule.h"
@@ -22,7 +21,7 @@ const std::vector<FamilyInfo>& families() {
       family_info<model::Extractor>(), family_info<model::Attention>(), family_info<model::Pooling>(),
       family_info<model::MultiTask>(), family_info<model::Head>(),      family_info<model::Weighting>(),
       family_info<data::Dataset>(),    family_info<data::Preprocess>(), family_info<optim::Optimizer>(),
-      family_info<optim::LrSchedule>(), family_info<eval::Metric>(),
+      family_info<optim::LrSchedule>(),
   };
   return all;
 }

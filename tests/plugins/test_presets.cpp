@@ -23,41 +23,35 @@ using core::Tensor;
 namespace {
 
 // Small datasets keep the tests fast; the structure of every stage is the spec's.
-const std::vector<std::string> kSmall{"++data.dataset.train=16", "++data.dataset.valid=4"};
-
-Tensor first_rows(const Tensor& t, std::int64_t n) {
-  Shape s = t.shape();
-  s[0] = n;
-  Tensor out = Tensor::empty(s, t.dtype());
-  std::memcpy(out.raw(), t.raw(), out.bytes());
-  return out;
-}
+const std::vector<std::string> kSmall{"++data.dataset.train=16", "++data.dataset.valid=4", "++data.dataset.test=0"};
 
 // Builds the spec's model and trains one Adam step; checks the losses are finite and parameters move.
 void train_one_step(const experiment::ExperimentSpec& spec) {
   core::Rng rng(3);
   auto data = registry::create(spec.data.dataset, {.rng = &rng});
+  data::DataReport report;
+  const data::Built built = data->build(data->load(report), report);
+  const auto& ex = built.examples;
+  const std::int64_t B = 4, T = ex.length(0);
   experiment::ModelDims dims;
-  dims.vocab = data->vocab();
-  dims.seq_len = data->seq_len();
-  dims.num_outputs = data->num_classes();
+  dims.vocab = ex.vocab;
+  dims.seq_len = T;
+  dims.num_outputs = ex.labels.at(0).classes;
   dims.users = 10;
   experiment::SequenceClassifier model(spec.model, dims, rng);
   model.train();
-  const std::int64_t B = 4;
-  const auto split = data->train();
-  const Tensor ids = first_rows(split.ids, B);
+  const Tensor ids = Tensor::from_i64(std::span(ex.tokens).subspan(0, static_cast<std::size_t>(B * T)), Shape{B, T});
+  const Tensor class_labels = Tensor::from_i64(std::span(ex.labels.at(0).ids).subspan(0, static_cast<std::size_t>(B)), Shape{B});
   // Labels in the form each head takes: class or item ids, or f32 targets.
   auto labels_for = [&](const std::string& head) {
-    Tensor class_ids = first_rows(split.labels, B);
-    if (head != "binary" && head != "regression") return class_ids;
+    if (head != "binary" && head != "regression") return class_labels;
     Tensor t = Tensor::empty(Shape{B});
-    for (std::int64_t i = 0; i < B; ++i) t.f32()[i] = static_cast<float>(class_ids.i64()[i] % 2);
+    for (std::int64_t i = 0; i < B; ++i) t.f32()[i] = static_cast<float>(class_labels.i64()[i] % 2);
     return t;
   };
   Var query;
   if (spec.model.query == "user") query = model.query_for(Tensor::from_i64(std::vector<std::int64_t>{1, 2, 3, 4}, Shape{B}));
-  if (spec.model.query == "target") query = model.query_for(first_rows(split.labels, B));
+  if (spec.model.query == "target") query = model.query_for(class_labels);
   optim::Adam opt(model.params(), {.lr = 1e-2f});
   const auto before = model.state();
   if (spec.model.tasks.empty()) {

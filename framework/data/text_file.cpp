@@ -1,0 +1,105 @@
+#include "framework/data/text_file.h"
+
+#include "framework/data/examples.h"
+
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+namespace attnlab::data {
+
+void for_each_line(const std::string& path, const std::function<bool(std::int64_t, std::string_view)>& fn) {
+  if (std::filesystem::is_directory(path)) throw DataError(fmt::format("{}: cannot open: it is a directory", path));
+  // gzopen reads uncompressed files transparently.
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) throw DataError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  std::unique_ptr<gzFile_s, int (*)(gzFile)> guard(f, gzclose);
+  gzbuffer(f, 1 << 17);
+  std::string line;
+  std::vector<char> buf(1 << 16);
+  std::int64_t number = 0;
+  bool more = true;
+  while (more) {
+    line.clear();
+    bool got = false;
+    for (;;) {
+      if (gzgets(f, buf.data(), static_cast<int>(buf.size())) == nullptr) {
+        int code = 0;
+        const char* msg = gzerror(f, &code);
+        if (code != Z_OK && code != Z_BUF_ERROR)
+          throw DataError(fmt::format("{}:{}: cannot read: {}", path, number + 1, msg));
+        more = false;
+        break;
+      }
+      got = true;
+      const std::size_t n = std::strlen(buf.data());
+      line.append(buf.data(), n);
+      if (n > 0 && buf[n - 1] == '\n') break;
+    }
+    if (!got) break;
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    ++number;
+    if (!fn(number, line)) return;
+  }
+}
+
+bool split_fields(std::string_view line, char delimiter, char quote, bool trim, std::vector<std::string>& fields,
+                  std::string* error) {
+  fields.clear();
+  std::size_t i = 0;
+  const std::size_t n = line.size();
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  for (;;) {
+    std::string field;
+    std::size_t j = i;
+    if (trim)
+      while (j < n && blank(line[j]) && line[j] != delimiter) ++j;
+    if (quote != 0 && j < n && line[j] == quote) {
+      ++j;
+      bool closed = false;
+      while (j < n) {
+        if (line[j] == quote) {
+          if (j + 1 < n && line[j + 1] == quote) {
+            field.push_back(quote);
+            j += 2;
+            continue;
+          }
+          closed = true;
+          ++j;
+          break;
+        }
+        field.push_back(line[j++]);
+      }
+      if (!closed) {
+        if (error) *error = fmt::format("unterminated quote in field {}", fields.size() + 1);
+        return false;
+      }
+      while (j < n && line[j] != delimiter) ++j;  // anything after the closing quote is ignored
+    } else {
+      const std::size_t start = i;
+      while (j < n && line[j] != delimiter) ++j;
+      std::string_view raw = line.substr(start, j - start);
+      if (trim) {
+        while (!raw.empty() && blank(raw.front())) raw.remove_prefix(1);
+        while (!raw.empty() && blank(raw.back())) raw.remove_suffix(1);
+      }
+      field.assign(raw);
+    }
+    fields.push_back(std::move(field));
+    if (j >= n) break;
+    i = j + 1;
+  }
+  return true;
+}
+
+std::string resolve_path(const std::string& path, const std::string& base_dir) {
+  std::filesystem::path p(path);
+  if (p.is_absolute() || base_dir.empty()) return path;
+  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+}  // namespace attnlab::data
