@@ -37,9 +37,10 @@ const std::string kFiles = std::string(ATTNLAB_TEST_DATA_DIR) + "/datasets/files
 //   4: u2 [6,7) [3]@8    5: u2 [6,8) [1]@9
 InteractionsConfig tiny_config() {
   InteractionsConfig c;
-  c.path = "tiny.tsv";
-  c.delimiter = "\t";
-  c.time_col = "ts";
+  // std::string(...): assigning the literal trips GCC 12's false -Wrestrict (GCC bug 105329).
+  c.path = std::string("tiny.tsv");
+  c.delimiter = std::string("\t");
+  c.time_col = std::string("ts");
   return c;
 }
 
@@ -53,13 +54,18 @@ Built load_and_build(const InteractionsConfig& c, DataReport* report_out = nullp
   return b;
 }
 
+// A scratch directory per process for the files the tests write; removed at exit.
+struct Scratch {
+  fs::path dir = fs::temp_directory_path() / fmt::format("attnlab_test_interactions_{}", ::getpid());
+  Scratch() { fs::create_directories(dir); }
+  ~Scratch() {
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+  }
+};
 fs::path scratch() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("attnlab_test_interactions_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
+  static const Scratch s;
+  return s.dir;
 }
 
 // Consistency of the fields examples.h promises (independent of Examples::validate).

@@ -17,14 +17,18 @@ using namespace attnlab::data;
 
 namespace {
 
-// A scratch directory per process; files written by the tests live there.
+// A scratch directory per process for the files the tests write; removed at exit.
+struct Scratch {
+  fs::path dir = fs::temp_directory_path() / fmt::format("attnlab_test_reader_{}", ::getpid());
+  Scratch() { fs::create_directories(dir); }
+  ~Scratch() {
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+  }
+};
 fs::path scratch() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("attnlab_test_reader_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
+  static const Scratch s;
+  return s.dir;
 }
 
 std::string write(const std::string& name, const std::string& text) {
