@@ -86,10 +86,12 @@ struct IdxArray {
 /// `expect_dims` > 0 and differs.
 IdxArray read_idx(const std::string& path, std::int64_t expect_dims = 0);
 
-/// Images with their labels, pixels unscaled.
+/// Images with their labels, pixels unscaled, row-major per image ([N * height * width]) in ONE of
+/// `bytes` (IDX: kept as read, a quarter of the memory) or `pixels` (CSV).
 struct PixelImages {
   std::int64_t width = 0, height = 0;
-  std::vector<float> pixels;          ///< [N * height * width], row-major per image
+  std::vector<std::uint8_t> bytes;
+  std::vector<float> pixels;
   std::vector<std::int64_t> labels;   ///< [N], >= 0
   std::int64_t size() const { return static_cast<std::int64_t>(labels.size()); }
 };

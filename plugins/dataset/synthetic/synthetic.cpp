@@ -234,7 +234,7 @@ data::Built SyntheticDataset::build(data::Table, data::DataReport& report) {
   if (random) {
     const std::uint64_t seed = rng_.fork(2).next_u64();
     b.splits = data::random_split(n, c_.train_ratio, c_.valid_ratio, seed, kWho);
-    b.protocol = fmt::format("random {}/{}/{} seed {}", c_.train_ratio, c_.valid_ratio, 1.0 - c_.train_ratio - c_.valid_ratio, seed);
+    b.protocol = fmt::format("random {:g}/{:g}/{:g} seed {}", c_.train_ratio, c_.valid_ratio, 1.0 - c_.train_ratio - c_.valid_ratio, seed);
   } else {
     auto range = [](std::int64_t from, std::int64_t to) {
       std::vector<std::int64_t> r(static_cast<std::size_t>(to - from));

@@ -118,10 +118,10 @@ data::Built TextDataset::build(data::Table table, data::DataReport& report) {
     std::vector<std::int64_t> first;
     for (std::int64_t i = 0; i < n; ++i) (table.part[static_cast<std::size_t>(i)] == 0 ? first : b.splits.test).push_back(i);
     carve(first, c_.valid_ratio, seed, b.splits);
-    b.protocol = fmt::format("test file; valid {} of the training file, seed {}", c_.valid_ratio, seed);
+    b.protocol = fmt::format("test file; valid {:g} of the training file, seed {}", c_.valid_ratio, seed);
   } else {
     b.splits = data::random_split(n, c_.train_ratio, c_.valid_ratio, seed, kWho);
-    b.protocol = fmt::format("random {}/{}/{} seed {}", c_.train_ratio, c_.valid_ratio, 1.0 - c_.train_ratio - c_.valid_ratio, seed);
+    b.protocol = fmt::format("random {:g}/{:g}/{:g} seed {}", c_.train_ratio, c_.valid_ratio, 1.0 - c_.train_ratio - c_.valid_ratio, seed);
   }
   if (b.splits.train.empty()) throw data::DataError(fmt::format("{}: the training split of {} is empty ({} rows)", kWho, table.source, n));
 
