@@ -36,8 +36,8 @@ struct Groups {
 void check_synthetic_config(const SyntheticConfig& c) {
   if (c.informative > c.seq_len)
     fail(fmt::format("informative = {} positions do not fit in seq_len = {}", c.informative, c.seq_len));
-  if (c.interests_per_user > c.num_topics)
-    fail(fmt::format("interests_per_user = {} exceeds num_topics = {}", c.interests_per_user, c.num_topics));
+  if (c.user_interests > c.num_topics)
+    fail(fmt::format("user_interests = {} exceeds num_topics = {}", c.user_interests, c.num_topics));
   if (c.num_topics < 2) fail(fmt::format("num_topics = {}: at least 2 topics are needed", c.num_topics));
   if (c.num_items < 2 * c.num_topics)
     fail(fmt::format("num_items = {} is less than 2 * num_topics = {} (each topic needs a signal and a background item)",
@@ -54,7 +54,7 @@ void check_synthetic_config(const SyntheticConfig& c) {
 SyntheticData generate_synthetic(const SyntheticConfig& c, std::int64_t n, core::Rng& rng) {
   check_synthetic_config(c);
   if (n < 0) fail(fmt::format("{} sequences requested", n));
-  const std::int64_t num_topics = c.num_topics, T = c.seq_len, k = c.informative, I = c.interests_per_user;
+  const std::int64_t num_topics = c.num_topics, T = c.seq_len, k = c.informative, I = c.user_interests;
   SyntheticData d;
 
   // ---- the world ----
@@ -247,7 +247,7 @@ data::Built SyntheticDataset::build(data::Table, data::DataReport& report) {
   report.lines.push_back(fmt::format(
       "synthetic: {} sequences of {} items ({} informative), {} items in {} topics (signal fraction {}), {} users with {} "
       "interests; distractor {}, decoy {}; train {}, valid {}, test {}",
-      n, c_.seq_len, c_.informative, c_.num_items, c_.num_topics, c_.signal_fraction, c_.num_users, c_.interests_per_user,
+      n, c_.seq_len, c_.informative, c_.num_items, c_.num_topics, c_.signal_fraction, c_.num_users, c_.user_interests,
       c_.distractor, c_.decoy, b.splits.train.size(), b.splits.valid.size(), b.splits.test.size()));
   return b;
 }

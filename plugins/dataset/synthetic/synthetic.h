@@ -9,7 +9,7 @@
 //     ("browsing"). Signal items are the only content cue of relevance: without them no model
 //     could tell the planted positions from the rest;
 //   - every signal item has a fixed successor: the next signal item of its topic in a random cycle;
-//   - every user has interests_per_user distinct interest topics.
+//   - every user has user_interests distinct interest topics.
 //
 // One example (a sequence of seq_len items, i.i.d. across examples):
 //   1. a user u (uniform), and the TARGET topic t: one of u's interest topics (uniform);
@@ -19,7 +19,7 @@
 //      (never letting s reach k signal items, so t stays the topic with the most signal items;
 //      when the cap would be hit the position gets background noise instead); else with probability
 //      `distractor` a background item of one of u's OTHER interest topics (none when
-//      interests_per_user = 1: then background noise); else a background item of any topic.
+//      user_interests = 1: then background noise); else a background item of any topic.
 //   With the default distractor, u's other interest topics fill about half the sequence, so the most
 //   frequent topic of the sequence is almost never t: counting items does not solve the task, finding
 //   the informative positions does.
@@ -58,7 +58,7 @@ struct SyntheticConfig {
   std::int64_t num_topics = 20;
   double signal_fraction = 0.2;
   std::int64_t num_users = 1000;
-  std::int64_t interests_per_user = 3;
+  std::int64_t user_interests = 3;
   std::int64_t seq_len = 50;
   std::int64_t informative = 3;
   double distractor = 0.5;
@@ -79,7 +79,7 @@ struct SyntheticConfig {
     v("num_topics", num_topics).min(2).doc("topics the items are dealt into");
     v("signal_fraction", signal_fraction).range(0.0, 1.0).doc("fraction of each topic's items that are signal items (at least 1, at most all but 1)");
     v("num_users", num_users).min(1).doc("users");
-    v("interests_per_user", interests_per_user).min(1).doc("interest topics per user (at most num_topics)");
+    v("user_interests", user_interests).min(1).doc("interest topics per user (at most num_topics)");
     v("seq_len", seq_len).min(1).doc("items per sequence");
     v("informative", informative).min(1).doc("planted (truth) positions per sequence, k <= seq_len");
     v("distractor", distractor).range(0.0, 1.0).doc("probability that a noise position holds an item of the user's other interest topics");
@@ -102,12 +102,12 @@ struct SyntheticData {
   std::vector<std::int64_t> item_topic;        ///< [num_items + 1]: topic of item i (item_topic[0] = -1)
   std::vector<std::uint8_t> item_signal;       ///< [num_items + 1]: 1 for a signal item
   std::vector<std::int64_t> successor;         ///< [num_items + 1]: successor of a signal item (0 otherwise)
-  std::vector<std::int64_t> user_topics;       ///< [num_users * interests_per_user]: user u's interests
+  std::vector<std::int64_t> user_topics;       ///< [num_users * user_interests]: user u's interests
   std::vector<std::int64_t> target_topic;      ///< [N]: the target topic of each example
 };
 
 /// Checks a config: throws data::DataError "dataset synthetic: <what>" when informative > seq_len,
-/// interests_per_user > num_topics, num_items < 2 * num_topics, distractor + decoy > 1,
+/// user_interests > num_topics, num_items < 2 * num_topics, distractor + decoy > 1,
 /// train_ratio + valid_ratio > 1, or `tasks` is empty or repeats a task.
 void check_synthetic_config(const SyntheticConfig& c);
 

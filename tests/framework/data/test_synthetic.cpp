@@ -128,8 +128,8 @@ BOOST_AUTO_TEST_CASE(truth_positions_hold_the_informative_items) {
   for (std::int64_t i = 0; i < ex.size(); ++i) {
     const std::int64_t t = d.target_topic[i];
     const std::int64_t u = ex.users[i];
-    const auto* interests = &d.user_topics[u * c.interests_per_user];
-    BOOST_TEST((std::find(interests, interests + c.interests_per_user, t) != interests + c.interests_per_user));
+    const auto* interests = &d.user_topics[u * c.user_interests];
+    BOOST_TEST((std::find(interests, interests + c.user_interests, t) != interests + c.user_interests));
     std::set<std::int64_t> truth(ex.truth.begin() + ex.truth_offsets[i], ex.truth.begin() + ex.truth_offsets[i + 1]);
     BOOST_TEST(truth.size() == 3u);  // distinct
     BOOST_TEST(std::is_sorted(ex.truth.begin() + ex.truth_offsets[i], ex.truth.begin() + ex.truth_offsets[i + 1]));
@@ -171,8 +171,8 @@ BOOST_AUTO_TEST_CASE(labels_follow_from_the_truth) {
     const std::int64_t cand_topic = d.item_topic[ex.targets[i]];
     BOOST_TEST(click.values[i] == (cand_topic == t ? 1.0f : 0.0f));
     positives += cand_topic == t;
-    const auto* interests = &d.user_topics[ex.users[i] * c.interests_per_user];
-    const bool liked = std::find(interests, interests + c.interests_per_user, cand_topic) != interests + c.interests_per_user;
+    const auto* interests = &d.user_topics[ex.users[i] * c.user_interests];
+    const bool liked = std::find(interests, interests + c.user_interests, cand_topic) != interests + c.user_interests;
     const float want = cand_topic == t ? 5.0f : liked ? 3.0f : 1.0f;
     BOOST_TEST(rating.values[i] == want);
     ++levels[rating.values[i]];
@@ -216,7 +216,7 @@ BOOST_AUTO_TEST_CASE(edge_parameters) {
   auto c = small();
   c.seq_len = 4;
   c.informative = 4;  // every position is informative
-  c.interests_per_user = 1;
+  c.user_interests = 1;
   c.tasks = {"topic"};
   const auto d = generate(c, 100, 2);
   BOOST_TEST(d.examples.labels.size() == 1u);
@@ -242,7 +242,7 @@ BOOST_AUTO_TEST_CASE(edge_parameters) {
   auto tiny = small();
   tiny.num_items = 4;
   tiny.num_topics = 2;
-  tiny.interests_per_user = 2;
+  tiny.user_interests = 2;
   tiny.signal_fraction = 1.0;
   const auto w = generate(tiny, 50, 4);
   BOOST_TEST(std::count(w.item_signal.begin(), w.item_signal.end(), 1) == 2);
@@ -258,7 +258,7 @@ BOOST_AUTO_TEST_CASE(bad_configs_are_clear_errors) {
     expect_error<data::DataError>([&] { plugins::SyntheticDataset ds(c, {.rng = &rng}); }, parts);
   };
   bad([](SyntheticConfig& c) { c.informative = 21; }, {"dataset synthetic", "informative = 21", "seq_len = 20"});
-  bad([](SyntheticConfig& c) { c.interests_per_user = 11; }, {"interests_per_user = 11", "num_topics = 10"});
+  bad([](SyntheticConfig& c) { c.user_interests = 11; }, {"user_interests = 11", "num_topics = 10"});
   bad([](SyntheticConfig& c) { c.num_items = 19; }, {"num_items = 19", "2 * num_topics = 20"});
   bad([](SyntheticConfig& c) { c.distractor = 0.7; c.decoy = 0.4; }, {"distractor + decoy"});
   bad([](SyntheticConfig& c) { c.train_ratio = 0.95; }, {"train_ratio + valid_ratio"});
