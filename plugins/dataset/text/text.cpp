@@ -1,0 +1,198 @@
+#include "plugins/dataset/text/text.h"
+
+#include "framework/data/splits.h"
+#include "framework/data/text_file.h"
+#include "framework/data/tokenizer.h"
+#include "framework/registry/registry.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+namespace attnlab::plugins {
+
+namespace {
+
+constexpr const char* kWho = "dataset text";
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+const data::Column& find_column(const data::Table& t, const std::string& name) {
+  for (const auto& c : t.columns)
+    if (c.name == name) return c;
+  std::vector<std::string> names;
+  for (const auto& c : t.columns) names.push_back(c.name);
+  throw data::DataError(fmt::format("{}: no column '{}' in the table; columns: {}", kWho, name,
+                                    names.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(names, ", "))));
+}
+
+// A seeded split of `rows` into train and valid (valid_ratio of them, rounded).
+void carve(const std::vector<std::int64_t>& rows, double valid_ratio, std::uint64_t seed, data::Splits& out) {
+  const auto s = data::random_split(static_cast<std::int64_t>(rows.size()), 1.0 - valid_ratio, valid_ratio, seed, kWho);
+  for (const auto i : s.train) out.train.push_back(rows[static_cast<std::size_t>(i)]);
+  for (const auto i : s.test) out.train.push_back(rows[static_cast<std::size_t>(i)]);  // rounding leftovers
+  for (const auto i : s.valid) out.valid.push_back(rows[static_cast<std::size_t>(i)]);
+  std::sort(out.train.begin(), out.train.end());
+}
+
+}  // namespace
+
+TextDataset::TextDataset(const TextConfig& c, const Context& ctx) : c_(c) {
+  if (c_.kind == "binary" && c_.positive.empty())
+    throw data::DataError(fmt::format("{}: kind binary needs `positive`, the label that counts as 1", kWho));
+  if (c_.test_path.empty() && c_.train_ratio + c_.valid_ratio > 1.0 + 1e-12)
+    throw data::DataError(fmt::format("{}: train_ratio + valid_ratio = {} + {} exceeds 1", kWho, c_.train_ratio, c_.valid_ratio));
+  if (ctx.rng == nullptr) throw data::DataError(fmt::format("{}: no data Rng in the context", kWho));
+  rng_ = ctx.rng->fork(0x7e47);
+  path_ = data::resolve_path(c_.path, ctx.base_dir);
+  if (!c_.test_path.empty()) test_path_ = data::resolve_path(c_.test_path, ctx.base_dir);
+}
+
+data::Table TextDataset::load(data::DataReport& report) {
+  data::Table t;
+  t.columns.resize(2);
+  t.columns[0].name = "label";
+  t.columns[1].name = "text";
+  auto& labels = t.columns[0].str;
+  auto& texts = t.columns[1].str;
+  std::int64_t dropped = 0, blank = 0;
+  std::string first_dropped;
+  auto read = [&](const std::string& path, std::uint8_t part) {
+    data::for_each_line(path, [&](std::int64_t line, std::string_view s) {
+      if (line == 1 && s.starts_with("\xEF\xBB\xBF")) s.remove_prefix(3);
+      if (trim(s).empty()) {
+        ++blank;
+        return true;
+      }
+      const auto tab = s.find('\t');
+      const std::string_view label = tab == std::string_view::npos ? std::string_view{} : trim(s.substr(0, tab));
+      if (label.empty()) {
+        const std::string where = fmt::format("{}:{}", path, line);
+        if (c_.on_error == "fail")
+          throw data::DataError(fmt::format("{}: expected label<TAB>text{}", where, tab == std::string_view::npos ? "" : ", got an empty label"));
+        if (dropped++ == 0) first_dropped = where;
+        return true;
+      }
+      labels.emplace_back(label);
+      texts.emplace_back(s.substr(tab + 1));
+      t.line.push_back(line);
+      if (!test_path_.empty()) t.part.push_back(part);
+      return true;
+    });
+  };
+  read(path_, 0);
+  t.source = path_;
+  if (!test_path_.empty()) {
+    read(test_path_, 1);
+    t.source += ", " + test_path_;
+  }
+  if (t.rows() == 0) throw data::DataError(fmt::format("{}: no label<TAB>text rows in {}", kWho, t.source));
+  report.lines.push_back(fmt::format("text: {} rows from {}", t.rows(), t.source));
+  if (dropped > 0) report.lines.push_back(fmt::format("text: {} malformed lines dropped (first: {})", dropped, first_dropped));
+  if (blank > 0) report.lines.push_back(fmt::format("text: {} blank lines skipped", blank));
+  return t;
+}
+
+data::Built TextDataset::build(data::Table table, data::DataReport& report) {
+  const auto& labels = find_column(table, "label");
+  const auto& texts = find_column(table, "text");
+  if (labels.numeric || texts.numeric)
+    throw data::DataError(fmt::format("{}: columns 'label' and 'text' must be text columns", kWho));
+  const std::int64_t n = table.rows();
+  const bool has_part = !table.part.empty();
+  auto where = [&](std::int64_t row) {
+    const bool test = has_part && table.part[static_cast<std::size_t>(row)] == 1;
+    return fmt::format("{}:{}", test ? test_path_ : path_, table.line.empty() ? row + 1 : table.line[static_cast<std::size_t>(row)]);
+  };
+  for (std::int64_t i = 0; i < n; ++i)
+    if (labels.str[static_cast<std::size_t>(i)].empty()) throw data::DataError(fmt::format("{}: empty label", where(i)));
+
+  data::Built b;
+  const std::uint64_t seed = rng_.fork(1).next_u64();
+  if (has_part) {
+    std::vector<std::int64_t> first;
+    for (std::int64_t i = 0; i < n; ++i) (table.part[static_cast<std::size_t>(i)] == 0 ? first : b.splits.test).push_back(i);
+    carve(first, c_.valid_ratio, seed, b.splits);
+    b.protocol = fmt::format("test file; valid {:g} of the training file, seed {}", c_.valid_ratio, seed);
+  } else {
+    b.splits = data::random_split(n, c_.train_ratio, c_.valid_ratio, seed, kWho);
+    b.protocol = fmt::format("random {:g}/{:g}/{:g} seed {}", c_.train_ratio, c_.valid_ratio, 1.0 - c_.train_ratio - c_.valid_ratio, seed);
+  }
+  if (b.splits.train.empty()) throw data::DataError(fmt::format("{}: the training split of {} is empty ({} rows)", kWho, table.source, n));
+
+  data::WordCounter counter;
+  for (const auto i : b.splits.train) counter.add_text(texts.str[static_cast<std::size_t>(i)], c_.lowercase);
+  const auto vocab = data::Vocabulary::build(counter, c_.min_count, c_.max_size);
+
+  auto& ex = b.examples;
+  ex.vocab = vocab.size();
+  ex.begin.resize(static_cast<std::size_t>(n));
+  ex.end.resize(static_cast<std::size_t>(n));
+  std::vector<std::int64_t> oov(static_cast<std::size_t>(n)), words(static_cast<std::size_t>(n));
+  std::int64_t wordless = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    ex.begin[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(ex.tokens.size());
+    oov[static_cast<std::size_t>(i)] = vocab.encode(texts.str[static_cast<std::size_t>(i)], c_.lowercase, ex.tokens);
+    words[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(ex.tokens.size()) - ex.begin[static_cast<std::size_t>(i)];
+    if (words[static_cast<std::size_t>(i)] == 0) {
+      ex.tokens.push_back(data::Vocabulary::kUnknown);
+      ++wordless;
+    }
+    ex.end[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(ex.tokens.size());
+  }
+
+  std::map<std::string, std::int64_t> counts;  // sorted: the class order
+  for (const auto& l : labels.str) ++counts[l];
+  data::LabelColumn label;
+  label.task = c_.task;
+  if (c_.kind == "class") {
+    label.kind = data::LabelKind::kClass;
+    std::map<std::string, std::int64_t> id;
+    for (const auto& [name, count] : counts) {
+      id.emplace(name, label.classes++);
+      label.class_names.push_back(name);
+    }
+    label.ids.reserve(static_cast<std::size_t>(n));
+    for (const auto& l : labels.str) label.ids.push_back(id.at(l));
+  } else {
+    if (!counts.contains(c_.positive)) {
+      std::vector<std::string> seen;
+      for (const auto& [name, count] : counts) seen.push_back(name);
+      throw data::DataError(fmt::format("{}: positive label '{}' is not a label of any row of {}; labels: {}", kWho, c_.positive,
+                                        table.source, fmt::join(seen, ", ")));
+    }
+    label.kind = data::LabelKind::kBinary;
+    label.values.reserve(static_cast<std::size_t>(n));
+    for (const auto& l : labels.str) label.values.push_back(l == c_.positive ? 1.0f : 0.0f);
+  }
+  ex.labels.push_back(std::move(label));
+
+  std::vector<std::string> label_counts;
+  for (const auto& [name, count] : counts) label_counts.push_back(fmt::format("{} {}", name, count));
+  report.lines.push_back(fmt::format("text: {} texts ({}); splits train {}, valid {}, test {} ({})", n, fmt::join(label_counts, ", "),
+                                     b.splits.train.size(), b.splits.valid.size(), b.splits.test.size(), b.protocol));
+  auto rate = [&](const std::vector<std::int64_t>& rows) {
+    std::int64_t o = 0, w = 0;
+    for (const auto i : rows) {
+      o += oov[static_cast<std::size_t>(i)];
+      w += words[static_cast<std::size_t>(i)];
+    }
+    return w == 0 ? 0.0 : 100.0 * static_cast<double>(o) / static_cast<double>(w);
+  };
+  report.lines.push_back(fmt::format("text: vocabulary {} words (+ padding, OOV) of {} distinct training words (min_count {}, max_size {}); "
+                                     "OOV rate train {:.2f}%, valid {:.2f}%, test {:.2f}%",
+                                     vocab.size() - 2, counter.distinct(), c_.min_count, c_.max_size, rate(b.splits.train),
+                                     rate(b.splits.valid), rate(b.splits.test)));
+  if (wordless > 0) report.lines.push_back(fmt::format("text: {} texts without any word got one OOV token", wordless));
+  return b;
+}
+
+}  // namespace attnlab::plugins
+
+ATTNLAB_REGISTER_PLUGIN(attnlab::data::Dataset, text, attnlab::plugins::TextDataset, attnlab::plugins::TextConfig,
+                        "labelled texts, one `label<TAB>text` per line (SMS spam format), tokenized with a train-only vocabulary");
