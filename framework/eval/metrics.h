@@ -1,28 +1,47 @@
 // Evaluation metrics. Pure functions over one split's predictions (each unit-tested against
 // hand-computed values) and TaskEvaluator, which accumulates a task's predictions batch by batch
-// so that results never depend on the evaluation batch size.
+// so that results never depend on the evaluation batch size, the batch order or the thread count.
 //
 // Conventions
-// - Rows whose label is missing (-1 for ids, NaN for values) are skipped by every metric.
+// - Rows whose label is missing (-1 for ids, NaN for values) are skipped by every metric. A metric
+//   over zero labelled rows is NaN.
 // - accuracy / macro P,R,F1: the predicted class is the arg-max score; ties go to the lowest class.
-//   Macro averages run over the classes present in the labels or the predictions.
-// - auc: Mann–Whitney; a positive and a negative with equal scores count 1/2. NaN when a class is
-//   absent. gauc: per-user AUC averaged with weights = the user's rows, over users with both classes.
-// - logloss: mean negative log-likelihood from logits (log-softmax for classes, log-sigmoid for
-//   binary), computed stably.
-// - Ranking (next-item): the rank of the target is the number of OTHER candidates scoring >= the
-//   target's score (a tied target is ranked below every item it ties with: pessimistic, so a
-//   constant scorer earns nothing). Candidates: every item 1..items-1 (full, default; padding id 0
-//   never ranks) or the target plus N sampled negatives (uniform or by training popularity, without
-//   the target, seeded per example row, so independent of batch order and size). From rank r:
+//   A row with a NaN score predicts no class (it counts as wrong). Binary accuracy predicts 1 iff
+//   the logit is > 0 (probability > 1/2); a NaN logit counts as wrong.
+//   Macro averages run over the classes present in the labels or the predictions, in class order:
+//   per class P = tp/(tp+fp), R = tp/(tp+fn), F1 = 2tp/(2tp+fp+fn), each 0 when its denominator is 0
+//   (scikit-learn's zero_division=0); macro F1 is the mean of the per-class F1 (not F1 of the means).
+// - auc: Mann–Whitney U / (P·N); a positive and a negative with equal scores count 1/2. Computed by
+//   sorting, O(N log N), exactly (U is an integer count of half pairs). NaN when a class is absent
+//   or any labelled score is NaN (a diverged model gets no AUC, rather than an arbitrary one).
+//   gauc: per-user AUC averaged with weights = the user's labelled rows, over users with both
+//   classes (users with one class are skipped); NaN when no user has both.
+// - logloss: mean negative log-likelihood from logits, computed stably: log-softmax with the max
+//   subtracted for classes, softplus(±z) = max(±z, 0) + log1p(exp(-|z|)) for binary (labels 0/1).
+// - rmse, mae: over rows with a non-NaN target; a NaN prediction makes the result NaN.
+// - Ranking (next-item): the rank of the target is the number of OTHER candidates whose score is
+//   not below the target's, i.e. #{j : !(s_j < s_target)}. A tied target is ranked below every item
+//   it ties with (pessimistic, so a constant scorer earns nothing: a target tied with exactly m
+//   items has rank m), and NaN is pessimistic too (a NaN candidate beats the target; a NaN target
+//   is ranked last). Candidates: every item 1..items-1 (full, default; padding id 0 never ranks) or
+//   the target plus N sampled negatives (RankingProtocol). From rank r (0 = best):
 //   hr@K = [r < K], ndcg@K = [r < K] / log2(r + 2), mrr@K = [r < K] / (r + 1), recall@K = hr@K
-//   (one target per row).
+//   (one target per row), each averaged over the labelled rows.
+// - Determinism: every per-row quantity (predicted class, row loss, rank) depends on that row only,
+//   and TaskEvaluator::finish() sums rows in ascending example index, so results are bitwise equal
+//   for any batch size, batch order and TBB thread count.
+//
+// Errors: sizes that do not fit throw attnlab::ShapeError, wrong element types DTypeError, label
+// ids out of range IndexError; the op named is the function ("auc") or "eval <task>" for
+// TaskEvaluator, and the message gives the shapes. Unknown metric names or protocol fields throw
+// attnlab::Error; unusable popularity counts throw data::DataError.
 #pragma once
 
 #include "framework/core/tensor.h"
 #include "framework/data/examples.h"
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -31,81 +50,185 @@
 namespace attnlab::eval {
 
 // ---- pure metrics --------------------------------------------------------------------------
-/// scores [N * classes] row-major.
+// Class metrics: scores [N * classes] row-major (logits or probabilities), labels [N] in
+// [0, classes) or -1 (missing). Throws ShapeError when scores.size() != N * classes or classes < 1,
+// IndexError for a label outside [-1, classes).
 double accuracy(std::span<const float> scores, std::int64_t classes, std::span<const std::int64_t> labels);
 struct Prf {
   double precision = 0, recall = 0, f1 = 0;
 };
 Prf macro_prf(std::span<const float> scores, std::int64_t classes, std::span<const std::int64_t> labels);
-/// Binary: scores [N] (any monotone score: logits), labels [N] in {0, 1} (NaN skipped).
+double logloss_classes(std::span<const float> logits, std::int64_t classes, std::span<const std::int64_t> labels);
+
+// Binary metrics: scores/logits [N] (auc and gauc accept any monotone score), labels [N] in {0, 1}
+// or NaN (missing); users [N] (any i64 ids). Throws ShapeError on size mismatch, IndexError for a
+// label that is neither 0, 1 nor NaN.
 double auc(std::span<const float> scores, std::span<const float> labels);
 double gauc(std::span<const float> scores, std::span<const float> labels, std::span<const std::int64_t> users);
-double logloss_classes(std::span<const float> logits, std::int64_t classes, std::span<const std::int64_t> labels);
 double logloss_binary(std::span<const float> logits, std::span<const float> labels);
+double accuracy_binary(std::span<const float> logits, std::span<const float> labels);
+
+// Regression: predictions [N], targets [N] (NaN = missing). Throws ShapeError on size mismatch.
 double rmse(std::span<const float> predictions, std::span<const float> targets);
 double mae(std::span<const float> predictions, std::span<const float> targets);
 
-/// Rank of candidate 0 (the target) among `scores` (candidate 0 plus others): #others >= scores[0].
+// ---- ranking -------------------------------------------------------------------------------
+/// Rank of candidate 0 (the target) among `scores` (candidate 0 plus others): #{j >= 1 : !(s_j < s_0)}.
+/// Throws ShapeError on an empty span.
 std::int64_t target_rank(std::span<const float> scores);
+/// Full-catalogue rank of item `target` in one row of scores [items] over items 1..items-1
+/// (column 0 = padding is never a candidate, column `target` holds the target's score).
+/// Throws IndexError unless 1 <= target < items.
+std::int64_t full_rank(std::span<const float> row, std::int64_t target);
+
+/// Metrics from 0-based ranks (one per labelled row), at cutoff k >= 1; NaN for no ranks.
+double hit_rate(std::span<const std::int64_t> ranks, std::int64_t k);
+double ndcg(std::span<const std::int64_t> ranks, std::int64_t k);
+double mrr(std::span<const std::int64_t> ranks, std::int64_t k);
+
+/// Full ranking fed in column chunks, for heads that score the catalogue piece by piece: the
+/// target scores are known up front (e.g. query · target embedding), and each chunk only updates
+/// one counter per row, so memory is O(rows), never O(rows * items). Chunks may come in any order
+/// and must together cover each item once; the rank equals full_rank() on the assembled row.
+class RankCounter {
+ public:
+  /// targets [rows] in [1, items) (IndexError otherwise), target_scores [rows] (ShapeError on size).
+  RankCounter(std::span<const std::int64_t> targets, std::span<const float> target_scores, std::int64_t items);
+  /// scores [rows * n], row-major, of items first_item .. first_item + n - 1 (ShapeError unless
+  /// the size fits and the chunk lies inside [0, items)). Rows are scanned in parallel (TBB) when
+  /// rows * n is large; counts are integers, so the result does not depend on the thread count.
+  void add_chunk(std::span<const float> scores, std::int64_t n, std::int64_t first_item);
+  /// Rank of each row's target so far (final once every item was added).
+  const std::vector<std::int64_t>& ranks() const { return ranks_; }
+
+ private:
+  std::vector<std::int64_t> targets_;
+  std::vector<float> target_scores_;
+  std::int64_t items_;
+  std::vector<std::int64_t> ranks_;
+};
 
 /// Per-row streaming top-K over chunks of the catalogue: memory O(rows * K), never O(rows * items).
-/// Ties are broken towards the lower item id.
+/// Order: higher score first; equal scores go to the lower item id; NaN scores rank below all
+/// others. Chunks may arrive in any order and any size: the result equals a full sort (by that
+/// order) of everything added, truncated to K.
 class StreamingTopK {
  public:
+  /// Throws ShapeError unless rows >= 0 and k >= 1.
   StreamingTopK(std::int64_t rows, std::int64_t k);
-  /// scores [rows * n] of items first_item .. first_item + n - 1.
+  /// scores [rows * n] of items first_item .. first_item + n - 1 (ShapeError unless the size is
+  /// rows * n and first_item >= 0). Rows are processed in parallel when rows * n is large.
   void add_chunk(std::span<const float> scores, std::int64_t n, std::int64_t first_item);
-  /// Row r's top items, best first.
+  /// Row r's top (item, score) pairs, best first; fewer than K when fewer items were added.
+  /// Throws IndexError for a row outside [0, rows).
   std::vector<std::pair<std::int64_t, float>> top(std::int64_t row) const;
 
  private:
   std::int64_t rows_, k_;
-  std::vector<std::vector<std::pair<float, std::int64_t>>> heaps_;
+  std::vector<std::pair<float, std::int64_t>> heap_;  // [rows * k]: row r's heap, worst on top
+  std::vector<std::int64_t> size_;                    // [rows]: entries in row r's heap
+};
+
+// ---- ranking protocol ------------------------------------------------------------------------
+/// How next-item targets are ranked. `items` below is the item vocabulary (LabelColumn::classes):
+/// ids 1..items-1 are items, 0 is padding; a row's possible negatives are the items-2 ids that are
+/// neither padding nor its target.
+struct RankingProtocol {
+  std::string mode = "full";          ///< full | sampled
+  std::int64_t negatives = 100;       ///< sampled: negatives per row (>= 1)
+  std::string sampler = "uniform";    ///< sampled: uniform | popularity
+  std::uint64_t seed = 0;             ///< sampled: negatives of example row i come from Rng(seed).fork(i)
+  /// True when the ranking is effectively full: mode full, or negatives >= items - 2 (every
+  /// possible negative would be drawn, so all are used).
+  bool is_full(std::int64_t items) const;
+  /// Recorded with the results, e.g. "full ranking over 9066 items" (items - 1 of them: padding
+  /// excluded) or "sampled ranking: 100 uniform negatives per target (without replacement), seed 7".
+  std::string describe(std::int64_t items) const;
+  /// Throws attnlab::Error naming `who` for an unknown mode or sampler or negatives < 1.
+  void validate(const std::string& who) const;
+};
+
+/// Draws the negatives of one example row under a sampled protocol.
+/// - uniform: N distinct ids from 1..items-1 without the target (Floyd's algorithm: without
+///   replacement, O(N) per row).
+/// - popularity: N ids drawn WITH replacement (a repeated id counts once per draw in the rank),
+///   P(id) ∝ item_counts[id] over ids 1..items-1 without the target; an id with count 0 is never
+///   drawn; item_counts[0] is ignored.
+/// The draw for (row, target) uses Rng(seed).fork(row) only, so it does not depend on batching.
+class NegativeSampler {
+ public:
+  /// item_counts [items] (popularity only; ignored for uniform). Throws attnlab::Error for a bad
+  /// protocol, data::DataError unless item_counts has `items` finite non-negative entries of which
+  /// at least two ids in 1..items-1 are positive (so every target leaves some mass).
+  NegativeSampler(const RankingProtocol& protocol, std::int64_t items, std::span<const float> item_counts = {});
+  /// Replaces `out` by the negatives of example `row` with target `target` (1 <= target < items).
+  void draw(std::int64_t row, std::int64_t target, std::vector<std::int64_t>& out) const;
+
+ private:
+  RankingProtocol protocol_;
+  std::int64_t items_;
+  std::vector<double> cumulative_;  // popularity: cumulative_[i] = sum of counts of ids 1..i
+  std::int64_t last_positive_ = 0, second_positive_ = 0;  // the two highest ids with count > 0
 };
 
 // ---- per-task accumulation -------------------------------------------------------------------
-struct RankingProtocol {
-  std::string mode = "full";          ///< full | sampled
-  std::int64_t negatives = 100;       ///< sampled: negatives per row
-  std::string sampler = "uniform";    ///< sampled: uniform | popularity
-  std::uint64_t seed = 0;             ///< sampled: negatives of row i come from Rng(seed).fork(i)
-  std::string describe() const;       ///< e.g. "full ranking over 9066 items" (recorded with the results)
-};
-
 struct EvalOptions {
   std::vector<std::string> metrics{"accuracy", "logloss"};
   std::vector<std::int64_t> ks{5, 10, 20};
-  RankingProtocol ranking;
+  RankingProtocol ranking{};
 };
 
-/// Every metric name the spec accepts, and which apply to a label kind.
+/// Every metric name the spec accepts, and which apply to a label kind:
+/// kClass: accuracy macro_precision macro_recall macro_f1 logloss; kBinary: auc gauc logloss
+/// accuracy; kValue: rmse mae; kItem: hr ndcg mrr recall (each expanded over ks as "hr@10").
 const std::vector<std::string>& metric_names();
 bool applies(const std::string& metric, data::LabelKind kind);
 
+/// Accumulates one task's evaluation over a split. Per labelled row it keeps O(1) numbers (the
+/// predicted class and row loss, the logit, the prediction, or for item tasks only the target's
+/// rank), never a [B, items] score matrix: stored_bytes() is O(rows), independent of items.
 class TaskEvaluator {
  public:
-  /// item_counts: training frequency of each item id (popularity negatives); may be empty.
+  /// task: kind, classes and name (its ids/values are not read). item_counts: training frequency
+  /// of each item id (popularity negatives), [task.classes]; may be empty otherwise.
+  /// Throws attnlab::Error for an unknown metric name, a k < 1 or a bad protocol, ShapeError when
+  /// classes does not suit the kind (kClass >= 1, kItem >= 2), data::DataError for unusable counts.
   TaskEvaluator(const data::LabelColumn& task, EvalOptions options, std::vector<float> item_counts = {});
-  /// predictions: the head's output for the batch ([B, C] logits, [B] logits/values, [B, items]
-  /// scores); labels: the batch's label tensor of this task; users: i64 [B] or undefined; rows: the
-  /// batch's example indices (sampled negatives are seeded by them).
+  /// predictions: the head's output for the batch: kClass f32 [B, classes] logits; kBinary f32 [B]
+  /// (or [B, 1]) logits; kValue f32 [B] (or [B, 1]); kItem f32 [B, classes] scores.
+  /// labels: this task's label tensor, i64 [B] (kClass/kItem) or f32 [B] (kBinary/kValue).
+  /// users: i64 [B], or undefined (then gauc cannot be computed: ShapeError if gauc is requested).
+  /// rows: the batch's example indices, B of them (results are summed in row order; sampled
+  /// negatives are seeded by them). Checks everything before storing anything, so a throwing
+  /// add() leaves the evaluator unchanged.
   void add(const core::Tensor& predictions, const core::Tensor& labels, const core::Tensor& users,
            std::span<const std::int64_t> rows);
-  /// (name, value) for every requested metric that applies, e.g. ("hr@10", 0.41); ranking metrics
-  /// expand over ks. Metrics over zero labelled rows are NaN.
+  /// (name, value) for every requested metric that applies, in the requested order, e.g.
+  /// ("hr@10", 0.41); ranking metrics expand over ks. Metrics over zero labelled rows are NaN.
   std::vector<std::pair<std::string, double>> finish() const;
+  /// Forgets every row (a new pass over the split).
+  void reset();
+  std::int64_t rows() const { return static_cast<std::int64_t>(rows_.size()); }  ///< labelled rows so far
+  /// Bytes of the per-row storage (vector capacities), for memory checks.
+  std::int64_t stored_bytes() const;
+  /// kItem: RankingProtocol::describe for this task; empty for other kinds.
+  std::string protocol() const;
 
  private:
+  std::string who_;  // "eval <task>"
   data::LabelKind kind_;
   std::int64_t classes_;
   EvalOptions options_;
-  std::vector<float> item_counts_;
-  std::vector<float> scores_;            // class/binary/value tasks: kept (N * width)
-  std::int64_t width_ = 0;
-  std::vector<std::int64_t> label_ids_;
-  std::vector<float> label_values_;
-  std::vector<std::int64_t> users_;
-  std::vector<std::int64_t> ranks_;      // item tasks: only the target's rank per row
+  bool want_users_ = false;
+  std::vector<std::int64_t> rows_;        // example index of each labelled row
+  std::vector<std::int64_t> label_ids_;   // kClass
+  std::vector<std::int64_t> predicted_;   // kClass: arg-max class, -1 for a NaN row
+  std::vector<double> row_loss_;          // kClass: -log softmax(z)[label]
+  std::vector<float> outputs_;            // kBinary: logit; kValue: prediction
+  std::vector<float> label_values_;       // kBinary / kValue
+  std::vector<std::int64_t> users_;       // kBinary with gauc
+  std::vector<std::int64_t> ranks_;       // kItem: only the target's rank per row
+  std::optional<NegativeSampler> sampler_;  // kItem under a sampled protocol that is not full
 };
 
 }  // namespace attnlab::eval
