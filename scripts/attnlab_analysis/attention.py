@@ -167,8 +167,8 @@ def plot_precision_bars(agg: pd.DataFrame, keys: list[str], title: str = "attent
     plt = pyplot()
     labels = list(dict.fromkeys(", ".join(format_value(v) for v in row) or "all" for row in agg[keys].itertuples(index=False))) if keys else ["all"]
     layers = list(dict.fromkeys(agg.layer))
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.2 * len(labels) * max(1, len(layers)) + 2), 4.2))
-    width = 0.8 / max(1, len(layers))
+    fig, ax = plt.subplots(figsize=(min(14.0, max(4.0, 0.9 * len(labels) * max(1, len(layers)) + 2.5)), 4.2))
+    width = min(0.8 / max(1, len(layers)), 0.5)
     x = np.arange(len(labels))
     for j, layer in enumerate(layers):
         a = agg[agg.layer == layer]
@@ -176,6 +176,7 @@ def plot_precision_bars(agg: pd.DataFrame, keys: list[str], title: str = "attent
         pos = [labels.index(s) for s in lab]
         ax.bar(x[pos] + (j - (len(layers) - 1) / 2) * width, a["mean"], width, yerr=a["std"].fillna(0.0), capsize=3, label=layer)
     ax.set_xticks(x)
+    ax.set_xlim(-0.7, len(labels) - 0.3)
     ax.set_xticklabels(labels, rotation=20 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("precision@k")

@@ -288,13 +288,16 @@ def compare_main(argv=None) -> int:
 
     def body(_):
         from . import compare
-        from .load import TRIAL_FORMAT, _check_exists, file_format, load_trial
+        from .load import INDEX_FORMAT, TRIAL_FORMAT, _check_exists, file_format, load_trial
 
         kinds = []
         for x in (args.a, args.b):
             p = Path(x)
             _check_exists(p)
-            kinds.append("trial" if p.is_file() and file_format(p) == TRIAL_FORMAT else "sweep")
+            fmt = file_format(p) if p.is_file() else INDEX_FORMAT
+            if fmt not in (TRIAL_FORMAT, INDEX_FORMAT):
+                raise AnalysisError(f"{p} is not an attnlab trial/index file ({'format is ' + repr(fmt) if fmt else 'no root attribute format'})")
+            kinds.append("trial" if fmt == TRIAL_FORMAT else "sweep")
         if kinds[0] != kinds[1]:
             raise AnalysisError(f"compare needs two trials or two sweeps: {args.a} is a {kinds[0]}, {args.b} a {kinds[1]}")
         if kinds[0] == "trial":

@@ -5,6 +5,7 @@ Sweep directory (see framework/store/trial.h, index.h, ledger.h):
     ledger.tsv        time, trial, state, message: every state change of every trial
     <id>.h5           a finished trial (status done or failed)
     <id>.h5.tmp       a trial still running (or abandoned): never read here
+    <id>.ckpt.h5      the checkpoint of an unfinished trial: never read here
     index.h5          /summary: one row per trial (id, status, swept keys, final metrics)
 
 load_sweep trusts index.h5 for what it knows and reads the trial files for the rest: a finished
@@ -440,8 +441,10 @@ def _sweep_name(sweep_dir: Path) -> str:
 
 
 def _finished_files(sweep_dir: Path) -> dict[str, Path]:
-    """<id>.h5 files of the directory by id (index.h5 excluded; <id>.h5.tmp never matches)."""
-    return {p.name[: -len(".h5")]: p for p in sorted(sweep_dir.glob("*.h5")) if p.name != "index.h5" and p.is_file()}
+    """<id>.h5 files of the directory by id: not index.h5, not checkpoints (<id>.ckpt.h5); the
+    <id>.h5.tmp of running trials never match."""
+    return {p.name[: -len(".h5")]: p for p in sorted(sweep_dir.glob("*.h5"))
+            if p.name != "index.h5" and not p.name.endswith(".ckpt.h5") and p.is_file()}
 
 
 def load_sweep(path: str | os.PathLike) -> pd.DataFrame:

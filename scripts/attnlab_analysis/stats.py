@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,12 +111,14 @@ def paired_p(x: list[float], y: list[float], test: str) -> float:
         return float("nan")
     x_arr, y_arr = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     try:
-        if test == "ttest":
-            r = stats.ttest_rel(x_arr, y_arr)
-        elif test == "wilcoxon":
-            r = stats.wilcoxon(x_arr, y_arr)
-        else:
-            raise AnalysisError(f"unknown test {test!r} (ttest, wilcoxon)")
+        with warnings.catch_warnings():  # near-constant differences: scipy warns, p is ~0 or NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if test == "ttest":
+                r = stats.ttest_rel(x_arr, y_arr)
+            elif test == "wilcoxon":
+                r = stats.wilcoxon(x_arr, y_arr)
+            else:
+                raise AnalysisError(f"unknown test {test!r} (ttest, wilcoxon)")
     except ValueError:  # wilcoxon with all differences zero
         return float("nan")
     return float(r.pvalue)
@@ -271,7 +274,9 @@ def _num(x: float, digits: int) -> str:
 
 
 def _p(p: float) -> str:
-    return "n/a" if math.isnan(p) else f"{p:.3g}"
+    if math.isnan(p):
+        return "n/a"
+    return "<1e-4" if p < 1e-4 else f"{p:.3g}"
 
 
 def _legend(tabs: list[Ablation]) -> str:
@@ -299,7 +304,7 @@ def _annotation(tab: Ablation, cell: pd.Series) -> tuple[str, bool]:
         if cell.baseline:
             parts.append("baseline")
         elif cell.pairs:
-            parts.append(f"p={_p(cell.p)}")
+            parts.append(f"p{_p(cell.p)}" if _p(cell.p).startswith("<") else f"p={_p(cell.p)}")
     return ", ".join(parts), bool(cell.significant)
 
 

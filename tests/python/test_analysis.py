@@ -102,7 +102,7 @@ def raw_sweep(d):
                 params[text(row["id"])] = {k: (text(row[k]) if isinstance(row[k], bytes) else float(row[k])) for k in keys}
     out = {}
     for p in sorted(d.glob("*.h5")):
-        if p.name == "index.h5":
+        if p.name == "index.h5" or p.name.endswith(".ckpt.h5"):
             continue
         with h5py.File(p, "r") as f:
             if text(f.attrs.get("format", "")) != "attnlab-trial":
@@ -283,8 +283,9 @@ def test_load_trial_reads_what_was_written(fake):
 def test_load_sweep_finished_trials_only(fake):
     df = load_sweep(fake["dir"])
     assert len(df) == 7  # 6 done + 1 failed; the running one (.tmp) is not there
-    assert fake["running"] not in set(df.id)
+    assert fake["running"] not in set(df.id)  # neither its .h5.tmp nor its .ckpt.h5 counts
     assert df.attrs["running"] == [fake["running"]]
+    assert df.attrs["warnings"] == []
     assert df.set_index("id").loc[fake["failed"], "status"] == "failed"
     late = df.set_index("id").loc[fake["late"]]  # the index still says running: read from its file
     assert late["status"] == "done" and late["test/accuracy"] == 0.80 and late["model.attention.type"] == "seed_self"
@@ -616,9 +617,13 @@ def test_load_errors_are_analysis_errors(foreign):
         load_sweep(foreign / "notes.txt")
 
 
-def test_compare_missing_file_exit_2(foreign, fake, capsys):
+def test_compare_missing_and_foreign_files_exit_2(foreign, fake, capsys):
     code, _, err = run_main(cli.compare_main, [fake["dir"], foreign / "nope"], capsys)
-    assert code == 2 and "no such file" in err
+    assert code == 2 and f"no such file: {foreign / 'nope'}" in err
+    trial = fake["trials"][fake["done"][0]]["file"]
+    for other in ("other.h5", "notes.txt"):
+        code, _, err = run_main(cli.compare_main, [trial, foreign / other], capsys)
+        assert code == 2 and f"{foreign / other} is not an attnlab trial/index file" in err, err
 
 
 # ---- the executables ------------------------------------------------------------------------------

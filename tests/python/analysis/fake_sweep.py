@@ -255,6 +255,11 @@ def make_sweep(directory, *, with_index=True, with_sweep_yaml=True):
             path = write_trial(directory, tid, status="running", epochs=[1], curves={("train", "loss"): [2.0]},
                                tmp=True, **common)
             trials[tid] = {"params": params, "status": "running", "file": path, "curves": {}, "finals": {}}
+            with h5py.File(directory / f"{tid}.ckpt.h5", "w") as f:  # its checkpoint (never a result)
+                f.attrs["format"] = "attnlab-checkpoint"
+                f.attrs["format_version"] = np.int64(1)
+                f.attrs["epoch"] = np.int64(1)
+                f.create_dataset("params/w", data=np.zeros(3, dtype=np.float32))
         index_rows.append({"id": tid, **params, "status": "running" if tid == late else trials[tid]["status"],
                            "finals": {} if tid == late else trials[tid]["finals"],
                            "file": f"{tid}.h5" if trials[tid]["status"] != "running" and tid != late else ""})
