@@ -185,7 +185,6 @@ def plot_precision_bars(agg: pd.DataFrame, keys: list[str], title: str = "attent
     ax.grid(True, axis="y", alpha=0.3)
     if len(layers) > 1 or layers[:1] != [""]:
         ax.legend(title="layer", fontsize="small")
-    fig.tight_layout()
     return fig
 
 
@@ -265,7 +264,7 @@ def plot_heatmaps(trial: Trial, layer: str, epoch: int | None = None, probes: li
             except ValueError:
                 pass
         example = f" (example {int(rows[p])})" if rows is not None and p < len(rows) else ""
-        ax.set_title(f"probe {p}{example}" + (f" · truth in red" if tcols else ""), fontsize=9)
+        ax.set_title(f"probe {p}{example}" + (" · truth in red" if tcols else ""), fontsize=9)
         fig.colorbar(im, ax=ax, fraction=0.025, pad=0.01)
     fig.suptitle(f"trial {trial.id} · layer {layer} · epoch {e} · {kind}", fontsize=10)
     fig.tight_layout()

@@ -128,8 +128,7 @@ def plot_curves(
     if labels:
         ncol = 1 if len(labels) <= 12 else math.ceil(len(labels) / 12)
         ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), ncol=ncol, frameon=False)
-    fig.tight_layout()
-    return fig
+    return fig  # one axes: savefig(bbox_inches="tight") fits the outside legend, no tight_layout needed
 
 
 def default_group(params: list[str], cv: pd.DataFrame, seed_key: str = SEED_KEY) -> list[str]:

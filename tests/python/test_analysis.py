@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "analysis"))
 import fake_sweep  # noqa: E402
 from attnlab_analysis import AnalysisError, curves, load_sweep, load_sweeps, load_trial, read_ledger  # noqa: E402
 from attnlab_analysis import attention as att  # noqa: E402
-from attnlab_analysis import cli, stats  # noqa: E402
+from attnlab_analysis import cli, plots, stats  # noqa: E402
 
 EXTRA_SWEEPS = [p for p in os.environ.get("ATTNLAB_SWEEP_DIRS", "").split(os.pathsep) if p]
 SEED = "train.seed"
@@ -162,7 +162,7 @@ def test_load_sweep_matches_the_files(sweep):
             assert r[m] == v, (r["id"], m)
         for k, v in want["params"].items():
             assert same(r[k], v), (r["id"], k, r[k], v)
-    assert [c for c in keys if c in df.columns] == keys[: len([c for c in keys if c in df.columns])]
+    assert [c for c in df.columns if c in keys] == [k for k in keys if k in df.columns]  # axis order
 
 
 def test_curves_long_format_has_every_point(sweep):
@@ -438,8 +438,6 @@ def test_grouped_curves_mean_and_band(fake, tmp_path, capsys):
     code, _, err = run_main(cli.curves_main, [fake["dir"], "--group", "model.attention.type", "--metric", "hr@10", "-o", tmp_path / "g"], capsys)
     assert code == 0, err
     png_ok(tmp_path / "g.png")
-    from attnlab_analysis import plots
-
     cv = curves(fake["dir"])
     st = dict(plots.group_stats(cv[(cv.split == "valid") & (cv.name == "accuracy") & (cv.status == "done")], ["model.attention.type"]))
     last = st[("none",)].set_index("epoch").loc[3]
@@ -493,6 +491,25 @@ def test_precision_self_attention_mean_vs_last_query(tmp_path):
     wh = np.stack([w, h1], axis=1)
     s = att.key_scores(wh, t.probe["mask"], "mean")
     assert s[0].tolist() == pytest.approx([0.125, 0.5, 0.375, 0.0])  # key 0: (0.25 + 0) / 2; key 1: (0 + 1) / 2
+
+
+def test_image_probes_and_layers_over_other_positions(tmp_path):
+    # Images: probe inputs [P, T, F] instead of ids; ticks are positions. A layer over 3 positions
+    # (e.g. cnn2d's outputs) does not fit the probe's 4: drawn, but no truth and no precision.
+    probe = {"inputs": np.zeros((1, 4, 3), dtype=np.float32), "mask": np.ones((1, 4), dtype=np.float32),
+             "truth": np.array([1], dtype=np.int64), "truth_offsets": np.array([0, 1], dtype=np.int64)}
+    att_ = {"pool": {2: np.array([[0.1, 0.6, 0.2, 0.1]], dtype=np.float32)}, "spatial": {2: np.full((1, 3, 3), 1 / 3, dtype=np.float32)}}
+    fake_sweep.write_trial(tmp_path, "img", epochs=[1, 2], probe=probe, attention=att_)
+    t = load_trial(tmp_path / "img.h5")
+    mat, xs, ys, tcols = att.heatmap_data(t, t.attention["pool"][2], 0)
+    assert xs == ["0", "1", "2", "3"] and ys == [""] and tcols == [1]
+    assert att.heatmap_data(t, t.attention["spatial"][2], 0)[3] == []
+    prec = att.trial_precision(t)
+    assert list(prec.layer) == ["pool"] and prec.precision.iloc[0] == 1.0
+    for layer in ("pool", "spatial"):
+        fig = att.plot_heatmaps(t, layer)
+        assert len(fig.axes) == 2  # the probe's panel and its colorbar
+        plots.pyplot().close(fig)
 
 
 def test_attention_script_precision_table_and_chart(fake, tmp_path, capsys):
