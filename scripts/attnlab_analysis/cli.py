@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 from .errors import AnalysisError
@@ -24,7 +25,7 @@ def _run(prog: str, body, argv) -> int:
 
 
 def _parser(prog: str, description: str, epilog: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(prog=prog, description=description, epilog=epilog,
+    return argparse.ArgumentParser(prog=prog, description=textwrap.fill(description, 100), epilog=epilog,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
@@ -188,8 +189,11 @@ def attention_main(argv=None) -> int:
             ids = args.trial or att.representative_trials(df)
             for tid in ids:
                 row = df[df.id == tid]
-                if row.empty:
-                    raise AnalysisError(f"no finished trial {tid!r}; trials: {', '.join(df.id)}")
+                if row.empty:  # a unique prefix of an id will do
+                    row = df[df.id.str.startswith(tid)]
+                    if len(row) != 1:
+                        raise AnalysisError(f"no finished trial {tid!r}; trials: {', '.join(df.id)}")
+                    tid = row.id.iloc[0]
                 f = trial_file(df, row.iloc[0])
                 if f is None:
                     continue
