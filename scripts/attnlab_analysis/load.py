@@ -1,0 +1,745 @@
+"""Loading attnlab results: one trial file, a sweep directory (or its index.h5), several sweeps.
+
+Sweep directory (see framework/store/trial.h, index.h, ledger.h):
+    sweep.yaml        the sweep's spec (its `sweep:` section names the swept keys)
+    ledger.tsv        time, trial, state, message: every state change of every trial
+    <id>.h5           a finished trial (status done or failed)
+    <id>.h5.tmp       a trial still running (or abandoned): never read here
+    <id>.ckpt.h5      the checkpoint of an unfinished trial: never read here
+    index.h5          /summary: one row per trial (id, status, swept keys, final metrics)
+
+load_sweep trusts index.h5 for what it knows and reads the trial files for the rest: a finished
+trial the index does not list yet (or lists as running), or whose file is newer than the index, is
+read from its file, its swept keys taken from the index row when there is one, else from the
+trial's resolved config at the keys of sweep.yaml's `sweep:` section (else the config keys whose
+values differ between trials). So every script works on a sweep that is still running.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from .errors import AnalysisError
+
+TRIAL_FORMAT = "attnlab-trial"
+INDEX_FORMAT = "attnlab-index"
+FORMAT_VERSION = 1
+SEED_KEY = "train.seed"
+FINISHED = ("done", "failed")
+
+try:  # python3-yaml is optional: without it configs stay text and swept keys come from the index
+    import yaml as _yaml
+except ImportError:  # pragma: no cover - depends on the machine
+    _yaml = None
+
+
+# ---- small helpers ---------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    """An HDF5 string (attribute or dataset element, bytes or str, maybe a 0-d array) as str."""
+    if isinstance(value, np.ndarray):
+        value = value.item() if value.shape == () else value.tolist()
+    if isinstance(value, (bytes, np.bytes_)):
+        return bytes(value).decode("utf-8", errors="replace")
+    return str(value)
+
+
+def _texts(values: Any) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, (str, bytes)):
+        return [_text(values)]
+    return [_text(v) for v in np.asarray(values, dtype=object).ravel()]
+
+
+def _read_string_dataset(ds: h5py.Dataset) -> str | list[str]:
+    v = ds[()]
+    if isinstance(v, np.ndarray) and v.shape != ():
+        return [_text(x) for x in v.ravel()]
+    return _text(v)
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise AnalysisError(f"no such file: {path}")
+
+
+def _open_h5(path: Path) -> h5py.File:
+    """Opens an HDF5 file read-only; a missing file or a non-HDF5 file is an AnalysisError."""
+    _check_exists(path)
+    if path.is_dir():
+        raise AnalysisError(f"{path} is a directory, not an attnlab trial/index file")
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise AnalysisError(f"{path} is not an attnlab trial/index file (cannot open as HDF5: {e})") from None
+
+
+def file_format(path: str | os.PathLike) -> str:
+    """The root attribute `format` of an HDF5 file ("attnlab-trial", "attnlab-index", ...; "" when
+    absent). Raises AnalysisError for a missing or non-HDF5 file."""
+    with _open_h5(Path(path)) as f:
+        return _text(f.attrs["format"]) if "format" in f.attrs else ""
+
+
+def _check_format(f: h5py.File, path: Path, expected: str) -> None:
+    fmt = _text(f.attrs["format"]) if "format" in f.attrs else None
+    if fmt != expected:
+        what = "no root attribute format" if fmt is None else f"format is {fmt!r}"
+        raise AnalysisError(f"{path} is not an attnlab trial/index file ({what}, expected {expected!r})")
+    version = int(f.attrs.get("format_version", 0))
+    if version > FORMAT_VERSION:
+        raise AnalysisError(
+            f"{path}: format_version {version} is newer than these scripts read ({FORMAT_VERSION}); update attnlab"
+        )
+
+
+def format_value(v: Any) -> str:
+    """A swept value for display: integral floats without '.0' (seeds, sizes), others as Python
+    prints them, missing values as ''."""
+    if v is None:
+        return ""
+    if isinstance(v, (float, np.floating)):
+        if math.isnan(v):
+            return ""
+        if float(v).is_integer() and abs(v) < 2**53:
+            return str(int(v))
+        return repr(float(v))
+    if isinstance(v, (np.integer,)):
+        return str(int(v))
+    return str(v)
+
+
+def canonical(v: Any) -> str:
+    """Python's rendering of config::canonical (framework/config/value.h): one-line YAML flow form,
+    map keys sorted, floats in shortest round-trip form with a '.', strings quoted only when they
+    would read as something else. Used for swept values the index does not have yet."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{canonical(k)}: {canonical(v[k])}" for k in sorted(v, key=str)) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(canonical(x) for x in v) + "]"
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        x = float(v)
+        if math.isnan(x):
+            return ".nan"
+        if math.isinf(x):
+            return ".inf" if x > 0 else "-.inf"
+        r = repr(x)
+        if "e" in r and "." not in r.split("e")[0]:
+            mantissa, exp = r.split("e")
+            r = f"{mantissa}.0e{exp}"
+        return r
+    s = str(v)
+    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_./@+-]*", s) is not None
+    if plain and _yaml is not None:
+        try:
+            plain = _yaml.safe_load(s) == s
+        except Exception:  # noqa: BLE001 - anything YAML rejects must be quoted
+            plain = False
+    if plain and s.lower() not in ("true", "false", "null", "yes", "no", "on", "off", "~"):
+        return s
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _parse_yaml(text: str) -> Any:
+    if _yaml is None or not text:
+        return None
+    try:
+        return _yaml.safe_load(text)
+    except Exception:  # noqa: BLE001 - a config we cannot parse is still shown as text
+        return None
+
+
+_KEY_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def lookup(config: Any, key: str) -> tuple[bool, Any]:
+    """(found, value) of a dotted key with list indices ("model.layers[1].width") in a parsed config."""
+    node = config
+    for m in _KEY_TOKEN.finditer(key.lstrip("+")):
+        name, index = m.group(1), m.group(2)
+        if name is not None:
+            if not isinstance(node, dict) or name not in node:
+                return False, None
+            node = node[name]
+        else:
+            i = int(index)
+            if not isinstance(node, list) or i >= len(node):
+                return False, None
+            node = node[i]
+    return True, node
+
+
+def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
+    """Every leaf of a parsed config by dotted key (lists as key[i])."""
+    out: dict[str, Any] = {}
+    if isinstance(config, dict):
+        for k, v in config.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    elif isinstance(config, list) and config:
+        for i, v in enumerate(config):
+            out.update(flatten(v, f"{prefix}[{i}]"))
+    else:
+        out[prefix] = config
+    return out
+
+
+def _swept_value(config: Any, key: str) -> Any:
+    found, v = lookup(config, key)
+    if not found:
+        return None
+    if isinstance(v, bool) or v is None:
+        return canonical(v)
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, str):
+        return v
+    return canonical(v)
+
+
+# ---- one trial -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Trial:
+    """Everything in one trial file. DataFrames are long format with a `trial` column (the id)."""
+
+    path: str
+    id: str
+    status: str  # done | failed | running
+    message: str = ""
+    failed_at: str = ""
+    format_version: int = FORMAT_VERSION
+    config_yaml: str = ""
+    config_hash: str = ""
+    config: Any = None  # the parsed YAML (dict) when python3-yaml is available, else None
+    env: dict[str, str] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)  # protocol, split_sizes, report, fitted
+    finals: pd.DataFrame = None  # trial, split, metric, value
+    curves: pd.DataFrame = None  # trial, split, name, epoch, value (NaN values dropped)
+    probe: dict[str, np.ndarray] = field(default_factory=dict)  # /attention/probe/<name>
+    attention: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)  # layer -> epoch -> weights
+    timing: dict[str, Any] = field(default_factory=dict)
+
+    def final(self, split: str, metric: str) -> float:
+        """/final/<split>/<metric>, NaN when absent."""
+        m = self.finals[(self.finals.split == split) & (self.finals.metric == metric)]
+        return float(m.value.iloc[0]) if len(m) else float("nan")
+
+    def finals_dict(self) -> dict[str, float]:
+        """{"test/accuracy": 0.81, ...}: the index's column names."""
+        return {f"{r.split}/{r.metric}": float(r.value) for r in self.finals.itertuples()}
+
+    def truth(self) -> list[np.ndarray] | None:
+        """The planted informative positions of each probe sample (padded coordinates: column
+        indices of probe ids/mask), or None when the probe has no truth (real data)."""
+        if "truth" not in self.probe or "truth_offsets" not in self.probe:
+            return None
+        t, off = self.probe["truth"].astype(np.int64), self.probe["truth_offsets"].astype(np.int64)
+        return [t[off[p] : off[p + 1]] for p in range(len(off) - 1)]
+
+    def probe_mask(self) -> np.ndarray | None:
+        """[P, T] mask of the probe (1 = real position), or None without probe."""
+        if "mask" in self.probe:
+            return np.asarray(self.probe["mask"]) > 0
+        base = self.probe.get("ids", self.probe.get("inputs"))
+        return None if base is None else np.ones(base.shape[:2], dtype=bool)
+
+    def last_epoch(self, layer: str) -> int:
+        return max(self.attention[layer])
+
+
+def load_trial(path: str | os.PathLike, *, attention: bool = True) -> Trial:
+    """Reads a trial file (<id>.h5, or a .tmp for a post-mortem). attention=False skips the
+    attention weights (faster for tables). Raises AnalysisError for a missing or foreign file."""
+    p = Path(path)
+    with _open_h5(p) as f:
+        _check_format(f, p, TRIAL_FORMAT)
+        tid = _text(f.attrs.get("trial_id", p.name.split(".")[0]))
+        status = f.get("status")
+        t = Trial(
+            path=str(p),
+            id=tid,
+            status=_text(status.attrs.get("state", "running")) if status is not None else "running",
+            message=_text(status.attrs.get("message", "")) if status is not None else "",
+            failed_at=_text(status.attrs.get("failed_at", "")) if status is not None else "",
+            format_version=int(f.attrs.get("format_version", FORMAT_VERSION)),
+        )
+        if "config" in f:
+            t.config_hash = _text(f["config"].attrs.get("hash", ""))
+            if "yaml" in f["config"]:
+                t.config_yaml = _text(_read_string_dataset(f["config/yaml"]))
+                t.config = _parse_yaml(t.config_yaml)
+        if "env" in f:
+            t.env = {k: _text(v) for k, v in sorted(f["env"].attrs.items())}
+        t.data = _read_data(f)
+        t.finals = _read_finals(f, tid)
+        t.curves = _read_curves(f, tid)
+        if attention and "attention" in f:
+            t.probe, t.attention = _read_attention(f["attention"])
+        t.timing = _read_timing(f)
+    return t
+
+
+def _read_data(f: h5py.File) -> dict[str, Any]:
+    out: dict[str, Any] = {"protocol": "", "split_sizes": {}, "report": [], "fitted": {}}
+    if "data" not in f:
+        return out
+    d = f["data"]
+    if "protocol" in d:
+        out["protocol"] = _text(_read_string_dataset(d["protocol"]))
+    if "split_sizes" in d:
+        out["split_sizes"] = {k: int(v[()]) for k, v in d["split_sizes"].items()}
+    if "report" in d:
+        r = _read_string_dataset(d["report"])
+        out["report"] = r if isinstance(r, list) else [r]
+    if "fitted" in d:
+        out["fitted"] = {step: {k: np.asarray(v[()]) for k, v in g.items()} for step, g in d["fitted"].items()}
+    return out
+
+
+def _read_finals(f: h5py.File, tid: str) -> pd.DataFrame:
+    rows = []
+    if "final" in f:
+        for split, g in f["final"].items():
+            for metric, ds in g.items():
+                rows.append((tid, split, metric, float(np.asarray(ds[()]).ravel()[0])))
+    return pd.DataFrame(rows, columns=["trial", "split", "metric", "value"])
+
+
+def _read_curves(f: h5py.File, tid: str) -> pd.DataFrame:
+    cols = ["trial", "split", "name", "epoch", "value"]
+    if "curves" not in f or "epoch" not in f["curves"]:
+        return pd.DataFrame(columns=cols)
+    epochs = np.asarray(f["curves/epoch"][()], dtype=np.int64)
+    parts = []
+    for split, g in f["curves"].items():
+        if split == "epoch" or not isinstance(g, h5py.Group):
+            continue
+        for name, ds in g.items():
+            v = np.asarray(ds[()], dtype=np.float64)
+            n = min(len(v), len(epochs))  # a .tmp may hold a curve one epoch behind the axis
+            keep = ~np.isnan(v[:n])
+            parts.append(pd.DataFrame({"trial": tid, "split": split, "name": name, "epoch": epochs[:n][keep], "value": v[:n][keep]}))
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True)[cols]
+
+
+def _read_attention(g: h5py.Group) -> tuple[dict[str, np.ndarray], dict[str, dict[int, np.ndarray]]]:
+    probe = {k: np.asarray(v[()]) for k, v in g["probe"].items()} if "probe" in g else {}
+    layers: dict[str, dict[int, np.ndarray]] = {}
+    for layer, lg in g.items():
+        if layer == "probe" or not isinstance(lg, h5py.Group):
+            continue
+        epochs = {}
+        for name, ds in lg.items():
+            m = re.fullmatch(r"epoch_(-?\d+)", name)
+            if m:
+                epochs[int(m.group(1))] = np.asarray(ds[()], dtype=np.float32)
+        if epochs:
+            layers[layer] = dict(sorted(epochs.items()))
+    return probe, layers
+
+
+def _read_timing(f: h5py.File) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if "timing" not in f:
+        return out
+    for k, ds in f["timing"].items():
+        v = np.asarray(ds[()])
+        out[k] = v.item() if v.shape == () else v
+    return out
+
+
+# ---- a sweep --------------------------------------------------------------------------------------
+
+
+def param_columns(df: pd.DataFrame) -> list[str]:
+    """The swept-key columns of a load_sweep frame (in axis order)."""
+    if "params" in df.attrs:
+        return [c for c in df.attrs["params"] if c in df.columns]
+    return [c for c in df.columns if c not in ("sweep", "id", "status") and "/" not in c]
+
+
+def final_columns(df: pd.DataFrame) -> list[str]:
+    """The final-metric columns ("<split>/<metric>") of a load_sweep frame, sorted."""
+    return sorted(c for c in df.columns if "/" in c)
+
+
+def _read_index(path: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """/summary of an index file as a DataFrame with decoded strings; (frame, params, finals)."""
+    with _open_h5(path) as f:
+        _check_format(f, path, INDEX_FORMAT)
+        if "summary" not in f:
+            return pd.DataFrame(columns=["id", "status"]), [], []
+        arr = f["summary"][()]
+        columns = _texts(f.attrs.get("summary_columns")) or list(arr.dtype.names or [])
+        roles = _texts(f.attrs.get("summary_roles")) or [
+            "id" if c == "id" else "status" if c == "status" else "final" if "/" in c else "param" for c in columns
+        ]
+    df = pd.DataFrame(arr) if arr.shape else pd.DataFrame(columns=columns)
+    for c in df.columns:
+        if df[c].dtype == object or df[c].dtype.kind == "S":
+            df[c] = [_text(x) for x in df[c]]
+    role = dict(zip(columns, roles))
+    params = [c for c in columns if role.get(c) == "param" and c in df.columns]
+    finals = [c for c in columns if role.get(c) == "final" and c in df.columns]
+    return df, params, finals
+
+
+def _sweep_keys(sweep_dir: Path) -> list[str] | None:
+    """The swept keys named by sweep.yaml's `sweep:` section, in axis order; None when unknown."""
+    spec = sweep_dir / "sweep.yaml"
+    if _yaml is None or not spec.is_file():
+        return None
+    try:
+        doc = _yaml.safe_load(spec.read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001
+        return None
+    sw = doc.get("sweep") if isinstance(doc, dict) else None
+    if not isinstance(sw, dict):
+        return None
+    keys: list[str] = []
+    for section in ("grid", "zip"):
+        if isinstance(sw.get(section), dict):
+            keys += [str(k).lstrip("+") for k in sw[section]]
+    rnd = sw.get("random")
+    if isinstance(rnd, dict) and isinstance(rnd.get("params"), dict):
+        keys += [str(k).lstrip("+") for k in rnd["params"]]
+    if "seeds" in sw:
+        keys.append(SEED_KEY)
+    return keys
+
+
+def _sweep_name(sweep_dir: Path) -> str:
+    spec = sweep_dir / "sweep.yaml"
+    if _yaml is not None and spec.is_file():
+        try:
+            doc = _yaml.safe_load(spec.read_text(encoding="utf-8"))
+            if isinstance(doc, dict) and doc.get("name"):
+                return str(doc["name"])
+        except Exception:  # noqa: BLE001
+            pass
+    return sweep_dir.resolve().name
+
+
+def _finished_files(sweep_dir: Path) -> dict[str, Path]:
+    """<id>.h5 files of the directory by id: not index.h5, not checkpoints (<id>.ckpt.h5); the
+    <id>.h5.tmp of running trials never match."""
+    return {p.name[: -len(".h5")]: p for p in sorted(sweep_dir.glob("*.h5"))
+            if p.name != "index.h5" and not p.name.endswith(".ckpt.h5") and p.is_file()}
+
+
+def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
+    """One row per finished trial (done or failed) of a sweep: id, status, one column per swept key
+    (axis order; numbers as float64, integral ones as int64, other values as canonical text), one
+    float column per final metric ("test/accuracy", sorted; NaN when a trial lacks it).
+
+    `path` is a sweep directory, its index.h5, or a single trial file (a one-row frame, with the
+    swept keys of its directory's index when that lists it). Rows follow the index (expansion order),
+    then trials the index does not list, by id. df.attrs holds: sweep_dir, name, files ({id: path of
+    the trial file}), params, finals, running (ids of unfinished trials seen as .h5.tmp), warnings.
+    Raises AnalysisError: missing path, foreign file, no finished trial.
+    """
+    p = Path(path)
+    _check_exists(p)
+    only: str | None = None
+    if p.is_dir():
+        sweep_dir, index_path = p, p / "index.h5"
+    else:
+        fmt = file_format(p)
+        if fmt == INDEX_FORMAT:
+            sweep_dir, index_path = p.parent, p
+        elif fmt == TRIAL_FORMAT:
+            sweep_dir, index_path = p.parent, p.parent / "index.h5"
+            only = load_trial(p, attention=False).id
+        else:
+            what = "no root attribute format" if not fmt else f"format is {fmt!r}"
+            raise AnalysisError(f"{p} is not an attnlab trial/index file ({what})")
+
+    warnings: list[str] = []
+    files = _finished_files(sweep_dir)
+    if only is not None:
+        files = {only: p}
+    running = sorted(q.name[: -len(".h5.tmp")] for q in sweep_dir.glob("*.h5.tmp"))
+
+    idx = pd.DataFrame(columns=["id", "status"])
+    params: list[str] = []
+    finals: list[str] = []
+    index_mtime = -math.inf
+    if index_path.is_file():
+        try:
+            idx, params, finals = _read_index(index_path)
+            index_mtime = index_path.stat().st_mtime
+        except AnalysisError as e:
+            if p == index_path:
+                raise
+            warnings.append(f"ignoring {index_path}: {e}")
+    idx_rows = {r["id"]: r for r in idx.to_dict("records")}
+
+    rows: list[dict[str, Any]] = []
+    paths: dict[str, str] = {}
+    scanned: dict[str, Trial] = {}
+    for tid, fp in files.items():
+        r = idx_rows.get(tid)
+        fresh = r is not None and r["status"] in FINISHED and fp.stat().st_mtime <= index_mtime
+        if fresh and only is None:
+            rows.append(dict(r))
+        else:
+            try:
+                t = load_trial(fp, attention=False)
+            except AnalysisError as e:
+                warnings.append(f"skipping {e}")
+                continue
+            if t.status not in FINISHED:
+                warnings.append(f"skipping {fp}: status {t.status!r}")
+                continue
+            row: dict[str, Any] = {"id": t.id, "status": t.status, **t.finals_dict()}
+            if r is not None:
+                row.update({k: r[k] for k in params})
+            scanned[t.id] = t
+            rows.append(row)
+        paths[rows[-1]["id"]] = str(fp)
+    if only is None:  # finished trials known to the index only (their file is gone or elsewhere)
+        for tid, r in idx_rows.items():
+            if r["status"] in FINISHED and tid not in files:
+                rows.append(dict(r))
+
+    if not rows:
+        where = index_path if p == index_path else sweep_dir
+        extra = f" ({len(running)} running: {', '.join(running[:5])}{'...' if len(running) > 5 else ''})" if running else ""
+        raise AnalysisError(f"{where}: no finished trials yet (no <id>.h5 trial files){extra}")
+
+    # Swept keys of trials read from their files and absent from the index.
+    missing = [t for tid, t in scanned.items() if tid not in idx_rows]
+    if missing:
+        keys = params or _sweep_keys(sweep_dir)
+        if keys is None:
+            keys = _differing_keys([t.config for t in scanned.values()]) if len(scanned) > 1 else []
+        for k in keys:
+            if k not in params:
+                params.append(k)
+        by_id = {r["id"]: r for r in rows}
+        for t in missing:
+            for k in keys:
+                by_id[t.id][k] = _swept_value(t.config, k)
+
+    df = pd.DataFrame(rows)
+    for c in params:
+        if c not in df.columns:
+            df[c] = None
+    finals = sorted(set(finals) | {c for c in df.columns if "/" in c})
+    df = df[["id", "status", *params, *finals]].copy()
+    for c in params:
+        df[c] = _param_series(df[c])
+    for c in finals:
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+    order = {tid: i for i, tid in enumerate(idx_rows)}
+    df["_order"] = [order.get(t, len(order)) for t in df.id]
+    # Index order (the sweep's expansion order) first; trials it does not list by swept values.
+    df = df.sort_values(["_order", *params, "id"], kind="stable").drop(columns="_order").reset_index(drop=True)
+    df.attrs.update(
+        sweep_dir=str(sweep_dir),
+        name=_sweep_name(sweep_dir),
+        files=paths,
+        params=params,
+        finals=finals,
+        running=running,
+        warnings=warnings,
+    )
+    return df
+
+
+def _param_series(s: pd.Series) -> pd.Series:
+    """Numbers stay numbers (int64 when all integral and present), anything else canonical text."""
+    vals = list(s)
+    present = [v for v in vals if v is not None and not (isinstance(v, float) and math.isnan(v)) and v != ""]
+    if present and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in present):
+        num = pd.to_numeric(pd.Series([np.nan if v is None or v == "" else v for v in vals], index=s.index), errors="coerce")
+        if len(present) == len(vals) and all(float(v).is_integer() for v in present):
+            return num.astype(np.int64)
+        return num.astype(float)
+    return pd.Series(["" if v is None or (isinstance(v, float) and math.isnan(v)) else format_value(v) if isinstance(v, (int, float, np.integer, np.floating)) else str(v) for v in vals], index=s.index, dtype=object)
+
+
+def _differing_keys(configs: list[Any]) -> list[str]:
+    flats = [flatten(c) for c in configs if c is not None]
+    if len(flats) < 2:
+        return []
+    keys: list[str] = []
+    for flat in flats:
+        keys += [k for k in flat if k not in keys]
+    diff = [k for k in keys if len({canonical(fl.get(k)) for fl in flats}) > 1]
+    return sorted(diff, key=lambda k: (k == SEED_KEY, keys.index(k)))
+
+
+def _is_sweep_dir(d: Path) -> bool:
+    return (d / "index.h5").is_file() or (d / "ledger.tsv").is_file() or any(d.glob("*.h5")) or any(d.glob("*.h5.tmp"))
+
+
+def load_sweeps(parent: str | os.PathLike) -> pd.DataFrame:
+    """Every sweep directory directly under `parent` (or the given list of directories), loaded and
+    concatenated with a first column `sweep` (the directory name). Sweeps without finished trials
+    are skipped (listed in attrs["warnings"]). Raises AnalysisError when none has any."""
+    if isinstance(parent, (list, tuple)):
+        dirs = [Path(d) for d in parent]
+    else:
+        pp = Path(parent)
+        _check_exists(pp)
+        if not pp.is_dir():
+            raise AnalysisError(f"{pp} is not a directory of sweeps")
+        dirs = [d for d in sorted(pp.iterdir()) if d.is_dir() and _is_sweep_dir(d)]
+        if not dirs:
+            raise AnalysisError(f"{pp}: no sweep directories inside (a sweep has index.h5, ledger.tsv or <id>.h5 files)")
+    frames, warnings, files, params = [], [], {}, []
+    for d in dirs:
+        try:
+            df = load_sweep(d)
+        except AnalysisError as e:
+            warnings.append(str(e))
+            continue
+        df.insert(0, "sweep", d.name)
+        warnings += df.attrs["warnings"]
+        files.update({(d.name, k): v for k, v in df.attrs["files"].items()})
+        params += [c for c in df.attrs["params"] if c not in params]
+        frames.append(df)
+    if not frames:
+        raise AnalysisError("no finished trials in any sweep: " + "; ".join(warnings))
+    out = pd.concat(frames, ignore_index=True, sort=False)
+    finals = final_columns(out)
+    out = out[["sweep", "id", "status", *params, *finals]]
+    # "sweep" counts as a swept key (a table's rows can be the sweeps); files are keyed (sweep, id).
+    out.attrs.update(files=files, params=["sweep", *params], finals=finals, warnings=warnings)
+    return out
+
+
+def sweep_of(sweep: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
+    return sweep if isinstance(sweep, pd.DataFrame) else load_sweep(sweep)
+
+
+def trial_file(df: pd.DataFrame, row: Any) -> str | None:
+    """The trial file of a row of a load_sweep / load_sweeps frame (None when only the index knows
+    the trial)."""
+    files = df.attrs.get("files", {})
+    rid = row["id"] if isinstance(row, (dict, pd.Series)) else row.id
+    if "sweep" in df.columns:
+        sw = row["sweep"] if isinstance(row, (dict, pd.Series)) else row.sweep
+        if (sw, rid) in files:
+            return files[(sw, rid)]
+    return files.get(rid)
+
+
+def load_trials(sweep: str | os.PathLike | pd.DataFrame, *, attention: bool = False, status: tuple[str, ...] = FINISHED) -> dict[str, Trial]:
+    """The Trial of every row (with a file) of a sweep, by id."""
+    df = sweep_of(sweep)
+    out = {}
+    for _, r in df.iterrows():
+        f = trial_file(df, r)
+        if r.status in status and f is not None:
+            out[r.id] = load_trial(f, attention=attention)
+    return out
+
+
+def curves(sweep: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
+    """Learning curves of every finished trial of a sweep (a path, or a load_sweep frame), long
+    format: trial, split, name, epoch, value, then status and the swept keys of the trial."""
+    df = sweep_of(sweep)
+    params = param_columns(df)
+    multi = "sweep" in df.columns
+    parts = []
+    for _, r in df.iterrows():
+        f = trial_file(df, r)
+        if f is None:
+            continue
+        c = load_trial(f, attention=False).curves.copy()
+        c["trial"] = r.id
+        if multi:
+            c["sweep"] = r.sweep
+        parts.append(c)
+    cols = ["trial", "split", "name", "epoch", "value"] + (["sweep"] if multi else [])
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    on = ["sweep", "trial"] if multi else ["trial"]
+    extra = [c for c in ["status", *params] if c not in on]
+    out = out.merge(df[["id", *[c for c in on if c != "trial"], *extra]].rename(columns={"id": "trial"}), on=on, how="left")
+    out["epoch"] = out["epoch"].astype(np.int64)
+    out["value"] = out["value"].astype(float)
+    return out
+
+
+# ---- ledger -----------------------------------------------------------------------------------------
+
+_UNESCAPE = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
+
+
+def _unescape(s: str) -> str:
+    return re.sub(r"\\[\\tnr]", lambda m: _UNESCAPE[m.group(0)], s)
+
+
+def read_ledger(sweep_dir: str | os.PathLike) -> pd.DataFrame:
+    """ledger.tsv as a frame (time, trial, state, message), fields unescaped; a torn last line and
+    malformed lines are skipped. An empty frame when the directory has no ledger."""
+    path = Path(sweep_dir) / "ledger.tsv"
+    cols = ["time", "trial", "state", "message"]
+    if not path.is_file():
+        return pd.DataFrame(columns=cols)
+    raw = path.read_bytes().decode("utf-8", errors="replace")
+    lines = raw.split("\n")
+    if lines and lines[-1] != "":
+        lines = lines[:-1]  # torn: no '\n' yet
+    rows = []
+    for line in lines[1:]:
+        parts = line.rstrip("\r").split("\t")
+        if len(parts) == 3:
+            parts.append("")
+        if len(parts) != 4 or parts[2] not in ("planned", "running", "done", "failed"):
+            continue
+        rows.append([parts[0], _unescape(parts[1]), parts[2], _unescape(parts[3])])
+    return pd.DataFrame(rows, columns=cols)
+
+
+def ledger_states(sweep_dir: str | os.PathLike) -> dict[str, str]:
+    """The last state of each trial in the ledger."""
+    led = read_ledger(sweep_dir)
+    return dict(zip(led.trial, led.state))
+
+
+def warn(messages: list[str], prog: str) -> None:
+    for m in messages:
+        print(f"{prog}: warning: {m}", file=sys.stderr)
+
+
+__all__ = [
+    "Trial",
+    "load_trial",
+    "load_sweep",
+    "load_sweeps",
+    "load_trials",
+    "trial_file",
+    "curves",
+    "read_ledger",
+    "ledger_states",
+    "param_columns",
+    "final_columns",
+    "canonical",
+    "format_value",
+    "file_format",
+    "lookup",
+    "flatten",
+]

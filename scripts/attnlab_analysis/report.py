@@ -1,0 +1,266 @@
+"""One self-contained HTML page per sweep: progress, ablation tables, learning curves, attention
+(precision table, bar chart, heatmaps), failed trials, and each trial's config, environment and
+data protocol in collapsible <details>. Figures are embedded as base64 PNG; the page loads nothing
+from anywhere (no scripts, no external CSS or fonts), so it opens offline and can be mailed."""
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import attention as att
+from . import plots, stats
+from .errors import AnalysisError
+from .load import SEED_KEY, Trial, final_columns, format_value, ledger_states, load_trial, param_columns
+
+e = html.escape
+
+CSS = """
+body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1150px;color:#222;line-height:1.4;padding:0 16px}
+h1{font-size:1.6em;margin-bottom:0}h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:2em}h3{margin-top:1.4em}
+table{border-collapse:collapse;margin:8px 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
+thead th{background:#f0f3f7}tbody th{background:#fafafa;font-weight:normal}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.legend,.note{color:#555;font-size:0.85em}.meta{color:#555}.warn{color:#a15c00}.failed{color:#b00020}
+pre{background:#f6f8fa;border:1px solid #e1e4e8;padding:8px;overflow-x:auto;font-size:0.85em;max-height:480px}
+details{margin:6px 0;border:1px solid #e1e4e8;border-radius:4px;padding:4px 10px}summary{cursor:pointer;font-weight:600}
+.figs{display:flex;flex-wrap:wrap;gap:12px}.figs figure{margin:0;flex:1 1 520px}img{max-width:100%;height:auto}
+figcaption{font-size:0.85em;color:#555}.badge{display:inline-block;padding:1px 7px;border-radius:9px;background:#eef;margin-right:6px;font-size:0.9em}
+"""
+
+
+def _img(fig, alt: str, caption: str = "") -> str:
+    uri = plots.figure_png_base64(fig)
+    cap = f"<figcaption>{e(caption)}</figcaption>" if caption else ""
+    return f'<figure><img alt="{e(alt)}" src="{uri}">{cap}</figure>'
+
+
+def _num(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, (float, np.floating)):
+        return f"{v:.4g}" if abs(v) >= 1e4 or (v != 0 and abs(v) < 1e-3) else f"{v:.4f}"
+    return e(format_value(v))
+
+
+def _table(df: pd.DataFrame, numeric: list[str] | None = None) -> str:
+    numeric = numeric or []
+    head = "".join(f"<th>{e(str(c))}</th>" for c in df.columns)
+    body = []
+    for _, r in df.iterrows():
+        cells = "".join(f'<td class="num">{_num(r[c])}</td>' if c in numeric else f"<td>{e(format_value(r[c]))}</td>" for c in df.columns)
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _kv(d: dict) -> str:
+    if not d:
+        return '<p class="note">(none)</p>'
+    rows = "".join(f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in d.items())
+    return f"<table><tbody>{rows}</tbody></table>"
+
+
+def _fmt_bytes(n) -> str:
+    try:
+        n = float(n)
+    except (TypeError, ValueError):
+        return ""
+    if n < 0 or math.isnan(n):
+        return ""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+def _progress(df: pd.DataFrame) -> str:
+    sweep_dir = Path(df.attrs.get("sweep_dir", "."))
+    states = ledger_states(sweep_dir)
+    counts: dict[str, int] = {}
+    for s in states.values():
+        counts[s] = counts.get(s, 0) + 1
+    parts = []
+    if counts:
+        total = len(states)
+        parts.append(f"ledger: {total} trials — " + " ".join(f'<span class="badge">{e(k)} {v}</span>' for k, v in sorted(counts.items())))
+    fin = df.status.value_counts().to_dict()
+    parts.append("finished trial files: " + ", ".join(f"{k} {v}" for k, v in sorted(fin.items())))
+    running = df.attrs.get("running", [])
+    if running:
+        parts.append(f"still running (.h5.tmp, not shown): {e(', '.join(running))}")
+    return "<p>" + "<br>".join(parts) + "</p>"
+
+
+def _trial_details(t: Trial, row: pd.Series, params: list[str]) -> str:
+    label = ", ".join(f"{k}={format_value(row[k])}" for k in params) if params else ""
+    status = f'<span class="failed">{e(t.status)}</span>' if t.status == "failed" else e(t.status)
+    out = [f"<details><summary>{e(t.id)} — {status}{' — ' + e(label) if label else ''}</summary>"]
+    out.append(f'<p class="meta">file: {e(t.path)}; config hash {e(t.config_hash)}</p>')
+    if t.status == "failed":
+        out.append(f'<p class="failed">failed at {e(t.failed_at)}: </p><pre>{e(t.message)}</pre>')
+    fin = t.finals_dict()
+    if fin:
+        out.append("<h4>final metrics</h4>" + _kv({k: f"{v:.6g}" for k, v in fin.items()}))
+    out.append("<h4>resolved config</h4>")
+    out.append(f"<pre>{e(t.config_yaml) if t.config_yaml else '(none)'}</pre>")
+    d = t.data
+    out.append("<h4>data</h4>")
+    info = {"protocol": d.get("protocol", "")}
+    info.update({f"split {k}": v for k, v in d.get("split_sizes", {}).items()})
+    for step, arrays in d.get("fitted", {}).items():
+        info[f"fitted {step}"] = ", ".join(f"{k} [{np.asarray(v).size}]" for k, v in arrays.items())
+    out.append(_kv(info))
+    if d.get("report"):
+        out.append("<pre>" + e("\n".join(d["report"])) + "</pre>")
+    out.append("<h4>environment</h4>" + _kv(t.env))
+    tm = t.timing
+    if tm:
+        info = {}
+        if "total_seconds" in tm:
+            info["total seconds"] = f"{float(tm['total_seconds']):.2f}"
+        if "samples_per_second" in tm:
+            info["samples / s"] = f"{float(tm['samples_per_second']):.1f}"
+        if "peak_rss_bytes" in tm:
+            info["peak RSS"] = _fmt_bytes(tm["peak_rss_bytes"])
+        if "epoch_seconds" in tm and np.size(tm["epoch_seconds"]):
+            info["epoch seconds"] = ", ".join(f"{x:.2f}" for x in np.atleast_1d(tm["epoch_seconds"]))
+        out.append("<h4>timing</h4>" + _kv(info))
+    out.append("</details>")
+    return "\n".join(out)
+
+
+def build_report(
+    df: pd.DataFrame,
+    metrics: list[str] | None = None,
+    rows: list[str] | None = None,
+    cols: list[str] | None = None,
+    baseline: str | None = None,
+    test: str = "ttest",
+    probes: int = 2,
+    max_heatmaps: int = 8,
+    seed_key: str = SEED_KEY,
+) -> str:
+    """The HTML text of the report of a load_sweep frame."""
+    params = param_columns(df)
+    if "sweep" in df.columns:
+        raise AnalysisError("a report covers one sweep: give a sweep directory, not a directory of sweeps")
+    files = df.attrs.get("files", {})
+    name = df.attrs.get("name", "sweep")
+    trials = {r.id: load_trial(files[r.id]) for r in df.itertuples() if r.id in files}
+    now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    body = [f"<h1>{e(name)}</h1>", f'<p class="meta">{e(df.attrs.get("sweep_dir", ""))} · report of {now}</p>', _progress(df)]
+    for w in df.attrs.get("warnings", []):
+        body.append(f'<p class="warn">warning: {e(w)}</p>')
+
+    # Ablation tables.
+    body.append("<h2>Summary</h2>")
+    finals = final_columns(df)
+    chosen = metrics or [m for m in finals if m.startswith("test/")] or finals
+    done = df[df.status == "done"]
+    if done.empty or not chosen:
+        body.append('<p class="note">No done trial with final metrics yet.</p>')
+    tabs = []
+    for m in chosen:
+        try:
+            tabs.append(stats.ablation(df, m, rows=rows, cols=cols, baseline=baseline, test=test, seed_key=seed_key))
+        except AnalysisError as err:
+            if metrics:
+                raise
+            body.append(f'<p class="note">{e(m)}: {e(str(err))}</p>')
+    if tabs and not cols:  # one table, the metrics side by side
+        body.append(stats.to_html(tabs))
+    else:
+        for tab in tabs:
+            body.append(f"<h3>{e(tab.metric)}</h3>" + stats.to_html(tab))
+
+    # Every finished trial.
+    body.append("<h2>Trials</h2>")
+    tt = df[["id", "status", *params, *finals]].copy()
+    tt["seconds"] = [float(trials[i].timing.get("total_seconds", float("nan"))) if i in trials else float("nan") for i in tt.id]
+    body.append(_table(tt, numeric=[*finals, "seconds"]))
+
+    # Learning curves.
+    from .load import curves as load_curves
+
+    cv = load_curves(df)
+    if not cv.empty:
+        body.append("<h2>Learning curves</h2>")
+        group = plots.default_group(params, cv, seed_key)
+        body.append(f'<p class="note">{"mean ± std over " + e(seed_key) + " per " + e(", ".join(group)) if group else "one line per trial"}.</p>')
+        figs = []
+        for split, nm in sorted({(s, n) for s, n in zip(cv.split, cv.name)}, key=lambda x: (x[0] != "valid", x)):
+            try:
+                fig = plots.plot_curves(cv, split, nm, group=group or None, params=params)
+            except AnalysisError:  # e.g. a curve only failed trials have
+                continue
+            figs.append(_img(fig, f"{split}/{nm}", f"{split}/{nm}"))
+        body.append('<div class="figs">' + "".join(figs) + "</div>")
+
+    # Attention.
+    with_att = [t for t in trials.values() if t.attention and t.status == "done"]
+    if with_att:
+        body.append("<h2>Attention</h2>")
+        keys = [p for p in params if p != seed_key and df[p].nunique(dropna=False) > 1]
+        parts = [att.trial_precision(t) for t in with_att]
+        per_trial = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=att.PRECISION_COLUMNS)
+        if not per_trial.empty:
+            per_trial = per_trial.merge(df[["id", *params]].rename(columns={"id": "trial"}), on="trial", how="left")
+            agg = att.aggregate_precision(per_trial, keys)
+            show = agg.rename(columns={"mean": "precision@k", "std": "std"})
+            body.append("<h3>Precision@k against the planted truth</h3>" + _table(show, numeric=["precision@k", "std"]))
+            body.append('<p class="legend">k = the number of truth positions of each probe sample; a key\'s score is the attention it '
+                        "receives, averaged over the real queries (and heads); mean ± std over trials at their last epoch.</p>")
+            body.append('<div class="figs">' + _img(att.plot_precision_bars(agg, keys), "precision bar chart") + "</div>")
+        else:
+            body.append('<p class="note">No planted truth in the probes (real data): no precision.</p>')
+        body.append("<h3>Heatmaps</h3>")
+        reps = [i for i in att.representative_trials(df, seed_key) if i in trials and trials[i].attention]
+        shown = 0
+        figs = []
+        for tid in reps:
+            t = trials[tid]
+            for layer in t.attention:
+                if shown >= max_heatmaps:
+                    break
+                n = min(probes, next(iter(t.attention[layer].values())).shape[0])
+                label = ", ".join(f"{k}={format_value(df.loc[df.id == tid, k].iloc[0])}" for k in params)
+                figs.append(_img(att.plot_heatmaps(t, layer, probes=list(range(n))), f"attention {tid} {layer}", f"{label} · {layer}"))
+                shown += 1
+        body.append('<div class="figs">' + "".join(figs) + "</div>")
+        if shown >= max_heatmaps:
+            body.append(f'<p class="note">First {max_heatmaps} heatmaps shown; scripts/attention draws any trial and layer.</p>')
+
+    # Failed trials.
+    failed = [t for t in trials.values() if t.status == "failed"]
+    body.append("<h2>Failed trials</h2>")
+    if failed:
+        rows_html = []
+        for t in failed:
+            r = df[df.id == t.id].iloc[0]
+            label = ", ".join(f"{k}={format_value(r[k])}" for k in params)
+            rows_html.append(f"<tr><td>{e(t.id)}</td><td>{e(label)}</td><td>{e(t.failed_at)}</td><td><pre>{e(t.message)}</pre></td></tr>")
+        body.append("<table><thead><tr><th>trial</th><th>swept keys</th><th>failed at</th><th>message</th></tr></thead><tbody>"
+                    + "".join(rows_html) + "</tbody></table>")
+    else:
+        body.append('<p class="note">None.</p>')
+
+    # Per-trial details.
+    body.append("<h2>Trial details</h2>")
+    for r in df.itertuples(index=False):
+        if r.id in trials:
+            body.append(_trial_details(trials[r.id], df[df.id == r.id].iloc[0], params))
+
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{e(name)} — attnlab report</title><style>{CSS}</style></head>\n<body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
+
+
+def default_output(df: pd.DataFrame, source: Path) -> Path:
+    """<sweep dir>/report.html, or <dir>/<id>.report.html for a single trial file."""
+    if source.is_file() and source.name != "index.h5":
+        return source.parent / f"{source.name[:-3] if source.name.endswith('.h5') else source.name}.report.html"
+    return Path(df.attrs.get("sweep_dir", ".")) / "report.html"

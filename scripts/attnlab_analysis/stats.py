@@ -1,0 +1,419 @@
+"""Ablation tables: a final metric of a sweep, mean ± std over seeds per variant, the best variant
+per column, and a paired test of each variant against a baseline over matched seeds.
+
+    tab = ablation(load_sweep("runs/abl"), "test/accuracy", rows=["model.attention.type"],
+                   baseline="none")
+    tab.cells      # one row per (row variant, column value): mean, std, n, seeds, values, p, best...
+    render(tab, "markdown" | "csv" | "latex" | "html")
+"""
+from __future__ import annotations
+
+import html
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import AnalysisError
+from .load import SEED_KEY, final_columns, format_value, param_columns
+
+# A metric whose last name component is one of these is better when lower.
+LOWER_IS_BETTER = ("loss", "logloss", "rmse", "mae", "mse")
+ALPHA = 0.05
+SIG_MARK = "†"
+
+
+def lower_is_better(metric: str) -> bool:
+    """test/logloss, valid/loss, test/click.logloss, test/rmse... (the part after the last '/' and
+    the last '.'); anything else (accuracy, auc, hr@10, ndcg@10...) is higher-is-better."""
+    name = metric.rsplit("/", 1)[-1].rsplit(".", 1)[-1]
+    return name in LOWER_IS_BETTER
+
+
+def default_metric(df: pd.DataFrame) -> str:
+    finals = final_columns(df)
+    if not finals:
+        raise AnalysisError("the sweep has no final metrics (no /final/<split>/<metric> in any finished trial)")
+    tests = [c for c in finals if c.startswith("test/")]
+    return (tests or finals)[0]
+
+
+def check_metric(df: pd.DataFrame, metric: str) -> str:
+    finals = final_columns(df)
+    if metric in finals:
+        return metric
+    if "/" not in metric:  # "accuracy" -> test/accuracy when unique enough
+        for split in ("test", "valid"):
+            if f"{split}/{metric}" in finals:
+                return f"{split}/{metric}"
+    raise AnalysisError(f"no final metric {metric!r}; the sweep has: {', '.join(finals) or '(none)'}")
+
+
+def check_keys(df: pd.DataFrame, keys: list[str], what: str) -> None:
+    params = param_columns(df)
+    for k in keys:
+        if k not in params:
+            raise AnalysisError(f"{what} {k!r} is not a swept key; swept keys: {', '.join(params) or '(none)'}")
+
+
+def default_rows(df: pd.DataFrame, cols: list[str], seed_key: str = SEED_KEY) -> list[str]:
+    """Every swept key but the seed and the column key that takes more than one value (the first
+    swept key when none does)."""
+    cand = [k for k in param_columns(df) if k != seed_key and k not in cols]
+    varying = [k for k in cand if df[k].nunique(dropna=False) > 1]
+    return varying or cand[:1]
+
+
+@dataclass
+class Ablation:
+    metric: str
+    rows: list[str]
+    cols: list[str]
+    seed_key: str | None
+    baseline: dict[str, str] | None
+    test: str
+    lower_better: bool
+    cells: pd.DataFrame  # see ablation()
+    row_labels: list[tuple] = field(default_factory=list)  # row-key values, table order
+    col_labels: list[tuple] = field(default_factory=list)  # column-key values ([()] without cols)
+    excluded: int = 0  # finished trials left out (failed, or without the metric)
+
+
+def _parse_baseline(spec: str, rows: list[str], df: pd.DataFrame) -> dict[str, str]:
+    """'value' (matched against each row key) or 'key=value[,key=value]'."""
+    if "=" in spec:
+        out = {}
+        for part in spec.split(","):
+            k, _, v = part.partition("=")
+            k = k.strip()
+            if k not in rows:
+                raise AnalysisError(f"--baseline {spec!r}: {k!r} is not a row key ({', '.join(rows)})")
+            out[k] = v.strip()
+        return out
+    hits = [k for k in rows if spec in {format_value(v) for v in df[k]}]
+    if not hits:
+        values = "; ".join(f"{k}: {', '.join(sorted({format_value(v) for v in df[k]}))}" for k in rows)
+        raise AnalysisError(f"--baseline {spec!r} is not a value of the row keys ({values})")
+    if len(hits) > 1:
+        raise AnalysisError(f"--baseline {spec!r} is ambiguous (a value of {', '.join(hits)}): write KEY=VALUE")
+    return {hits[0]: spec}
+
+
+def paired_p(x: list[float], y: list[float], test: str) -> float:
+    """Two-sided p of a paired test of x against y (same order = same seed); NaN when undefined
+    (fewer than 2 pairs, all differences equal...)."""
+    from scipy import stats  # imported here: scipy is slow to import and only needed for tests
+
+    if len(x) < 2:
+        return float("nan")
+    x_arr, y_arr = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    try:
+        with warnings.catch_warnings():  # near-constant differences: scipy warns, p is ~0 or NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if test == "ttest":
+                r = stats.ttest_rel(x_arr, y_arr)
+            elif test == "wilcoxon":
+                r = stats.wilcoxon(x_arr, y_arr)
+            else:
+                raise AnalysisError(f"unknown test {test!r} (ttest, wilcoxon)")
+    except ValueError:  # wilcoxon with all differences zero
+        return float("nan")
+    return float(r.pvalue)
+
+
+def ablation(
+    df: pd.DataFrame,
+    metric: str | None = None,
+    rows: list[str] | None = None,
+    cols: list[str] | None = None,
+    baseline: str | None = None,
+    test: str = "ttest",
+    seed_key: str = SEED_KEY,
+) -> Ablation:
+    """The ablation table of `metric` over the done trials of a load_sweep frame.
+
+    cells columns: the row keys, the column keys, mean, std (sample std, ddof=1; NaN when n < 2),
+    n, seeds (list), values (list, same order), best (bool: best mean of its column; ties all
+    best), baseline (bool), pairs (seeds matched with the baseline cell of the same column), p
+    (paired test, NaN for the baseline and when pairs < 2), significant (p < 0.05)."""
+    metric = check_metric(df, metric) if metric else default_metric(df)
+    cols = list(cols or [])
+    check_keys(df, cols, "--cols")
+    rows = list(rows) if rows else default_rows(df, cols, seed_key)
+    check_keys(df, rows, "--rows")
+    if test not in ("ttest", "wilcoxon"):
+        raise AnalysisError(f"unknown test {test!r} (ttest, wilcoxon)")
+    sk = seed_key if seed_key in param_columns(df) and seed_key not in rows + cols else None
+    done = df[(df.status == "done") & df[metric].notna()]
+    excluded = len(df) - len(done)
+    if done.empty:
+        raise AnalysisError(f"no done trial has {metric}")
+    keys = rows + cols
+    grouped: dict[tuple, pd.DataFrame] = {}
+    if keys:
+        for k, g in done.groupby(keys if len(keys) > 1 else keys[0], sort=False, dropna=False):
+            grouped[k if isinstance(k, tuple) else (k,)] = g
+    else:
+        grouped[()] = done
+    recs = []
+    for k, g in grouped.items():
+        g = g.sort_values(sk) if sk else g
+        vals = [float(v) for v in g[metric]]
+        rec: dict[str, Any] = dict(zip(keys, k))
+        rec.update(
+            mean=float(np.mean(vals)),
+            std=float(np.std(vals, ddof=1)) if len(vals) > 1 else float("nan"),
+            n=len(vals),
+            seeds=list(g[sk]) if sk else [],
+            values=vals,
+            ids=list(g.id),
+        )
+        recs.append(rec)
+    cells = pd.DataFrame(recs)
+    row_labels = list(dict.fromkeys(tuple(r[k] for k in rows) for r in recs))
+    col_labels = list(dict.fromkeys(tuple(r[k] for k in cols) for r in recs))
+    row_labels.sort(key=lambda t: tuple(_sort_key(v) for v in t))
+    col_labels.sort(key=lambda t: tuple(_sort_key(v) for v in t))
+
+    lower = lower_is_better(metric)
+    col_of = [tuple(r[k] for k in cols) for r in recs]
+    cells["best"] = False
+    for c in col_labels:
+        idx = [i for i, cl in enumerate(col_of) if cl == c]
+        means = cells.loc[idx, "mean"]
+        target = means.min() if lower else means.max()
+        cells.loc[[i for i in idx if cells.at[i, "mean"] == target], "best"] = True
+
+    cells["baseline"] = False
+    cells["pairs"] = 0
+    cells["p"] = float("nan")
+    base = None
+    if baseline is not None:
+        if not rows:
+            raise AnalysisError("--baseline needs row keys")
+        if sk is None:
+            raise AnalysisError(f"--baseline: a paired test matches trials by {seed_key}, which is not swept here")
+        base = _parse_baseline(baseline, rows, df)
+        is_base = [all(format_value(r[k]) == v for k, v in base.items()) for r in recs]
+        if not any(is_base):
+            raise AnalysisError(f"--baseline {baseline!r}: no done trial has it")
+        for c in col_labels:
+            idx = [i for i, cl in enumerate(col_of) if cl == c]
+            bidx = [i for i in idx if is_base[i]]
+            if len(bidx) > 1:
+                raise AnalysisError(f"--baseline {baseline!r} matches {len(bidx)} rows: name every row key (KEY=VALUE,...)")
+            if not bidx:
+                continue
+            b = bidx[0]
+            cells.at[b, "baseline"] = True
+            bmap = dict(zip(recs[b]["seeds"], recs[b]["values"]))
+            for i in idx:
+                if i == b:
+                    continue
+                common = [s for s in recs[i]["seeds"] if s in bmap]
+                vmap = dict(zip(recs[i]["seeds"], recs[i]["values"]))
+                cells.at[i, "pairs"] = len(common)
+                cells.at[i, "p"] = paired_p([vmap[s] for s in common], [bmap[s] for s in common], test)
+    cells["significant"] = cells["p"] < ALPHA
+    return Ablation(metric, rows, cols, sk, base, test, lower, cells, row_labels, col_labels, excluded)
+
+
+def _sort_key(v: Any) -> tuple:
+    if isinstance(v, (int, float, np.integer, np.floating)) and not (isinstance(v, float) and math.isnan(v)):
+        return (0, float(v), "")
+    return (1, 0.0, str(v))
+
+
+# ---- rendering -----------------------------------------------------------------------------------
+# Every renderer takes one Ablation or a list of them (several metrics over the same rows: the
+# columns are then each metric's columns side by side, each marked against its own direction).
+
+
+def _tabs(tab) -> list[Ablation]:
+    tabs = list(tab) if isinstance(tab, (list, tuple)) else [tab]
+    if not tabs:
+        raise AnalysisError("nothing to tabulate")
+    if any(t.rows != tabs[0].rows for t in tabs):
+        raise AnalysisError("tables with different row keys cannot be shown side by side")
+    return tabs
+
+
+def _row_labels(tabs: list[Ablation]) -> list[tuple]:
+    labels = list(dict.fromkeys(r for t in tabs for r in t.row_labels))
+    labels.sort(key=lambda t: tuple(_sort_key(v) for v in t))
+    return labels
+
+
+def _columns(tabs: list[Ablation]) -> list[tuple[Ablation, tuple, str]]:
+    out = []
+    for t in tabs:
+        for c in t.col_labels:
+            ctitle = ", ".join(f"{k}={format_value(v)}" for k, v in zip(t.cols, c))
+            if len(tabs) == 1:
+                title = ctitle or t.metric
+            else:
+                title = f"{t.metric} {'↓' if t.lower_better else '↑'}" + (f" · {ctitle}" if ctitle else "")
+            out.append((t, c, title))
+    return out
+
+
+def _cell(tab: Ablation, row: tuple, col: tuple) -> pd.Series | None:
+    c = tab.cells
+    mask = np.ones(len(c), dtype=bool)
+    for k, v in zip(tab.rows + tab.cols, row + col):
+        mask &= (c[k] == v).to_numpy()
+    hit = c[mask]
+    return hit.iloc[0] if len(hit) else None
+
+
+def _num(x: float, digits: int) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def _p(p: float) -> str:
+    if math.isnan(p):
+        return "n/a"
+    return "<1e-4" if p < 1e-4 else f"{p:.3g}"
+
+
+def _legend(tabs: list[Ablation]) -> str:
+    t = tabs[0]
+    if len(tabs) == 1:
+        text = f"{t.metric} ({'lower' if t.lower_better else 'higher'} is better): "
+    else:
+        text = "↑ higher is better, ↓ lower is better: "
+    over = f"over {t.seed_key}" if t.seed_key else "over trials"
+    text += f"mean ± std {over}, n = trials; best per column marked."
+    if t.baseline:
+        name = "paired t-test" if t.test == "ttest" else "Wilcoxon signed-rank test"
+        base = ", ".join(f"{k}={v}" for k, v in t.baseline.items())
+        text += f" p: two-sided {name} against {base} on matched {t.seed_key}; {SIG_MARK} p < {ALPHA}."
+    excluded = max(x.excluded for x in tabs)
+    if excluded:
+        text += f" {excluded} finished trial(s) without the metric (failed) left out."
+    return text
+
+
+def _annotation(tab: Ablation, cell: pd.Series) -> tuple[str, bool]:
+    """'n=3, p=0.012' and whether it is significant."""
+    parts = [f"n={cell.n}"]
+    if tab.baseline:
+        if cell.baseline:
+            parts.append("baseline")
+        elif cell.pairs:
+            parts.append(f"p{_p(cell.p)}" if _p(cell.p).startswith("<") else f"p={_p(cell.p)}")
+    return ", ".join(parts), bool(cell.significant)
+
+
+def _grid(tab, digits: int, bold, sig_mark: str, note_fmt, pm: str = "±", empty: str = "") -> tuple[list[str], list[list[str]], list[Ablation]]:
+    """(header, body rows) of the table with cells rendered by the format's helpers."""
+    tabs = _tabs(tab)
+    rows = tabs[0].rows
+    cols = _columns(tabs)
+    head = [*rows] or ["trials"]
+    head += [title for _, _, title in cols]
+    body = []
+    for r in _row_labels(tabs):
+        out = [format_value(v) for v in r] or ["all"]
+        for t, c, _ in cols:
+            cell = _cell(t, r, c)
+            if cell is None:
+                out.append(empty)
+                continue
+            value = f"{_num(cell['mean'], digits)} {pm} {_num(cell['std'], digits)}"
+            if cell.best:
+                value = bold(value)
+            note, sig = _annotation(t, cell)
+            out.append(f"{value} {note_fmt(note)}{sig_mark if sig else ''}")
+        body.append(out)
+    return head, body, tabs
+
+
+def _md_escape(s: str) -> str:
+    return s.replace("|", "\\|")
+
+
+def to_markdown(tab, digits: int = 4) -> str:
+    head, body, tabs = _grid(tab, digits, lambda v: f"**{v}**", " " + SIG_MARK, lambda n: f"({n})")
+    nrow = max(1, len(tabs[0].rows))
+    lines = ["| " + " | ".join(_md_escape(h) for h in head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
+    for r in body:
+        lines.append("| " + " | ".join([_md_escape(x) for x in r[:nrow]] + r[nrow:]) + " |")
+    return "\n".join(lines) + "\n\n" + _legend(tabs) + "\n"
+
+
+def to_csv(tab) -> str:
+    """One line per cell: the row and column keys, metric, mean, std, n, best ('*' or ''), p,
+    significant ('†' or ''), baseline (1/0), seeds and values (';'-separated, same order)."""
+    frames = []
+    for t in _tabs(tab):
+        c = t.cells
+        out = pd.DataFrame({k: [format_value(v) for v in c[k]] for k in t.rows + t.cols})
+        out["metric"] = t.metric
+        out["mean"] = c["mean"]
+        out["std"] = c["std"]
+        out["n"] = c["n"]
+        out["best"] = ["*" if b else "" for b in c.best]
+        out["p"] = c["p"]
+        out["significant"] = [SIG_MARK if s else "" for s in c.significant]
+        out["baseline"] = c["baseline"].astype(int)
+        out["seeds"] = [";".join(format_value(s) for s in ss) for ss in c.seeds]
+        out["values"] = [";".join(repr(v) for v in vs) for vs in c["values"]]
+        order = {r: i for i, r in enumerate(t.row_labels)}
+        corder = {r: i for i, r in enumerate(t.col_labels)}
+        key = [(order[tuple(row[k] for k in t.rows)], corder[tuple(row[k] for k in t.cols)]) for _, row in c.iterrows()]
+        frames.append(out.iloc[sorted(range(len(out)), key=lambda i: key[i])])
+    return pd.concat(frames, ignore_index=True).to_csv(index=False, float_format="%.10g")
+
+
+_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+          "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "↑": r"$\uparrow$", "↓": r"$\downarrow$", "±": r"$\pm$",
+          SIG_MARK: r"$^\dagger$"}
+
+
+def latex_escape(s: str) -> str:
+    return "".join(_LATEX.get(ch, ch) for ch in s)
+
+
+def to_latex(tab, digits: int = 4) -> str:
+    head, body, tabs = _grid(tab, digits, lambda v: f"\\textbf{{{v}}}", "$^\\dagger$", lambda n: f"{{\\scriptsize ({n})}}", pm="$\\pm$")
+    nrow = max(1, len(tabs[0].rows))
+    lines = [
+        "% requires \\usepackage{booktabs}",
+        "% " + latex_escape(_legend(tabs)),
+        "\\begin{tabular}{" + "l" * nrow + "c" * (len(head) - nrow) + "}",
+        "\\toprule",
+        " & ".join(latex_escape(h) for h in head) + " \\\\",
+        "\\midrule",
+    ]
+    for r in body:
+        lines.append(" & ".join([latex_escape(x) for x in r[:nrow]] + r[nrow:]) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def to_html(tab, digits: int = 4) -> str:
+    e = html.escape
+    head, body, tabs = _grid(tab, digits, lambda v: f"<b>{v}</b>", " " + SIG_MARK, lambda n: f"<small>({e(n)})</small>")
+    nrow = max(1, len(tabs[0].rows))
+    lines = ['<table class="ablation">', "<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr></thead>", "<tbody>"]
+    for r in body:
+        lines.append("<tr>" + "".join(f"<th>{e(x)}</th>" for x in r[:nrow]) + "".join(f"<td>{x}</td>" for x in r[nrow:]) + "</tr>")
+    lines += ["</tbody>", "</table>", f'<p class="legend">{e(_legend(tabs))}</p>']
+    return "\n".join(lines) + "\n"
+
+
+def render(tab, fmt: str, digits: int = 4) -> str:
+    """tab: one Ablation or a list (several metrics over the same rows)."""
+    if fmt == "markdown":
+        return to_markdown(tab, digits)
+    if fmt == "csv":
+        return to_csv(tab)
+    if fmt == "latex":
+        return to_latex(tab, digits)
+    if fmt == "html":
+        return to_html(tab, digits)
+    raise AnalysisError(f"unknown format {fmt!r} (markdown, csv, latex, html)")
