@@ -28,11 +28,30 @@ struct Batch {
   std::int64_t size() const { return static_cast<std::int64_t>(rows.size()); }
 };
 
-/// Gathers `rows` of `examples` into a batch padded to seq_len.
+/// Gathers `rows` of `examples` into a batch padded to seq_len: row r's history h (length L) fills
+/// ids[r, T - min(L, T) : T] with h's last min(L, T) tokens, 0 (padding) before them; mask is 1
+/// exactly there. Dense-step examples (step_dim > 0) fill steps[r, t, :] the same way (zeros on
+/// padding) and leave ids undefined. categorical / dense stay 2-D ([B, 1] for one feature); users,
+/// targets and labels are 1-D [B]. Tensors whose source vectors are empty stay undefined.
+/// Throws DataError "make_batch: ..." when seq_len < 1, rows is empty or a row is outside [0, N).
 Batch make_batch(const Examples& examples, std::span<const std::int64_t> rows, std::int64_t seq_len);
 
-/// Iterates a split in batches. The order of epoch e is a shuffle seeded by (seed, e) (or the split
-/// order without shuffle), so an epoch can be resumed from any batch: start_epoch(e, position).
+/// Iterates a split in batches. The order of epoch e is a Fisher–Yates shuffle of `rows` driven by
+/// core::Rng(seed).fork(e) (or `rows` as given without shuffle), so an epoch can be resumed from any
+/// batch: start_epoch(e, position) then yields exactly the batches position, position + 1, ... of
+/// that epoch. Batch k holds order[k * batch_size, (k + 1) * batch_size) (the last one shorter,
+/// or dropped with drop_last).
+///
+/// Prefetch: after handing out batch k, batch k + 1 is built on a tbb::task_group task (in the
+/// caller's current arena) while the caller trains on batch k; next() waits for it. With a one-slot
+/// arena the task simply runs inside that wait, so results never depend on the arena size, and
+/// prefetch on or off gives identical batches. An error in the task is rethrown by next().
+/// The destructor and start_epoch wait for (and discard) a task in flight.
+///
+/// `examples` must outlive the Batcher and not change while it exists. Not thread-safe: one caller.
+/// Before any start_epoch call the Batcher stands at the beginning of epoch 0.
+/// The constructor throws DataError "batcher: ..." when batch_size < 1, seq_len < 1 or a row is
+/// outside [0, N); start_epoch when epoch < 0 or position is outside [0, batches_per_epoch()].
 class Batcher {
  public:
   struct Options {
