@@ -49,6 +49,10 @@ std::vector<std::pair<std::string, h5::Dataset>> section(const h5::File& f, cons
 
 }  // namespace
 
+std::filesystem::path checkpoint_path(const std::filesystem::path& dir, const std::string& id) {
+  return dir / (id + ".ckpt.h5");
+}
+
 void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
   const std::string file = path.string();
   check_names(file, "params", c.params);
@@ -70,14 +74,16 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
     f.set_attr("batch", c.batch);
     f.set_attr("step", c.step);
     f.set_attr("config_hash", c.config_hash);
-    h5::Group params = f.group("params"), optimizer = f.group("optimizer"), rng = f.group("rng"),
-              scalars = f.group("scalars"), arrays = f.group("arrays");
-    for (const auto& [name, t] : c.params) params.write(name, t);
-    for (const auto& [name, t] : c.optimizer) optimizer.write(name, t);
-    const std::int64_t four = 4;
-    for (const auto& [name, s] : c.rngs) rng.write(name, std::span<const std::uint64_t>(s), std::span(&four, 1));
-    for (const auto& [name, v] : c.scalars) scalars.write_scalar(name, v);
-    for (const auto& [name, v] : c.arrays) arrays.write(name, v);
+    {
+      h5::Group params = f.group("params"), optimizer = f.group("optimizer"), rng = f.group("rng"),
+                scalars = f.group("scalars"), arrays = f.group("arrays");
+      for (const auto& [name, t] : c.params) params.write(name, t);
+      for (const auto& [name, t] : c.optimizer) optimizer.write(name, t);
+      const std::int64_t four = 4;
+      for (const auto& [name, s] : c.rngs) rng.write(name, std::span<const std::uint64_t>(s), std::span(&four, 1));
+      for (const auto& [name, v] : c.scalars) scalars.write_scalar(name, v);
+      for (const auto& [name, v] : c.arrays) arrays.write(name, v);
+    }
     f.close();
     fsync_path(temp);
     atomic_rename(temp, path);

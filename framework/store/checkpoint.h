@@ -45,6 +45,9 @@ struct Checkpoint {
   std::map<std::string, std::vector<double>> arrays{};
 };
 
+/// <dir>/<id>.ckpt.h5: where a trial's checkpoint lives in its sweep directory.
+std::filesystem::path checkpoint_path(const std::filesystem::path& dir, const std::string& id);
+
 /// Writes `checkpoint` atomically to `path` (see the header comment). Throws StoreError for an
 /// undefined tensor, a bad name, or any I/O or HDF5 failure (the previous checkpoint stays intact
 /// and the temporary file is removed).

@@ -242,6 +242,9 @@ int Id::reset() {
   if (id_ < 0) return 0;
   Guard g;
   const int r = close_ ? close_(id_) : 0;
+  // A failed close (an object outliving its strongly closed file) must not leave entries on this
+  // thread's error stack: HDF5 never frees them when the thread exits.
+  if (r < 0) H5Eclear2(H5E_DEFAULT);
   id_ = -1;
   return r;
 }

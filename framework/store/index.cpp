@@ -108,9 +108,11 @@ void write_index(const std::filesystem::path& sweep_dir, const std::vector<Index
     f.set_attr("format_version", kIndexFormatVersion);
     f.set_attr("summary_columns", std::span<const std::string>(names));
     f.set_attr("summary_roles", std::span<const std::string>(roles));
-    h5::Group trials = f.group("trials");
-    for (const auto& r : rows)
-      if (!r.file.empty()) trials.link_external(r.id, r.file, "/");
+    {
+      h5::Group trials = f.group("trials");
+      for (const auto& r : rows)
+        if (!r.file.empty()) trials.link_external(r.id, r.file, "/");
+    }
     f.write_table("summary", columns);
     f.close();
     fsync_path(temp);

@@ -218,10 +218,12 @@ void TrialWriter::finish(TrialState state, std::string_view message, std::string
       line.values.insert(line.values.end(), pad.begin(), pad.end());
     }
   }
-  h5::Group status = f.open_group("status");
-  status.set_attr("state", name_of(state));
-  status.set_attr("message", clip_message(message, kMaxStatusMessage));
-  status.set_attr("failed_at", clip_message(failed_at, kMaxStatusMessage));
+  {
+    h5::Group status = f.open_group("status");
+    status.set_attr("state", name_of(state));
+    status.set_attr("message", clip_message(message, kMaxStatusMessage));
+    status.set_attr("failed_at", clip_message(failed_at, kMaxStatusMessage));
+  }
   curves_->release();
   timing_->release();
   finished_ = true;

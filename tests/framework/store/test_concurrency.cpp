@@ -63,7 +63,7 @@ BOOST_AUTO_TEST_CASE(four_threads_write_four_trials_at_once) {
             c.epoch = e;
             c.params["w"] = core::Tensor::full(core::Shape{32, 32}, static_cast<float>(t));
             c.arrays = w.series();
-            save_checkpoint(dir.path / (id + ".ckpt.h5"), c);
+            save_checkpoint(checkpoint_path(dir.path, id), c);
           }
         }
         w.write_final("test", "accuracy", value(t, 0));
@@ -96,7 +96,8 @@ BOOST_AUTO_TEST_CASE(four_threads_write_four_trials_at_once) {
       BOOST_TEST(r.attention_epochs("layer0").size() == std::size_t{kEpochs});
       BOOST_TEST(r.attention("layer0", 17).to_vector()[5] == static_cast<float>(value(t, 17)));
       BOOST_TEST(r.final_value("test", "accuracy").value() == value(t, 0));
-      const Checkpoint c = load_checkpoint(dir.path / (id + ".ckpt.h5"));
+      const Checkpoint c = load_checkpoint(checkpoint_path(dir.path, id));
+      BOOST_TEST(checkpoint_path(dir.path, id).filename() == id + ".ckpt.h5");
       BOOST_TEST(c.epoch == kEpochs);
       BOOST_TEST(c.params.at("w").to_vector()[100] == static_cast<float>(t));
       BOOST_TEST(c.arrays.at("curves/train/loss").size() == std::size_t{kEpochs});
