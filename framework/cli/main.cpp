@@ -6,6 +6,8 @@
 #include "framework/core/error.h"
 #include "framework/experiment/seed_demo.h"
 #include "framework/experiment/spec.h"
+#include "framework/experiment/mpi.h"
+#include "framework/experiment/runner.h"
 #include "framework/experiment/sweep.h"
 #include "framework/registry/loader.h"
 #include "framework/registry/registry.h"
@@ -109,12 +111,13 @@ int cmd_plugins(const std::string& which, const std::vector<std::string>& libs) 
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_main(int argc, char** argv) {
   CLI::App app{"attnlab: experiments with attention-based personalized models"};
   app.footer("Exit codes: 0 success, 1 a run failed, 2 usage or configuration error (nothing was run).");
   app.set_version_flag("--version", [] {
     const auto* v = dnnl::version();
-    return fmt::format("attnlab {} (oneDNN {}.{}.{})", ATTNLAB_VERSION, v->major, v->minor, v->patch);
+    return fmt::format("attnlab {} (oneDNN {}.{}.{}{})", ATTNLAB_VERSION, v->major, v->minor, v->patch,
+                       experiment::mpi::built() ? ", MPI" : "");
   });
   app.require_subcommand(0, 1);
 
@@ -124,10 +127,18 @@ int main(int argc, char** argv) {
   auto* sweep = app.add_subcommand("sweep", "Run every trial of a spec's sweep");
   add_spec_args(sweep, sweep_args);
   bool dry_run = false;
-  int jobs = 1, threads = 1;
+  experiment::SweepOptions sweep_opts, run_opts;
+  std::string shard;
   sweep->add_flag("--dry-run", dry_run, "list the trials (index, id, overrides) and run nothing");
-  sweep->add_option("--jobs", jobs, "trials run at once")->check(CLI::Range(1, 1024))->capture_default_str();
-  sweep->add_option("--threads", threads, "threads per trial")->check(CLI::Range(1, 1024))->capture_default_str();
+  for (auto [cmd, o] : {std::pair{sweep, &sweep_opts}, std::pair{run, &run_opts}}) {
+    cmd->add_option("--threads", o->threads, "threads per trial (default: cores / jobs)")->check(CLI::Range(1, 1024));
+    cmd->add_option("--out", o->out_dir, "the sweep directory (default: <log.dir>/<name>)");
+    cmd->add_flag("--force", o->force, "run into a sweep directory made by a different spec");
+    cmd->add_flag("--quiet", o->quiet, "no progress display and no results table");
+  }
+  sweep->add_option("--jobs", sweep_opts.jobs, "trials run at once (default: cores / threads)")->check(CLI::Range(1, 1024));
+  sweep->add_flag("--fail-fast", sweep_opts.fail_fast, "stop at the first failed trial");
+  sweep->add_option("--shard", shard, "i/N: run only the trials whose index is i mod N (job arrays)");
   auto* validate = app.add_subcommand("validate", "Check a spec (includes, overrides, plugins, sweep) and report every problem");
   add_spec_args(validate, validate_args);
   auto* show = app.add_subcommand("show", "Print the fully resolved config and its hash");
@@ -176,23 +187,40 @@ int main(int argc, char** argv) {
       if (const config::Value* s = r.raw.find("sweep")) fmt::print("sweep:\n{}", config::to_yaml(*s));
       return kOk;
     }
-    if (sweep->parsed()) {
+    if (sweep->parsed() && dry_run) {
       const auto r = load(sweep_args);
       const auto trials = experiment::expand_sweep(r.raw, [](const config::Value& t) { return experiment::resolve(t).resolved; });
-      if (dry_run) {
-        fmt::print("{} trial{} of {}\n", trials.size(), trials.size() == 1 ? "" : "s", sweep_args.spec);
-        for (const auto& t : trials) fmt::print("{:4d}  {}  {}\n", t.index, t.id, t.label());
-        return kOk;
-      }
-      fmt::print(stderr, "attnlab sweep: {} trials validated; running trials needs the experiment runner, which is not built yet "
-                         "(use --dry-run to list them)\n", trials.size());
-      return kRunFailed;
+      fmt::print("{} trial{} of {}\n", trials.size(), trials.size() == 1 ? "" : "s", sweep_args.spec);
+      for (const auto& t : trials) fmt::print("{:4d}  {}  {}\n", t.index, t.id, t.label());
+      return kOk;
     }
-    if (run->parsed()) {
-      const auto r = load(run_args);
-      fmt::print(stderr, "attnlab run: {} validated (config hash {}); running it needs the experiment runner, which is not built yet\n",
-                 run_args.spec, r.hash);
-      return kRunFailed;
+    if (sweep->parsed() || run->parsed()) {
+      const bool is_run = run->parsed();
+      experiment::SweepOptions o = is_run ? run_opts : sweep_opts;
+      const SpecArgs& a = is_run ? run_args : sweep_args;
+      for (const auto& lib : a.plugins) registry::load_plugin_library(lib);
+      o.spec = a.spec;
+      o.overrides = a.overrides;
+      o.single = is_run;
+      if (!shard.empty()) {
+        const auto slash = shard.find('/');
+        try {
+          if (slash == std::string::npos) throw std::invalid_argument(shard);
+          o.shard = std::stoi(shard.substr(0, slash));
+          o.shards = std::stoi(shard.substr(slash + 1));
+        } catch (const std::exception&) {
+          fmt::print(stderr, "attnlab: --shard takes i/N (e.g. 0/4), got '{}'\n", shard);
+          return kUsage;
+        }
+      }
+      if (experiment::mpi::active() && experiment::mpi::rank() != 0) o.quiet = true;  // rank 0 speaks for all
+      const auto result = experiment::run_sweep(o);
+      if (!o.quiet) {
+        fmt::print("{}", experiment::format_table(result));
+        fmt::print("{} done, {} failed, {} finished earlier{}; results in {}\n", result.done, result.failed, result.skipped,
+                   result.stopped ? fmt::format(", {} interrupted (run again to resume)", result.stopped) : "", result.dir);
+      }
+      return result.failed > 0 || result.stopped > 0 ? kRunFailed : kOk;
     }
     if (plugins->parsed()) return cmd_plugins(which, plugin_libs);
     if (d->parsed()) {
@@ -214,4 +242,16 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "attnlab: internal error: {}\n", e.what());
     return kRunFailed;
   }
+}
+
+int main(int argc, char** argv) {
+  try {
+    experiment::mpi::init(&argc, &argv);
+  } catch (const Error& e) {
+    fmt::print(stderr, "attnlab: error: {}\n", e.what());
+    return kUsage;
+  }
+  const int code = run_main(argc, argv);
+  experiment::mpi::finalize();
+  return code;
 }

@@ -121,6 +121,10 @@ class FieldDecl {
     for (const char* x : c) s_.choices.emplace_back(x);
     return *this;
   }
+  FieldDecl& choices(const std::vector<std::string>& c) {
+    s_.choices.insert(s_.choices.end(), c.begin(), c.end());
+    return *this;
+  }
   FieldDecl& doc(std::string d) { s_.doc = std::move(d); return *this; }
 
  private:

@@ -21,6 +21,7 @@
 #include "framework/nn/layers.h"
 
 #include <cstdint>
+#include <map>
 
 namespace attnlab::experiment {
 
@@ -32,6 +33,10 @@ struct ModelDims {
   std::int64_t query_dim = 0;     ///< width of the query forward() receives (user embedding...); 0: none
   std::int64_t padding_idx = -1;  ///< embedding row kept at zero for padding ids; -1: none
   std::int64_t users = 0;         ///< user ids lie in [0, users) (model.query: user); 0: no users
+  std::int64_t step_dim = 0;      ///< > 0: the input is dense steps f32 [B, T, step_dim] (images), no embedding
+  std::vector<std::int64_t> side_categorical{};  ///< the data's categorical side features (model.side_features)
+  std::int64_t side_dense = 0;                   ///< the data's dense side features (model.side_features)
+  std::map<std::string, std::int64_t> task_outputs{};  ///< per task of model.tasks (default: num_outputs)
 };
 
 /// Per-sample side features (model.side_categorical / model.side_dense): categorical ids i64 [B, F]
@@ -48,7 +53,7 @@ class SequenceClassifier : public nn::Module {
   /// for a plugin config that does not bind, and whatever a plugin's constructor throws.
   SequenceClassifier(const ModelSection& spec, const ModelDims& dims, core::Rng& rng);
 
-  /// ids i64 [B, T] with T == seq_len, mask f32 [B, T] (1 = real step, 0 = padding; undefined:
+  /// ids i64 [B, T] with T == seq_len (dense-step models: f32 [B, T, step_dim]), mask f32 [B, T] (1 = real step, 0 = padding; undefined:
   /// every step is real), query [B, query_dim] (required iff query_dim > 0) -> the head's
   /// predictions [B, ...]. Throws ShapeError (naming every shape) or DTypeError on bad input.
   autograd::Var forward(const core::Tensor& ids, const core::Tensor& mask = {}, const autograd::Var& query = {},
@@ -66,6 +71,13 @@ class SequenceClassifier : public nn::Module {
   const std::vector<std::string>& tasks() const { return task_names_; }
   model::Weighting* weighting() const { return weighting_; }
   model::MultiTask* multitask() const { return multitask_; }
+  /// The training loss of a single-task model straight from the inputs (the head's train_loss: a
+  /// sampled-softmax head scores only the sampled items).
+  autograd::Var train_loss(const core::Tensor& ids, const core::Tensor& mask, const autograd::Var& query, const SideInputs& side,
+                           const core::Tensor& labels);
+  /// The same per task for a multi-task model (task-name order).
+  std::vector<autograd::Var> task_train_losses(const core::Tensor& ids, const core::Tensor& mask, const autograd::Var& query,
+                                               const SideInputs& side, const std::vector<core::Tensor>& labels);
   /// The head's mean loss of `predictions` (from forward) against labels.
   autograd::Var loss(const autograd::Var& predictions, const core::Tensor& labels);
 
@@ -90,6 +102,7 @@ class SequenceClassifier : public nn::Module {
   std::vector<model::Head*> task_heads_;
   model::Weighting* weighting_ = nullptr;
 
+  bool join_query_ = false;
   std::vector<nn::Embedding*> side_tables_;
   std::int64_t side_dense_ = 0;
 

@@ -56,6 +56,7 @@ ResolvedSpec load_experiment(const std::string& path, const std::vector<std::str
   ResolvedSpec r = resolve(base_tree);
   if (tree.find("sweep")) expand_sweep(tree, [](const config::Value& t) { return resolve(t).resolved; });
   r.raw = std::move(tree);
+  r.base_dir = std::filesystem::absolute(path).parent_path().lexically_normal().string();
   return r;
 }
 

@@ -19,6 +19,7 @@
 
 #include "framework/config/binder.h"
 #include "framework/data/dataset.h"
+#include "framework/eval/metrics.h"
 #include "framework/model/families.h"
 #include "framework/optim/optimizer.h"
 #include "framework/optim/schedule.h"
@@ -35,9 +36,11 @@ using Plugin = config::PluginSpec<B>;
 
 struct DataSection {
   Plugin<data::Dataset> dataset;
+  std::string task;
   template <class V>
   void visit(V& v) {
     v.required("dataset", dataset).doc("where the data comes from");
+    v("task", task).doc("the label column a single-task model (model.head) learns; empty: the dataset's first");
   }
 };
 
@@ -48,6 +51,8 @@ struct ModelSection {
   std::vector<std::int64_t> side_categorical;
   std::int64_t side_embedding = 8;
   std::int64_t side_dense = 0;
+  bool side_features = false;
+  bool join_query = false;
   Plugin<model::Extractor> extractor{"lstm"};
   Plugin<model::Attention> attention{"seed_self"};
   Plugin<model::Pooling> pooling{"flatten"};
@@ -65,6 +70,12 @@ struct ModelSection {
         .doc("cardinality of each categorical side feature (user or context attributes), each embedded and joined to the pooled sequence");
     v("side_embedding", side_embedding).min(1).doc("embedding width of each categorical side feature");
     v("side_dense", side_dense).min(0).doc("number of dense side features joined to the pooled sequence");
+    v("join_query", join_query)
+        .doc("also join the query (user or candidate embedding) to the pooled sequence, as DIN does, so that every "
+             "attention variant sees the candidate");
+    v("side_features", side_features)
+        .doc("join the dataset's own side features (categorical embedded, dense as is) to the pooled sequence; "
+             "replaces side_categorical and side_dense");
     v("extractor", extractor).doc("sequence feature extractor");
     v("attention", attention).doc("attention over the extracted sequence");
     v("pooling", pooling).doc("sequence to vector");
@@ -95,13 +106,38 @@ struct TrainSection {
   }
 };
 
-struct EvalSection {
-  std::vector<std::string> metrics{"accuracy", "logloss"};
-  std::int64_t batch_size = 256;
+struct RankingSection {
+  std::string mode = "full";
+  std::int64_t negatives = 100;
+  std::string sampler = "uniform";
+  std::int64_t seed = 0;
   template <class V>
   void visit(V& v) {
-    v("metrics", metrics).choices({"accuracy", "logloss"}).doc("metrics computed on the validation split");
-    v("batch_size", batch_size).min(1).doc("sequences per evaluation batch");
+    v("mode", mode).choices({"full", "sampled"}).doc("rank the target among all items, or among sampled negatives");
+    v("negatives", negatives).min(1).doc("sampled: negatives per target");
+    v("sampler", sampler).choices({"uniform", "popularity"}).doc("sampled: how negatives are drawn");
+    v("seed", seed).min(0).doc("sampled: seed of the negatives (the same for every trial of a sweep)");
+  }
+};
+
+struct EvalSection {
+  std::vector<std::string> metrics{"accuracy", "logloss"};
+  std::vector<std::int64_t> ks{5, 10, 20};
+  RankingSection ranking;
+  std::int64_t batch_size = 256;
+  std::string select = "loss";
+  int patience = 0;
+  template <class V>
+  void visit(V& v) {
+    v("metrics", metrics).choices(eval::metric_names())
+        .doc("metrics computed on the validation and test splits, for every task they apply to");
+    v("ks", ks).min(1).doc("cut-offs of the ranking metrics (hr, ndcg, mrr, recall)");
+    v("ranking", ranking).doc("the ranking protocol of next-item tasks");
+    v("batch_size", batch_size).min(1).doc("sequences per evaluation batch (results do not depend on it)");
+    v("select", select)
+        .doc("validation figure that picks the best epoch and drives early stopping: 'loss' or a metric "
+             "('ndcg@10', 'auc'; 'task/metric' for a multi-task model)");
+    v("patience", patience).min(0).doc("stop after this many epochs without improvement of select (0: never stop early)");
   }
 };
 
@@ -109,11 +145,13 @@ struct LogSection {
   std::string dir = "results";
   std::vector<int> attention_epochs;
   int probes = 8;
+  bool checkpoint = true;
   template <class V>
   void visit(V& v) {
     v("dir", dir).doc("directory of the results (one HDF5 file per trial)");
     v("attention_epochs", attention_epochs).min(1).doc("epochs at which attention weights are logged (empty: the last)");
     v("probes", probes).min(0).doc("fixed probe samples whose attention weights are logged");
+    v("checkpoint", checkpoint).doc("keep a checkpoint after every epoch so that an interrupted trial resumes where it stopped");
   }
 };
 
@@ -144,6 +182,7 @@ struct ExperimentSpec {
 /// A spec after includes, overrides and (for one trial) the sweep: the raw tree, the typed spec
 /// and the fully resolved config (every default filled in) with its hash.
 struct ResolvedSpec {
+  std::string base_dir;  ///< directory of the spec file: relative data paths are resolved against it
   config::Value raw;
   ExperimentSpec spec;
   config::Value resolved;

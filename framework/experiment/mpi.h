@@ -1,0 +1,41 @@
+// MPI for sweeps across machines (Open MPI; optional: built when CMake finds MPI, see README).
+//
+// Under `mpirun -np N attnlab sweep ...` every rank expands the same sweep. Rank 0 coordinates:
+// a service thread answers trial requests from the other ranks (dynamic hand-out: a rank asks for
+// its next trial whenever one of its jobs is free) and writes their state changes to the ledger;
+// rank 0's own jobs take trials from the same queue. Every rank writes its own trial files into
+// the shared sweep directory; rank 0 writes the index when all ranks are done.
+// Needs MPI_THREAD_MULTIPLE (Debian's Open MPI provides it).
+#pragma once
+
+#include "framework/experiment/trial_source.h"
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace attnlab::store {
+class Ledger;
+}
+
+namespace attnlab::experiment::mpi {
+
+/// True when this binary was built with MPI.
+bool built();
+/// Initialises MPI when the process was started by mpirun (Open MPI's environment); otherwise does
+/// nothing. Throws attnlab::Error when MPI_THREAD_MULTIPLE is not available.
+void init(int* argc, char*** argv);
+void finalize();
+bool active();
+int rank();
+int size();
+
+/// Rank 0: serves the todo list (trial indices) to every rank and its own workers; `on_state` is
+/// called (serialised) for every state change, its own and the other ranks'. finish() returns when
+/// every rank has said it is done.
+std::unique_ptr<TrialSource> coordinator(std::vector<std::size_t> todo,
+                                         std::function<void(const std::string&, const std::string&, const std::string&)> on_state);
+/// Ranks > 0: asks rank 0 for trials and reports to it.
+std::unique_ptr<TrialSource> client();
+
+}  // namespace attnlab::experiment::mpi

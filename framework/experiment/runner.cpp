@@ -1,0 +1,399 @@
+#include "framework/experiment/runner.h"
+
+#include "framework/config/value.h"
+#include "framework/experiment/spec.h"
+#include "framework/experiment/sweep.h"
+#include "framework/experiment/mpi.h"
+#include "framework/experiment/trainer.h"
+#include "framework/experiment/trial_source.h"
+#include "framework/store/index.h"
+#include "framework/store/ledger.h"
+#include "framework/store/trial.h"
+
+#include <tbb/global_control.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace attnlab::experiment {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) { g_interrupted.store(true); }
+
+std::string hms(double s) {
+  if (!(s >= 0) || s > 1e7) return "?";
+  const auto t = static_cast<long>(s + 0.5);
+  return t >= 3600 ? fmt::format("{}:{:02d}:{:02d}", t / 3600, (t / 60) % 60, t % 60) : fmt::format("{}:{:02d}", t / 60, t % 60);
+}
+
+/// The live display: one line per running trial, redrawn in place on a terminal; plain lines (one
+/// per epoch and per finished trial) otherwise.
+class Display {
+ public:
+  Display(bool quiet, std::size_t total) : quiet_(quiet), tty_(isatty(fileno(stderr)) != 0), total_(total) {}
+
+  void update(const TrialProgress& p) {
+    if (quiet_) return;
+    std::lock_guard lock(mu_);
+    auto& line = running_[p.id];
+    const bool new_epoch = p.phase == "valid" && line.epoch != p.epoch;
+    line = p;
+    if (!tty_ && new_epoch)
+      fmt::print(stderr, "trial {} epoch {}/{}: train loss {:.4f}, {:.0f} samples/s, ETA {}\n", p.id, p.epoch, p.epochs, p.loss,
+                 p.samples_per_s, hms(p.eta_s));
+  }
+  void finished(const std::string& id, const std::string& label, const TrialOutcome& o) {
+    std::lock_guard lock(mu_);
+    running_.erase(id);
+    ++finished_;
+    if (quiet_) return;
+    clear();
+    const char* what = o.status == TrialOutcome::Status::kDone ? "done" : o.status == TrialOutcome::Status::kFailed ? "FAILED" : "stopped";
+    fmt::print(stderr, "[{}/{}] {} {} ({}){}{}\n", finished_, total_, id, what, hms(o.seconds), label.empty() ? "" : "  ", label);
+    if (o.status == TrialOutcome::Status::kFailed) fmt::print(stderr, "    {}\n", o.message);
+    draw_locked();
+  }
+  void draw() {
+    std::lock_guard lock(mu_);
+    if (!quiet_ && tty_) {
+      clear();
+      draw_locked();
+    }
+  }
+  void close() {
+    std::lock_guard lock(mu_);
+    if (!quiet_ && tty_) clear();
+  }
+
+ private:
+  void clear() {
+    if (!tty_) return;
+    for (std::size_t i = 0; i < drawn_; ++i) std::fputs("\x1b[1A\x1b[2K", stderr);
+    drawn_ = 0;
+  }
+  void draw_locked() {
+    if (!tty_) return;
+    for (const auto& [id, p] : running_) {
+      if (p.phase == "train")
+        fmt::print(stderr, "  {} epoch {}/{} batch {}/{} loss {:.4f} {:.0f} samples/s ETA {}\n", id, p.epoch, p.epochs, p.batch,
+                   p.batches, p.loss, p.samples_per_s, hms(p.eta_s));
+      else
+        fmt::print(stderr, "  {} epoch {}/{} {}\n", id, p.epoch, p.epochs, p.phase);
+      ++drawn_;
+    }
+    std::fflush(stderr);
+  }
+
+  bool quiet_, tty_;
+  std::size_t total_, finished_ = 0, drawn_ = 0;
+  std::mutex mu_;
+  std::map<std::string, TrialProgress> running_;
+};
+
+
+/// Where a worker gets its next trial and where trial states go: this process's list and ledger,
+/// or (under MPI) rank 0, which owns both. Thread-safe.
+class LocalSource : public TrialSource {
+ public:
+  using OnState = std::function<void(const std::string&, const std::string&, const std::string&)>;
+  LocalSource(std::vector<std::size_t> todo, OnState on_state) : todo_(std::move(todo)), on_state_(std::move(on_state)) {}
+  std::optional<std::size_t> next() override {
+    const std::size_t n = next_.fetch_add(1);
+    if (n >= todo_.size()) return std::nullopt;
+    return todo_[n];
+  }
+  void report(const std::string& id, const std::string& state, const std::string& message) override {
+    std::lock_guard lock(mu_);
+    on_state_(id, state, message);
+  }
+
+ private:
+  std::vector<std::size_t> todo_;
+  OnState on_state_;
+  std::mutex mu_;
+  std::atomic<std::size_t> next_{0};
+};
+
+std::string fingerprint(const std::vector<Trial>& trials) {
+  std::string ids;
+  for (const auto& t : trials) ids += t.id + "\n";
+  const config::Value v = config::Value::scalar(ids);
+  return config::hash(v);
+}
+
+/// Writes sweep.yaml, or refuses a directory made by another spec.
+void claim_directory(const fs::path& dir, const std::string& spec_path, const std::string& print, bool force,
+                     const std::string& spec_yaml) {
+  fs::create_directories(dir);
+  const fs::path meta = dir / "sweep.yaml";
+  if (fs::exists(meta) && !force) {
+    std::ifstream in(meta);
+    std::string first;
+    std::getline(in, first);
+    if (first != "# fingerprint: " + print)
+      throw Error(fmt::format("{}: this sweep directory was made by a different spec (its trial list differs from {}'s); "
+                              "use another log.dir or name, or --force to run into it anyway",
+                              dir.string(), spec_path));
+    return;
+  }
+  std::ofstream out(meta);
+  out << "# fingerprint: " << print << "\n# spec: " << spec_path << "\n" << spec_yaml;
+}
+
+std::vector<std::pair<std::string, std::string>> swept_of(const Trial& t) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [k, v] : t.assignments) out.emplace_back(k, config::canonical(v));
+  return out;
+}
+
+}  // namespace
+
+std::pair<int, int> choose_parallelism(int jobs, int threads, int cores, std::size_t trials) {
+  cores = std::max(cores, 1);
+  const int max_jobs = static_cast<int>(std::max<std::size_t>(trials, 1));
+  if (jobs == 0 && threads == 0) {
+    threads = 1;
+    jobs = std::min(cores, max_jobs);
+  } else if (jobs == 0) {
+    jobs = std::clamp(cores / threads, 1, max_jobs);
+  } else if (threads == 0) {
+    threads = std::max(1, cores / jobs);
+  }
+  if (jobs * threads > cores)
+    throw Error(fmt::format("--jobs {} x --threads {} = {} threads exceed the {} cores of this machine (it would oversubscribe)",
+                            jobs, threads, jobs * threads, cores));
+  return {jobs, threads};
+}
+
+SweepResult run_sweep(const SweepOptions& o) {
+  const ResolvedSpec base = load_experiment(o.spec, o.overrides);
+  std::vector<Trial> trials;
+  if (o.single || !base.raw.find("sweep")) {
+    Trial t;
+    t.spec = base.raw;
+    t.spec.erase("sweep");
+    t.id = base.hash.substr(0, 12);
+    trials.push_back(std::move(t));
+  } else {
+    trials = expand_sweep(base.raw, [](const config::Value& t) { return resolve(t).resolved; });
+  }
+  if (o.shards < 1 || o.shard < 0 || o.shard >= o.shards)
+    throw Error(fmt::format("--shard {}/{}: need 0 <= i < N", o.shard, o.shards));
+
+  SweepResult result;
+  const fs::path dir = o.out_dir.empty() ? fs::path(base.spec.log.dir) / base.spec.name : fs::path(o.out_dir);
+  result.dir = dir.string();
+  const bool distributed = mpi::active();
+  const bool leader = !distributed || mpi::rank() == 0;
+  if (distributed && o.shards > 1) throw Error("--shard and mpirun are alternatives: use one of them");
+  if (leader) claim_directory(dir, o.spec, fingerprint(trials), o.force, config::to_yaml(base.raw));
+  std::unique_ptr<store::Ledger> ledger;
+  if (leader) ledger = std::make_unique<store::Ledger>((dir / "ledger.tsv").string());
+
+  // This process's trials (a shard, or all of them), and which of those still need running.
+  std::vector<std::size_t> mine, todo;
+  for (std::size_t i = 0; i < trials.size(); ++i)
+    if (static_cast<int>(i % static_cast<std::size_t>(o.shards)) == o.shard) mine.push_back(i);
+  std::map<std::size_t, std::size_t> row_of;  // trial index -> row
+  std::mutex rows_mu;
+  auto row_for = [&](std::size_t trial) -> SweepRow& {
+    std::lock_guard lock(rows_mu);
+    auto it = row_of.find(trial);
+    if (it == row_of.end()) {
+      it = row_of.emplace(trial, result.rows.size()).first;
+      result.rows.push_back({.id = trials[trial].id, .label = trials[trial].label(), .status = "", .message = "", .final = {},
+                             .seconds = 0, .skipped = false});
+    }
+    return result.rows[it->second];
+  };
+  if (leader) {
+    for (const std::size_t i : mine) {
+      const Trial& t = trials[i];
+      const auto prior = store::inspect_trial(dir, t.id);
+      using Kind = store::TrialFileStatus::Kind;
+      if (prior.kind == Kind::done) {
+        const store::TrialReader r(store::trial_path(dir, t.id));
+        SweepRow& row = row_for(i);
+        row.status = "done";
+        row.skipped = true;
+        for (const auto& [split, metrics] : r.finals())
+          for (const auto& [metric, value] : metrics) row.final.emplace_back(split + "/" + metric, value);
+        ++result.skipped;
+        continue;
+      }
+      if (prior.kind == Kind::unreadable) {
+        fs::remove(store::trial_path(dir, t.id));
+        ledger->append(t.id, store::TrialState::planned, "its trial file did not read (" + prior.message + "); running it again");
+      }
+      todo.push_back(i);
+    }
+  }
+
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  const auto [jobs, threads] = choose_parallelism(o.jobs, o.threads, cores, distributed ? trials.size() : todo.size());
+  if (!o.quiet && leader)
+    fmt::print(stderr, "sweep {}: {} trial{} ({} finished earlier), {}{} job{} x {} thread{}, results in {}\n", base.spec.name,
+               mine.size(), mine.size() == 1 ? "" : "s", result.skipped,
+               distributed ? fmt::format("{} ranks x ", mpi::size()) : "", jobs, jobs == 1 ? "" : "s", threads,
+               threads == 1 ? "" : "s", dir.string());
+
+  std::mutex index_mu;
+  auto update_index = [&] {
+    std::lock_guard lock(index_mu);
+    try {
+      std::vector<store::IndexRow> rows;
+      for (const auto& t : trials)
+        if (fs::exists(store::trial_path(dir, t.id))) {
+          try {
+            rows.push_back(store::index_row(store::trial_path(dir, t.id), swept_of(t)));
+          } catch (const store::StoreError&) {
+            // Unreadable: the next run re-runs it; the index lists only readable trials.
+          }
+        }
+      store::write_index(dir, rows);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "warning: could not update {}: {}\n", (dir / "index.h5").string(), e.what());
+    }
+  };
+  auto on_state = [&](const std::string& id, const std::string& state, const std::string& message) {
+    ledger->append(id, store::parse_state(state).value_or(store::TrialState::running), message);
+    if (state == "done" || state == "failed") update_index();
+  };
+  std::unique_ptr<TrialSource> source;
+  if (!distributed)
+    source = std::make_unique<LocalSource>(todo, on_state);
+  else if (leader)
+    source = mpi::coordinator(todo, on_state);
+  else
+    source = mpi::client();
+
+  Display display(o.quiet, distributed ? trials.size() : todo.size());
+  std::atomic<bool> stop{false};
+  g_interrupted.store(false);
+  auto previous = std::signal(SIGINT, on_sigint);
+  std::atomic<int> workers_left{jobs};
+  {
+    tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(jobs * threads + 1));
+    tbb::task_arena scheduler(jobs, 0);
+    auto worker = [&] {
+      while (!stop.load()) {
+        const auto next = source->next();
+        if (!next) break;
+        const Trial& t = trials[*next];
+        TrialPlan plan;
+        plan.id = t.id;
+        plan.spec = resolve(t.spec);
+        plan.spec.base_dir = base.base_dir;
+        plan.out_dir = dir.string();
+        plan.threads = threads;
+        plan.swept = swept_of(t);
+        if (distributed) plan.env["mpi_rank"] = std::to_string(mpi::rank());
+        plan.progress = [&](const TrialProgress& p) { display.update(p); };
+        plan.stop = &stop;
+        source->report(t.id, "running", t.label());
+        TrialOutcome out;
+        tbb::task_arena trial_arena(threads);
+        trial_arena.execute([&] { out = run_trial(plan); });
+        SweepRow& row = row_for(*next);
+        row.seconds = out.seconds;
+        row.message = out.message;
+        row.final.assign(out.final.begin(), out.final.end());
+        switch (out.status) {
+          case TrialOutcome::Status::kDone:
+            row.status = "done";
+            source->report(t.id, "done", "");
+            break;
+          case TrialOutcome::Status::kFailed:
+            row.status = "failed";
+            source->report(t.id, "failed", out.message);
+            if (o.fail_fast) stop.store(true);
+            break;
+          case TrialOutcome::Status::kStopped:
+            row.status = "stopped";
+            source->report(t.id, "running", "interrupted; resumes from its checkpoint");
+            break;
+        }
+        display.finished(t.id, t.label(), out);
+      }
+      workers_left.fetch_sub(1);
+    };
+    tbb::task_group group;
+    scheduler.execute([&] {
+      for (int j = 0; j < jobs; ++j) group.run(worker);
+    });
+    // The main thread only redraws the display and watches for Ctrl-C; the trials run on the
+    // arena's threads.
+    while (workers_left.load() > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (g_interrupted.load()) stop.store(true);
+      display.draw();
+    }
+    scheduler.execute([&] { group.wait(); });
+  }
+  std::signal(SIGINT, previous);
+  display.close();
+  source->finish();
+  if (leader) update_index();
+  for (const auto& row : result.rows) {
+    if (row.skipped) continue;
+    if (row.status == "done") ++result.done;
+    if (row.status == "failed") ++result.failed;
+    if (row.status == "stopped") ++result.stopped;
+  }
+  std::sort(result.rows.begin(), result.rows.end(), [&](const SweepRow& a, const SweepRow& b) {
+    auto pos = [&](const SweepRow& r) {
+      for (const auto& [trial, row] : row_of)
+        if (trials[trial].id == r.id) return trial;
+      return std::size_t{0};
+    };
+    return pos(a) < pos(b);
+  });
+  return result;
+}
+
+std::string format_table(const SweepResult& r) {
+  // Columns: the final metrics every trial shares, test split first (valid when there is no test).
+  std::vector<std::string> metrics;
+  for (const auto& row : r.rows)
+    for (const auto& [name, _] : row.final)
+      if (std::find(metrics.begin(), metrics.end(), name) == metrics.end()) metrics.push_back(name);
+  const bool has_test = std::any_of(metrics.begin(), metrics.end(), [](const std::string& m) { return m.starts_with("test/"); });
+  std::erase_if(metrics, [&](const std::string& m) { return has_test ? !m.starts_with("test/") : !m.starts_with("valid/"); });
+  std::string out = fmt::format("{:<12}  {:<8}", "trial", "status");
+  std::vector<std::size_t> widths;
+  for (const auto& m : metrics) {
+    widths.push_back(std::max<std::size_t>(m.size(), 8));
+    out += fmt::format("  {:>{}}", m, widths.back());
+  }
+  out += "  swept\n";
+  for (const auto& row : r.rows) {
+    out += fmt::format("{:<12}  {:<8}", row.id, row.status);
+    for (std::size_t c = 0; c < metrics.size(); ++c) {
+      const auto it = std::find_if(row.final.begin(), row.final.end(), [&](const auto& p) { return p.first == metrics[c]; });
+      out += it == row.final.end() ? fmt::format("  {:>{}}", "-", widths[c]) : fmt::format("  {:>{}.4f}", it->second, widths[c]);
+    }
+    out += "  " + row.label + "\n";
+  }
+  return out;
+}
+
+}  // namespace attnlab::experiment

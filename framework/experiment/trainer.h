@@ -1,0 +1,71 @@
+// The trainer: one trial of a spec, from data to a finished HDF5 file (docs/results.md).
+//
+//   prepare data (dataset + preprocess)  ->  build the model (model.h), optimizer, schedule
+//   for each epoch: train batches (prefetched) -> validate -> curves -> best? keep it -> checkpoint
+//   early stopping on eval.select with eval.patience
+//   at the end: reload the best parameters, evaluate valid and test -> /final; attention on probes
+//
+// Failures never escape: a bad dataset, a config that the data contradicts, a NaN/Inf loss or
+// gradient (named by epoch, step and tensor), anything thrown — the trial file is closed with
+// status "failed" and the message, and run_trial returns the outcome. Only the caller's stop flag
+// (Ctrl-C, --fail-fast) interrupts a trial without a verdict; it then keeps its last checkpoint.
+//
+// Resume. After every epoch the trial writes <id>.ckpt (parameters, optimizer, the model's Rng,
+// the best parameters so far, early-stopping state, the curves so far). A trial that finds its
+// checkpoint continues after that epoch and ends bitwise identical to an uninterrupted run at the
+// same thread count: the batch order of epoch e depends only on (seed, e) (data/batcher.h), and
+// everything else random is in the checkpoint. The checkpoint is deleted when the trial ends.
+//
+// Determinism. Same resolved config + seed + thread count -> bitwise the same file contents
+// (except timings and the environment).
+#pragma once
+
+#include "framework/experiment/spec.h"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace attnlab::experiment {
+
+/// What a running trial reports, for the progress display.
+struct TrialProgress {
+  std::string id;
+  int epoch = 0, epochs = 0;
+  std::int64_t batch = 0, batches = 0;
+  double loss = 0;           ///< running mean of the epoch's training loss
+  double samples_per_s = 0;
+  double eta_s = 0;          ///< estimated seconds left in the trial
+  std::string phase;         ///< "data", "train", "valid", "test"
+};
+
+struct TrialPlan {
+  std::string id;                 ///< trial id (hash of the resolved config)
+  ResolvedSpec spec;
+  std::string out_dir;            ///< <id>.h5, <id>.h5.tmp and <id>.ckpt go here
+  int threads = 1;                ///< oneDNN/OpenMP threads (the caller's arena has as many slots)
+  std::vector<std::pair<std::string, std::string>> swept;  ///< swept key -> value (recorded)
+  std::map<std::string, std::string> env;                 ///< extra /env entries (e.g. mpi_rank)
+  std::function<void(const TrialProgress&)> progress;     ///< may be empty
+  const std::atomic<bool>* stop = nullptr;                ///< set: finish the current batch and return
+};
+
+struct TrialOutcome {
+  enum class Status { kDone, kFailed, kStopped };
+  Status status = Status::kFailed;
+  std::string message;                        ///< failure message
+  std::map<std::string, double> final;        ///< "valid/accuracy", "test/hr@10", ...
+  double seconds = 0;
+  int resumed_from_epoch = 0;                 ///< 0: started fresh
+};
+
+/// Runs one trial to the end (or resumes it from its checkpoint). Never throws.
+TrialOutcome run_trial(const TrialPlan& plan);
+
+/// Keys of /env: attnlab version and commit, library versions, compiler, CPU, host.
+std::map<std::string, std::string> environment();
+
+}  // namespace attnlab::experiment

@@ -1,0 +1,22 @@
+// Where a sweep's workers get their next trial and where trial states go (runner.h). Thread-safe:
+// every worker thread of the process calls next() and report().
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace attnlab::experiment {
+
+class TrialSource {
+ public:
+  virtual ~TrialSource() = default;
+  /// The index (into the sweep's trial list) of the next trial to run, or nullopt when none is left.
+  virtual std::optional<std::size_t> next() = 0;
+  /// Records a trial's state change (running, done, failed, stopped) in the sweep's ledger.
+  virtual void report(const std::string& id, const std::string& state, const std::string& message) = 0;
+  /// Called once when this process's workers have all returned.
+  virtual void finish() {}
+};
+
+}  // namespace attnlab::experiment

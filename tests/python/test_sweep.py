@@ -1,0 +1,220 @@
+"""End-to-end runs and sweeps with the attnlab binary: the HDF5 layout (read with h5py), the index,
+the ledger, determinism, kill -9 and resume, truncated files, NaN failures, refused directories,
+shards and a 2-rank MPI sweep."""
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+h5py = pytest.importorskip("h5py")
+np = pytest.importorskip("numpy")
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("ATTNLAB_BIN", os.path.join(ROOT, "build", "attnlab"))
+pytestmark = pytest.mark.skipif(not os.path.exists(BIN), reason=f"{BIN} not built")
+
+SPEC = """name: tiny
+data:
+  dataset: {{type: marker, train: {train}, valid: 64, test: 64, seq_len: 8, vocab: 20, classes: 4}}
+model:
+  embedding: 8
+  extractor: {{type: lstm, hidden: 8}}
+  attention: {{type: seed_self}}
+  pooling: {{type: flatten}}
+  head: {{type: classification}}
+train:
+  epochs: {epochs}
+  batch_size: 16
+  optimizer: {optimizer}
+  seed: 1
+eval: {{metrics: [accuracy, logloss, macro_f1], select: accuracy}}
+log: {{dir: {dir}, probes: 4, attention_epochs: [1]}}
+sweep: {sweep}
+"""
+
+
+def write_spec(tmp_path, name="spec.yaml", train=256, epochs=2, optimizer="{type: adam, lr: 0.01}",
+               sweep="{grid: {model.attention.type: [none, seed_self]}, seeds: [1, 2]}"):
+    path = tmp_path / name
+    path.write_text(SPEC.format(train=train, epochs=epochs, optimizer=optimizer, sweep=sweep, dir=tmp_path / "results"))
+    return str(path)
+
+
+def attnlab(*args, timeout=300):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def trial_files(d):
+    return sorted(f for f in os.listdir(d) if f.endswith(".h5") and f != "index.h5")
+
+
+def finals(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                out[name] = obj[()]
+        f["final"].visititems(visit)
+        f["curves"].visititems(lambda n, o: out.__setitem__("curves/" + n, o[()]) if isinstance(o, h5py.Dataset) and
+                               "seconds" not in n and "samples_per_s" not in n else None)
+    return out
+
+
+def ledger(d):
+    with open(os.path.join(d, "ledger.tsv")) as f:
+        return [line.rstrip("\n").split("\t") for line in f if line.strip()]
+
+
+def test_run_writes_a_complete_trial_file(tmp_path):
+    spec = write_spec(tmp_path)
+    r = attnlab("run", spec, "--quiet")
+    assert r.returncode == 0, r.stderr
+    d = tmp_path / "results" / "tiny"
+    files = trial_files(d)
+    assert len(files) == 1
+    with h5py.File(d / files[0], "r") as f:
+        assert f.attrs["format"] == b"attnlab-trial" or f.attrs["format"] == "attnlab-trial"
+        status = f["status"].attrs["state"]
+        assert (status.decode() if isinstance(status, bytes) else status) == "done"
+        yaml = f["config/yaml"][()]
+        assert b"seed_self" in (yaml if isinstance(yaml, bytes) else yaml.encode())
+        assert "attnlab_version" in f["env"].attrs and "onednn" in f["env"].attrs
+        assert f["curves/train/loss"].shape == (2,)
+        assert f["curves/valid/accuracy"].shape == (2,)
+        assert np.all(np.isfinite(f["curves/train/loss"][()]))
+        acc = f["final/test/accuracy"][()]
+        assert 0.0 <= acc <= 1.0
+        w = f["attention/attention/epoch_1"][()]
+        assert w.shape[0] == 4 and np.allclose(w.sum(axis=-1), 1.0, atol=1e-4)
+        assert f["attention/probe/truth"].shape[0] == 4  # marker data: one informative position each
+        assert f["timing/samples_per_second"][()] > 0 and f["timing/total_seconds"][()] > 0
+
+
+def test_sweep_parallel_index_and_ledger(tmp_path):
+    spec = write_spec(tmp_path)
+    r = attnlab("sweep", spec, "--jobs", "2", "--threads", "1")
+    assert r.returncode == 0, r.stderr
+    assert "4 done, 0 failed" in r.stdout
+    d = tmp_path / "results" / "tiny"
+    assert len(trial_files(d)) == 4
+    states = [row[2] for row in ledger(d)]
+    assert states.count("running") == 4 and states.count("done") == 4
+    with h5py.File(d / "index.h5", "r") as f:
+        summary = f["summary"][()]
+        assert len(summary) == 4
+        for tid in f["trials"]:
+            assert "accuracy" in f["trials"][tid]["final/test"]
+
+
+def test_same_seed_same_results_and_resume_after_kill(tmp_path):
+    spec = write_spec(tmp_path, train=2048, epochs=4, sweep="{seeds: [1, 2, 3]}")
+    reference = tmp_path / "reference"
+    r = attnlab("sweep", spec, "--jobs", "1", "--threads", "1", "--quiet", "--out", str(reference))
+    assert r.returncode == 0, r.stderr
+    again = tmp_path / "again"
+    assert attnlab("sweep", spec, "--jobs", "1", "--quiet", "--out", str(again)).returncode == 0
+    for name in trial_files(reference):  # bitwise identical metrics and curves
+        a, b = finals(reference / name), finals(again / name)
+        assert a.keys() == b.keys()
+        for k in a:
+            assert np.array_equal(a[k], b[k]), k
+
+    killed = tmp_path / "killed"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    p = subprocess.Popen([BIN, "sweep", spec, "--jobs", "1", "--threads", "1", "--quiet", "--out", str(killed)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline:  # kill once the first trial is done and the second is past an epoch
+        if os.path.exists(killed / "ledger.tsv"):
+            rows = ledger(killed)
+            if [x[2] for x in rows].count("done") == 1 and any(f.endswith(".ckpt") for f in os.listdir(killed)):
+                break
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    done_before = [x[1] for x in ledger(killed) if x[2] == "done"]
+    assert len(done_before) == 1
+    r = attnlab("sweep", spec, "--jobs", "1", "--threads", "1", "--out", str(killed))
+    assert r.returncode == 0, r.stderr
+    rerun = [x[1] for x in ledger(killed)[len(ledger(killed)) - 2 * 2:] if x[2] == "running"]
+    assert done_before[0] not in rerun  # the finished trial was not run again
+    for name in trial_files(reference):
+        a, b = finals(reference / name), finals(killed / name)
+        for k in a:
+            assert np.array_equal(a[k], b[k]), k
+
+    # A truncated trial file is detected and only that trial re-runs.
+    victim = killed / trial_files(killed)[0]
+    size = os.path.getsize(victim)
+    with open(victim, "r+b") as f:
+        f.truncate(size // 2)
+    n_before = len(ledger(killed))
+    r = attnlab("sweep", spec, "--jobs", "1", "--quiet", "--out", str(killed))
+    assert r.returncode == 0, r.stderr
+    new_rows = ledger(killed)[n_before:]
+    assert [x[2] for x in new_rows].count("running") == 1
+    assert finals(victim).keys() == finals(reference / victim.name).keys()
+
+
+def test_nan_fails_one_trial_and_the_sweep_goes_on(tmp_path):
+    spec = write_spec(tmp_path, optimizer="{type: sgd, lr: 0.1}",
+                      sweep="{grid: {train.optimizer.lr: [0.1, 1.0e+38]}}")
+    r = attnlab("sweep", spec, "--jobs", "1", "--quiet")
+    assert r.returncode == 1
+    d = tmp_path / "results" / "tiny"
+    statuses = {}
+    for name in trial_files(d):
+        with h5py.File(d / name, "r") as f:
+            s = f["status"].attrs["state"]
+            m = f["status"].attrs["message"]
+            statuses[name] = ((s.decode() if isinstance(s, bytes) else s), (m.decode() if isinstance(m, bytes) else m))
+    assert sorted(s for s, _ in statuses.values()) == ["done", "failed"]
+    message = [m for s, m in statuses.values() if s == "failed"][0]
+    assert "epoch 1 step" in message and ("NaN" in message or "Inf" in message or "inf" in message or "nan" in message)
+
+
+def test_changed_spec_is_refused_unless_forced(tmp_path):
+    spec = write_spec(tmp_path, sweep="{seeds: [1]}")
+    assert attnlab("sweep", spec, "--quiet").returncode == 0
+    write_spec(tmp_path, sweep="{seeds: [1, 2]}")
+    r = attnlab("sweep", spec, "--quiet")
+    assert r.returncode == 2 and "different spec" in r.stderr
+    assert attnlab("sweep", spec, "--quiet", "--force").returncode == 0
+
+
+def test_shards_split_the_trials(tmp_path):
+    spec = write_spec(tmp_path)
+    a = attnlab("sweep", spec, "--shard", "0/2", "--quiet")
+    b = attnlab("sweep", spec, "--shard", "1/2", "--quiet")
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    d = tmp_path / "results" / "tiny"
+    assert len(trial_files(d)) == 4
+    with h5py.File(d / "index.h5", "r") as f:
+        assert len(f["summary"][()]) == 4
+
+
+@pytest.mark.skipif(shutil.which("mpirun") is None, reason="Open MPI not installed")
+def test_two_rank_mpi_sweep(tmp_path):
+    if "mpi" not in attnlab("--version").stdout.lower():
+        pytest.skip("attnlab built without MPI")
+    spec = write_spec(tmp_path)
+    env = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    r = subprocess.run(["mpirun", "--oversubscribe", "-np", "2", BIN, "sweep", spec, "--jobs", "1", "--threads", "1", "--quiet"],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    d = tmp_path / "results" / "tiny"
+    assert len(trial_files(d)) == 4
+    ranks = set()
+    for name in trial_files(d):
+        with h5py.File(d / name, "r") as f:
+            rank = f["env"].attrs["mpi_rank"]
+            ranks.add(rank.decode() if isinstance(rank, bytes) else str(rank))
+    assert ranks == {"0", "1"}  # both ranks ran trials
+    states = [row[2] for row in ledger(d)]
+    assert states.count("done") == 4
+    with h5py.File(d / "index.h5", "r") as f:
+        assert len(f["summary"][()]) == 4
