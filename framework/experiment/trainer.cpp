@@ -213,6 +213,29 @@ void write_attention(store::TrialWriter& writer, int epoch, const Tensor& weight
 
 }  // namespace
 
+std::vector<std::size_t> label_columns(const ExperimentSpec& spec, const data::Examples& examples) {
+  std::vector<std::size_t> out;
+  for (const auto& t : bind_tasks(spec, examples)) out.push_back(t.column);
+  return out;
+}
+
+ModelDims dims_for(const ExperimentSpec& spec, const data::PreparedData& data) {
+  const auto& ex = data.examples;
+  const auto tasks = bind_tasks(spec, ex);
+  ModelDims dims;
+  dims.vocab = ex.vocab;
+  dims.seq_len = data.seq_len;
+  dims.num_outputs = outputs_of(ex.labels[tasks[0].column]);
+  dims.padding_idx = ex.step_dim > 0 ? -1 : 0;
+  dims.users = ex.num_users;
+  dims.step_dim = ex.step_dim;
+  dims.side_categorical = ex.categorical_cardinality;
+  dims.side_dense = ex.num_dense();
+  for (const auto& t : tasks)
+    if (!t.name.empty()) dims.task_outputs[t.name] = outputs_of(ex.labels[t.column]);
+  return dims;
+}
+
 std::map<std::string, std::string> environment() {
   std::map<std::string, std::string> env;
   env["attnlab_version"] = ATTNLAB_VERSION;
@@ -270,17 +293,7 @@ TrialOutcome run_trial(const TrialPlan& plan) {
     const auto& ex = data.examples;
 
     // ---- model ------------------------------------------------------------------------------
-    ModelDims dims;
-    dims.vocab = ex.vocab;
-    dims.seq_len = data.seq_len;
-    dims.num_outputs = outputs_of(ex.labels[tasks[0].column]);
-    dims.padding_idx = ex.step_dim > 0 ? -1 : 0;
-    dims.users = ex.num_users;
-    dims.step_dim = ex.step_dim;
-    dims.side_categorical = ex.categorical_cardinality;
-    dims.side_dense = ex.num_dense();
-    for (const auto& t : tasks)
-      if (!t.name.empty()) dims.task_outputs[t.name] = outputs_of(ex.labels[t.column]);
+    const ModelDims dims = dims_for(spec, data);
     SequenceClassifier model(spec.model, dims, model_rng);
     auto opt = registry::create(spec.train.optimizer, {.params = model.params()});
     data::Batcher train_batches(ex, data.splits.train,

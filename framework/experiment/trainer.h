@@ -20,6 +20,8 @@
 // (except timings and the environment).
 #pragma once
 
+#include "framework/data/pipeline.h"
+#include "framework/experiment/model.h"
 #include "framework/experiment/spec.h"
 
 #include <atomic>
@@ -61,6 +63,14 @@ struct TrialOutcome {
   double seconds = 0;
   int resumed_from_epoch = 0;                 ///< 0: started fresh
 };
+
+/// The model's dimensions from prepared data: vocabulary, padded length, outputs of the task the
+/// spec trains (data.task or each of model.tasks), users, dense steps, side features. Throws
+/// attnlab::Error naming a task the data lacks (with the label columns it has).
+ModelDims dims_for(const ExperimentSpec& spec, const data::PreparedData& data);
+/// The label column (index into Examples::labels, so into Batch::labels) of each task the model
+/// trains: data.task (default: the first column) or model.tasks in name order. Throws like dims_for.
+std::vector<std::size_t> label_columns(const ExperimentSpec& spec, const data::Examples& examples);
 
 /// Runs one trial to the end (or resumes it from its checkpoint). Never throws.
 TrialOutcome run_trial(const TrialPlan& plan);
