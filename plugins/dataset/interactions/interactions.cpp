@@ -5,7 +5,9 @@
 #include "framework/data/text_file.h"
 #include "framework/registry/registry.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace attnlab::plugins {
 
@@ -145,6 +147,18 @@ data::Built InteractionsDataset::build(data::Table table, data::DataReport& repo
     b.protocol = fmt::format("temporal (target time <= {} train, <= {} valid, later test: quantiles {} and {} of target times), "
                              "min_history {}",
                              t.cut_train, t.cut_valid, c_.q_train, c_.q_valid, c_.min_history);
+  }
+  if (c_.max_train_per_user > 0) {
+    // Training rows are sorted, so a user's targets run oldest to newest: keep the last N of each.
+    std::vector<std::int64_t> kept;
+    std::map<std::int64_t, std::int64_t> seen;
+    for (auto it = b.splits.train.rbegin(); it != b.splits.train.rend(); ++it)
+      if (seen[ex.users[static_cast<std::size_t>(*it)]]++ < c_.max_train_per_user) kept.push_back(*it);
+    std::reverse(kept.begin(), kept.end());
+    report.lines.push_back(fmt::format("{}: max_train_per_user {} keeps {} of {} training targets", kWho, c_.max_train_per_user,
+                                       kept.size(), b.splits.train.size()));
+    b.splits.train = std::move(kept);
+    b.protocol += fmt::format("; training limited to each user's last {} targets", c_.max_train_per_user);
   }
   report.lines.push_back(fmt::format("{}: {} interactions, {} users, {} items; {} examples: train {}, valid {}, test {}", kWho,
                                      s.items.size(), s.num_users(), s.num_items(), ex.size(), b.splits.train.size(),

@@ -58,6 +58,7 @@ struct InteractionsConfig {
   std::int64_t min_history = 1;
   std::string on_error = "fail";
   bool fill_targets = false;
+  std::int64_t max_train_per_user = 0;
 
   template <class V>
   void visit(V& v) {
@@ -78,6 +79,8 @@ struct InteractionsConfig {
     v("q_valid", q_valid).range(0.0, 1.0).doc("temporal: targets with time <= the q_valid quantile (and > the q_train one) validate; later ones test");
     v("min_history", min_history).min(1).doc("shortest history of an example (targets at positions >= this)");
     v("on_error", on_error).choices({"fail", "drop"}).doc("malformed rows and rows missing user/item/time: fail, or drop them (counted in the log)");
+    v("max_train_per_user", max_train_per_user).min(0)
+        .doc("keep only each user's most recent N training targets (0: all); valid and test are unchanged");
     v("fill_targets", fill_targets).doc("fill Examples::targets with the target item (for rating/click models with query: target; leaks the next_item label)");
   }
 };

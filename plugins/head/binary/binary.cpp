@@ -1,5 +1,10 @@
 // head/binary: one logit per sample for a yes/no task (click, like), trained with binary
 // cross-entropy on logits. Labels: f32 [B] in {0, 1} (soft labels allowed); NaN marks a missing label.
+//
+//   h -> [Linear + ReLU] per `hidden` width (the tower: "tower_0", "tower_1", ...) -> Linear "out" -> [B]
+//
+// A CTR model needs the tower (Zhou et al. 2018, DIN: an MLP over [user interest, candidate]): a
+// single linear layer cannot express whether the candidate matches the history.
 #include "framework/model/families.h"
 #include "framework/nn/layers.h"
 #include "framework/ops/ops.h"
@@ -12,16 +17,29 @@ using autograd::Var;
 using core::Tensor;
 
 struct BinaryConfig {
+  std::vector<std::int64_t> hidden;
   template <class V>
-  void visit(V&) {}
+  void visit(V& v) {
+    v("hidden", hidden).min(1).doc("widths of the ReLU layers of the tower before the logit (DIN: [200, 80]); empty: linear");
+  }
 };
 
 class BinaryHead : public model::Head {
  public:
-  BinaryHead(const BinaryConfig&, const Context& ctx)
-      : out_(add_child("out", std::make_unique<nn::Linear>(ctx.in_dim, 1, true, *ctx.rng))) {}
+  BinaryHead(const BinaryConfig& c, const Context& ctx) {
+    std::int64_t width = ctx.in_dim;
+    for (std::size_t l = 0; l < c.hidden.size(); ++l) {
+      tower_.push_back(&add_child(fmt::format("tower_{}", l), std::make_unique<nn::Linear>(width, c.hidden[l], true, *ctx.rng)));
+      width = c.hidden[l];
+    }
+    out_ = &add_child("out", std::make_unique<nn::Linear>(width, 1, true, *ctx.rng));
+  }
   /// [B, in] -> logits [B].
-  Var forward(const Var& h) override { return ops::reshape(out_.forward(h), core::Shape{h.shape()[0]}); }
+  Var forward(const Var& h) override {
+    Var x = h;
+    for (const auto* layer : tower_) x = layer->forward(x, ops::Activation::relu);
+    return ops::reshape(out_->forward(x), core::Shape{h.shape()[0]});
+  }
   Var loss(const Var& logits, const Tensor& labels) override {
     if (labels.dtype() != core::DType::f32)
       throw DTypeError("head/binary", fmt::format("labels must be f32 in [0, 1], got {} {}", core::name_of(labels.dtype()),
@@ -33,7 +51,8 @@ class BinaryHead : public model::Head {
   }
 
  private:
-  nn::Linear& out_;
+  std::vector<nn::Linear*> tower_;
+  nn::Linear* out_ = nullptr;
 };
 
 }  // namespace attnlab::plugins

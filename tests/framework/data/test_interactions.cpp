@@ -151,6 +151,20 @@ BOOST_AUTO_TEST_CASE(min_history_drops_short_prefixes) {
   BOOST_TEST(b.splits.test == (V{1, 2}), boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(max_train_per_user_keeps_each_users_latest_targets) {
+  InteractionsConfig c = tiny_config();
+  c.split = "temporal";
+  c.q_train = 1.0;  // every target trains: users of the examples are 0 1 1 1 2 2
+  c.q_valid = 1.0;
+  BOOST_TEST(load_and_build(c).splits.train == (V{0, 1, 2, 3, 4, 5}), boost::test_tools::per_element());
+  c.max_train_per_user = 1;
+  BOOST_TEST(load_and_build(c).splits.train == (V{0, 3, 5}), boost::test_tools::per_element());
+  c.max_train_per_user = 2;
+  const Built b = load_and_build(c);
+  BOOST_TEST(b.splits.train == (V{0, 2, 3, 4, 5}), boost::test_tools::per_element());
+  BOOST_TEST(b.protocol.find("last 2 targets") != std::string::npos, b.protocol);
+}
+
 BOOST_AUTO_TEST_CASE(temporal_split_by_hand) {
   InteractionsConfig c = tiny_config();
   c.split = "temporal";
