@@ -567,9 +567,37 @@ def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
+def _plugin_types(vals: list[Any]) -> list[Any] | None:
+    """A swept plugin node ("{type: cnn, channels: 16}") is shown as its type ("cnn") when every
+    present value is such a node and their types tell them apart; else None."""
+    texts = [v for v in vals if isinstance(v, str) and v]
+    if not texts or len(texts) != len([v for v in vals if v not in (None, "")]):
+        return None
+    try:
+        import yaml
+    except ImportError:
+        return None
+    types: dict[str, str] = {}
+    for t in set(texts):
+        try:
+            node = yaml.safe_load(t)
+        except yaml.YAMLError:
+            return None
+        if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+            return None
+        types[t] = node["type"]
+    if len(set(types.values())) != len(types):
+        return None
+    return [types[v] if isinstance(v, str) and v in types else v for v in vals]
+
+
 def _param_series(s: pd.Series) -> pd.Series:
-    """Numbers stay numbers (int64 when all integral and present), anything else canonical text."""
+    """Numbers stay numbers (int64 when all integral and present), plugin nodes become their type
+    when that names them uniquely (_plugin_types), anything else canonical text."""
     vals = list(s)
+    short = _plugin_types(vals)
+    if short is not None:
+        vals = short
     present = [v for v in vals if v is not None and not (isinstance(v, float) and math.isnan(v)) and v != ""]
     if present and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in present):
         num = pd.to_numeric(pd.Series([np.nan if v is None or v == "" else v for v in vals], index=s.index), errors="coerce")

@@ -51,9 +51,44 @@ def grid(tmp_path_factory):
     return d, fake_sweep.make_grid_sweep(d)
 
 
-@pytest.fixture(scope="session", params=["fake", *EXTRA_SWEEPS])
+BIN = os.environ.get("ATTNLAB_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "attnlab"))
+REAL_SPEC = """name: real
+data:
+  task: topic
+  dataset: {type: synthetic, num_items: 60, num_topics: 4, num_users: 20, seq_len: 10, informative: 2, sequences: 400}
+model:
+  embedding: 8
+  extractor: {type: lstm, hidden: 8}
+  attention: {type: seed_self}
+  pooling: {type: mean}
+  head: {type: classification}
+train: {epochs: 2, batch_size: 32, optimizer: {type: adam, lr: 0.01}}
+eval: {metrics: [accuracy, logloss, macro_f1], select: accuracy}
+log: {probes: 4, attention_epochs: [1, 2]}
+sweep: {grid: {model.attention.type: [seed_self, scaled_dot, additive]}, seeds: [1, 2, 3]}
+"""
+
+
+@pytest.fixture(scope="session")
+def real(tmp_path_factory):
+    """A real sweep, trained and written by the attnlab binary (3 attention variants x 3 seeds)."""
+    if not os.path.exists(BIN):
+        pytest.skip(f"{BIN} not built")
+    d = tmp_path_factory.mktemp("real")
+    (d / "spec.yaml").write_text(REAL_SPEC)
+    r = subprocess.run([BIN, "sweep", str(d / "spec.yaml"), "--jobs", "2", "--threads", "1", "--quiet", "--out", str(d / "sweep")],
+                       capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert r.returncode == 0, r.stderr
+    return d / "sweep"
+
+
+@pytest.fixture(scope="session", params=["fake", "real", *EXTRA_SWEEPS])
 def sweep(request, fake):
-    return fake["dir"] if request.param == "fake" else Path(request.param)
+    if request.param == "fake":
+        return fake["dir"]
+    if request.param == "real":
+        return request.getfixturevalue("real")
+    return Path(request.param)
 
 
 @pytest.fixture(scope="session")
@@ -542,11 +577,12 @@ def test_report_sections(fake, reports):
     assert "(n=3, baseline)" in page and "p=" in page
 
 
-def test_report_screenshot_is_not_blank(fake, reports, tmp_path):
+@pytest.mark.parametrize("which", ["fake", "real"])
+def test_report_screenshot_is_not_blank(which, fake, reports, tmp_path, request):
     chromium = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
     if chromium is None:
         pytest.skip("chromium not installed")
-    page = reports(fake["dir"])
+    page = reports(fake["dir"] if which == "fake" else request.getfixturevalue("real"))
     shot = tmp_path / "shot.png"
     subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}", "--window-size=1200,900",
                     f"file://{page}"], capture_output=True, timeout=60)
