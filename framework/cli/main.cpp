@@ -135,6 +135,7 @@ int run_main(int argc, char** argv) {
     cmd->add_option("--out", o->out_dir, "the sweep directory (default: <log.dir>/<name>)");
     cmd->add_flag("--force", o->force, "run into a sweep directory made by a different spec");
     cmd->add_flag("--quiet", o->quiet, "no progress display and no results table");
+    cmd->add_flag("--no-table", o->no_table, "no results table at the end (scripts/summarize makes the ablation table)");
   }
   sweep->add_option("--jobs", sweep_opts.jobs, "trials run at once (default: cores / threads)")->check(CLI::Range(1, 1024));
   sweep->add_flag("--fail-fast", sweep_opts.fail_fast, "stop at the first failed trial");
@@ -216,7 +217,7 @@ int run_main(int argc, char** argv) {
       if (experiment::mpi::active() && experiment::mpi::rank() != 0) o.quiet = true;  // rank 0 speaks for all
       const auto result = experiment::run_sweep(o);
       if (!o.quiet) {
-        fmt::print("{}", experiment::format_table(result));
+        if (!o.no_table) fmt::print("{}", experiment::format_table(result));
         fmt::print("{} done, {} failed, {} finished earlier{}; results in {}\n", result.done, result.failed, result.skipped,
                    result.stopped ? fmt::format(", {} interrupted (run again to resume)", result.stopped) : "", result.dir);
       }

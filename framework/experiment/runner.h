@@ -38,6 +38,7 @@ struct SweepOptions {
   int shard = 0, shards = 1;           ///< run trials with index % shards == shard
   std::string out_dir;                 ///< the sweep directory (default: <log.dir>/<name>)
   bool quiet = false;                  ///< no progress display and no table
+  bool no_table = false;               ///< progress, but no per-trial table at the end
 };
 
 struct SweepRow {
