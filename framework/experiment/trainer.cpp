@@ -379,7 +379,9 @@ TrialOutcome run_trial(const TrialPlan& plan) {
       train_batches.start_epoch(epoch);
       progress.phase = "train";
       progress.epoch = epoch;
+      progress.batch = 0;
       progress.batches = per_epoch;
+      report();
       std::vector<double> task_loss_sum(tasks.size(), 0.0);
       double loss_sum = 0;
       std::int64_t steps = 0, samples = 0;

@@ -1,0 +1,192 @@
+// The trainer end to end on tiny generated data: the trial file it leaves (read back with the
+// store's reader), exact resume after an interruption, bitwise determinism, and failures (NaN,
+// bad data, a task the data lacks) recorded in the file instead of thrown.
+#include <boost/test/unit_test.hpp>
+
+#include "framework/config/value.h"
+#include "framework/experiment/spec.h"
+#include "framework/experiment/trainer.h"
+#include "framework/store/checkpoint.h"
+#include "framework/store/trial.h"
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <unistd.h>
+
+namespace attnlab::experiment {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* kSpec = R"(name: tiny
+data:
+  task: topic
+  dataset: {type: synthetic, num_items: 40, num_topics: 4, num_users: 10, seq_len: 8, informative: 2, sequences: 300}
+model:
+  embedding: 8
+  extractor: {type: lstm, hidden: 8}
+  attention: {type: seed_self}
+  pooling: {type: mean}
+  head: {type: classification}
+train: {epochs: 3, batch_size: 16, optimizer: {type: adam, lr: 0.01}, seed: 7}
+eval: {metrics: [accuracy, logloss], select: accuracy}
+log: {probes: 4, attention_epochs: [1, 3]}
+)";
+
+struct Dir {
+  fs::path path = fs::temp_directory_path() / ("attnlab_trainer_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
+  Dir() { fs::create_directories(path); }
+  ~Dir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  static int& counter() {
+    static int n = 0;
+    return n;
+  }
+};
+
+TrialPlan plan_for(const std::string& extra, const fs::path& out) {
+  config::Value tree = config::parse(std::string(kSpec) + extra, "tiny.yaml");
+  TrialPlan plan;
+  plan.spec = resolve(tree);
+  plan.id = plan.spec.hash.substr(0, 12);
+  plan.out_dir = out.string();
+  plan.threads = 1;
+  return plan;
+}
+
+std::map<std::string, std::map<std::string, double>> finals_of(const fs::path& file) {
+  return store::TrialReader(file).finals();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(trainer)
+
+BOOST_AUTO_TEST_CASE(a_trial_file_holds_config_curves_finals_attention_and_timing) {
+  Dir d;
+  const TrialPlan plan = plan_for("", d.path);
+  const TrialOutcome out = run_trial(plan);
+  BOOST_REQUIRE_MESSAGE(out.status == TrialOutcome::Status::kDone, out.message);
+  BOOST_TEST(!fs::exists(d.path / (plan.id + ".ckpt")));  // removed once the trial is done
+  const store::TrialReader r(store::trial_path(d.path, plan.id));
+  BOOST_TEST((r.state() == store::TrialState::done));
+  BOOST_TEST(r.config_hash() == plan.spec.hash);
+  BOOST_TEST(r.config_yaml().find("seed_self") != std::string::npos);
+  const auto env = r.env();
+  for (const char* k : {"attnlab_version", "attnlab_commit", "onednn", "tbb", "hdf5", "cpu", "host", "threads", "seed"})
+    BOOST_TEST(env.count(k) == 1u, k);
+  BOOST_TEST(r.epochs() == (std::vector<std::int64_t>{1, 2, 3}), boost::test_tools::per_element());
+  const auto loss = r.curve("train", "loss");
+  BOOST_REQUIRE(loss.size() == 3u);
+  BOOST_TEST(loss[2] < loss[0]);  // it learns
+  BOOST_TEST(r.curve("valid", "accuracy").size() == 3u);
+  const auto finals = r.finals();
+  BOOST_TEST(finals.at("test").count("accuracy") == 1u);
+  BOOST_TEST(finals.at("valid").count("logloss") == 1u);
+  BOOST_TEST(finals.at("test").at("accuracy") == out.final.at("test/accuracy"));
+  BOOST_TEST(finals.at("test").at("accuracy") > 0.25);  // 4 topics: better than chance after 3 epochs
+  BOOST_TEST(r.attention_epochs("attention") == (std::vector<std::int64_t>{1, 3}), boost::test_tools::per_element());
+  const core::Tensor w = r.attention("attention", 3);
+  BOOST_TEST(w.shape() == (core::Shape{4, 8, 8}));  // 4 probes, seed_self: [queries, keys]
+  const auto probe = r.attention_probe();
+  BOOST_TEST(probe.at("ids").shape() == (core::Shape{4, 8}));
+  BOOST_TEST(probe.at("truth_offsets").shape() == (core::Shape{5}));
+  BOOST_TEST(probe.at("truth").numel() == 4 * 2);  // 2 informative positions per probe
+  const auto data = r.data();
+  BOOST_TEST(!data.protocol.empty());
+  BOOST_TEST(data.split_sizes.size() == 3u);
+  const auto timing = r.timing();
+  BOOST_TEST(timing.epochs.size() == 3u);
+  BOOST_TEST(timing.samples_per_second > 0);
+  BOOST_TEST(timing.peak_rss_bytes > 0);
+}
+
+BOOST_AUTO_TEST_CASE(same_spec_same_seed_gives_bitwise_identical_results) {
+  Dir a, b;
+  const auto plan_a = plan_for("", a.path), plan_b = plan_for("", b.path);
+  BOOST_REQUIRE(run_trial(plan_a).status == TrialOutcome::Status::kDone);
+  BOOST_REQUIRE(run_trial(plan_b).status == TrialOutcome::Status::kDone);
+  const store::TrialReader ra(store::trial_path(a.path, plan_a.id)), rb(store::trial_path(b.path, plan_b.id));
+  BOOST_TEST(ra.finals() == rb.finals());
+  for (const char* c : {"loss", "lr"}) BOOST_TEST(ra.curve("train", c) == rb.curve("train", c), boost::test_tools::per_element());
+  const core::Tensor wa = ra.attention("attention", 3), wb = rb.attention("attention", 3);
+  BOOST_TEST(std::memcmp(wa.raw(), wb.raw(), wa.bytes()) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(an_interrupted_trial_resumes_from_its_checkpoint_bitwise) {
+  Dir whole, cut;
+  const auto reference = plan_for("", whole.path);
+  BOOST_REQUIRE(run_trial(reference).status == TrialOutcome::Status::kDone);
+
+  TrialPlan plan = plan_for("", cut.path);
+  std::atomic<bool> stop{false};
+  plan.stop = &stop;
+  plan.progress = [&](const TrialProgress& p) {
+    if (p.epoch == 3 && p.phase == "train") stop = true;  // interrupt during the third epoch
+  };
+  const TrialOutcome first = run_trial(plan);
+  BOOST_REQUIRE(first.status == TrialOutcome::Status::kStopped);
+  BOOST_TEST(fs::exists(cut.path / (plan.id + ".ckpt")));
+  BOOST_TEST(!fs::exists(store::trial_path(cut.path, plan.id)));  // no result file for an unfinished trial
+  BOOST_TEST(store::load_checkpoint(cut.path / (plan.id + ".ckpt")).epoch == 2);
+
+  stop = false;
+  plan.progress = {};
+  const TrialOutcome second = run_trial(plan);
+  BOOST_REQUIRE_MESSAGE(second.status == TrialOutcome::Status::kDone, second.message);
+  BOOST_TEST(second.resumed_from_epoch == 2);
+  BOOST_TEST(finals_of(store::trial_path(cut.path, plan.id)) == finals_of(store::trial_path(whole.path, reference.id)));
+  const store::TrialReader rc(store::trial_path(cut.path, plan.id)), rw(store::trial_path(whole.path, reference.id));
+  BOOST_TEST(rc.curve("train", "loss") == rw.curve("train", "loss"), boost::test_tools::per_element());
+  BOOST_TEST(rc.curve("valid", "accuracy") == rw.curve("valid", "accuracy"), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_diverging_trial_fails_naming_epoch_and_step_and_keeps_its_file) {
+  Dir d;
+  const auto plan = plan_for("\n", d.path);
+  TrialPlan bad = plan_for("", d.path);
+  config::Value tree = config::parse(std::string(kSpec), "tiny.yaml");
+  config::apply_overrides(tree, {config::parse_override("train.optimizer={type: sgd, lr: 1.0e+38}", 1)});
+  bad.spec = resolve(tree);
+  bad.id = bad.spec.hash.substr(0, 12);
+  const TrialOutcome out = run_trial(bad);
+  BOOST_TEST((out.status == TrialOutcome::Status::kFailed));
+  BOOST_TEST(out.message.find("epoch 1 step") != std::string::npos, out.message);
+  const bool names_value = out.message.find("nan") != std::string::npos || out.message.find("inf") != std::string::npos ||
+                           out.message.find("NaN") != std::string::npos || out.message.find("Inf") != std::string::npos;
+  BOOST_TEST(names_value, out.message);
+  const store::TrialReader r(store::trial_path(d.path, bad.id));
+  BOOST_TEST((r.state() == store::TrialState::failed));
+  BOOST_TEST(r.message() == out.message);
+  (void)plan;
+}
+
+BOOST_AUTO_TEST_CASE(data_problems_fail_the_trial_with_a_clear_message) {
+  Dir d;
+  // A task the data does not have: the message lists the label columns that exist.
+  TrialPlan p = plan_for("", d.path);
+  config::Value tree = config::parse(std::string(kSpec), "tiny.yaml");
+  config::apply_overrides(tree, {config::parse_override("data.task=income", 1)});
+  p.spec = resolve(tree);
+  p.id = p.spec.hash.substr(0, 12);
+  TrialOutcome out = run_trial(p);
+  BOOST_TEST((out.status == TrialOutcome::Status::kFailed));
+  BOOST_TEST(out.message.find("no label column 'income'") != std::string::npos, out.message);
+  BOOST_TEST(out.message.find("topic") != std::string::npos, out.message);
+  // A missing data file: the message names it.
+  tree = config::parse(std::string(kSpec), "tiny.yaml");
+  config::apply_overrides(tree, {config::parse_override("data.dataset={type: interactions, path: no/such/file.csv}", 1)});
+  p.spec = resolve(tree);
+  p.id = p.spec.hash.substr(0, 12);
+  out = run_trial(p);
+  BOOST_TEST((out.status == TrialOutcome::Status::kFailed));
+  BOOST_TEST(out.message.find("no/such/file.csv") != std::string::npos, out.message);
+  BOOST_TEST((store::TrialReader(store::trial_path(d.path, p.id)).state() == store::TrialState::failed));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace attnlab::experiment
