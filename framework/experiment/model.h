@@ -90,11 +90,11 @@ class SequenceClassifier : public nn::Module {
  private:
   ModelDims dims_;
   std::string query_;
-  nn::Embedding* embedding_;
+  nn::Embedding* embedding_ = nullptr;  // none for dense-step data
   nn::Positions* positions_ = nullptr;
   nn::Embedding* users_ = nullptr;
-  model::Extractor* extractor_;
-  model::Attention* attention_;
+  model::Extractor* extractor_ = nullptr;
+  model::Attention* attention_ = nullptr;
   model::Pooling* pooling_ = nullptr;
   model::Head* head_ = nullptr;
   std::vector<std::string> task_names_;
