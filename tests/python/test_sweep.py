@@ -44,6 +44,10 @@ def write_spec(tmp_path, name="spec.yaml", train=256, epochs=2, optimizer="{type
 
 
 def attnlab(*args, timeout=300):
+    # One thread per trial: CTest runs tests side by side, and a 2-thread OpenMP team on a core
+    # another process occupies spin-waits for orders of magnitude longer (README, Threads).
+    if args and args[0] in ("run", "sweep") and "--threads" not in args:
+        args = (*args, "--threads", "1")
     env = dict(os.environ, OMP_NUM_THREADS="1")
     return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
