@@ -3,7 +3,7 @@
 //   <log.dir>/<name>/sweep.yaml     the spec as run (canonical) and the fingerprint of its trial list
 //                    ledger.tsv     append-only, fsync'd: every trial state change (store/ledger.h)
 //                    <id>.h5        one file per finished trial (done or failed; docs/results.md)
-//                    <id>.h5.tmp    a trial being written;  <id>.ckpt  its last epoch checkpoint
+//                    <id>.h5.tmp    a trial being written;  <id>.ckpt.h5  its last epoch's checkpoint
 //                    index.h5       external links to finished trials + a summary table
 //
 // Scheduling. `jobs` trials run at once, each as a TBB task of an arena of `jobs` slots, and each

@@ -264,7 +264,7 @@ TrialOutcome run_trial(const TrialPlan& plan) {
   const auto t_start = Clock::now();
   TrialOutcome outcome;
   const ExperimentSpec& spec = plan.spec.spec;
-  const std::string ckpt_path = (fs::path(plan.out_dir) / (plan.id + ".ckpt")).string();
+  const fs::path ckpt_path = store::checkpoint_path(plan.out_dir, plan.id);
   std::unique_ptr<store::TrialWriter> writer;
   TrialProgress progress{.id = plan.id, .epoch = 0, .epochs = spec.train.epochs, .batch = 0, .batches = 0, .loss = 0,
                          .samples_per_s = 0, .eta_s = 0, .phase = "data"};
@@ -347,7 +347,7 @@ TrialOutcome run_trial(const TrialPlan& plan) {
     if (fs::exists(ckpt_path)) {
       const store::Checkpoint ck = store::load_checkpoint(ckpt_path);
       if (ck.config_hash != plan.spec.hash)
-        throw TrialFailure(fmt::format("checkpoint {} belongs to another config (hash {}, this trial {})", ckpt_path,
+        throw TrialFailure(fmt::format("checkpoint {} belongs to another config (hash {}, this trial {})", ckpt_path.string(),
                                        ck.config_hash, plan.spec.hash));
       std::map<std::string, Tensor> current;
       for (const auto& [name, t] : ck.params)

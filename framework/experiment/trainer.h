@@ -10,7 +10,7 @@
 // status "failed" and the message, and run_trial returns the outcome. Only the caller's stop flag
 // (Ctrl-C, --fail-fast) interrupts a trial without a verdict; it then keeps its last checkpoint.
 //
-// Resume. After every epoch the trial writes <id>.ckpt (parameters, optimizer, the model's Rng,
+// Resume. After every epoch the trial writes <id>.ckpt.h5 (parameters, optimizer, the model's Rng,
 // the best parameters so far, early-stopping state, the curves so far). A trial that finds its
 // checkpoint continues after that epoch and ends bitwise identical to an uninterrupted run at the
 // same thread count: the batch order of epoch e depends only on (seed, e) (data/batcher.h), and
@@ -47,7 +47,7 @@ struct TrialProgress {
 struct TrialPlan {
   std::string id;                 ///< trial id (hash of the resolved config)
   ResolvedSpec spec;
-  std::string out_dir;            ///< <id>.h5, <id>.h5.tmp and <id>.ckpt go here
+  std::string out_dir;            ///< <id>.h5, <id>.h5.tmp and <id>.ckpt.h5 go here
   int threads = 1;                ///< oneDNN/OpenMP threads (the caller's arena has as many slots)
   std::vector<std::pair<std::string, std::string>> swept;  ///< swept key -> value (recorded)
   std::map<std::string, std::string> env;                 ///< extra /env entries (e.g. mpi_rank)

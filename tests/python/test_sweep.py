@@ -53,7 +53,7 @@ def attnlab(*args, timeout=300):
 
 
 def trial_files(d):
-    return sorted(f for f in os.listdir(d) if f.endswith(".h5") and f != "index.h5")
+    return sorted(f for f in os.listdir(d) if f.endswith(".h5") and f != "index.h5" and not f.endswith(".ckpt.h5"))
 
 
 def finals(path):
@@ -135,7 +135,7 @@ def test_same_seed_same_results_and_resume_after_kill(tmp_path):
     while time.time() < deadline:  # kill once the first trial is done and the second is past an epoch
         if os.path.exists(killed / "ledger.tsv"):
             rows = ledger(killed)
-            if [x[2] for x in rows].count("done") == 1 and any(f.endswith(".ckpt") for f in os.listdir(killed)):
+            if [x[2] for x in rows].count("done") == 1 and any(f.endswith(".ckpt.h5") for f in os.listdir(killed)):
                 break
         time.sleep(0.05)
     p.send_signal(signal.SIGKILL)

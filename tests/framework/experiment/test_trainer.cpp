@@ -70,7 +70,7 @@ BOOST_AUTO_TEST_CASE(a_trial_file_holds_config_curves_finals_attention_and_timin
   const TrialPlan plan = plan_for("", d.path);
   const TrialOutcome out = run_trial(plan);
   BOOST_REQUIRE_MESSAGE(out.status == TrialOutcome::Status::kDone, out.message);
-  BOOST_TEST(!fs::exists(d.path / (plan.id + ".ckpt")));  // removed once the trial is done
+  BOOST_TEST(!fs::exists(store::checkpoint_path(d.path, plan.id)));  // removed once the trial is done
   const store::TrialReader r(store::trial_path(d.path, plan.id));
   BOOST_TEST((r.state() == store::TrialState::done));
   BOOST_TEST(r.config_hash() == plan.spec.hash);
@@ -129,9 +129,9 @@ BOOST_AUTO_TEST_CASE(an_interrupted_trial_resumes_from_its_checkpoint_bitwise) {
   };
   const TrialOutcome first = run_trial(plan);
   BOOST_REQUIRE(first.status == TrialOutcome::Status::kStopped);
-  BOOST_TEST(fs::exists(cut.path / (plan.id + ".ckpt")));
+  BOOST_TEST(fs::exists(store::checkpoint_path(cut.path, plan.id)));
   BOOST_TEST(!fs::exists(store::trial_path(cut.path, plan.id)));  // no result file for an unfinished trial
-  BOOST_TEST(store::load_checkpoint(cut.path / (plan.id + ".ckpt")).epoch == 2);
+  BOOST_TEST(store::load_checkpoint(store::checkpoint_path(cut.path, plan.id)).epoch == 2);
 
   stop = false;
   plan.progress = {};
