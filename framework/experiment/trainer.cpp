@@ -125,11 +125,13 @@ std::map<std::string, double> evaluate(SequenceClassifier& model, const Experime
     else
       preds = model.forward_tasks(in.x, in.mask, in.query, in.side);
     const auto n = static_cast<double>(b->size());
+    std::vector<Tensor> labels;
+    for (const auto& t : tasks) labels.push_back(b->labels[t.column]);
+    const std::vector<Var> losses =
+        spec.model.tasks.empty() ? std::vector<Var>{model.loss(preds[0], labels[0])} : model.task_losses(preds, labels);
     for (std::size_t t = 0; t < tasks.size(); ++t) {
-      const Tensor& labels = b->labels[tasks[t].column];
-      const Var loss = spec.model.tasks.empty() ? model.loss(preds[t], labels) : model.task_losses({preds[t]}, {labels})[0];
-      loss_sum[t] += static_cast<double>(loss.value().item()) * n;
-      evaluators[t].add(preds[t].value(), labels, b->users, b->rows);
+      loss_sum[t] += static_cast<double>(losses[t].value().item()) * n;
+      evaluators[t].add(preds[t].value(), labels[t], b->users, b->rows);
     }
     seen += b->size();
   }

@@ -187,6 +187,27 @@ BOOST_AUTO_TEST_CASE(data_problems_fail_the_trial_with_a_clear_message) {
   BOOST_TEST((store::TrialReader(store::trial_path(d.path, p.id)).state() == store::TrialState::failed));
 }
 
+BOOST_AUTO_TEST_CASE(a_multi_task_trial_records_every_task) {
+  Dir d;
+  TrialPlan p = plan_for("", d.path);
+  config::Value tree = config::parse(std::string(kSpec), "tiny.yaml");
+  config::apply_overrides(tree, {config::parse_override("~data.task", 1), config::parse_override("~model.head", 2),
+                                 config::parse_override("+model.tasks={click: {type: binary}, rating: {type: regression}}", 3),
+                                 config::parse_override("++model.query=target", 4),
+                                 config::parse_override("eval.metrics=[auc, rmse]", 5),
+                                 config::parse_override("eval.select=click.auc", 6)});
+  p.spec = resolve(tree);
+  p.id = p.spec.hash.substr(0, 12);
+  const TrialOutcome out = run_trial(p);
+  BOOST_REQUIRE_MESSAGE(out.status == TrialOutcome::Status::kDone, out.message);
+  const store::TrialReader r(store::trial_path(d.path, p.id));
+  const auto finals = r.finals();
+  for (const char* k : {"click.auc", "click.loss", "rating.rmse", "rating.loss", "loss"}) BOOST_TEST(finals.at("test").count(k) == 1u, k);
+  BOOST_TEST(finals.at("test").count("click.rmse") == 0u);  // a metric only for the tasks it applies to
+  BOOST_TEST(r.curve("train", "weight.click").size() == 3u);
+  BOOST_TEST(r.curve("valid", "click.auc").size() == 3u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace attnlab::experiment
