@@ -6,6 +6,8 @@
 #include "tests/support/expect.h"
 
 #include <boost/test/unit_test.hpp>
+
+#include "tests/support/temp_dir.h"
 #include <zlib.h>
 
 #include <filesystem>
@@ -24,11 +26,9 @@ namespace fs = std::filesystem;
 const std::string kDir = std::string(ATTNLAB_TEST_DATA_DIR) + "/datasets/gen";
 
 // A scratch directory for the IDX files, removed at the end of each test.
-struct Scratch {
-  fs::path dir = fs::temp_directory_path() / ("attnlab_test_images_" + std::to_string(::getpid()));
-  Scratch() { fs::create_directories(dir); }
-  ~Scratch() { fs::remove_all(dir); }
-  std::string operator/(const std::string& name) const { return (dir / name).string(); }
+struct Scratch : testing::TempDir {
+  Scratch() : TempDir("test_images") {}
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
 
 Bytes be32(std::uint32_t x) {

@@ -7,6 +7,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "tests/support/temp_dir.h"
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -55,17 +57,9 @@ Built load_and_build(const InteractionsConfig& c, DataReport* report_out = nullp
 }
 
 // A scratch directory per process for the files the tests write; removed at exit.
-struct Scratch {
-  fs::path dir = fs::temp_directory_path() / fmt::format("attnlab_test_interactions_{}", ::getpid());
-  Scratch() { fs::create_directories(dir); }
-  ~Scratch() {
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
-  }
-};
 fs::path scratch() {
-  static const Scratch s;
-  return s.dir;
+  static const testing::TempDir s("test_interactions");
+  return s.path;
 }
 
 // Consistency of the fields examples.h promises (independent of Examples::validate).

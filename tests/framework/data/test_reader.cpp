@@ -5,6 +5,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "tests/support/temp_dir.h"
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -18,17 +20,9 @@ using namespace attnlab::data;
 namespace {
 
 // A scratch directory per process for the files the tests write; removed at exit.
-struct Scratch {
-  fs::path dir = fs::temp_directory_path() / fmt::format("attnlab_test_reader_{}", ::getpid());
-  Scratch() { fs::create_directories(dir); }
-  ~Scratch() {
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
-  }
-};
 fs::path scratch() {
-  static const Scratch s;
-  return s.dir;
+  static const testing::TempDir s("test_reader");
+  return s.path;
 }
 
 std::string write(const std::string& name, const std::string& text) {

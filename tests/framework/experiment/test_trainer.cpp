@@ -8,6 +8,7 @@
 #include "framework/experiment/trainer.h"
 #include "framework/store/checkpoint.h"
 #include "framework/store/trial.h"
+#include "tests/support/temp_dir.h"
 
 #include <atomic>
 #include <cmath>
@@ -34,17 +35,8 @@ eval: {metrics: [accuracy, logloss], select: accuracy}
 log: {probes: 4, attention_epochs: [1, 3]}
 )";
 
-struct Dir {
-  fs::path path = fs::temp_directory_path() / ("attnlab_trainer_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
-  Dir() { fs::create_directories(path); }
-  ~Dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  static int& counter() {
-    static int n = 0;
-    return n;
-  }
+struct Dir : testing::TempDir {
+  Dir() : TempDir("trainer") {}
 };
 
 TrialPlan plan_for(const std::string& extra, const fs::path& out) {

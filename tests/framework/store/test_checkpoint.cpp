@@ -15,6 +15,7 @@
 #include "framework/store/checkpoint.h"
 #include "framework/store/h5.h"
 #include "tests/support/expect.h"
+#include "tests/support/temp_dir.h"
 
 using namespace attnlab;
 using namespace attnlab::store;
@@ -22,18 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / fmt::format("attnlab_store_{}_{}", ::getpid(), name)) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using testing::TempDir;
 
 bool same_tensor(const core::Tensor& a, const core::Tensor& b) {
   return a.defined() && b.defined() && a.dtype() == b.dtype() && a.shape() == b.shape() &&

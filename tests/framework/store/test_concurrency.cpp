@@ -11,6 +11,7 @@
 #include "framework/store/checkpoint.h"
 #include "framework/store/ledger.h"
 #include "framework/store/trial.h"
+#include "tests/support/temp_dir.h"
 
 using namespace attnlab;
 using namespace attnlab::store;
@@ -18,18 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / fmt::format("attnlab_store_{}_{}", ::getpid(), name)) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using testing::TempDir;
 
 constexpr int kEpochs = 30;
 

@@ -13,6 +13,7 @@
 
 #include "framework/store/trial.h"
 #include "tests/support/expect.h"
+#include "tests/support/temp_dir.h"
 
 using namespace attnlab;
 using namespace attnlab::store;
@@ -20,18 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / fmt::format("attnlab_store_{}_{}", ::getpid(), name)) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using testing::TempDir;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
