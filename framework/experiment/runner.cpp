@@ -18,16 +18,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <csignal>
 #include <cstdio>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
-#include <set>
 #include <thread>
 
 namespace attnlab::experiment {
@@ -359,14 +356,10 @@ SweepResult run_sweep(const SweepOptions& o) {
     if (row.status == "failed") ++result.failed;
     if (row.status == "stopped") ++result.stopped;
   }
-  std::sort(result.rows.begin(), result.rows.end(), [&](const SweepRow& a, const SweepRow& b) {
-    auto pos = [&](const SweepRow& r) {
-      for (const auto& [trial, row] : row_of)
-        if (trials[trial].id == r.id) return trial;
-      return std::size_t{0};
-    };
-    return pos(a) < pos(b);
-  });
+  // Rows in sweep order (row_of is keyed by trial index).
+  std::vector<SweepRow> ordered;
+  for (const auto& [trial, row] : row_of) ordered.push_back(std::move(result.rows[row]));
+  result.rows = std::move(ordered);
   return result;
 }
 

@@ -81,7 +81,7 @@ std::string key(const Task& t, const std::string& metric) { return t.name.empty(
 
 bool lower_is_better(const std::string& metric) {
   const auto base = metric.substr(metric.rfind('.') + 1);
-  return base == "loss" || base.starts_with("loss") || base == "logloss" || base == "rmse" || base == "mae";
+  return base == "loss" || base == "logloss" || base == "rmse" || base == "mae";
 }
 
 /// The model's inputs for a batch.
@@ -242,7 +242,7 @@ std::map<std::string, std::string> environment() {
   std::map<std::string, std::string> env;
   env["attnlab_version"] = ATTNLAB_VERSION;
   env["attnlab_commit"] = ATTNLAB_GIT_COMMIT;
-  env["compiler"] = fmt::format("{} {}", "gcc", __VERSION__);
+  env["compiler"] = __VERSION__;
   const auto* v = dnnl_version();
   env["onednn"] = fmt::format("{}.{}.{} ({})", v->major, v->minor, v->patch, v->hash);
   env["tbb"] = TBB_VERSION_STRING;
