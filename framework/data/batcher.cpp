@@ -14,8 +14,30 @@ using core::DType;
 using core::Shape;
 using core::Tensor;
 
-Batch make_batch(const Examples& ex, std::span<const std::int64_t> rows, std::int64_t seq_len) {
+ModelInput Batch::input() const {
+  return {.tokens = steps.defined() ? steps : ids, .mask = mask, .masked = masked, .users = users, .targets = targets,
+          .categorical = categorical, .dense = dense, .seen_offsets = seen_offsets, .seen_items = seen_items};
+}
+
+void append_seen(std::vector<std::int64_t>& offsets, std::vector<std::int64_t>& items, std::span<const std::int64_t> tokens,
+                 std::span<const std::int64_t> extra) {
+  if (offsets.empty()) offsets.push_back(static_cast<std::int64_t>(items.size()));
+  const auto from = static_cast<std::ptrdiff_t>(items.size());
+  for (const auto t : tokens)
+    if (t > 0) items.push_back(t);
+  for (const auto t : extra)
+    if (t > 0) items.push_back(t);
+  std::sort(items.begin() + from, items.end());
+  items.erase(std::unique(items.begin() + from, items.end()), items.end());
+  offsets.push_back(static_cast<std::int64_t>(items.size()));
+}
+
+Batch make_batch(const Examples& ex, std::span<const std::int64_t> rows, const BatchOptions& options) {
+  const std::int64_t seq_len = options.seq_len;
   if (seq_len < 1) throw DataError(fmt::format("make_batch: seq_len {} must be >= 1", seq_len));
+  if (options.append_mask && (seq_len < 2 || ex.step_dim > 0))
+    throw DataError(fmt::format("make_batch: a mask step needs token data and seq_len >= 2 (seq_len {}, step_dim {})", seq_len,
+                                ex.step_dim));
   if (rows.empty()) throw DataError("make_batch: no rows");
   const std::int64_t b_size = static_cast<std::int64_t>(rows.size()), t = seq_len, n = ex.size();
   for (std::size_t k = 0; k < rows.size(); ++k)
@@ -25,18 +47,34 @@ Batch make_batch(const Examples& ex, std::span<const std::int64_t> rows, std::in
   b.rows.assign(rows.begin(), rows.end());
   const bool dense_steps = ex.step_dim > 0;
   const std::int64_t sd = ex.step_dim;
+  const std::int64_t room = options.append_mask ? t - 1 : t;  // history steps that fit
   b.mask = Tensor::zeros(Shape{b_size, t});
   if (dense_steps) b.steps = Tensor::zeros(Shape{b_size, t, sd});
   else b.ids = Tensor::zeros(Shape{b_size, t}, DType::i64);
+  if (options.append_mask) b.masked = Tensor::zeros(Shape{b_size, t});
   float* mask = b.mask.f32();
   for (std::int64_t r = 0; r < b_size; ++r) {
     const auto i = static_cast<std::size_t>(rows[static_cast<std::size_t>(r)]);
-    const std::int64_t len = std::min(ex.end[i] - ex.begin[i], t), from = ex.end[i] - len, pad = t - len;  // the last len steps, right-aligned
+    const std::int64_t len = std::min(ex.end[i] - ex.begin[i], room), from = ex.end[i] - len, pad = room - len;  // the last len steps, right-aligned
     std::fill(mask + r * t + pad, mask + (r + 1) * t, 1.0f);
     if (dense_steps)
       std::memcpy(b.steps.f32() + (r * t + pad) * sd, ex.step_values.data() + from * sd, static_cast<std::size_t>(len * sd) * sizeof(float));
     else
       std::copy(ex.tokens.begin() + from, ex.tokens.begin() + from + len, b.ids.i64() + r * t + pad);
+    if (options.append_mask) b.masked.f32()[r * t + t - 1] = 1.0f;  // ids stay 0 there: the model embeds the mask token
+  }
+  if (options.seen && !dense_steps) {
+    std::vector<std::int64_t> targets;
+    for (std::int64_t r = 0; r < b_size; ++r) {
+      const auto i = static_cast<std::size_t>(rows[static_cast<std::size_t>(r)]);
+      targets.clear();
+      for (const auto& l : ex.labels)
+        if (l.kind == LabelKind::kItem) targets.push_back(l.ids[i]);
+      append_seen(b.seen_offsets, b.seen_items,
+                  std::span<const std::int64_t>(ex.tokens).subspan(static_cast<std::size_t>(ex.begin[i]),
+                                                                   static_cast<std::size_t>(ex.end[i] - ex.begin[i])),
+                  targets);
+    }
   }
 
   auto gather_i64 = [&](const std::vector<std::int64_t>& v, std::int64_t width) {
@@ -62,9 +100,9 @@ Batch make_batch(const Examples& ex, std::span<const std::int64_t> rows, std::in
 }
 
 struct Batcher::Impl {
-  Impl(const Examples& e, std::vector<std::int64_t> r, Options o) : ex(e), rows(std::move(r)), opt(o) {}
-  const Examples& ex;
+  Impl(std::vector<std::int64_t> r, Builder b, Options o) : rows(std::move(r)), build_batch(std::move(b)), opt(o) {}
   std::vector<std::int64_t> rows;
+  Builder build_batch;
   Options opt;
   std::vector<std::int64_t> order;  // of the current epoch
   std::int64_t epoch = 0, position = 0;
@@ -90,7 +128,7 @@ struct Batcher::Impl {
   Batch build(std::int64_t k) const {
     const auto from = static_cast<std::size_t>(k * opt.batch_size);
     const auto count = std::min(order.size() - from, static_cast<std::size_t>(opt.batch_size));
-    return make_batch(ex, std::span<const std::int64_t>(order).subspan(from, count), opt.seq_len);
+    return build_batch(std::span<const std::int64_t>(order).subspan(from, count), epoch);
   }
   void launch(std::int64_t k) {
     in_flight = true;
@@ -124,14 +162,23 @@ struct Batcher::Impl {
 };
 
 Batcher::Batcher(const Examples& examples, std::vector<std::int64_t> rows, Options options)
-    : impl_(std::make_unique<Impl>(examples, std::move(rows), options)) {
+    : Batcher(std::move(rows),
+              [&examples, seq_len = options.seq_len](std::span<const std::int64_t> r, std::int64_t) {
+                return make_batch(examples, r, seq_len);
+              },
+              options) {
+  const std::int64_t n = examples.size();
+  for (std::size_t k = 0; k < impl_->rows.size(); ++k)
+    if (impl_->rows[k] >= n) throw DataError(fmt::format("batcher: rows[{}] = {} is outside the {} examples", k, impl_->rows[k], n));
+}
+
+Batcher::Batcher(std::vector<std::int64_t> units, Builder build, Options options)
+    : impl_(std::make_unique<Impl>(std::move(units), std::move(build), options)) {
   const auto& o = impl_->opt;
   if (o.batch_size < 1) throw DataError(fmt::format("batcher: batch_size {} must be >= 1", o.batch_size));
   if (o.seq_len < 1) throw DataError(fmt::format("batcher: seq_len {} must be >= 1", o.seq_len));
-  const std::int64_t n = examples.size();
   for (std::size_t k = 0; k < impl_->rows.size(); ++k)
-    if (impl_->rows[k] < 0 || impl_->rows[k] >= n)
-      throw DataError(fmt::format("batcher: rows[{}] = {} is outside the {} examples", k, impl_->rows[k], n));
+    if (impl_->rows[k] < 0) throw DataError(fmt::format("batcher: rows[{}] = {} is negative", k, impl_->rows[k]));
   impl_->set_epoch(0);
 }
 

@@ -6,6 +6,7 @@
 #include "framework/data/examples.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -13,19 +14,49 @@
 
 namespace attnlab::data {
 
+/// What a model reads from a batch: views of the batch's tensors (valid while the batch lives).
+struct ModelInput {
+  core::Tensor tokens{};       ///< i64 [B, T] token ids (0 = padding), or f32 [B, T, step_dim] dense steps
+  core::Tensor mask{};         ///< f32 [B, T]: 1 on real steps, 0 on padding
+  core::Tensor masked{};       ///< f32 [B, T]: 1 where the step is the mask token (cloze); undefined: none
+  core::Tensor users{};        ///< i64 [B] (undefined when the examples have no users)
+  core::Tensor targets{};      ///< i64 [B] candidate/target items (undefined when none)
+  core::Tensor categorical{};  ///< i64 [B, F] side features (undefined when F = 0)
+  core::Tensor dense{};        ///< f32 [B, D] side features (undefined when D = 0)
+  /// Per row, the items its sequence holds (Batch::seen_*); empty when the batch was built without.
+  std::span<const std::int64_t> seen_offsets{}, seen_items{};
+  std::int64_t size() const { return tokens.defined() ? tokens.shape()[0] : 0; }
+};
+
 /// One batch of B examples. Histories are LEFT-padded to T = seq_len (the most recent step is at
 /// T-1) and truncated to their last T steps; mask is 1 on real steps and 0 on padding.
 struct Batch {
-  std::vector<std::int64_t> rows;   ///< example indices, in batch order
+  std::vector<std::int64_t> rows;   ///< example indices, in batch order (sequence batches: each row's longest example)
   core::Tensor ids;                 ///< i64 [B, T] (undefined for dense-step data)
   core::Tensor steps;               ///< f32 [B, T, step_dim] (dense-step data only)
   core::Tensor mask;                ///< f32 [B, T]
+  core::Tensor masked;              ///< f32 [B, T]: 1 where ids hold the mask token (cloze); undefined otherwise
   core::Tensor users;               ///< i64 [B] (when the examples have users)
   core::Tensor targets;             ///< i64 [B] (when the examples have targets)
   core::Tensor categorical;         ///< i64 [B, F] (F > 0)
   core::Tensor dense;               ///< f32 [B, D] (D > 0)
-  std::vector<core::Tensor> labels; ///< per Examples::labels entry: i64 [B] (kClass/kItem) or f32 [B]
+  /// Per Examples::labels entry: i64 (kClass/kItem) or f32, [B] for example batches, [B, T] for
+  /// sequence batches (sequence_batch.h: the label each position is trained to predict).
+  std::vector<core::Tensor> labels;
+  /// With BatchOptions::seen: per row, the distinct items of its whole history and its item labels,
+  /// sorted: row r's are seen_items[seen_offsets[r], seen_offsets[r + 1]) (B + 1 offsets).
+  std::vector<std::int64_t> seen_offsets, seen_items;
   std::int64_t size() const { return static_cast<std::int64_t>(rows.size()); }
+  /// The model's view of this batch.
+  ModelInput input() const;
+};
+
+struct BatchOptions {
+  std::int64_t seq_len = 0;  ///< T (>= 1; >= 2 with append_mask)
+  /// Cloze evaluation: the history's last T - 1 steps, then the mask token at T - 1 (ids 0 there,
+  /// mask 1, masked 1): the model predicts the step after the history at the mask.
+  bool append_mask = false;
+  bool seen = false;  ///< fill seen_offsets / seen_items (the items sampled negatives may avoid)
 };
 
 /// Gathers `rows` of `examples` into a batch padded to seq_len: row r's history h (length L) fills
@@ -33,14 +64,25 @@ struct Batch {
 /// exactly there. Dense-step examples (step_dim > 0) fill steps[r, t, :] the same way (zeros on
 /// padding) and leave ids undefined. categorical / dense stay 2-D ([B, 1] for one feature); users,
 /// targets and labels are 1-D [B]. Tensors whose source vectors are empty stay undefined.
-/// Throws DataError "make_batch: ..." when seq_len < 1, rows is empty or a row is outside [0, N).
-Batch make_batch(const Examples& examples, std::span<const std::int64_t> rows, std::int64_t seq_len);
+/// Throws DataError "make_batch: ..." when seq_len < 1 (< 2 with append_mask, which also needs token
+/// data), rows is empty or a row is outside [0, N).
+Batch make_batch(const Examples& examples, std::span<const std::int64_t> rows, const BatchOptions& options);
+inline Batch make_batch(const Examples& examples, std::span<const std::int64_t> rows, std::int64_t seq_len) {
+  return make_batch(examples, rows, BatchOptions{.seq_len = seq_len});
+}
+
+/// The distinct items of `tokens` ranges and `extra` ids (ids < 1 ignored), sorted, appended to
+/// `items` as one more row of a seen_offsets / seen_items pair (`offsets` gains its end).
+void append_seen(std::vector<std::int64_t>& offsets, std::vector<std::int64_t>& items, std::span<const std::int64_t> tokens,
+                 std::span<const std::int64_t> extra);
 
 /// Iterates a split in batches. The order of epoch e is a Fisher–Yates shuffle of `rows` driven by
 /// core::Rng(seed).fork(e) (or `rows` as given without shuffle), so an epoch can be resumed from any
 /// batch: start_epoch(e, position) then yields exactly the batches position, position + 1, ... of
 /// that epoch. Batch k holds order[k * batch_size, (k + 1) * batch_size) (the last one shorter,
-/// or dropped with drop_last).
+/// or dropped with drop_last). What a batch is made of is the builder's business: by default
+/// make_batch of example rows; objectives that train whole sequences iterate sequence indices and
+/// build with sequence_batch.h (the builder also receives the epoch, for per-epoch randomness).
 ///
 /// Prefetch: after handing out batch k, batch k + 1 is built on a tbb::task_group task (in the
 /// caller's current arena) while the caller trains on batch k; next() waits for it. With a one-slot
@@ -62,7 +104,13 @@ class Batcher {
     bool drop_last = false;
     bool prefetch = true;  ///< build batch k+1 on a TBB task while batch k is used
   };
+  /// Builds the batch of `units` (entries of the iterated list, in batch order) in epoch `epoch`.
+  /// Must be callable from a TBB task and depend on its arguments only (resume and prefetch rely on it).
+  using Builder = std::function<Batch(std::span<const std::int64_t> units, std::int64_t epoch)>;
+  /// Example rows, built with make_batch(examples, rows, {options.seq_len}).
   Batcher(const Examples& examples, std::vector<std::int64_t> rows, Options options);
+  /// Any units (0 <= unit; the builder checks them), built by `build`.
+  Batcher(std::vector<std::int64_t> units, Builder build, Options options);
   ~Batcher();
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 #include <set>
 
 namespace attnlab::data {
@@ -82,6 +83,8 @@ void Examples::validate(const std::string& who) const {
   c.size_or_empty("targets", targets.size(), n);
   c.range("targets", targets, 0, vocab, fmt::format("[0, vocab {})", vocab));
   c.size_or_empty("times", times.size(), n);
+  c.size_or_empty("sequence", sequence.size(), n);
+  c.range("sequence", sequence, 0, std::numeric_limits<std::int64_t>::max(), "[0, inf)");
 
   const std::size_t f = categorical_names.size();
   c.size("categorical_cardinality", categorical_cardinality.size(), f, "one per categorical feature");

@@ -85,6 +85,10 @@ struct Examples {
   std::vector<std::int64_t> users;    ///< user id in [0, num_users) (gAUC, model.query: user)
   std::int64_t num_users = 0;
   std::vector<std::int64_t> targets;  ///< candidate/target item id (model.query: target; CTR)
+  /// The sequence example i belongs to (next-item examples: its user's): examples of one sequence
+  /// are prefixes of one token run and end where their target is (objectives that train every
+  /// position group them, data/sequence_batch.h). Empty: each example is its own sequence.
+  std::vector<std::int64_t> sequence;
   std::vector<double> times;          ///< time of the predicted event (temporal split)
 
   std::vector<std::string> categorical_names;     ///< F categorical side features

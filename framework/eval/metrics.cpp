@@ -389,8 +389,9 @@ std::string RankingProtocol::describe(std::int64_t items) const {
   if (is_full(items))
     return fmt::format("full ranking over {} items ({} sampled negatives asked, only {} exist)", ranked, negatives,
                        std::max<std::int64_t>(items - 2, 0));
-  return fmt::format("sampled ranking: {} {} negatives per target ({}), seed {}", negatives, sampler,
-                     sampler == "uniform" ? "without replacement" : "with replacement, by training counts", seed);
+  return fmt::format("sampled ranking: {} {} negatives per target ({}{}), seed {}", negatives, sampler,
+                     sampler == "uniform" ? "without replacement" : "with replacement, by training counts",
+                     exclude_history ? ", none from the example's history" : "", seed);
 }
 
 void RankingProtocol::validate(const std::string& who) const {
@@ -425,16 +426,29 @@ NegativeSampler::NegativeSampler(const RankingProtocol& protocol, std::int64_t i
     throw data::DataError("negative sampler: popularity sampling needs at least two items with a positive training count");
 }
 
-void NegativeSampler::draw(std::int64_t row, std::int64_t target, std::vector<std::int64_t>& out) const {
+void NegativeSampler::draw(std::int64_t row, std::int64_t target, std::vector<std::int64_t>& out,
+                           std::span<const std::int64_t> exclude) const {
   if (target < 1 || target >= items_)
     throw IndexError("negative sampler", fmt::format("target {} not in [1, {})", target, items_));
   core::Rng rng = core::Rng(protocol_.seed).fork(static_cast<std::uint64_t>(row));
-  const std::int64_t m = items_ - 2;  // possible negatives
-  const std::int64_t n = std::min(protocol_.negatives, m);
   out.clear();
-  out.reserve(idx(n));
   if (protocol_.sampler == "uniform") {
-    // Floyd: a uniform n-subset of [0, m) in n draws; v maps to an item id skipping 0 and the target.
+    // The ids no negative may be: the target and the excluded ones in [1, items), sorted, distinct.
+    std::vector<std::int64_t> skip;
+    skip.reserve(exclude.size() + 1);
+    bool target_added = false;
+    for (const std::int64_t e : exclude) {
+      if (!target_added && target <= e) {
+        if (target != e) skip.push_back(target);
+        target_added = true;
+      }
+      if (e >= 1 && e < items_ && (skip.empty() || skip.back() != e)) skip.push_back(e);
+    }
+    if (!target_added) skip.push_back(target);
+    const std::int64_t m = items_ - 1 - std::ssize(skip);  // possible negatives
+    const std::int64_t n = std::min(protocol_.negatives, m);
+    out.reserve(idx(n));
+    // Floyd: a uniform n-subset of [0, m) in n draws; v is the v-th allowed id (skipping 0 and `skip`).
     std::unordered_set<std::int64_t> chosen;
     chosen.reserve(idx(n) * 2);
     for (std::int64_t j = m - n; j < m; ++j) {
@@ -443,22 +457,34 @@ void NegativeSampler::draw(std::int64_t row, std::int64_t target, std::vector<st
         v = j;
         chosen.insert(v);
       }
-      const std::int64_t id = v + 1;
-      out.push_back(id >= target ? id + 1 : id);
+      std::int64_t id = v + 1;
+      for (const std::int64_t s : skip) {  // ascending: each skipped id at or below moves id up by one
+        if (s > id) break;
+        ++id;
+      }
+      out.push_back(id);
     }
     return;
   }
+  out.reserve(idx(protocol_.negatives));
   // Popularity: invert the cumulative counts with the target's mass cut out, so no rejection loop.
   const double before = cumulative_[idx(target - 1)];
   const double mass = cumulative_[idx(target)] - before;
   const double total = cumulative_.back() - mass;
   const std::int64_t fallback = last_positive_ == target ? second_positive_ : last_positive_;
+  std::int64_t redraws = 0;
   for (std::int64_t j = 0; j < protocol_.negatives; ++j) {
     double u = rng.uniform_double() * total;
     if (u >= before) u += mass;
     auto it = std::upper_bound(cumulative_.begin(), cumulative_.end(), u);
     // Rounding can push u to the very end; the last positive non-target id owns that edge.
-    out.push_back(it == cumulative_.end() ? fallback : static_cast<std::int64_t>(it - cumulative_.begin()));
+    std::int64_t id = it == cumulative_.end() ? fallback : static_cast<std::int64_t>(it - cumulative_.begin());
+    if (!exclude.empty() && std::binary_search(exclude.begin(), exclude.end(), id) && redraws < 64 * protocol_.negatives) {
+      ++redraws;
+      --j;
+      continue;
+    }
+    out.push_back(id);
   }
 }
 
@@ -507,7 +533,8 @@ TaskEvaluator::TaskEvaluator(const data::LabelColumn& task, EvalOptions options,
 }
 
 void TaskEvaluator::add(const core::Tensor& predictions, const core::Tensor& labels, const core::Tensor& users,
-                        std::span<const std::int64_t> rows) {
+                        std::span<const std::int64_t> rows, std::span<const std::int64_t> seen_offsets,
+                        std::span<const std::int64_t> seen_items) {
   using data::LabelKind;
   const bool ids = kind_ == LabelKind::kClass || kind_ == LabelKind::kItem;
   const core::DType label_type = ids ? core::DType::i64 : core::DType::f32;
@@ -528,6 +555,9 @@ void TaskEvaluator::add(const core::Tensor& predictions, const core::Tensor& lab
     throw DTypeError(who_, fmt::format("predictions {} are {}, expected f32", predictions.shape().str(),
                                        core::name_of(predictions.dtype())));
   if (std::ssize(rows) != B) throw ShapeError(who_, fmt::format("{} example rows for labels [{}]", rows.size(), B));
+  if (wants_seen() && std::ssize(seen_offsets) != B + 1)
+    throw ShapeError(who_, fmt::format("the ranking protocol excludes each row's history from its negatives, and the batch carries "
+                                       "{} seen-item offsets for {} rows (expected {})", seen_offsets.size(), B, B + 1));
   if (want_users_) {
     if (!users.defined()) throw ShapeError(who_, "gauc needs user ids i64 [B], but the batch has none");
     if (users.dtype() != core::DType::i64 || users.shape() != core::Shape{B})
@@ -591,7 +621,9 @@ void TaskEvaluator::add(const core::Tensor& predictions, const core::Tensor& lab
           const std::int64_t b = keep[idx(i)], y = labels.i64()[b];
           const float* zb = z + b * classes_;
           std::vector<std::int64_t> negatives;
-          sampler_->draw(rows[idx(b)], y, negatives);
+          const auto exclude = wants_seen() ? seen_items.subspan(idx(seen_offsets[idx(b)]), idx(seen_offsets[idx(b) + 1] - seen_offsets[idx(b)]))
+                                            : std::span<const std::int64_t>{};
+          sampler_->draw(rows[idx(b)], y, negatives, exclude);
           std::int64_t r = 0;
           for (const std::int64_t j : negatives) r += !(zb[j] < zb[y]);
           ranks_[at + idx(i)] = r;

@@ -137,6 +137,7 @@ struct RankingProtocol {
   std::string mode = "full";          ///< full | sampled
   std::int64_t negatives = 100;       ///< sampled: negatives per row (>= 1)
   std::string sampler = "uniform";    ///< sampled: uniform | popularity
+  bool exclude_history = false;       ///< sampled: negatives avoid the items of the row's history (its seen items)
   std::uint64_t seed = 0;             ///< sampled: negatives of example row i come from Rng(seed).fork(i)
   /// True when the ranking is effectively full: mode full, or negatives >= items - 2 (every
   /// possible negative would be drawn, so all are used).
@@ -154,6 +155,9 @@ struct RankingProtocol {
 /// - popularity: N ids drawn WITH replacement (a repeated id counts once per draw in the rank),
 ///   P(id) ∝ item_counts[id] over ids 1..items-1 without the target; an id with count 0 is never
 ///   drawn; item_counts[0] is ignored.
+/// With `exclude` (sorted ids: the row's history), uniform draws come from the ids that are neither
+/// padding, the target nor excluded (all of them when fewer remain than N), and popularity draws
+/// are redrawn while they hit an excluded id (up to 64 times each).
 /// The draw for (row, target) uses Rng(seed).fork(row) only, so it does not depend on batching.
 class NegativeSampler {
  public:
@@ -162,7 +166,7 @@ class NegativeSampler {
   /// at least two ids in 1..items-1 are positive (so every target leaves some mass).
   NegativeSampler(const RankingProtocol& protocol, std::int64_t items, std::span<const float> item_counts = {});
   /// Replaces `out` by the negatives of example `row` with target `target` (1 <= target < items).
-  void draw(std::int64_t row, std::int64_t target, std::vector<std::int64_t>& out) const;
+  void draw(std::int64_t row, std::int64_t target, std::vector<std::int64_t>& out, std::span<const std::int64_t> exclude = {}) const;
 
  private:
   RankingProtocol protocol_;
@@ -199,10 +203,15 @@ class TaskEvaluator {
   /// labels: this task's label tensor, i64 [B] (kClass/kItem) or f32 [B] (kBinary/kValue).
   /// users: i64 [B], or undefined (then gauc cannot be computed: ShapeError if gauc is requested).
   /// rows: the batch's example indices, B of them (results are summed in row order; sampled
-  /// negatives are seeded by them). Checks everything before storing anything, so a throwing
-  /// add() leaves the evaluator unchanged.
+  /// negatives are seeded by them). seen_offsets / seen_items: per row, the sorted items its
+  /// sampled negatives avoid (data::Batch::seen_*), required by a protocol with exclude_history
+  /// (ShapeError when missing). Checks everything before storing anything, so a throwing add()
+  /// leaves the evaluator unchanged.
   void add(const core::Tensor& predictions, const core::Tensor& labels, const core::Tensor& users,
-           std::span<const std::int64_t> rows);
+           std::span<const std::int64_t> rows, std::span<const std::int64_t> seen_offsets = {},
+           std::span<const std::int64_t> seen_items = {});
+  /// True when add() needs the rows' seen items (a sampled item task that excludes the history).
+  bool wants_seen() const { return sampler_.has_value() && options_.ranking.exclude_history; }
   /// (name, value) for every requested metric that applies, in the requested order, e.g.
   /// ("hr@10", 0.41); ranking metrics expand over ks. Metrics over zero labelled rows are NaN.
   std::vector<std::pair<std::string, double>> finish() const;

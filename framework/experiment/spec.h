@@ -21,6 +21,8 @@
 #include "framework/data/dataset.h"
 #include "framework/eval/metrics.h"
 #include "framework/model/families.h"
+#include "framework/model/objective.h"
+#include "framework/model/section.h"
 #include "framework/optim/optimizer.h"
 #include "framework/optim/schedule.h"
 #include "framework/registry/plugin_spec.h"
@@ -44,62 +46,26 @@ struct DataSection {
   }
 };
 
-struct ModelSection {
-  std::int64_t embedding = 64;
-  std::string positions = "none";
-  std::string query = "none";
-  std::vector<std::int64_t> side_categorical;
-  std::int64_t side_embedding = 8;
-  std::int64_t side_dense = 0;
-  bool side_features = false;
-  bool join_query = false;
-  Plugin<model::Extractor> extractor{"lstm"};
-  Plugin<model::Attention> attention{"seed_self"};
-  Plugin<model::Pooling> pooling{"flatten"};
-  Plugin<model::Head> head{"classification"};
-  std::map<std::string, Plugin<model::Head>> tasks;
-  Plugin<model::MultiTask> multitask{"shared_bottom"};
-  Plugin<model::Weighting> weighting{"fixed"};
-  template <class V>
-  void visit(V& v) {
-    v("embedding", embedding).min(1).doc("width of the item/token embedding");
-    v("positions", positions).choices({"none", "learned", "sinusoidal"}).doc("position information added to the embeddings");
-    v("query", query).choices({"none", "user", "target"})
-        .doc("what attention variants that take a query receive: the user's embedding or the target item's");
-    v("side_categorical", side_categorical).min(1)
-        .doc("cardinality of each categorical side feature (user or context attributes), each embedded and joined to the pooled sequence");
-    v("side_embedding", side_embedding).min(1).doc("embedding width of each categorical side feature");
-    v("side_dense", side_dense).min(0).doc("number of dense side features joined to the pooled sequence");
-    v("join_query", join_query)
-        .doc("also join the query (user or candidate embedding) to the pooled sequence, as DIN does, so that every "
-             "attention variant sees the candidate");
-    v("side_features", side_features)
-        .doc("join the dataset's own side features (categorical embedded, dense as is) to the pooled sequence; "
-             "replaces side_categorical and side_dense");
-    v("extractor", extractor).doc("sequence feature extractor");
-    v("attention", attention).doc("attention over the extracted sequence");
-    v("pooling", pooling).doc("sequence to vector");
-    v("head", head).doc("the head of a single-task model: predictions and loss");
-    v("tasks", tasks).doc("a multi-task model: one head per task name (replaces head; labels come per task)");
-    v("multitask", multitask).doc("how the tasks share the pooled representation (with tasks)");
-    v("weighting", weighting).doc("how the task losses become gradients (with tasks; tasks in name order)");
-  }
-};
+using model::ModelSection;
 
 struct TrainSection {
   int epochs = 10;
   std::int64_t batch_size = 32;
   Plugin<optim::Optimizer> optimizer{"adam"};
   Plugin<optim::LrSchedule> schedule{"constant"};
+  Plugin<model::Objective> objective{"last"};
   double clip_norm = 0.0;
   std::int64_t seed = 0;
   int threads = 1;
   template <class V>
   void visit(V& v) {
     v("epochs", epochs).min(1).doc("passes over the training split");
-    v("batch_size", batch_size).min(1).doc("sequences per step");
+    v("batch_size", batch_size).min(1).doc("rows per step: examples, or whole sequences for objectives that train every position");
     v("optimizer", optimizer).doc("parameter update rule");
     v("schedule", schedule).doc("learning rate over the run");
+    v("objective", objective)
+        .doc("what a training step learns from: one example per row (last), every position of each sequence (all_positions), "
+             "or masked steps (cloze)");
     v("clip_norm", clip_norm).min(0).doc("clip gradients to this global norm (0: no clipping)");
     v("seed", seed).min(0).doc("seed of everything random in the trial");
     v("threads", threads).range(1, 1024).doc("oneDNN threads of the trial");
@@ -110,12 +76,15 @@ struct RankingSection {
   std::string mode = "full";
   std::int64_t negatives = 100;
   std::string sampler = "uniform";
+  bool exclude_history = true;
   std::int64_t seed = 0;
   template <class V>
   void visit(V& v) {
     v("mode", mode).choices({"full", "sampled"}).doc("rank the target among all items, or among sampled negatives");
     v("negatives", negatives).min(1).doc("sampled: negatives per target");
     v("sampler", sampler).choices({"uniform", "popularity"}).doc("sampled: how negatives are drawn");
+    v("exclude_history", exclude_history)
+        .doc("sampled: never draw an item of the example's own history as a negative (SASRec's and BERT4Rec's protocol)");
     v("seed", seed).min(0).doc("sampled: seed of the negatives (the same for every trial of a sweep)");
   }
 };
@@ -127,6 +96,8 @@ struct EvalSection {
   std::int64_t batch_size = 256;
   std::string select = "loss";
   int patience = 0;
+  std::int64_t max_users = 0;
+  bool test_curves = false;
   template <class V>
   void visit(V& v) {
     v("metrics", metrics).choices(eval::metric_names())
@@ -138,6 +109,12 @@ struct EvalSection {
         .doc("validation figure that picks the best epoch and drives early stopping: 'loss' or a metric "
              "('ndcg@10', 'auc'; 'task/metric' for a multi-task model)");
     v("patience", patience).min(0).doc("stop after this many epochs without improvement of select (0: never stop early)");
+    v("max_users", max_users).min(0)
+        .doc("evaluate the rows of a seeded sample of this many users (eval.ranking.seed), the same users for validation and "
+             "test (SASRec: 10000); 0: every row");
+    v("test_curves", test_curves)
+        .doc("also evaluate the test split after every epoch (curves under /curves/test); the best epoch is still chosen on "
+             "validation only");
   }
 };
 

@@ -4,10 +4,10 @@
 #include "framework/data/batcher.h"
 #include "framework/data/pipeline.h"
 #include "framework/eval/metrics.h"
-#include "framework/experiment/model.h"
 #include "framework/onednn/onednn.h"
 #include "framework/optim/clip.h"
-#include "framework/registry/plugin_spec.h"
+#include "framework/model/model.h"
+#include "framework/registry/registry.h"
 #include "framework/store/checkpoint.h"
 #include "framework/store/trial.h"
 
@@ -84,70 +84,8 @@ bool lower_is_better(const std::string& metric) {
   return base == "loss" || base == "logloss" || base == "rmse" || base == "mae";
 }
 
-/// The model's inputs for a batch.
-struct Inputs {
-  Tensor x, mask;
-  Var query;
-  SideInputs side;
-};
-
-Inputs inputs_of(SequenceClassifier& model, const ExperimentSpec& spec, const data::Batch& b) {
-  Inputs in;
-  in.x = b.steps.defined() ? b.steps : b.ids;
-  in.mask = b.mask;
-  if (spec.model.query == "user") in.query = model.query_for(b.users);
-  if (spec.model.query == "target") in.query = model.query_for(b.targets);
-  in.side = {b.categorical, b.dense};
-  return in;
-}
-
-/// Validation or test figures: per-task losses and metrics, keyed as in the results file.
-std::map<std::string, double> evaluate(SequenceClassifier& model, const ExperimentSpec& spec, const data::PreparedData& data,
-                                       const std::vector<Task>& tasks, const std::vector<std::int64_t>& rows,
-                                       const eval::EvalOptions& options) {
-  std::map<std::string, double> out;
-  if (rows.empty()) return out;
-  autograd::NoGrad no_grad;
-  model.eval();
-  std::vector<eval::TaskEvaluator> evaluators;
-  for (const auto& t : tasks) evaluators.emplace_back(data.examples.labels[t.column], options, data.item_counts);
-  std::vector<double> loss_sum(tasks.size(), 0.0);
-  std::int64_t seen = 0;
-  data::Batcher batcher(data.examples, rows,
-                        {.batch_size = spec.eval.batch_size, .seq_len = data.seq_len, .shuffle = false, .seed = 0,
-                         .drop_last = false, .prefetch = true});
-  batcher.start_epoch(0);
-  while (auto b = batcher.next()) {
-    const Inputs in = inputs_of(model, spec, *b);
-    std::vector<Var> preds;
-    if (spec.model.tasks.empty())
-      preds.push_back(model.forward(in.x, in.mask, in.query, in.side));
-    else
-      preds = model.forward_tasks(in.x, in.mask, in.query, in.side);
-    const auto n = static_cast<double>(b->size());
-    std::vector<Tensor> labels;
-    for (const auto& t : tasks) labels.push_back(b->labels[t.column]);
-    const std::vector<Var> losses =
-        spec.model.tasks.empty() ? std::vector<Var>{model.loss(preds[0], labels[0])} : model.task_losses(preds, labels);
-    for (std::size_t t = 0; t < tasks.size(); ++t) {
-      loss_sum[t] += static_cast<double>(losses[t].value().item()) * n;
-      evaluators[t].add(preds[t].value(), labels[t], b->users, b->rows);
-    }
-    seen += b->size();
-  }
-  double total = 0;
-  for (std::size_t t = 0; t < tasks.size(); ++t) {
-    const double l = loss_sum[t] / static_cast<double>(seen);
-    total += l;
-    if (!tasks[t].name.empty()) out[key(tasks[t], "loss")] = l;
-    for (const auto& [name, value] : evaluators[t].finish()) out[key(tasks[t], name)] = value;
-  }
-  out["loss"] = total;
-  return out;
-}
-
 /// The first parameter gradient that is not finite, as "name has NaN" (empty: all finite).
-std::string nonfinite_gradient(const SequenceClassifier& model) {
+std::string nonfinite_gradient(const model::Model& model) {
   for (const auto& [name, p] : model.named_params()) {
     const Tensor& g = p.grad();
     if (!g.defined()) continue;
@@ -167,26 +105,31 @@ std::int64_t peak_rss_bytes() {
   return 0;
 }
 
+
 /// Probe samples: the first log.probes validation rows (fixed for the whole trial), with the true
-/// informative positions in the padded coordinates of the batch (left padding).
+/// informative positions in the padded coordinates of the batch (left padding; a cloze mask step,
+/// if any, takes the last position).
 struct Probes {
   std::vector<std::int64_t> rows;
   data::Batch batch;
   std::vector<std::int64_t> truth_offsets, truth;
 };
 
-Probes make_probes(const data::PreparedData& data, int count) {
+Probes make_probes(const data::PreparedData& data, const data::BatchOptions& options, int count) {
   Probes p;
   const auto& valid = data.splits.valid.empty() ? data.splits.train : data.splits.valid;
   const auto n = std::min<std::size_t>(valid.size(), static_cast<std::size_t>(count));
   p.rows.assign(valid.begin(), valid.begin() + static_cast<std::ptrdiff_t>(n));
   if (p.rows.empty()) return p;
-  p.batch = data::make_batch(data.examples, p.rows, data.seq_len);
+  data::BatchOptions o = options;
+  o.seen = false;
+  p.batch = data::make_batch(data.examples, p.rows, o);
   const auto& ex = data.examples;
+  const std::int64_t room = o.append_mask ? data.seq_len - 1 : data.seq_len;
   p.truth_offsets.push_back(0);
   for (const auto r : p.rows) {
     if (!ex.truth_offsets.empty()) {
-      const std::int64_t len = std::min(ex.length(r), data.seq_len), pad = data.seq_len - len, cut = ex.length(r) - len;
+      const std::int64_t len = std::min(ex.length(r), room), pad = room - len, cut = ex.length(r) - len;
       for (auto k = ex.truth_offsets[static_cast<std::size_t>(r)]; k < ex.truth_offsets[static_cast<std::size_t>(r) + 1]; ++k) {
         const std::int64_t pos = ex.truth[static_cast<std::size_t>(k)] - cut;
         if (pos >= 0) p.truth.push_back(pad + pos);
@@ -197,21 +140,418 @@ Probes make_probes(const data::PreparedData& data, int count) {
   return p;
 }
 
-Tensor probe_attention(SequenceClassifier& model, const ExperimentSpec& spec, const Probes& p) {
-  autograd::NoGrad no_grad;
-  model.eval();
-  const Inputs in = inputs_of(model, spec, p.batch);
-  if (spec.model.tasks.empty())
-    model.forward(in.x, in.mask, in.query, in.side);
-  else
-    model.forward_tasks(in.x, in.mask, in.query, in.side);
-  return model.attention_weights();
+/// The rows of `rows` whose user is in a seeded sample of max_users of their users (all rows when
+/// max_users is 0, the examples have no users, or there are no more users than that).
+std::vector<std::int64_t> sample_users(const data::Examples& ex, const std::vector<std::int64_t>& rows, std::int64_t max_users,
+                                       std::uint64_t seed) {
+  if (max_users <= 0 || ex.users.empty()) return rows;
+  std::vector<std::int64_t> users;
+  for (const auto r : rows) users.push_back(ex.users[static_cast<std::size_t>(r)]);
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+  if (static_cast<std::int64_t>(users.size()) <= max_users) return rows;
+  core::Rng rng = core::Rng(seed).fork(0x05E25);
+  for (std::size_t i = 0; i < static_cast<std::size_t>(max_users); ++i)  // partial Fisher–Yates: the first max_users
+    std::swap(users[i], users[i + static_cast<std::size_t>(rng.below(users.size() - i))]);
+  users.resize(static_cast<std::size_t>(max_users));
+  std::sort(users.begin(), users.end());
+  std::vector<std::int64_t> kept;
+  for (const auto r : rows)
+    if (std::binary_search(users.begin(), users.end(), ex.users[static_cast<std::size_t>(r)])) kept.push_back(r);
+  return kept;
 }
 
-/// Attention variants without weights (none) leave nothing to record.
-void write_attention(store::TrialWriter& writer, int epoch, const Tensor& weights) {
-  if (weights.defined()) writer.write_attention("attention", epoch, weights);
-}
+/// What a checkpoint holds besides the parameters and the optimizer: where training stands.
+struct TrainState {
+  int epoch = 0;  ///< epochs finished
+  double best = std::numeric_limits<double>::quiet_NaN();
+  int best_epoch = 0, since_best = 0;
+  std::map<std::string, Tensor> best_params;
+};
+
+/// One trial, step by step (see trainer.h). run() never throws.
+class Trainer {
+ public:
+  explicit Trainer(const TrialPlan& plan)
+      : plan_(plan), spec_(plan.spec.spec), ckpt_path_(store::checkpoint_path(plan.out_dir, plan.id)),
+        progress_{.id = plan.id, .epoch = 0, .epochs = spec_.train.epochs, .batch = 0, .batches = 0, .loss = 0,
+                  .samples_per_s = 0, .eta_s = 0, .phase = "data"} {}
+
+  TrialOutcome run() {
+    t_start_ = Clock::now();
+    const auto t_start = t_start_;
+    try {
+      setup();
+      resume();
+      t_train_ = Clock::now();
+      for (int epoch = state_.epoch + 1; epoch <= spec_.train.epochs; ++epoch) {
+        if (!train_epoch(epoch)) {
+          outcome_.status = TrialOutcome::Status::kStopped;
+          outcome_.seconds = since(t_start);
+          writer_->flush();
+          return outcome_;
+        }
+        const bool stop_early = validate(epoch);
+        if (spec_.log.checkpoint && epoch < spec_.train.epochs && !stop_early) checkpoint();
+        writer_->flush();
+        if (stop_early) break;
+      }
+      finish();
+      outcome_.status = TrialOutcome::Status::kDone;
+    } catch (const std::exception& e) {
+      outcome_.status = TrialOutcome::Status::kFailed;
+      outcome_.message = e.what();
+      const std::string failed_at =
+          progress_.phase == "data" ? "data" : fmt::format("epoch {} ({})", progress_.epoch, progress_.phase);
+      if (writer_) {
+        try {
+          writer_->finish_failed(outcome_.message, failed_at);
+        } catch (const std::exception&) {
+          // The message is still returned to the sweep, which records it in the ledger.
+        }
+      }
+    }
+    std::error_code ignored;
+    if (outcome_.status != TrialOutcome::Status::kStopped) fs::remove(ckpt_path_, ignored);
+    outcome_.seconds = since(t_start);
+    return outcome_;
+  }
+
+ private:
+  void report() {
+    if (plan_.progress) plan_.progress(progress_);
+  }
+  void push(const std::string& split, const std::string& name, int epoch, double value) {
+    writer_->append_curve(split, name, epoch, value);
+  }
+
+  // ---- setup: results file, data, model, optimizer, batchers ---------------------------------
+  void setup() {
+    onednn::set_threads(plan_.threads);
+    writer_ = std::make_unique<store::TrialWriter>(plan_.out_dir, plan_.id);
+    writer_->write_config(config::to_yaml(plan_.spec.resolved), plan_.spec.hash);
+    auto env = environment();
+    env["threads"] = std::to_string(plan_.threads);
+    env["seed"] = std::to_string(spec_.train.seed);
+    for (const auto& [k, v] : plan_.env) env[k] = v;
+    writer_->write_env(env);
+    report();
+
+    core::Rng root(static_cast<std::uint64_t>(spec_.train.seed));
+    core::Rng data_rng = root.fork(1);
+    model_rng_ = root.fork(2);
+    const auto t_data = Clock::now();
+    data_ = data::prepare_data(spec_.data.dataset, spec_.preprocess, data_rng, plan_.spec.base_dir);
+    const double data_seconds = since(t_data);
+    tasks_ = bind_tasks(spec_, data_.examples);
+
+    objective_ = registry::create(spec_.train.objective, model::Objective::Context{});
+    model_ = std::make_unique<model::Model>(spec_.model, dims_for(spec_, data_), model_rng_, objective_.get());
+    opt_ = registry::create(spec_.train.optimizer, {.params = model_->params()});
+    const model::TrainingBatches batches = objective_->training_batches(
+        data_.examples, data_.splits.train, {.seq_len = data_.seq_len, .append_mask = false, .seen = model_->wants_seen()},
+        static_cast<std::uint64_t>(spec_.train.seed));
+    train_batches_ = std::make_unique<data::Batcher>(
+        batches.units, batches.build,
+        data::Batcher::Options{.batch_size = spec_.train.batch_size, .seq_len = data_.seq_len, .shuffle = true,
+                               .seed = static_cast<std::uint64_t>(spec_.train.seed), .drop_last = false, .prefetch = true});
+    per_epoch_ = train_batches_->batches_per_epoch();
+    schedule_ = registry::create(spec_.train.schedule, {.base_lr = opt_->lr(), .total_steps = per_epoch_ * spec_.train.epochs});
+    eval_options_ = {.metrics = spec_.eval.metrics,
+                     .ks = spec_.eval.ks,
+                     .ranking = {.mode = spec_.eval.ranking.mode, .negatives = spec_.eval.ranking.negatives,
+                                 .sampler = spec_.eval.ranking.sampler, .exclude_history = spec_.eval.ranking.exclude_history,
+                                 .seed = static_cast<std::uint64_t>(spec_.eval.ranking.seed)}};
+    const auto eval_seed = static_cast<std::uint64_t>(spec_.eval.ranking.seed);
+    valid_rows_ = sample_users(data_.examples, data_.splits.valid, spec_.eval.max_users, eval_seed);
+    test_rows_ = sample_users(data_.examples, data_.splits.test, spec_.eval.max_users, eval_seed);
+    probes_ = make_probes(data_, objective_->eval_options({.seq_len = data_.seq_len}), spec_.log.probes);
+    write_probes();
+    write_data_record(batches.describe, data_seconds);
+    state_.best_params = model_->state();
+  }
+
+  void write_probes() {
+    if (probes_.rows.empty()) return;
+    std::map<std::string, Tensor> arrays;
+    arrays["rows"] = Tensor::from_i64(probes_.rows, Shape{static_cast<std::int64_t>(probes_.rows.size())});
+    if (probes_.batch.ids.defined()) arrays["ids"] = probes_.batch.ids;
+    if (probes_.batch.steps.defined()) arrays["inputs"] = probes_.batch.steps;
+    arrays["mask"] = probes_.batch.mask;
+    if (!data_.examples.truth_offsets.empty()) {
+      arrays["truth"] = Tensor::from_i64(probes_.truth, Shape{static_cast<std::int64_t>(probes_.truth.size())});
+      arrays["truth_offsets"] = Tensor::from_i64(probes_.truth_offsets, Shape{static_cast<std::int64_t>(probes_.truth_offsets.size())});
+    }
+    writer_->write_attention_probe(arrays);
+  }
+
+  void write_data_record(const std::string& training, double data_seconds) {
+    const auto& ex = data_.examples;
+    std::string protocol = data_.protocol;
+    for (const auto& t : tasks_)
+      if (ex.labels[t.column].kind == data::LabelKind::kItem) {
+        protocol += "; " + eval_options_.ranking.describe(ex.labels[t.column].classes);
+        break;
+      }
+    if (valid_rows_.size() != data_.splits.valid.size() || test_rows_.size() != data_.splits.test.size())
+      protocol += fmt::format("; evaluated on a sample of {} users (valid {} of {} rows, test {} of {}), seed {}", spec_.eval.max_users,
+                              valid_rows_.size(), data_.splits.valid.size(), test_rows_.size(), data_.splits.test.size(),
+                              spec_.eval.ranking.seed);
+    protocol += "; training: " + training;
+    protocol += spec_.eval.test_curves ? "; best epoch chosen on validation (test curves recorded every epoch)"
+                                       : "; best epoch chosen on validation";
+    store::DataRecord record;
+    record.protocol = protocol;
+    record.split_sizes = {{"train", static_cast<std::int64_t>(data_.splits.train.size())},
+                          {"valid", static_cast<std::int64_t>(data_.splits.valid.size())},
+                          {"test", static_cast<std::int64_t>(data_.splits.test.size())}};
+    record.report = data_.report.lines;
+    record.report.push_back(fmt::format("data prepared in {:.2f} s", data_seconds));
+    for (const auto& [step, arrays] : data_.fitted) record.fitted.emplace_back(step, arrays);
+    writer_->write_data(record);
+  }
+
+  // ---- the state a checkpoint holds, saved and loaded by one pair of functions ----------------
+  store::Checkpoint save_state() const {
+    store::Checkpoint ck;
+    ck.config_hash = plan_.spec.hash;
+    ck.epoch = state_.epoch;
+    ck.params = model_->state();
+    for (const auto& [name, t] : state_.best_params) ck.params["best/" + name] = t;
+    ck.optimizer = opt_->state();
+    ck.rngs["model"] = model_rng_.state();
+    ck.step = opt_->steps();
+    ck.arrays = writer_->series();
+    ck.scalars = {{"best", state_.best}, {"best_epoch", state_.best_epoch}, {"since_best", state_.since_best}};
+    return ck;
+  }
+  void load_state(const store::Checkpoint& ck) {
+    if (ck.config_hash != plan_.spec.hash)
+      throw TrialFailure(fmt::format("checkpoint {} belongs to another config (hash {}, this trial {})", ckpt_path_.string(),
+                                     ck.config_hash, plan_.spec.hash));
+    std::map<std::string, Tensor> current;
+    state_.best_params.clear();
+    for (const auto& [name, t] : ck.params) {
+      if (name.starts_with("best/")) state_.best_params[name.substr(5)] = t;
+      else current[name] = t;
+    }
+    model_->load_state(current);
+    opt_->load_state(ck.optimizer);
+    model_rng_.set_state(ck.rngs.at("model"));
+    writer_->restore_series(ck.arrays);
+    state_.best = ck.scalars.at("best");
+    state_.best_epoch = static_cast<int>(ck.scalars.at("best_epoch"));
+    state_.since_best = static_cast<int>(ck.scalars.at("since_best"));
+    state_.epoch = static_cast<int>(ck.epoch);
+  }
+
+  void resume() {
+    if (!fs::exists(ckpt_path_)) return;
+    load_state(store::load_checkpoint(ckpt_path_));
+    outcome_.resumed_from_epoch = state_.epoch;
+  }
+  void checkpoint() const { store::save_checkpoint(ckpt_path_, save_state()); }
+
+  // ---- one epoch of training ------------------------------------------------------------------
+  bool train_epoch(int epoch) {
+    const auto t_epoch = Clock::now();
+    model_->train();
+    train_batches_->start_epoch(epoch);
+    progress_.phase = "train";
+    progress_.epoch = epoch;
+    progress_.batch = 0;
+    progress_.batches = per_epoch_;
+    report();
+    std::vector<double> task_loss_sum(tasks_.size(), 0.0);
+    double loss_sum = 0;
+    std::int64_t steps = 0, samples = 0;
+    auto last_report = Clock::now();
+    while (auto b = train_batches_->next()) {
+      if (plan_.stop && plan_.stop->load()) return false;
+      std::vector<Tensor> labels;
+      for (const auto& t : tasks_) labels.push_back(b->labels[t.column]);
+      opt_->zero_grad();
+      opt_->set_lr(schedule_->lr(opt_->steps()));
+      const auto losses = model_->train_losses(b->input(), labels);
+      double step_loss = 0;
+      for (std::size_t t = 0; t < losses.size(); ++t) {
+        const double l = losses[t].value().item();
+        if (!std::isfinite(l))
+          throw TrialFailure(tasks_.size() == 1 ? fmt::format("epoch {} step {}: the training loss is {}", epoch, opt_->steps() + 1, l)
+                                                : fmt::format("epoch {} step {}: the loss of task '{}' is {}", epoch,
+                                                              opt_->steps() + 1, tasks_[t].name, l));
+        task_loss_sum[t] += l;
+        step_loss += l;
+      }
+      model_->backward(losses);
+      if (const auto bad = nonfinite_gradient(*model_); !bad.empty())
+        throw TrialFailure(fmt::format("epoch {} step {}: {}", epoch, opt_->steps() + 1, bad));
+      if (spec_.train.clip_norm > 0) optim::clip_grad_norm(model_->params(), static_cast<float>(spec_.train.clip_norm));
+      opt_->step();
+      loss_sum += step_loss;
+      ++steps;
+      samples += b->size();
+      if (plan_.progress && since(last_report) > 0.25) {
+        last_report = Clock::now();
+        progress_.batch = train_batches_->position();
+        progress_.loss = loss_sum / static_cast<double>(steps);
+        progress_.samples_per_s = static_cast<double>(samples_done_ + samples) / std::max(since(t_train_), 1e-9);
+        const double per_batch = since(t_epoch) / static_cast<double>(steps);
+        progress_.eta_s = per_batch * static_cast<double>((per_epoch_ - steps) + per_epoch_ * (spec_.train.epochs - epoch));
+        report();
+      }
+    }
+    samples_done_ += samples;
+    const double train_seconds = since(t_epoch);
+    const auto mean = [&](double sum) { return sum / static_cast<double>(std::max<std::int64_t>(steps, 1)); };
+    push("train", "loss", epoch, mean(loss_sum));
+    if (auto* weighting = model_->weighting()) {
+      std::vector<double> task_means;
+      for (std::size_t t = 0; t < tasks_.size(); ++t) {
+        task_means.push_back(mean(task_loss_sum[t]));
+        push("train", key(tasks_[t], "loss"), epoch, task_means.back());
+      }
+      const auto w = weighting->weights();
+      for (std::size_t t = 0; t < tasks_.size() && t < w.size(); ++t) push("train", "weight." + tasks_[t].name, epoch, w[t]);
+      weighting->end_epoch(task_means);
+    }
+    push("train", "lr", epoch, opt_->lr());
+    writer_->append_epoch_time(epoch, train_seconds, static_cast<double>(samples) / std::max(train_seconds, 1e-9));
+    progress_.batch = per_epoch_;
+    progress_.loss = mean(loss_sum);
+    progress_.samples_per_s = static_cast<double>(samples_done_) / std::max(since(t_train_), 1e-9);
+    progress_.eta_s = since(t_train_) / static_cast<double>(epoch - outcome_.resumed_from_epoch) *
+                      static_cast<double>(spec_.train.epochs - epoch);
+    return true;
+  }
+
+  // ---- validation (and test curves), best epoch, early stopping; true: stop early ---------------
+  bool validate(int epoch) {
+    progress_.phase = "valid";
+    report();
+    const auto valid = evaluate(valid_rows_);
+    for (const auto& [name, value] : valid) push("valid", name, epoch, value);
+    if (spec_.eval.test_curves) {
+      progress_.phase = "test";
+      for (const auto& [name, value] : evaluate(test_rows_)) push("test", name, epoch, value);
+    }
+    double current = std::numeric_limits<double>::quiet_NaN();
+    if (!valid.empty()) {
+      const auto it = valid.find(spec_.eval.select);
+      if (it == valid.end()) {
+        std::string names;
+        for (const auto& [n, _] : valid) names += (names.empty() ? "" : ", ") + n;
+        throw TrialFailure(fmt::format("eval.select: '{}' is not a validation figure of this model; there are: {}", spec_.eval.select,
+                                       names));
+      }
+      current = it->second;
+    }
+    const bool lower = lower_is_better(spec_.eval.select);
+    const bool improved = std::isnan(state_.best) || (!std::isnan(current) && (lower ? current < state_.best : current > state_.best));
+    if (improved) {
+      state_.best = std::isnan(current) ? state_.best : current;
+      state_.best_epoch = epoch;
+      state_.since_best = 0;
+      state_.best_params = model_->state();
+    } else {
+      ++state_.since_best;
+    }
+    const auto& at = spec_.log.attention_epochs;
+    if (std::find(at.begin(), at.end(), epoch) != at.end() && !probes_.rows.empty()) write_attention(epoch);
+    state_.epoch = epoch;
+    return spec_.eval.patience > 0 && state_.since_best >= spec_.eval.patience;
+  }
+
+  /// Validation or test figures: per-task losses and metrics, keyed as in the results file.
+  std::map<std::string, double> evaluate(const std::vector<std::int64_t>& rows) {
+    std::map<std::string, double> out;
+    if (rows.empty()) return out;
+    autograd::NoGrad no_grad;
+    model_->eval();
+    std::vector<eval::TaskEvaluator> evaluators;
+    bool seen = false;
+    for (const auto& t : tasks_) {
+      evaluators.emplace_back(data_.examples.labels[t.column], eval_options_, data_.item_counts);
+      seen = seen || evaluators.back().wants_seen();
+    }
+    std::vector<double> loss_sum(tasks_.size(), 0.0);
+    std::int64_t count = 0;
+    const data::BatchOptions options = objective_->eval_options({.seq_len = data_.seq_len, .append_mask = false, .seen = seen});
+    data::Batcher batcher(rows, [&](std::span<const std::int64_t> r, std::int64_t) { return data::make_batch(data_.examples, r, options); },
+                          {.batch_size = spec_.eval.batch_size, .seq_len = data_.seq_len, .shuffle = false, .seed = 0,
+                           .drop_last = false, .prefetch = true});
+    batcher.start_epoch(0);
+    while (auto b = batcher.next()) {
+      const auto preds = model_->forward(b->input());
+      std::vector<Tensor> labels;
+      for (const auto& t : tasks_) labels.push_back(b->labels[t.column]);
+      const auto losses = model_->losses(preds, labels);
+      const auto n = static_cast<double>(b->size());
+      for (std::size_t t = 0; t < tasks_.size(); ++t) {
+        loss_sum[t] += static_cast<double>(losses[t].value().item()) * n;
+        evaluators[t].add(preds[t].value(), labels[t], b->users, b->rows, b->seen_offsets, b->seen_items);
+      }
+      count += b->size();
+    }
+    double total = 0;
+    for (std::size_t t = 0; t < tasks_.size(); ++t) {
+      const double l = loss_sum[t] / static_cast<double>(count);
+      total += l;
+      if (!tasks_[t].name.empty()) out[key(tasks_[t], "loss")] = l;
+      for (const auto& [name, value] : evaluators[t].finish()) out[key(tasks_[t], name)] = value;
+    }
+    out["loss"] = total;
+    return out;
+  }
+
+  /// The attention weights on the probes (attention variants without weights leave nothing).
+  void write_attention(int epoch) {
+    autograd::NoGrad no_grad;
+    model_->eval();
+    model_->forward(probes_.batch.input());
+    if (model_->attention_weights().defined()) writer_->write_attention("attention", epoch, model_->attention_weights());
+  }
+
+  // ---- the end: the best epoch's parameters evaluated on valid and test -------------------------
+  void finish() {
+    model_->load_state(state_.best_params);
+    progress_.phase = "test";
+    report();
+    for (const auto& [split, rows] : {std::pair{"valid", &valid_rows_}, std::pair{"test", &test_rows_}})
+      for (const auto& [name, value] : evaluate(*rows)) {
+        writer_->write_final(split, name, value);
+        outcome_.final[std::string(split) + "/" + name] = value;
+      }
+    if (!probes_.rows.empty() && spec_.log.attention_epochs.empty()) write_attention(state_.best_epoch);
+    writer_->write_timing(since(t_start_), static_cast<double>(samples_done_) / std::max(since(t_train_), 1e-9), peak_rss_bytes());
+    auto timing = writer_->file().group("timing");
+    timing.set_attr("peak_tensor_bytes", static_cast<std::int64_t>(core::tensor_bytes_peak()));
+    timing.set_attr("best_epoch", static_cast<std::int64_t>(state_.best_epoch));
+    timing.set_attr("epochs_run", static_cast<std::int64_t>(state_.epoch));
+    writer_->finish_done();
+  }
+
+  const TrialPlan& plan_;
+  const ExperimentSpec& spec_;
+  const fs::path ckpt_path_;
+  TrialOutcome outcome_;
+  TrialProgress progress_;
+  std::unique_ptr<store::TrialWriter> writer_;
+  core::Rng model_rng_;
+  data::PreparedData data_;
+  std::vector<Task> tasks_;
+  std::unique_ptr<model::Objective> objective_;
+  std::unique_ptr<model::Model> model_;
+  std::unique_ptr<optim::Optimizer> opt_;
+  std::unique_ptr<optim::LrSchedule> schedule_;
+  std::unique_ptr<data::Batcher> train_batches_;
+  std::int64_t per_epoch_ = 0, samples_done_ = 0;
+  eval::EvalOptions eval_options_;
+  std::vector<std::int64_t> valid_rows_, test_rows_;
+  Probes probes_;
+  TrainState state_;
+  Clock::time_point t_start_ = Clock::now(), t_train_ = Clock::now();
+};
 
 }  // namespace
 
@@ -221,10 +561,10 @@ std::vector<std::size_t> label_columns(const ExperimentSpec& spec, const data::E
   return out;
 }
 
-ModelDims dims_for(const ExperimentSpec& spec, const data::PreparedData& data) {
+model::ModelDims dims_for(const ExperimentSpec& spec, const data::PreparedData& data) {
   const auto& ex = data.examples;
   const auto tasks = bind_tasks(spec, ex);
-  ModelDims dims;
+  model::ModelDims dims;
   dims.vocab = ex.vocab;
   dims.seq_len = data.seq_len;
   dims.num_outputs = outputs_of(ex.labels[tasks[0].column]);
@@ -233,6 +573,7 @@ ModelDims dims_for(const ExperimentSpec& spec, const data::PreparedData& data) {
   dims.step_dim = ex.step_dim;
   dims.side_categorical = ex.categorical_cardinality;
   dims.side_dense = ex.num_dense();
+  dims.item_counts = data.item_counts;
   for (const auto& t : tasks)
     if (!t.name.empty()) dims.task_outputs[t.name] = outputs_of(ex.labels[t.column]);
   return dims;
@@ -262,283 +603,6 @@ std::map<std::string, std::string> environment() {
   return env;
 }
 
-TrialOutcome run_trial(const TrialPlan& plan) {
-  const auto t_start = Clock::now();
-  TrialOutcome outcome;
-  const ExperimentSpec& spec = plan.spec.spec;
-  const fs::path ckpt_path = store::checkpoint_path(plan.out_dir, plan.id);
-  std::unique_ptr<store::TrialWriter> writer;
-  TrialProgress progress{.id = plan.id, .epoch = 0, .epochs = spec.train.epochs, .batch = 0, .batches = 0, .loss = 0,
-                         .samples_per_s = 0, .eta_s = 0, .phase = "data"};
-  auto report = [&] {
-    if (plan.progress) plan.progress(progress);
-  };
-  try {
-    onednn::set_threads(plan.threads);
-    writer = std::make_unique<store::TrialWriter>(plan.out_dir, plan.id);
-    writer->write_config(config::to_yaml(plan.spec.resolved), plan.spec.hash);
-    auto env = environment();
-    env["threads"] = std::to_string(plan.threads);
-    env["seed"] = std::to_string(spec.train.seed);
-    for (const auto& [k, v] : plan.env) env[k] = v;
-    writer->write_env(env);
-    report();
-
-    // ---- data -------------------------------------------------------------------------------
-    core::Rng root(static_cast<std::uint64_t>(spec.train.seed));
-    core::Rng data_rng = root.fork(1), model_rng = root.fork(2);
-    const auto t_data = Clock::now();
-    const data::PreparedData data = data::prepare_data(spec.data.dataset, spec.preprocess, data_rng, plan.spec.base_dir);
-    const double data_seconds = since(t_data);
-
-    const auto tasks = bind_tasks(spec, data.examples);
-    const auto& ex = data.examples;
-
-    // ---- model ------------------------------------------------------------------------------
-    const ModelDims dims = dims_for(spec, data);
-    SequenceClassifier model(spec.model, dims, model_rng);
-    auto opt = registry::create(spec.train.optimizer, {.params = model.params()});
-    data::Batcher train_batches(ex, data.splits.train,
-                                {.batch_size = spec.train.batch_size, .seq_len = data.seq_len, .shuffle = true,
-                                 .seed = static_cast<std::uint64_t>(spec.train.seed), .drop_last = false, .prefetch = true});
-    const std::int64_t per_epoch = train_batches.batches_per_epoch();
-    auto schedule = registry::create(spec.train.schedule, {.base_lr = opt->lr(), .total_steps = per_epoch * spec.train.epochs});
-    const eval::EvalOptions eval_options{
-        .metrics = spec.eval.metrics,
-        .ks = spec.eval.ks,
-        .ranking = {.mode = spec.eval.ranking.mode, .negatives = spec.eval.ranking.negatives,
-                    .sampler = spec.eval.ranking.sampler, .seed = static_cast<std::uint64_t>(spec.eval.ranking.seed)}};
-    const Probes probes = make_probes(data, spec.log.probes);
-    if (!probes.rows.empty()) {
-      std::map<std::string, Tensor> arrays;
-      arrays["rows"] = Tensor::from_i64(probes.rows, Shape{static_cast<std::int64_t>(probes.rows.size())});
-      if (probes.batch.ids.defined()) arrays["ids"] = probes.batch.ids;
-      if (probes.batch.steps.defined()) arrays["inputs"] = probes.batch.steps;
-      arrays["mask"] = probes.batch.mask;
-      if (!ex.truth_offsets.empty()) {
-        arrays["truth"] = Tensor::from_i64(probes.truth, Shape{static_cast<std::int64_t>(probes.truth.size())});
-        arrays["truth_offsets"] = Tensor::from_i64(probes.truth_offsets, Shape{static_cast<std::int64_t>(probes.truth_offsets.size())});
-      }
-      writer->write_attention_probe(arrays);
-    }
-    {
-      std::string protocol = data.protocol;
-      for (const auto& t : tasks)
-        if (ex.labels[t.column].kind == data::LabelKind::kItem) {
-          protocol += "; " + eval_options.ranking.describe(ex.labels[t.column].classes);
-          break;
-        }
-      store::DataRecord record;
-      record.protocol = protocol;
-      record.split_sizes = {{"train", static_cast<std::int64_t>(data.splits.train.size())},
-                            {"valid", static_cast<std::int64_t>(data.splits.valid.size())},
-                            {"test", static_cast<std::int64_t>(data.splits.test.size())}};
-      record.report = data.report.lines;
-      record.report.push_back(fmt::format("data prepared in {:.2f} s", data_seconds));
-      for (const auto& [step, arrays] : data.fitted) record.fitted.emplace_back(step, arrays);
-      writer->write_data(record);
-    }
-
-
-    // ---- state carried across epochs (and checkpoints) --------------------------------------
-    std::map<std::string, Tensor> best_state = model.state();
-    double best = std::numeric_limits<double>::quiet_NaN();
-    int best_epoch = 0, since_best = 0, first_epoch = 1;
-    const bool lower = lower_is_better(spec.eval.select);
-
-    if (fs::exists(ckpt_path)) {
-      const store::Checkpoint ck = store::load_checkpoint(ckpt_path);
-      if (ck.config_hash != plan.spec.hash)
-        throw TrialFailure(fmt::format("checkpoint {} belongs to another config (hash {}, this trial {})", ckpt_path.string(),
-                                       ck.config_hash, plan.spec.hash));
-      std::map<std::string, Tensor> current;
-      for (const auto& [name, t] : ck.params)
-        if (!name.starts_with("best/")) current[name] = t;
-      model.load_state(current);
-      opt->load_state(ck.optimizer);
-      best_state.clear();
-      for (const auto& [name, t] : ck.params)
-        if (name.starts_with("best/")) best_state[name.substr(5)] = t;
-      model_rng.set_state(ck.rngs.at("model"));
-      writer->restore_series(ck.arrays);
-      best = ck.scalars.at("best");
-      best_epoch = static_cast<int>(ck.scalars.at("best_epoch"));
-      since_best = static_cast<int>(ck.scalars.at("since_best"));
-      first_epoch = static_cast<int>(ck.epoch) + 1;
-      outcome.resumed_from_epoch = static_cast<int>(ck.epoch);
-    }
-    auto push = [&](const std::string& split, const std::string& name, int epoch, double value) {
-      writer->append_curve(split, name, epoch, value);
-    };
-
-    std::vector<int> attention_epochs(spec.log.attention_epochs.begin(), spec.log.attention_epochs.end());
-    const auto t_train = Clock::now();
-    std::int64_t samples_done = 0;
-    int last_epoch = first_epoch - 1;
-    for (int epoch = first_epoch; epoch <= spec.train.epochs; ++epoch) {
-      const auto t_epoch = Clock::now();
-      model.train();
-      train_batches.start_epoch(epoch);
-      progress.phase = "train";
-      progress.epoch = epoch;
-      progress.batch = 0;
-      progress.batches = per_epoch;
-      report();
-      std::vector<double> task_loss_sum(tasks.size(), 0.0);
-      double loss_sum = 0;
-      std::int64_t steps = 0, samples = 0;
-      auto last_report = Clock::now();
-      while (auto b = train_batches.next()) {
-        if (plan.stop && plan.stop->load()) {
-          outcome.status = TrialOutcome::Status::kStopped;
-          outcome.seconds = since(t_start);
-          writer->flush();
-          return outcome;
-        }
-        const Inputs in = inputs_of(model, spec, *b);
-        opt->zero_grad();
-        opt->set_lr(schedule->lr(opt->steps()));
-        double step_loss = 0;
-        if (spec.model.tasks.empty()) {
-          const Var loss = model.train_loss(in.x, in.mask, in.query, in.side, b->labels[tasks[0].column]);
-          step_loss = loss.value().item();
-          task_loss_sum[0] += step_loss;
-          if (!std::isfinite(step_loss))
-            throw TrialFailure(fmt::format("epoch {} step {}: the training loss is {}", epoch, opt->steps() + 1, step_loss));
-          loss.backward();
-        } else {
-          std::vector<Tensor> labels;
-          for (const auto& t : tasks) labels.push_back(b->labels[t.column]);
-          const auto losses = model.task_train_losses(in.x, in.mask, in.query, in.side, labels);
-          for (std::size_t t = 0; t < losses.size(); ++t) {
-            const double l = losses[t].value().item();
-            if (!std::isfinite(l))
-              throw TrialFailure(fmt::format("epoch {} step {}: the loss of task '{}' is {}", epoch, opt->steps() + 1, tasks[t].name, l));
-            task_loss_sum[t] += l;
-            step_loss += l;
-          }
-          model.backward_tasks(losses);
-        }
-        if (const auto bad = nonfinite_gradient(model); !bad.empty())
-          throw TrialFailure(fmt::format("epoch {} step {}: {}", epoch, opt->steps() + 1, bad));
-        if (spec.train.clip_norm > 0) optim::clip_grad_norm(model.params(), static_cast<float>(spec.train.clip_norm));
-        opt->step();
-        loss_sum += step_loss;
-        ++steps;
-        samples += b->size();
-        if (plan.progress && since(last_report) > 0.25) {
-          last_report = Clock::now();
-          progress.batch = train_batches.position();
-          progress.loss = loss_sum / static_cast<double>(steps);
-          progress.samples_per_s = static_cast<double>(samples_done + samples) / std::max(since(t_train), 1e-9);
-          const double per_batch = since(t_epoch) / static_cast<double>(steps);
-          progress.eta_s = per_batch * static_cast<double>((per_epoch - steps) + per_epoch * (spec.train.epochs - epoch));
-          report();
-        }
-      }
-      samples_done += samples;
-      const double train_seconds = since(t_epoch);
-      push("train", "loss", epoch, loss_sum / static_cast<double>(std::max<std::int64_t>(steps, 1)));
-      if (!spec.model.tasks.empty()) {
-        for (std::size_t t = 0; t < tasks.size(); ++t)
-          push("train", key(tasks[t], "loss"), epoch, task_loss_sum[t] / static_cast<double>(std::max<std::int64_t>(steps, 1)));
-        const auto w = model.weighting()->weights();
-        for (std::size_t t = 0; t < tasks.size() && t < w.size(); ++t) push("train", "weight." + tasks[t].name, epoch, w[t]);
-        model.weighting()->end_epoch([&] {
-          std::vector<double> m;
-          for (const auto s : task_loss_sum) m.push_back(s / static_cast<double>(std::max<std::int64_t>(steps, 1)));
-          return m;
-        }());
-      }
-      push("train", "lr", epoch, opt->lr());
-      writer->append_epoch_time(epoch, train_seconds, static_cast<double>(samples) / std::max(train_seconds, 1e-9));
-
-      progress.phase = "valid";
-      progress.batch = per_epoch;
-      progress.loss = loss_sum / static_cast<double>(std::max<std::int64_t>(steps, 1));
-      progress.samples_per_s = static_cast<double>(samples_done) / std::max(since(t_train), 1e-9);
-      progress.eta_s = since(t_train) / static_cast<double>(epoch - first_epoch + 1) * static_cast<double>(spec.train.epochs - epoch);
-      report();
-      const auto valid = evaluate(model, spec, data, tasks, data.splits.valid, eval_options);
-      for (const auto& [name, value] : valid) push("valid", name, epoch, value);
-      double current = std::numeric_limits<double>::quiet_NaN();
-      if (!valid.empty()) {
-        const auto it = valid.find(spec.eval.select);
-        if (it == valid.end()) {
-          std::string names;
-          for (const auto& [n, _] : valid) names += (names.empty() ? "" : ", ") + n;
-          throw TrialFailure(fmt::format("eval.select: '{}' is not a validation figure of this model; there are: {}",
-                                         spec.eval.select, names));
-        }
-        current = it->second;
-      }
-      const bool improved = std::isnan(best) || (!std::isnan(current) && (lower ? current < best : current > best));
-      if (improved) {
-        best = std::isnan(current) ? best : current;
-        best_epoch = epoch;
-        since_best = 0;
-        best_state = model.state();
-      } else {
-        ++since_best;
-      }
-      if (std::find(attention_epochs.begin(), attention_epochs.end(), epoch) != attention_epochs.end() && !probes.rows.empty())
-        write_attention(*writer, epoch, probe_attention(model, spec, probes));
-      last_epoch = epoch;
-      const bool stop_early = spec.eval.patience > 0 && since_best >= spec.eval.patience;
-      if (spec.log.checkpoint && epoch < spec.train.epochs && !stop_early) {
-        store::Checkpoint ck;
-        ck.config_hash = plan.spec.hash;
-        ck.epoch = epoch;
-        ck.params = model.state();
-        for (const auto& [name, t] : best_state) ck.params["best/" + name] = t;
-        ck.optimizer = opt->state();
-        ck.rngs["model"] = model_rng.state();
-        ck.step = opt->steps();
-        ck.arrays = writer->series();
-        ck.scalars = {{"best", best}, {"best_epoch", best_epoch}, {"since_best", since_best}};
-        store::save_checkpoint(ckpt_path, ck);
-      }
-      writer->flush();
-      if (stop_early) break;
-    }
-
-    // ---- final evaluation at the best epoch ---------------------------------------------------
-    model.load_state(best_state);
-    progress.phase = "test";
-    report();
-    for (const auto& [split, rows] : {std::pair{"valid", &data.splits.valid}, std::pair{"test", &data.splits.test}})
-      for (const auto& [name, value] : evaluate(model, spec, data, tasks, *rows, eval_options)) {
-        writer->write_final(split, name, value);
-        outcome.final[std::string(split) + "/" + name] = value;
-      }
-    if (!probes.rows.empty() && attention_epochs.empty())
-      write_attention(*writer, best_epoch, probe_attention(model, spec, probes));
-    const double train_total = since(t_train);
-    writer->write_timing(since(t_start), static_cast<double>(samples_done) / std::max(train_total, 1e-9), peak_rss_bytes());
-    {
-      auto timing = writer->file().group("timing");
-      timing.set_attr("peak_tensor_bytes", static_cast<std::int64_t>(core::tensor_bytes_peak()));
-      timing.set_attr("best_epoch", static_cast<std::int64_t>(best_epoch));
-      timing.set_attr("epochs_run", static_cast<std::int64_t>(last_epoch));
-    }
-    writer->finish_done();
-    outcome.status = TrialOutcome::Status::kDone;
-  } catch (const std::exception& e) {
-    outcome.status = TrialOutcome::Status::kFailed;
-    outcome.message = e.what();
-    const std::string failed_at = progress.phase == "data" ? "data" : fmt::format("epoch {} ({})", progress.epoch, progress.phase);
-    if (writer) {
-      try {
-        writer->finish_failed(outcome.message, failed_at);
-      } catch (const std::exception&) {
-        // The message is still returned to the sweep, which records it in the ledger.
-      }
-    }
-  }
-  std::error_code ignored;
-  if (outcome.status != TrialOutcome::Status::kStopped) fs::remove(ckpt_path, ignored);
-  outcome.seconds = since(t_start);
-  return outcome;
-}
+TrialOutcome run_trial(const TrialPlan& plan) { return Trainer(plan).run(); }
 
 }  // namespace attnlab::experiment

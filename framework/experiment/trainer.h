@@ -1,19 +1,23 @@
 // The trainer: one trial of a spec, from data to a finished HDF5 file (docs/results.md).
 //
-//   prepare data (dataset + preprocess)  ->  build the model (model.h), optimizer, schedule
-//   for each epoch: train batches (prefetched) -> validate -> curves -> best? keep it -> checkpoint
-//   early stopping on eval.select with eval.patience
-//   at the end: reload the best parameters, evaluate valid and test -> /final; attention on probes
+//   Trainer::setup      prepare data (dataset + preprocess), build the model (model/model.h) for the
+//                       training objective (model/objective.h), optimizer, schedule, batchers, probes
+//   Trainer::resume     continue from <id>.ckpt.h5 when it exists (TrainState + parameters + optimizer)
+//   Trainer::train_epoch, validate, checkpoint   per epoch: train batches (prefetched) -> validation
+//                       (and test, with eval.test_curves) curves -> best? keep it -> checkpoint;
+//                       early stopping on eval.select with eval.patience
+//   Trainer::finish     reload the best parameters, evaluate valid and test -> /final; attention on probes
 //
-// Failures never escape: a bad dataset, a config that the data contradicts, a NaN/Inf loss or
-// gradient (named by epoch, step and tensor), anything thrown — the trial file is closed with
+// Failures never escape run_trial: a bad dataset, a config that the data contradicts, a NaN/Inf loss
+// or gradient (named by epoch, step and tensor), anything thrown — the trial file is closed with
 // status "failed" and the message, and run_trial returns the outcome. Only the caller's stop flag
 // (Ctrl-C, --fail-fast) interrupts a trial without a verdict; it then keeps its last checkpoint.
 //
-// Resume. After every epoch the trial writes <id>.ckpt.h5 (parameters, optimizer, the model's Rng,
-// the best parameters so far, early-stopping state, the curves so far). A trial that finds its
-// checkpoint continues after that epoch and ends bitwise identical to an uninterrupted run at the
-// same thread count: the batch order of epoch e depends only on (seed, e) (data/batcher.h), and
+// Resume. After every epoch the trial writes <id>.ckpt.h5: the TrainState (epoch, best parameters
+// and figure, early-stopping count, the model's Rng, the curves so far) with the parameters and the
+// optimizer, saved and loaded by one pair of functions. A trial that finds its checkpoint continues
+// after that epoch and ends bitwise identical to an uninterrupted run at the same thread count: the
+// batches of epoch e depend only on (seed, e) (data/batcher.h, the objective's builders), and
 // everything else random is in the checkpoint. The checkpoint is deleted when the trial ends.
 //
 // Determinism. Same resolved config + seed + thread count -> bitwise the same file contents
@@ -21,8 +25,8 @@
 #pragma once
 
 #include "framework/data/pipeline.h"
-#include "framework/experiment/model.h"
 #include "framework/experiment/spec.h"
+#include "framework/model/model.h"
 
 #include <atomic>
 #include <cstdint>
@@ -67,7 +71,7 @@ struct TrialOutcome {
 /// The model's dimensions from prepared data: vocabulary, padded length, outputs of the task the
 /// spec trains (data.task or each of model.tasks), users, dense steps, side features. Throws
 /// attnlab::Error naming a task the data lacks (with the label columns it has).
-ModelDims dims_for(const ExperimentSpec& spec, const data::PreparedData& data);
+model::ModelDims dims_for(const ExperimentSpec& spec, const data::PreparedData& data);
 /// The label column (index into Examples::labels, so into Batch::labels) of each task the model
 /// trains: data.task (default: the first column) or model.tasks in name order. Throws like dims_for.
 std::vector<std::size_t> label_columns(const ExperimentSpec& spec, const data::Examples& examples);

@@ -12,6 +12,7 @@
 #include "framework/nn/module.h"
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ class Extractor : public nn::Module {
   /// The output's sequence length for an input of `seq_len` steps (cnn2d turns image rows into
   /// spatial positions). The stages after the extractor are built with it.
   virtual std::int64_t out_len(std::int64_t seq_len) const { return seq_len; }
+  /// True when output step t depends on input steps <= t only (objectives that train every
+  /// position need it: a step must not see the item it predicts).
+  virtual bool causal() const { return false; }
 };
 
 /// Attention over a sequence. x [B, T, dim], mask f32 [B, T]; `query` [B, query_dim] is the
@@ -52,6 +56,8 @@ class Attention : public nn::Module {
   virtual Var forward(const Var& x, const Tensor& mask, const Var& query) = 0;
   virtual std::int64_t out_dim() const = 0;
   virtual bool pools() const { return false; }
+  /// True when output step t depends on steps <= t only (see Extractor::causal).
+  virtual bool causal() const { return false; }
   /// The attention weights of the last forward (undefined before the first, or for `none`).
   const Tensor& weights() const { return weights_; }
 
@@ -89,8 +95,17 @@ class MultiTask : public nn::Module {
   virtual std::vector<Var> shared_params() const { return params(); }
 };
 
+/// The items a training row's sampled negatives may avoid (its user's sequence): row r's are
+/// items[begin[r], end[r]), sorted ascending. Empty (no rows): nothing to avoid.
+struct SeenItems {
+  std::span<const std::int64_t> items;
+  std::vector<std::int64_t> begin, end;
+  bool empty() const { return begin.empty(); }
+};
+
 /// Task head: a task representation [B, in_dim] -> predictions, and the task's loss against labels.
 /// Missing labels are masked out of the loss: a negative class id (i64 labels) or NaN (f32 labels).
+/// A head without parameters (a baseline) returns losses that need no gradient; training skips them.
 class Head : public nn::Module {
  public:
   static constexpr const char* kFamily = "head";
@@ -106,8 +121,15 @@ class Head : public nn::Module {
   /// The mean loss of predictions against labels.
   virtual Var loss(const Var& predictions, const Tensor& labels) = 0;
   /// The training loss from the representation; heads that need not score every output (sampled
-  /// softmax) override it. Default: loss(forward(h), labels).
-  virtual Var train_loss(const Var& h, const Tensor& labels) { return loss(forward(h), labels); }
+  /// softmax, sampled BCE) override it. `seen`: per row of h, the items its negatives may avoid
+  /// (empty unless the head asked for them with wants_seen()). Default: loss(forward(h), labels).
+  virtual Var train_loss(const Var& h, const Tensor& labels, const SeenItems& seen) {
+    (void)seen;
+    return loss(forward(h), labels);
+  }
+  Var train_loss(const Var& h, const Tensor& labels) { return train_loss(h, labels, SeenItems{}); }
+  /// True when train_loss uses the rows' seen items (the trainer then builds them with each batch).
+  virtual bool wants_seen() const { return false; }
 };
 
 /// Loss weighting: how the per-task losses become parameter gradients.

@@ -71,6 +71,20 @@ Init normal(core::Rng& rng, float mean, float std) {
   return [&rng, mean, std](const Shape& s) { return fill_normal(s, rng, mean, std); };
 }
 
+Init trunc_normal(core::Rng& rng, float std, float cut) {
+  if (!(std >= 0.0f) || !(cut > 0.0f)) throw Error(fmt::format("init.trunc_normal: needs std >= 0 and cut > 0, got {} and {}", std, cut));
+  return [&rng, std, cut](const Shape& s) {
+    Tensor t = Tensor::empty(s);
+    float* p = t.f32();
+    for (std::int64_t i = 0, n = t.numel(); i < n; ++i) {
+      double z = rng.normal();
+      while (std::abs(z) > cut) z = rng.normal();  // redraw outside [-cut, cut]: P(redraw) = 4.6% at cut 2
+      p[i] = static_cast<float>(z) * std;
+    }
+    return t;
+  };
+}
+
 Init uniform(core::Rng& rng, float a, float b) {
   if (!(a <= b)) throw Error(fmt::format("init.uniform: needs a <= b, got [{}, {}]", a, b));
   return [&rng, a, b](const Shape& s) { return fill_uniform(s, rng, a, b); };

@@ -54,6 +54,8 @@ Init constant(float value);
 /// N(mean, std^2); throws attnlab::Error if std < 0.
 Init normal(core::Rng& rng, float mean = 0.0f, float std = 1.0f);
 /// U(a, b); throws attnlab::Error if a > b.
+/// N(0, std^2) truncated to [-cut * std, cut * std] by redrawing (BERT's initializer: cut 2).
+Init trunc_normal(core::Rng& rng, float std, float cut = 2.0f);
 Init uniform(core::Rng& rng, float a = 0.0f, float b = 1.0f);
 /// Glorot & Bengio (2010). Throws ShapeError for rank < 2.
 Init xavier_uniform(core::Rng& rng, float gain = 1.0f);

@@ -15,10 +15,12 @@ Linear::Linear(std::int64_t in, std::int64_t out, bool bias, core::Rng& rng) {
 Var Linear::forward(const Var& x, ops::Activation act) const { return ops::linear(x, w_, b_, act); }
 
 Embedding::Embedding(std::int64_t vocab, std::int64_t dim, std::int64_t padding_idx, core::Rng& rng)
-    : padding_idx_(padding_idx) {
+    : Embedding(vocab, dim, padding_idx, init::normal(rng, 0.0f, 1.0f)) {}
+
+Embedding::Embedding(std::int64_t vocab, std::int64_t dim, std::int64_t padding_idx, const Init& init) : padding_idx_(padding_idx) {
   if (padding_idx >= vocab)
     throw IndexError("embedding", fmt::format("padding_idx {} outside a vocabulary of {}", padding_idx, vocab));
-  table_ = add_param("table", Shape{vocab, dim}, init::normal(rng, 0.0f, 1.0f));
+  table_ = add_param("table", Shape{vocab, dim}, init);
   if (padding_idx >= 0) std::fill_n(const_cast<float*>(table_.value().f32()) + padding_idx * dim, dim, 0.0f);
 }
 
@@ -37,6 +39,8 @@ Positions::Positions(bool learned, std::int64_t max_len, std::int64_t dim, core:
     }
   table_ = Var(p, false);
 }
+
+Positions::Positions(std::int64_t max_len, std::int64_t dim, const Init& init) { table_ = add_param("table", Shape{max_len, dim}, init); }
 
 Var Positions::forward(const Var& x) const {
   const std::int64_t T = x.shape()[1], max_len = table_.shape()[0];

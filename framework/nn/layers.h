@@ -25,6 +25,8 @@ class Linear : public Module {
 class Embedding : public Module {
  public:
   Embedding(std::int64_t vocab, std::int64_t dim, std::int64_t padding_idx, core::Rng& rng);
+  /// The same with the table drawn from `init` (the padding row still zero).
+  Embedding(std::int64_t vocab, std::int64_t dim, std::int64_t padding_idx, const Init& init);
   Var forward(const core::Tensor& ids) const;
   const Var& table() const { return table_; }
 
@@ -39,6 +41,8 @@ class Embedding : public Module {
 class Positions : public Module {
  public:
   Positions(bool learned, std::int64_t max_len, std::int64_t dim, core::Rng& rng);
+  /// Learned positions drawn from `init`.
+  Positions(std::int64_t max_len, std::int64_t dim, const Init& init);
   Var forward(const Var& x) const;
 
  private:

@@ -2,6 +2,7 @@
 
 #include "framework/data/dataset.h"
 #include "framework/model/families.h"
+#include "framework/model/objective.h"
 #include "framework/optim/optimizer.h"
 #include "framework/optim/schedule.h"
 #include "framework/registry/registry.h"
@@ -21,7 +22,7 @@ const std::vector<FamilyInfo>& families() {
       family_info<model::Extractor>(), family_info<model::Attention>(), family_info<model::Pooling>(),
       family_info<model::MultiTask>(), family_info<model::Head>(),      family_info<model::Weighting>(),
       family_info<data::Dataset>(),    family_info<data::Preprocess>(), family_info<optim::Optimizer>(),
-      family_info<optim::LrSchedule>(),
+      family_info<optim::LrSchedule>(), family_info<model::Objective>(),
   };
   return all;
 }

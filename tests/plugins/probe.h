@@ -99,7 +99,10 @@ inline model::Pooling::Context context<model::Pooling>(core::Rng& rng) {
 }
 template <>
 inline model::Head::Context context<model::Head>(core::Rng& rng) {
-  return {.in_dim = kDim, .num_outputs = kNumOutputs, .rng = &rng};
+  // Training counts of the outputs (ids 1..: item 0 is padding), for popularity heads and samplers.
+  std::vector<float> counts(static_cast<std::size_t>(kNumOutputs));
+  for (std::size_t i = 1; i < counts.size(); ++i) counts[i] = static_cast<float>(i + 1);
+  return {.in_dim = kDim, .num_outputs = kNumOutputs, .rng = &rng, .item_table = {}, .item_counts = core::Tensor::from(counts, core::Shape{kNumOutputs})};
 }
 template <>
 inline model::MultiTask::Context context<model::MultiTask>(core::Rng& rng) {

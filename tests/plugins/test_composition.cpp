@@ -1,16 +1,16 @@
 // Every extractor x every attention x {flatten, mean} pooling, assembled by
-// experiment::SequenceClassifier on a next-item problem (the marker task, tied next_item head), trains one Adam
+// model::Model on a next-item problem (the marker task, tied next_item head), trains one Adam
 // step: the model builds, the logits have shape [B, classes], the loss is finite before and after
 // the step, and every parameter tensor changed. One case per combination in the suite
 // `composition`, built at start-up from the registries (probe::make_composition_suite, called by
 // test_plugins' main in test_registry_gradcheck.cpp), named <extractor>__<attention>__<pooling>;
 // an attention that pools() skips the pooling stage and has one case, <extractor>__<attention>.
 // An attention that needs a query (it cannot be built with Context::query_dim 0, or cannot run
-// without a query) gets a user embedding [B, embedding] as its query. Plugins are configured as in the gradient check (probe.h).
+// without a query) gets the model's user embedding [B, embedding] as its query (model.query: user). Plugins are configured as in the gradient check (probe.h).
 #include <boost/test/unit_test.hpp>
 
 #include "framework/data/marker_task.h"
-#include "framework/experiment/model.h"
+#include "framework/model/model.h"
 #include "framework/optim/adam.h"
 #include "tests/plugins/probe.h"
 
@@ -55,39 +55,30 @@ void train_one_step(const Combination& c) {
   Tensor mask = Tensor::full(Shape{kTaskBatch, kSeqLen}, 1.f);
   pad_some_rows(task, ids, mask);
 
-  experiment::ModelSection section;
+  model::ModelSection section;
   section.embedding = kEmbedding;
   section.extractor = spec<model::Extractor>(c.extractor);
   section.attention = spec<model::Attention>(c.attention);
   if (!c.pooling.empty()) section.pooling = spec<model::Pooling>(c.pooling);
   section.head = spec<model::Head>("next_item");  // tied to the item embeddings
-  const experiment::ModelDims dims{.vocab = kVocab, .seq_len = kSeqLen, .num_outputs = kClasses,
-                                   .query_dim = c.needs_query ? kEmbedding : 0, .padding_idx = kPadId};
-  experiment::SequenceClassifier model(section, dims, rng);
+  if (c.needs_query) section.query = "user";
+  const model::ModelDims dims{.vocab = kVocab, .seq_len = kSeqLen, .num_outputs = kClasses, .query_dim = 0, .padding_idx = kPadId,
+                              .users = c.needs_query ? kTaskBatch : 0};
+  model::Model model(section, dims, rng);
   BOOST_TEST(model.attention_pools() == c.pooling.empty());
+  std::vector<std::int64_t> user_ids(static_cast<std::size_t>(kTaskBatch));
+  for (std::size_t i = 0; i < user_ids.size(); ++i) user_ids[i] = static_cast<std::int64_t>(i);
+  const data::ModelInput in{.tokens = ids, .mask = mask, .users = Tensor::from_i64(user_ids, Shape{kTaskBatch})};
 
-  nn::Module users;  // holds the user embedding when the attention needs a query
-  const nn::Embedding* user_table =
-      c.needs_query ? &users.add_child("user_embedding", std::make_unique<nn::Embedding>(kTaskBatch, kEmbedding, -1, rng)) : nullptr;
-  const auto query = [&] {
-    if (!user_table) return Var();
-    std::vector<std::int64_t> user_ids(static_cast<std::size_t>(kTaskBatch));
-    for (std::size_t i = 0; i < user_ids.size(); ++i) user_ids[i] = static_cast<std::int64_t>(i);
-    return user_table->forward(Tensor::from_i64(user_ids, Shape{kTaskBatch}));  // [B, E]
-  };
-
-  auto params = model.named_params();
-  for (auto& p : users.named_params()) params.push_back(p);
+  const auto params = model.named_params();
   const auto before = values(params);
-  std::vector<Var> handles;
-  for (const auto& p : params) handles.push_back(p.second);
-  optim::Adam adam(handles, {.lr = 1e-2f});
+  optim::Adam adam(model.params(), {.lr = 1e-2f});
 
-  const Var logits = model.forward(ids, mask, query());
+  const Var logits = model.forward(in).at(0);
   BOOST_TEST(logits.shape() == (Shape{kTaskBatch, kClasses}));
-  const Var loss = model.loss(logits, task.labels);
-  BOOST_REQUIRE(std::isfinite(loss.value().item()));
-  loss.backward();
+  const auto losses = model.losses({logits}, {task.labels});
+  BOOST_REQUIRE(std::isfinite(losses.at(0).value().item()));
+  model.backward(losses);
   adam.step();
 
   std::vector<std::string> unchanged;
@@ -98,7 +89,7 @@ void train_one_step(const Combination& c) {
   BOOST_TEST(unchanged.empty(), "parameters unchanged by one Adam step: " << fmt::format("{}", fmt::join(unchanged, ", ")));
 
   autograd::NoGrad no_grad;
-  BOOST_TEST(std::isfinite(model.loss(model.forward(ids, mask, query()), task.labels).value().item()), "loss after the step");
+  BOOST_TEST(std::isfinite(model.losses(model.forward(in), {task.labels}).at(0).value().item()), "loss after the step");
 }
 
 // Whether the attention needs a query (it does not build with Context::query_dim 0, or its
@@ -140,11 +131,11 @@ boost::unit_test::test_suite* make_composition_suite() {
   return suite;
 }
 
-BOOST_AUTO_TEST_SUITE(sequence_classifier)
+BOOST_AUTO_TEST_SUITE(model_api)
 
 namespace {
-experiment::ModelSection seed_like() {
-  experiment::ModelSection m;
+model::ModelSection seed_like() {
+  model::ModelSection m;
   m.embedding = 4;
   m.extractor = spec<model::Extractor>("gru");
   m.attention = spec<model::Attention>("seed_self");
@@ -155,7 +146,7 @@ experiment::ModelSection seed_like() {
 
 BOOST_AUTO_TEST_CASE(stages_are_named_children_and_the_default_spec_builds) {
   core::Rng rng(3);
-  experiment::SequenceClassifier model(seed_like(), {.vocab = 7, .seq_len = 5, .num_outputs = 3}, rng);
+  model::Model model(seed_like(), {.vocab = 7, .seq_len = 5, .num_outputs = 3}, rng);
   std::vector<std::string> children;
   for (const auto& [name, m] : model.children()) children.push_back(name);
   BOOST_TEST(children == (std::vector<std::string>{"embedding", "extractor", "attention", "pooling", "head"}),
@@ -164,16 +155,17 @@ BOOST_AUTO_TEST_CASE(stages_are_named_children_and_the_default_spec_builds) {
   BOOST_TEST(!model.attention_pools());
 
   // A default-constructed section (lstm, seed_self, flatten, classification with their defaults).
-  experiment::SequenceClassifier seed(experiment::ModelSection{}, {.vocab = 7, .seq_len = 5, .num_outputs = 3}, rng);
+  model::Model seed(model::ModelSection{}, {.vocab = 7, .seq_len = 5, .num_outputs = 3}, rng);
   const Tensor ids = Tensor::from_i64(std::vector<std::int64_t>(10, 2), Shape{2, 5});
-  const Var logits = seed.forward(ids);
+  BOOST_TEST(seed.tasks() == std::vector<std::string>{""});
+  const Var logits = seed.forward({.tokens = ids}).at(0);
   BOOST_TEST(logits.shape() == (Shape{2, 3}));
   BOOST_TEST(seed.attention_weights().shape() == (Shape{2, 5, 5}));
 }
 
 BOOST_AUTO_TEST_CASE(bad_inputs_are_typed_errors_naming_the_shapes) {
   core::Rng rng(4);
-  experiment::SequenceClassifier model(seed_like(), {.vocab = 7, .seq_len = 5, .num_outputs = 3}, rng);
+  model::Model model(seed_like(), {.vocab = 7, .seq_len = 5, .num_outputs = 3}, rng);
   const Tensor ids = Tensor::from_i64(std::vector<std::int64_t>(10, 2), Shape{2, 5});
   const auto message = [](const auto& f) {
     try {
@@ -183,22 +175,26 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_typed_errors_naming_the_shapes) {
     }
     return std::string("no error");
   };
-  BOOST_CHECK_THROW(model.forward(Tensor::from_i64(std::vector<std::int64_t>(8, 2), Shape{2, 4})), ShapeError);
-  BOOST_TEST(message([&] { model.forward(Tensor::from_i64(std::vector<std::int64_t>(8, 2), Shape{2, 4})); }) ==
-             "sequence classifier: ids must be [B, 5]; got ids [2, 4], mask none, query none");
-  BOOST_CHECK_THROW(model.forward(Tensor::zeros(Shape{2, 5})), DTypeError);
-  BOOST_CHECK_THROW(model.forward(ids, Tensor::full(Shape{2, 4}, 1.f)), ShapeError);
-  BOOST_TEST(message([&] { model.forward(ids, {}, Var(Tensor::zeros(Shape{2, 4}))); }).find("built without a query") != std::string::npos);
+  const Tensor short_ids = Tensor::from_i64(std::vector<std::int64_t>(8, 2), Shape{2, 4});
+  BOOST_CHECK_THROW(model.forward({.tokens = short_ids}), ShapeError);
+  BOOST_TEST(message([&] { model.forward({.tokens = short_ids}); }) == "model: token ids must be [B, 5]; got tokens [2, 4], mask none");
+  BOOST_CHECK_THROW(model.forward({.tokens = Tensor::zeros(Shape{2, 5})}), DTypeError);
+  BOOST_CHECK_THROW(model.forward({.tokens = ids, .mask = Tensor::full(Shape{2, 4}, 1.f)}), ShapeError);
+  BOOST_TEST(message([&] { model.forward({.tokens = ids, .masked = Tensor::zeros(Shape{2, 5})}); }).find("no mask token") !=
+             std::string::npos);
 
-  experiment::SequenceClassifier personal(seed_like(), {.vocab = 7, .seq_len = 5, .num_outputs = 3, .query_dim = 4}, rng);
-  BOOST_TEST(message([&] { personal.forward(ids); }) == "sequence classifier: query must be [2, 4]; got ids [2, 5], mask none, query none");
-  BOOST_CHECK_THROW(personal.forward(ids, {}, Var(Tensor::zeros(Shape{2, 3}))), ShapeError);
-  BOOST_TEST(personal.forward(ids, {}, Var(Tensor::zeros(Shape{2, 4}))).shape() == (Shape{2, 3}));
+  model::ModelSection with_users = seed_like();
+  with_users.query = "user";
+  with_users.attention = spec<model::Attention>("user");
+  model::Model personal(with_users, {.vocab = 7, .seq_len = 5, .num_outputs = 3, .users = 4}, rng);
+  BOOST_TEST(message([&] { personal.forward({.tokens = ids}); }) == "model: model.query user needs user ids i64 [2]; got none");
+  BOOST_CHECK_THROW(personal.forward({.tokens = ids, .users = Tensor::zeros(Shape{3}, core::DType::i64)}), ShapeError);
+  BOOST_TEST(personal.forward({.tokens = ids, .users = Tensor::zeros(Shape{2}, core::DType::i64)}).at(0).shape() == (Shape{2, 3}));
 
-  BOOST_CHECK_THROW(experiment::SequenceClassifier(seed_like(), {.vocab = 0, .seq_len = 5, .num_outputs = 3}, rng), Error);
-  experiment::ModelSection unknown = seed_like();
+  BOOST_CHECK_THROW(model::Model(seed_like(), {.vocab = 0, .seq_len = 5, .num_outputs = 3}, rng), Error);
+  model::ModelSection unknown = seed_like();
   unknown.attention = config::PluginSpec<model::Attention>("no_such_attention");
-  BOOST_CHECK_THROW(experiment::SequenceClassifier(unknown, {.vocab = 7, .seq_len = 5, .num_outputs = 3}, rng), registry::PluginError);
+  BOOST_CHECK_THROW(model::Model(unknown, {.vocab = 7, .seq_len = 5, .num_outputs = 3}, rng), registry::PluginError);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

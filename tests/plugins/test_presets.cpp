@@ -7,10 +7,10 @@
 
 #include "framework/data/batcher.h"
 #include "framework/data/pipeline.h"
-#include "framework/experiment/model.h"
 #include "framework/experiment/spec.h"
 #include "framework/experiment/sweep.h"
 #include "framework/experiment/trainer.h"
+#include "framework/model/model.h"
 #include "framework/optim/adam.h"
 #include "framework/registry/registry.h"
 
@@ -49,48 +49,40 @@ void check_one_step(const experiment::ResolvedSpec& resolved) {
   }
 }
 
-/// Prepares the spec's data as the trainer does, builds its model and trains one Adam step on the
-/// first 4 training rows, with the inputs the trainer gives the model (trainer.cpp inputs_of): dense
-/// steps or ids, the mask, the user or target query, the side features. Checks that the losses are
-/// finite and that parameters move. Returns the number of training examples.
+/// Prepares the spec's data as the trainer does, builds its model for its training objective and
+/// trains one Adam step on the first 4 training units of the objective's batches (examples, or
+/// whole sequences), with the model input the batch carries. Checks that the losses are finite and
+/// that parameters move. Returns the number of training examples.
 std::size_t train_one_step(const experiment::ResolvedSpec& resolved) {
   const experiment::ExperimentSpec& spec = resolved.spec;
   core::Rng rng(3);
   core::Rng data_rng = rng.fork(1), model_rng = rng.fork(2);
   const data::PreparedData data = data::prepare_data(spec.data.dataset, spec.preprocess, data_rng, resolved.base_dir);
-  const experiment::ModelDims dims = experiment::dims_for(spec, data);
+  const model::ModelDims dims = experiment::dims_for(spec, data);
   const std::vector<std::size_t> columns = experiment::label_columns(spec, data.examples);
-  BOOST_TEST_REQUIRE(data.splits.train.size() >= 4u);
-  const std::vector<std::int64_t> rows(data.splits.train.begin(), data.splits.train.begin() + 4);
-  const data::Batch b = data::make_batch(data.examples, rows, data.seq_len);
-
-  experiment::SequenceClassifier model(spec.model, dims, model_rng);
+  const auto objective = registry::create(spec.train.objective, model::Objective::Context{});
+  model::Model model(spec.model, dims, model_rng, objective.get());
   model.train();
-  const Tensor x = b.steps.defined() ? b.steps : b.ids;
-  Var query;
-  if (spec.model.query == "user") query = model.query_for(b.users);
-  if (spec.model.query == "target") query = model.query_for(b.targets);
-  const experiment::SideInputs side{b.categorical, b.dense};
+  const auto batches = objective->training_batches(data.examples, data.splits.train,
+                                                   {.seq_len = data.seq_len, .append_mask = false, .seen = model.wants_seen()}, 3);
+  BOOST_TEST_REQUIRE(batches.units.size() >= 4u);
+  const std::vector<std::int64_t> units(batches.units.begin(), batches.units.begin() + 4);
+  const data::Batch b = batches.build(units, 1);
+  std::vector<Tensor> labels;
+  for (const auto c : columns) labels.push_back(b.labels.at(c));
 
   optim::Adam opt(model.params(), {.lr = 1e-2f});
   const auto before = model.state();
-  if (spec.model.tasks.empty()) {
-    BOOST_TEST_REQUIRE(columns.size() == 1u);
-    Var loss = model.train_loss(x, b.mask, query, side, b.labels.at(columns[0]));
-    BOOST_TEST(std::isfinite(loss.value().item()));
-    loss.backward();
-  } else {
-    std::vector<Tensor> labels;
-    for (const auto c : columns) labels.push_back(b.labels.at(c));
-    const auto losses = model.task_train_losses(x, b.mask, query, side, labels);
-    BOOST_TEST(losses.size() == spec.model.tasks.size());
-    for (const auto& l : losses) BOOST_TEST(std::isfinite(l.value().item()));
-    model.backward_tasks(losses);
-  }
+  const auto losses = model.train_losses(b.input(), labels);
+  BOOST_TEST(losses.size() == std::max<std::size_t>(spec.model.tasks.size(), 1));
+  for (const auto& l : losses) BOOST_TEST(std::isfinite(l.value().item()));
+  model.backward(losses);
   opt.step();
   int changed = 0;
   for (const auto& [name, t] : model.state()) changed += std::memcmp(t.raw(), before.at(name).raw(), t.bytes()) != 0;
-  BOOST_TEST(changed > 0);
+  bool trains = false;  // baseline heads (popularity, random) have nothing to train
+  for (const auto& l : losses) trains = trains || l.requires_grad();
+  BOOST_TEST((changed > 0) == trains);
   return data.splits.train.size();
 }
 

@@ -201,6 +201,11 @@ void check_head(const std::string& name) {
   BOOST_TEST((predictions.rank() >= 1 && predictions.shape()[0] == kBatch), "predictions " << predictions.shape().str());
   const Tensor labels = labels_for(*p, predictions, rng);
   BOOST_TEST(p->loss(predictions, labels).value().numel() == 1);
+  if (!predictions.requires_grad()) {  // a baseline (popularity, random): nothing to differentiate, nothing to train
+    BOOST_TEST(p->params().empty(), "head '" << name << "' predicts without a gradient but has parameters");
+    BOOST_TEST(!p->train_loss(h, labels).requires_grad());
+    return;
+  }
   const auto opt = options_for("head", name);
   const auto tensors = checked({{"h", h}}, *p);
   expect_passes([&] { return p->forward(h); }, tensors, opt, "forward");

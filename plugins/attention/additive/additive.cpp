@@ -70,6 +70,7 @@ class AdditiveAttention : public model::Attention {
     return ops::matmul(w, x);  // [B, T, dim]
   }
   std::int64_t out_dim() const override { return dim_; }
+  bool causal() const override { return causal_ && !pools(); }
   bool pools() const override { return context_; }
 
  private:

@@ -40,6 +40,7 @@ class MultiHeadSelfAttention : public model::Attention {
     return y;
   }
   std::int64_t out_dim() const override { return mha_.embed_dim(); }
+  bool causal() const override { return causal_; }
 
  private:
   static std::unique_ptr<nn::MultiHeadAttention> make(const MultiHeadConfig& c, const Context& ctx) {

@@ -17,6 +17,7 @@ class NoAttention : public model::Attention {
   NoAttention(const NoAttentionConfig&, const Context& ctx) : dim_(ctx.dim) {}
   Var forward(const Var& x, const Tensor&, const Var&) override { return x; }
   std::int64_t out_dim() const override { return dim_; }
+  bool causal() const override { return true; }
 
  private:
   std::int64_t dim_;

@@ -51,6 +51,7 @@ class ScaledDotAttention : public model::Attention {
     return ops::matmul(w, value_.forward(x));  // [B, T, d]
   }
   std::int64_t out_dim() const override { return dim_out_; }
+  bool causal() const override { return causal_; }
 
  private:
   std::int64_t dim_out_;

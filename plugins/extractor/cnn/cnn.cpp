@@ -22,6 +22,7 @@
 #include "plugins/attention/key_mask.h"
 #include "plugins/extractor/activation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -62,6 +63,7 @@ class CnnExtractor : public model::Extractor {
         act_(activation_of(c.activation)), dropout_(static_cast<float>(c.dropout)),
         rng_(ctx.rng->next_u64()) {
     if (c.kernel_sizes.empty()) throw Error("extractor/cnn: kernel_sizes must hold at least one kernel width");
+    causal_ = c.causal || std::all_of(c.kernel_sizes.begin(), c.kernel_sizes.end(), [](int k) { return k == 1; });
     if (!c.dilations.empty() && c.dilations.size() != static_cast<std::size_t>(c.layers))
       throw Error(fmt::format("extractor/cnn: dilations has {} entries for {} layers (give one per layer, or none)", c.dilations.size(),
                               c.layers));
@@ -109,6 +111,7 @@ class CnnExtractor : public model::Extractor {
     return ops::transpose(h, 1, 2);  // [B, T, C·K]
   }
   std::int64_t out_dim() const override { return width_; }
+  bool causal() const override { return causal_; }
 
  private:
   struct Branch {
@@ -120,6 +123,7 @@ class CnnExtractor : public model::Extractor {
     bool residual = false;
   };
   std::int64_t in_dim_, width_;
+  bool causal_ = false;
   static constexpr std::int64_t kMaxDilation = 4096;
   ops::Activation act_;
   float dropout_;

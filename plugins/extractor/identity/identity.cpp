@@ -17,6 +17,7 @@ class IdentityExtractor : public model::Extractor {
   IdentityExtractor(const IdentityConfig&, const Context& ctx) : dim_(ctx.in_dim) {}
   Var forward(const Var& x, const Tensor&) override { return x; }
   std::int64_t out_dim() const override { return dim_; }
+  bool causal() const override { return true; }
 
  private:
   std::int64_t dim_;

@@ -63,6 +63,7 @@ class MlpExtractor : public model::Extractor {
     return h;
   }
   std::int64_t out_dim() const override { return out_dim_; }
+  bool causal() const override { return true; }  // steps never mix
 
  private:
   std::int64_t in_dim_, out_dim_ = 0;

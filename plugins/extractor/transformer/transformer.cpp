@@ -120,6 +120,7 @@ class TransformerExtractor : public model::Extractor {
     return norm_ ? norm_->forward(h) : h;
   }
   std::int64_t out_dim() const override { return dim_; }
+  bool causal() const override { return causal_; }
   /// The last layer's attention weights of the last forward, [B, heads, T, T].
   const Tensor& weights() const { return layers_.back()->weights(); }
 

@@ -409,7 +409,7 @@ BOOST_AUTO_TEST_CASE(schema_and_help) {
 BOOST_AUTO_TEST_CASE(family_index) {
   std::vector<std::string> names;
   for (const auto& f : registry::families()) names.push_back(f.name);
-  BOOST_TEST(names == (std::vector<std::string>{"extractor", "attention", "pooling", "multitask", "head", "weighting", "dataset", "preprocess", "optimizer", "schedule"}),
+  BOOST_TEST(names == (std::vector<std::string>{"extractor", "attention", "pooling", "multitask", "head", "weighting", "dataset", "preprocess", "optimizer", "schedule", "objective"}),
              boost::test_tools::per_element());
   BOOST_TEST(registry::find_family("attention"));
   BOOST_TEST(registry::find_family("attention")->name == "attention");

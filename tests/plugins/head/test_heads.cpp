@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 
 using namespace attnlab;
 using autograd::Var;
@@ -126,23 +127,122 @@ BOOST_AUTO_TEST_CASE(next_item_sampled_softmax_touches_only_sampled_rows) {
   BOOST_TEST(g[11 * 4] != 0.f);
 }
 
-BOOST_AUTO_TEST_CASE(next_item_sampled_loss_without_correction_equals_full_softmax_over_the_candidates) {
-  // With every other item as a "negative" the sample cannot equal the full set, but with 2 items and
-  // 1 negative the only possible negative is the other item (or an accidental hit, masked).
+BOOST_AUTO_TEST_CASE(next_item_sampled_loss_without_correction_is_the_softmax_over_the_candidates) {
+  // Ids 0 (padding), 1 and 2: with the target 1 and one negative, the negative is always item 2:
+  // never padding, and never the target (a draw of the target is redrawn).
   core::Rng rng(6);
-  Var table = input(2, 4, 0.3f);
-  auto head = make_head("{type: next_item, negatives: 1, logq_correction: false}", context(4, 2, rng, table));
+  Var table = input(3, 4, 0.3f);
+  auto head = make_head("{type: next_item, negatives: 1, logq_correction: false}", context(4, 3, rng, table));
   Var h = input(1, 4);
-  const Tensor label = Tensor::from_i64(std::vector<std::int64_t>{0}, Shape{1});
-  const float full = head->loss(head->forward(h), label).value().item();
-  bool matched = false, hit = false;
-  for (int trial = 0; trial < 20; ++trial) {
-    const float sampled = head->train_loss(h, label).value().item();
-    if (std::abs(sampled - full) < 1e-5f) matched = true;
-    if (std::abs(sampled) < 1e-6f) hit = true;  // the negative was the target itself: masked, loss 0
+  const Tensor label = Tensor::from_i64(std::vector<std::int64_t>{1}, Shape{1});
+  const auto s = head->forward(h).value().to_vector();
+  const double over_candidates = std::log(std::exp(s[1]) + std::exp(s[2])) - s[1];  // item 0 is no candidate
+  for (int trial = 0; trial < 20; ++trial)
+    BOOST_TEST(head->train_loss(h, label).value().item() == over_candidates, boost::test_tools::tolerance(1e-5));
+}
+
+/// The candidates a sampled loss scored, read back from the rows of the item table that got a gradient.
+std::set<std::int64_t> touched_items(const Var& table) {
+  std::set<std::int64_t> out;
+  const auto g = table.grad().to_vector();
+  const std::int64_t d = table.shape()[1];
+  for (std::int64_t i = 0; i < table.shape()[0]; ++i)
+    for (std::int64_t k = 0; k < d; ++k)
+      if (g[static_cast<std::size_t>(i * d + k)] != 0.f) {
+        out.insert(i);
+        break;
+      }
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(next_item_negatives_are_never_padding_nor_seen_items) {
+  // 8 ids (7 items): row 0 has seen items {1, 2, 3, 5}, row 1 has seen {4, 6, 7}; targets 3 and 4.
+  // Over many steps, every negative of row 0 must be in {4, 6, 7} and of row 1 in {1, 2, 3, 5}: the
+  // table rows that receive gradient are exactly the targets and those.
+  for (const std::string sampler : {"uniform", "popularity"})
+    for (const std::string loss : {"softmax", "bce"}) {
+      BOOST_TEST_CONTEXT(sampler << " " << loss) {
+        core::Rng rng(11);
+        model::Head::Context ctx = context(4, 8, rng);
+        ctx.item_counts = Tensor::from(std::vector<float>{0, 5, 1, 1, 9, 2, 3, 1}, Shape{8});
+        std::set<std::int64_t> row0, row1;
+        for (int step = 0; step < 50; ++step) {
+          Var table = input(8, 4, 0.3f);
+          ctx.item_table = table;
+          auto head = make_head(fmt::format("{{type: next_item, loss: {}, negatives: 3, sampler: {}, exclude_seen: true}}", loss, sampler), ctx);
+          BOOST_TEST(head->wants_seen());
+          const std::vector<std::int64_t> items{1, 2, 3, 5, 4, 6, 7};
+          model::SeenItems seen{.items = items, .begin = {0, 4}, .end = {4, 7}};
+          // One row at a time, so each row's candidates can be read from the table's gradient.
+          for (int row = 0; row < 2; ++row) {
+            table.zero_grad();
+            const std::int64_t target = row == 0 ? 3 : 4;
+            model::SeenItems one{.items = items, .begin = {seen.begin[static_cast<std::size_t>(row)]},
+                                 .end = {seen.end[static_cast<std::size_t>(row)]}};
+            head->train_loss(input(1, 4), Tensor::from_i64(std::vector<std::int64_t>{target}, Shape{1}), one).backward();
+            for (const auto i : touched_items(table)) (row == 0 ? row0 : row1).insert(i);
+          }
+        }
+        BOOST_TEST((row0 == std::set<std::int64_t>{3, 4, 6, 7}));  // target 3 and its allowed negatives
+        BOOST_TEST((row1 == std::set<std::int64_t>{1, 2, 3, 4, 5}));  // target 4 and its allowed negatives
+      }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(next_item_bce_is_sasrecs_loss) {
+  // loss = mean over labelled rows of -log σ(s_target) - Σ_neg log(1 - σ(s_neg)), with the scores
+  // read back from the full scoring (tied: h · E_i). Ids 0..3; row 0 (target 3) has seen {2, 3}, so
+  // both its negatives are item 1. Row 1 is missing (label -1): it counts nowhere.
+  core::Rng rng(12);
+  Var table = input(4, 4, 0.3f);
+  auto head = make_head("{type: next_item, loss: bce, negatives: 2, exclude_seen: true}", context(4, 4, rng, table));
+  Var h = input(2, 4);
+  const std::vector<std::int64_t> items{2, 3, 1};
+  const model::SeenItems seen{.items = items, .begin = {0, 0}, .end = {2, 3}};  // row 0 saw {2, 3}: its negatives are 1, 1
+  const auto s = head->forward(h).value().to_vector();  // [2, 4]
+  const auto sig = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
+  const double want = -std::log(sig(s[3])) - 2 * std::log(1 - sig(s[1]));  // target 3 (seen), negatives 1 and 1
+  const Var loss = head->train_loss(h, Tensor::from_i64(std::vector<std::int64_t>{3, -1}, Shape{2}), seen);
+  BOOST_TEST(loss.value().item() == want, boost::test_tools::tolerance(1e-5));
+  loss.backward();
+  const auto gh = h.grad().to_vector();
+  for (std::size_t k = 4; k < 8; ++k) BOOST_TEST(gh[k] == 0.f);  // the missing row gets no gradient
+}
+
+BOOST_AUTO_TEST_CASE(baseline_heads_score_without_parameters) {
+  core::Rng rng(13);
+  model::Head::Context ctx = context(4, 5, rng);
+  ctx.item_counts = Tensor::from(std::vector<float>{0, 7, 2, 9, 2}, Shape{5});
+  auto pop = make_head("type: popularity", ctx);
+  BOOST_TEST(pop->named_params().empty());
+  const Var h = input(3, 4);
+  const auto s = pop->forward(h).value().to_vector();
+  for (int b = 0; b < 3; ++b) {  // the same for every row, ordered by count, ties equal
+    BOOST_TEST(s[static_cast<std::size_t>(b * 5 + 3)] > s[static_cast<std::size_t>(b * 5 + 1)]);
+    BOOST_TEST(s[static_cast<std::size_t>(b * 5 + 1)] > s[static_cast<std::size_t>(b * 5 + 2)]);
+    BOOST_TEST(s[static_cast<std::size_t>(b * 5 + 2)] == s[static_cast<std::size_t>(b * 5 + 4)]);
   }
-  BOOST_TEST(matched);
-  BOOST_TEST(hit);
+  const Tensor labels = Tensor::from_i64(std::vector<std::int64_t>{3, 1, -1}, Shape{3});
+  const Var train = pop->train_loss(h, labels);
+  BOOST_TEST(!train.requires_grad());
+  BOOST_TEST(train.value().item() == pop->loss(pop->forward(h), labels).value().item(), boost::test_tools::tolerance(1e-5));
+  testing::expect_error<Error>([&] { make_head("type: popularity", context(4, 5, rng)); }, {"popularity", "training frequency"});
+
+  // random: uniform scores in [0, 1) that depend on the row's representation, not its batch.
+  auto chance = make_head("{type: random, seed: 3}", context(4, 50, rng));
+  const auto all = chance->forward(h).value().to_vector();
+  BOOST_TEST(all == chance->forward(Var(h.value().clone())).value().to_vector());
+  const auto hv = h.value().to_vector();
+  const Tensor one = Tensor::from(std::vector<float>(hv.begin() + 4, hv.begin() + 8), Shape{1, 4});
+  const auto alone = chance->forward(Var(one)).value().to_vector();
+  BOOST_TEST(std::equal(alone.begin(), alone.end(), all.begin() + 50));  // row 1 scored alone = row 1 in the batch
+  double mean = 0;
+  for (const float v : all) {
+    BOOST_TEST((v >= 0.f && v < 1.f));
+    mean += v / static_cast<double>(all.size());
+  }
+  BOOST_TEST(mean == 0.5, boost::test_tools::tolerance(0.1));
+  BOOST_TEST(!std::equal(all.begin(), all.begin() + 50, all.begin() + 50));  // rows differ
 }
 
 BOOST_AUTO_TEST_CASE(next_item_errors_are_clear) {
