@@ -413,6 +413,64 @@ BOOST_AUTO_TEST_CASE(popularity_follows_counts_and_never_draws_zero_counts_or_th
   BOOST_TEST((share3 > 0.72 && share3 < 0.78), "share of id 3: " << share3);
 }
 
+BOOST_AUTO_TEST_CASE(uniform_draws_avoid_the_history_and_stay_uniform_over_the_rest) {
+  // items 12: ids 1..11. Target 6, history {2, 3, 6, 9, 11} (the target may be in it, ids out of range
+  // are ignored): allowed {1, 4, 5, 7, 8, 10}. 3 of those 6 per row, without replacement, each id in
+  // half the rows.
+  ev::RankingProtocol p;
+  p.mode = "sampled";
+  p.negatives = 3;
+  p.exclude_history = true;
+  ev::NegativeSampler sampler(p, 12);
+  const std::vector<std::int64_t> history{2, 3, 6, 9, 11, 40};
+  std::vector<double> freq(12, 0);
+  std::vector<std::int64_t> out, again;
+  const int rows = 3000;
+  for (std::int64_t row = 0; row < rows; ++row) {
+    sampler.draw(row, 6, out, history);
+    BOOST_TEST_REQUIRE(out.size() == 3u);
+    BOOST_TEST(std::set<std::int64_t>(out.begin(), out.end()).size() == 3u);
+    for (auto id : out) freq[static_cast<std::size_t>(id)] += 1.0 / rows;
+    sampler.draw(row, 6, again, history);
+    BOOST_TEST(out == again);
+  }
+  for (const int id : {0, 2, 3, 6, 9, 11}) BOOST_TEST(freq[static_cast<std::size_t>(id)] == 0.0);
+  for (const int id : {1, 4, 5, 7, 8, 10}) BOOST_TEST(freq[static_cast<std::size_t>(id)] == 0.5, boost::test_tools::tolerance(0.08));
+  // Fewer allowed ids than negatives: all of them.
+  p.negatives = 8;
+  ev::NegativeSampler(p, 12).draw(0, 6, out, history);
+  BOOST_TEST(std::set<std::int64_t>(out.begin(), out.end()) == (std::set<std::int64_t>{1, 4, 5, 7, 8, 10}));
+  // Popularity draws skip the history too.
+  p.sampler = "popularity";
+  p.negatives = 40;
+  ev::NegativeSampler pop(p, 12, std::vector<float>{0, 1, 5, 5, 1, 1, 1, 1, 1, 5, 1, 5});
+  pop.draw(3, 6, out, history);
+  BOOST_TEST(out.size() == 40u);
+  for (auto id : out) BOOST_TEST(!std::binary_search(history.begin(), history.end(), id));
+}
+
+BOOST_AUTO_TEST_CASE(an_evaluator_that_excludes_the_history_needs_the_rows_seen_items) {
+  // ids 0..5, target 5 with the highest score but one: only item 4 beats it. With the history {4}
+  // excluded and 3 negatives from {1, 2, 3}, the target ranks first; without exclusion it can lose.
+  data::LabelColumn task{.task = "next", .kind = data::LabelKind::kItem, .classes = 6};
+  ev::EvalOptions o{.metrics = {"hr"}, .ks = {1}, .ranking = {.mode = "sampled", .negatives = 3, .sampler = "uniform",
+                                                              .exclude_history = true, .seed = 1}};
+  const core::Tensor scores = core::Tensor::from(std::vector<float>{0, .1f, .2f, .3f, .9f, .5f}, core::Shape{1, 6});
+  const core::Tensor labels = core::Tensor::from_i64(std::vector<std::int64_t>{5}, core::Shape{1});
+  ev::TaskEvaluator with(task, o);
+  BOOST_TEST(with.wants_seen());
+  BOOST_CHECK_THROW(with.add(scores, labels, {}, std::vector<std::int64_t>{0}), ShapeError);
+  with.add(scores, labels, {}, std::vector<std::int64_t>{0}, std::vector<std::int64_t>{0, 2}, std::vector<std::int64_t>{4, 5});
+  BOOST_TEST(with.finish().at(0).second == 1.0);
+  o.ranking.exclude_history = false;
+  ev::TaskEvaluator without(task, o);
+  BOOST_TEST(!without.wants_seen());
+  double hits = 0;
+  for (std::int64_t row = 0; row < 400; ++row) without.add(scores, labels, {}, std::vector<std::int64_t>{row});
+  hits = without.finish().at(0).second;
+  BOOST_TEST(hits == 0.25, boost::test_tools::tolerance(0.5));  // item 4 is among 3 of {1, 2, 3, 4} in 3/4 of the rows
+}
+
 BOOST_AUTO_TEST_CASE(unusable_counts_and_protocols_throw) {
   ev::RankingProtocol p;
   p.mode = "sampled";
@@ -434,6 +492,10 @@ BOOST_AUTO_TEST_CASE(protocol_descriptions) {
   p.mode = "sampled";
   p.seed = 7;
   BOOST_TEST(p.describe(9067) == "sampled ranking: 100 uniform negatives per target (without replacement), seed 7");
+  p.exclude_history = true;
+  BOOST_TEST(p.describe(9067) ==
+             "sampled ranking: 100 uniform negatives per target (without replacement, none from the example's history), seed 7");
+  p.exclude_history = false;
   p.sampler = "popularity";
   BOOST_TEST(p.describe(9067) ==
              "sampled ranking: 100 popularity negatives per target (with replacement, by training counts), seed 7");
