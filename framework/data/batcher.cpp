@@ -32,6 +32,12 @@ void append_seen(std::vector<std::int64_t>& offsets, std::vector<std::int64_t>& 
   offsets.push_back(static_cast<std::int64_t>(items.size()));
 }
 
+std::span<const std::int64_t> sequence_of(const Examples& ex, std::int64_t row) {
+  const auto i = static_cast<std::size_t>(row);
+  const std::int64_t from = ex.sequence_begin.empty() ? ex.begin[i] : ex.sequence_begin[i];
+  return std::span<const std::int64_t>(ex.tokens).subspan(static_cast<std::size_t>(from), static_cast<std::size_t>(ex.end[i] - from));
+}
+
 Batch make_batch(const Examples& ex, std::span<const std::int64_t> rows, const BatchOptions& options) {
   const std::int64_t seq_len = options.seq_len;
   if (seq_len < 1) throw DataError(fmt::format("make_batch: seq_len {} must be >= 1", seq_len));
@@ -70,10 +76,7 @@ Batch make_batch(const Examples& ex, std::span<const std::int64_t> rows, const B
       targets.clear();
       for (const auto& l : ex.labels)
         if (l.kind == LabelKind::kItem) targets.push_back(l.ids[i]);
-      append_seen(b.seen_offsets, b.seen_items,
-                  std::span<const std::int64_t>(ex.tokens).subspan(static_cast<std::size_t>(ex.begin[i]),
-                                                                   static_cast<std::size_t>(ex.end[i] - ex.begin[i])),
-                  targets);
+      append_seen(b.seen_offsets, b.seen_items, sequence_of(ex, rows[static_cast<std::size_t>(r)]), targets);
     }
   }
 

@@ -43,8 +43,9 @@ struct Batch {
   /// Per Examples::labels entry: i64 (kClass/kItem) or f32, [B] for example batches, [B, T] for
   /// sequence batches (sequence_batch.h: the label each position is trained to predict).
   std::vector<core::Tensor> labels;
-  /// With BatchOptions::seen: per row, the distinct items of its whole history and its item labels,
-  /// sorted: row r's are seen_items[seen_offsets[r], seen_offsets[r + 1]) (B + 1 offsets).
+  /// With BatchOptions::seen: per row, the distinct items of its whole sequence before the target
+  /// (sequence_of, not only the padded window) and its item labels, sorted: row r's are
+  /// seen_items[seen_offsets[r], seen_offsets[r + 1]) (B + 1 offsets).
   std::vector<std::int64_t> seen_offsets, seen_items;
   std::int64_t size() const { return static_cast<std::int64_t>(rows.size()); }
   /// The model's view of this batch.
@@ -70,6 +71,10 @@ Batch make_batch(const Examples& examples, std::span<const std::int64_t> rows, c
 inline Batch make_batch(const Examples& examples, std::span<const std::int64_t> rows, std::int64_t seq_len) {
   return make_batch(examples, rows, BatchOptions{.seq_len = seq_len});
 }
+
+/// Everything example `row` saw before its target: tokens[sequence_begin, end) (begin without
+/// Examples::sequence_begin), however much of it the history window keeps.
+std::span<const std::int64_t> sequence_of(const Examples& examples, std::int64_t row);
 
 /// The distinct items of `tokens` ranges and `extra` ids (ids < 1 ignored), sorted, appended to
 /// `items` as one more row of a seen_offsets / seen_items pair (`offsets` gains its end).

@@ -83,8 +83,11 @@ void Examples::validate(const std::string& who) const {
   c.size_or_empty("targets", targets.size(), n);
   c.range("targets", targets, 0, vocab, fmt::format("[0, vocab {})", vocab));
   c.size_or_empty("times", times.size(), n);
-  c.size_or_empty("sequence", sequence.size(), n);
-  c.range("sequence", sequence, 0, std::numeric_limits<std::int64_t>::max(), "[0, inf)");
+  c.size_or_empty("sequence_begin", sequence_begin.size(), n);
+  if (sequence_begin.size() == begin.size())
+    for (std::size_t i = 0; i < begin.size(); ++i)
+      if (sequence_begin[i] < 0 || sequence_begin[i] > begin[i])
+        c.fail(fmt::format("sequence_begin[{}]", i), fmt::format("{} is outside [0, begin {}]", sequence_begin[i], begin[i]));
 
   const std::size_t f = categorical_names.size();
   c.size("categorical_cardinality", categorical_cardinality.size(), f, "one per categorical feature");

@@ -85,10 +85,13 @@ struct Examples {
   std::vector<std::int64_t> users;    ///< user id in [0, num_users) (gAUC, model.query: user)
   std::int64_t num_users = 0;
   std::vector<std::int64_t> targets;  ///< candidate/target item id (model.query: target; CTR)
-  /// The sequence example i belongs to (next-item examples: its user's): examples of one sequence
-  /// are prefixes of one token run and end where their target is (objectives that train every
-  /// position group them, data/sequence_batch.h). Empty: each example is its own sequence.
-  std::vector<std::int64_t> sequence;
+  /// Where example i's whole sequence starts in `tokens` (next-item examples: its user's first item):
+  /// tokens[sequence_begin[i], end[i]) is everything the user did before the target, of which the
+  /// history [begin, end) may be the last max_len steps (pad_truncate). Examples with the same
+  /// sequence_begin are prefixes of one sequence and end where their targets are: objectives that
+  /// train every position group them (data/sequence_batch.h), and sampled negatives avoid the whole
+  /// sequence. Empty: each example is its own sequence, starting at begin.
+  std::vector<std::int64_t> sequence_begin;
   std::vector<double> times;          ///< time of the predicted event (temporal split)
 
   std::vector<std::string> categorical_names;     ///< F categorical side features

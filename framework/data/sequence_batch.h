@@ -49,12 +49,31 @@ struct SequenceGroups {
 /// examples (no token sequence), a row outside [0, N), or two rows of one sequence with the same end.
 SequenceGroups group_sequences(const Examples& examples, std::span<const std::int64_t> rows, const std::string& who);
 
-/// The batch of groups `which` (indices into `groups`), every position labelled as described at the
-/// top of this file: labels are [B, T] per label column (i64 -1 or f32 NaN where missing); ids,
-/// mask, users, targets and side features are those of each group's longest example (rows[b] is
-/// that example). With options.seen, row b's seen items are its whole history and every label of
-/// its group (SASRec's negatives avoid the user's training items). append_mask is refused.
-Batch make_sequence_batch(const Examples& examples, const SequenceGroups& groups, std::span<const std::int64_t> which,
+/// A training unit of whole-sequence objectives: group `group`'s examples rows[first .. last] (indices
+/// into the group, ascending end), shown with the history of its example `last`. A sequence longer
+/// than the padded length T either trains only its last T positions (one window per group, as
+/// SASRec) or is cut into windows that together label every example once.
+struct SequenceWindow {
+  std::int64_t group = 0, first = 0, last = 0;
+};
+
+/// stride 0: one window per group, ending at its longest example (examples that fall before the
+/// last T positions are not trained). stride n > 0: windows of n examples from the last one
+/// backwards, so every example is labelled exactly once, each seeing at least T - n steps of its
+/// history when the ends are contiguous (n <= T).
+std::vector<SequenceWindow> sequence_windows(const SequenceGroups& groups, std::int64_t stride);
+
+/// The number of examples the windows label at padded length seq_len (the targets a training epoch covers).
+std::int64_t labelled_examples(const Examples& examples, const SequenceGroups& groups, std::span<const SequenceWindow> windows,
+                               std::int64_t seq_len);
+
+/// The batch of `windows`, every position labelled as described at the top of this file: labels are
+/// [B, T] per label column (i64 -1 or f32 NaN where missing), set where one of the window's examples
+/// (first .. last) ends; ids, mask, users, targets and side features are those of the window's last
+/// example (rows[b] is that example). With options.seen, row b's seen items are its whole sequence
+/// and every label of its group (SASRec's negatives avoid the user's training items). append_mask is
+/// refused.
+Batch make_sequence_batch(const Examples& examples, const SequenceGroups& groups, std::span<const SequenceWindow> windows,
                           const BatchOptions& options);
 
 struct ClozeOptions {

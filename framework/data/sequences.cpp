@@ -75,7 +75,7 @@ Examples next_item_examples(const Sequences& s, std::int64_t min_history, const 
       ex.begin.push_back(from);
       ex.end.push_back(at);
       ex.users.push_back(u);
-      ex.sequence.push_back(u);
+      ex.sequence_begin.push_back(from);
       next.ids.push_back(s.items[static_cast<std::size_t>(at)]);
       if (!s.times.empty()) ex.times.push_back(s.times[static_cast<std::size_t>(at)]);
     }

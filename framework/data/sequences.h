@@ -41,8 +41,9 @@ Sequences make_sequences(const std::vector<std::string_view>& users, const std::
 
 /// Next-item examples over `s`: for every user u and position p in [min_history, n_u), history =
 /// items[offsets[u], offsets[u] + p) and target = items[offsets[u] + p]. Fills tokens (= s.items),
-/// begin, end, vocab (= num_items + 1), users, num_users, sequence (= the user), times (the target's
-/// time; empty without times), and the label column "next_item" (kItem, classes = num_items + 1). Examples are ordered
+/// begin, end, sequence_begin (= begin: the user's first item), vocab (= num_items + 1), users,
+/// num_users, times (the target's time; empty without times), and the label column "next_item"
+/// (kItem, classes = num_items + 1). Examples are ordered
 /// by user, then position. Throws DataError naming `who` when min_history < 1.
 Examples next_item_examples(const Sequences& s, std::int64_t min_history, const std::string& who);
 

@@ -110,8 +110,8 @@ struct EvalSection {
              "('ndcg@10', 'auc'; 'task/metric' for a multi-task model)");
     v("patience", patience).min(0).doc("stop after this many epochs without improvement of select (0: never stop early)");
     v("max_users", max_users).min(0)
-        .doc("evaluate the rows of a seeded sample of this many users (eval.ranking.seed), the same users for validation and "
-             "test (SASRec: 10000); 0: every row");
+        .doc("evaluate only the rows of a seeded sample of this many of each split's users (eval.ranking.seed; the same users "
+             "for validation and test when both hold them, as leave-one-out's do; SASRec: 10000); 0: every row");
     v("test_curves", test_curves)
         .doc("also evaluate the test split after every epoch (curves under /curves/test); the best epoch is still chosen on "
              "validation only");

@@ -149,6 +149,22 @@ BOOST_AUTO_TEST_CASE(every_trial_of_every_zoo_sweep_builds_and_trains_one_step) 
   BOOST_TEST(trials == 14u + 35u + 7u + 30u);  // attention variants, extractors x pooling, heads, multitask x weighting
 }
 
+BOOST_AUTO_TEST_CASE(every_reproduction_on_shipped_data_trains_every_trial_one_step) {
+  // Reproductions on data outside the project (../shared/data: Amazon Games) are run by hand; those on
+  // shipped data (MovieLens-small) are runnable here, every trial of their sweeps.
+  std::size_t shipped = 0;
+  for (const auto& path : specs_in("reproductions")) {
+    const auto r = experiment::load_experiment(path.string(), {});
+    const config::Value* file = r.spec.data.dataset.resolved.find("path");
+    BOOST_TEST_REQUIRE(file != nullptr);
+    const auto data = std::filesystem::weakly_canonical(std::filesystem::path(r.base_dir) / file->text()).string();
+    if (!data.starts_with(std::filesystem::weakly_canonical(ATTNLAB_PROJECT_DIR).string() + "/")) continue;
+    BOOST_TEST_CONTEXT(path.filename().string()) { BOOST_TEST(train_every_trial(path) == 3u); }
+    ++shipped;
+  }
+  BOOST_TEST(shipped == 2u);  // GRU4Rec and NextItNet on MovieLens-small
+}
+
 BOOST_AUTO_TEST_CASE(every_trial_of_the_seed_ablation_trains_one_step) {
   BOOST_TEST(train_every_trial(std::string(ATTNLAB_PROJECT_DIR) + "/experiments/seed_ablation.yaml") == 12u);
 }

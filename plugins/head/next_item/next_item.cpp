@@ -1,6 +1,8 @@
 // head/next_item: scores every item as the next one, for sequential recommendation (GRU4Rec,
 // SASRec, ...). The output layer is either tied to the item embeddings (scores = (h P) Eᵀ, with a
-// projection P when widths differ; Press & Wolf 2017) or its own [items, in] layer.
+// projection P when widths differ; Press & Wolf 2017) or its own [items, in] layer. A tied head may
+// add BERT4Rec's output transform (h -> LayerNorm(gelu(h W + b)) before scoring) and a learned
+// bias per item (Sun et al. 2019, eq. 7).
 // Training losses (evaluation always scores every item):
 //   softmax, negatives 0   the full softmax over all items
 //   softmax, negatives k   sampled softmax (Jean et al. 2015): the target and k items drawn uniformly
@@ -37,6 +39,8 @@ struct NextItemConfig {
   std::string sampler = "uniform";
   bool logq_correction = true;
   bool exclude_seen = false;
+  bool transform = false;
+  bool bias = false;
   template <class V>
   void visit(V& v) {
     v("tied", tied).doc("score with the item embeddings (weight tying) instead of a separate output layer");
@@ -47,6 +51,8 @@ struct NextItemConfig {
     v("sampler", sampler).choices({"uniform", "popularity"}).doc("distribution of the sampled negatives (never padding)");
     v("logq_correction", logq_correction).doc("sampled softmax: subtract log(negatives * q(item)) from sampled logits");
     v("exclude_seen", exclude_seen).doc("draw negatives outside the row's own sequence (its history and targets), as SASRec does");
+    v("transform", transform).doc("tied only: a GELU dense layer and LayerNorm before scoring (BERT4Rec's output layer)");
+    v("bias", bias).doc("tied only: a learned score bias per item (BERT4Rec); untied heads always have one");
   }
 };
 
@@ -62,8 +68,15 @@ class NextItemHead : public model::Head {
       if (table_.shape()[0] != items_)
         throw ShapeError("head/next_item", fmt::format("item table {} for {} items", table_.shape().str(), items_));
       const std::int64_t e = table_.shape()[1];
-      if (e != ctx.in_dim) proj_ = &add_child("proj", std::make_unique<nn::Linear>(ctx.in_dim, e, false, *ctx.rng));
+      if (c.transform) {
+        transform_ = &add_child("transform", std::make_unique<nn::Linear>(ctx.in_dim, e, true, *ctx.rng));
+        norm_ = &add_child("norm", std::make_unique<nn::LayerNorm>(e));
+      } else if (e != ctx.in_dim) {
+        proj_ = &add_child("proj", std::make_unique<nn::Linear>(ctx.in_dim, e, false, *ctx.rng));
+      }
+      if (c.bias) bias_ = add_param("bias", Shape{items_}, nn::init::zeros());
     } else {
+      if (c.transform || c.bias) throw Error("head/next_item: transform and bias apply to a tied head (tied: true)");
       out_ = &add_child("out", std::make_unique<nn::Linear>(ctx.in_dim, items_, true, *ctx.rng));
     }
     if (c.negatives > 0) build_sampler(ctx.item_counts);
@@ -72,7 +85,8 @@ class NextItemHead : public model::Head {
   /// [B, in] -> scores over all items [B, items].
   Var forward(const Var& h) override {
     if (out_) return out_->forward(h);
-    return ops::matmul(query(h), table_, false, true);
+    Var scores = ops::matmul(query(h), table_, false, true);  // [B, items]
+    return bias_.defined() ? scores + bias_ : scores;
   }
 
   Var loss(const Var& scores, const Tensor& labels) override {
@@ -116,7 +130,10 @@ class NextItemHead : public model::Head {
     Var q = out_ ? h : query(h);                                         // [B, D]
     Var w = ops::embedding(out_ ? out_->weight() : table_, cand);       // [B, K, D]
     Var logits = ops::reshape(ops::matmul(w, ops::unsqueeze(q, 2)), Shape{B, K});  // [B, K]
-    if (out_) logits = logits + ops::reshape(ops::embedding(ops::reshape(out_->bias(), Shape{items_, 1}), cand), Shape{B, K});
+    if (out_ || bias_.defined()) {
+      const Var& b = out_ ? out_->bias() : bias_;
+      logits = logits + ops::reshape(ops::embedding(ops::reshape(b, Shape{items_, 1}), cand), Shape{B, K});
+    }
     if (bce) {
       // Per row: target 1 in column 0, 0 elsewhere; missing rows and accidental hits weigh 0. The
       // weighted mean divides by the weights' sum; rescaled to a sum per labelled row (SASRec's loss).
@@ -140,7 +157,10 @@ class NextItemHead : public model::Head {
   }
 
  private:
-  Var query(const Var& h) { return proj_ ? proj_->forward(h) : h; }
+  Var query(const Var& h) {
+    if (transform_) return norm_->forward(transform_->forward(h, ops::Activation::gelu));
+    return proj_ ? proj_->forward(h) : h;
+  }
 
   void build_sampler(const Tensor& counts) {
     if (c_.sampler == "uniform") return;
@@ -182,6 +202,9 @@ class NextItemHead : public model::Head {
   core::Rng& rng_;
   Var table_;
   nn::Linear* proj_ = nullptr;
+  nn::Linear* transform_ = nullptr;
+  nn::LayerNorm* norm_ = nullptr;
+  Var bias_;
   nn::Linear* out_ = nullptr;
   std::vector<double> cdf_;
 };

@@ -7,6 +7,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <string_view>
@@ -36,7 +37,7 @@ BOOST_AUTO_TEST_SUITE(sequence_batch)
 
 BOOST_AUTO_TEST_CASE(groups_are_sequences_in_order_of_their_first_row) {
   const auto ex = two_users();
-  BOOST_REQUIRE(ex.sequence == (I64s{0, 0, 0, 0, 1, 1}));
+  BOOST_REQUIRE(ex.sequence_begin == (I64s{0, 0, 0, 0, 5, 5}));
   const auto g = data::group_sequences(ex, I64s{5, 2, 0, 4, 1}, "test");
   BOOST_TEST(g.size() == 2);
   BOOST_TEST(g.offsets == (I64s{0, 3, 5}), boost::test_tools::per_element());
@@ -45,7 +46,7 @@ BOOST_AUTO_TEST_CASE(groups_are_sequences_in_order_of_their_first_row) {
   BOOST_TEST(g.longest(1) == 5);
 
   data::Examples alone = ex;
-  alone.sequence.clear();  // without sequence ids every example is its own sequence
+  alone.sequence_begin.clear();  // without sequence starts every example is its own sequence
   BOOST_TEST(data::group_sequences(alone, I64s{3, 1}, "test").size() == 2);
 
   data::Examples broken = ex;
@@ -64,7 +65,9 @@ BOOST_AUTO_TEST_CASE(every_position_carries_the_label_of_the_example_ending_ther
   // The training split as leave-one-out would make it without the last two examples of u0 (valid
   // and test): u0 trains on examples 0, 1 (labels b c), u1 on 4 (label g).
   const auto g = data::group_sequences(ex, I64s{0, 1, 4}, "test");
-  const auto b = data::make_sequence_batch(ex, g, I64s{0, 1}, {.seq_len = 4, .append_mask = false, .seen = true});
+  const auto windows = data::sequence_windows(g, 0);
+  BOOST_REQUIRE(windows.size() == 2u);
+  const auto b = data::make_sequence_batch(ex, g, windows, {.seq_len = 4, .append_mask = false, .seen = true});
   BOOST_TEST(b.rows == (I64s{1, 4}), boost::test_tools::per_element());
   BOOST_TEST(ids_of(b.ids) == (I64s{0, 0, 1, 2, 0, 0, 0, 6}), boost::test_tools::per_element());
   BOOST_TEST(b.mask.to_vector() == (std::vector<float>{0, 0, 1, 1, 0, 0, 0, 1}), boost::test_tools::per_element());
@@ -82,15 +85,36 @@ BOOST_AUTO_TEST_CASE(every_position_carries_the_label_of_the_example_ending_ther
   BOOST_TEST(b.users.defined());
 }
 
-BOOST_AUTO_TEST_CASE(truncation_keeps_the_labels_of_the_visible_positions) {
-  const auto ex = two_users();
+BOOST_AUTO_TEST_CASE(truncation_keeps_the_labels_of_the_visible_positions_and_seen_items_of_the_whole_sequence) {
+  auto ex = two_users();
+  for (std::size_t i = 0; i < 4; ++i) ex.begin[i] = std::max(ex.begin[i], ex.end[i] - 2);  // pad_truncate max_len 2, keep last
+  ex.validate("test");
   const auto g = data::group_sequences(ex, I64s{0, 1, 2, 3}, "test");
-  const auto b = data::make_sequence_batch(ex, g, I64s{0}, {.seq_len = 2, .append_mask = false, .seen = false});
+  const auto last = data::sequence_windows(g, 0);
+  const auto b = data::make_sequence_batch(ex, g, last, {.seq_len = 2, .append_mask = false, .seen = false});
   BOOST_TEST(ids_of(b.ids) == (I64s{3, 4}), boost::test_tools::per_element());  // the last 2 steps of a b c d
   BOOST_TEST(ids_of(b.labels[0]) == (I64s{4, 5}), boost::test_tools::per_element());
   BOOST_TEST(b.seen_offsets.empty());
-  expect_error<DataError>([&] { data::make_sequence_batch(ex, g, I64s{1}, {.seq_len = 2, .append_mask = false, .seen = false}); },
-                          {"which[0] = 1", "1 sequences"});
+  BOOST_TEST(data::labelled_examples(ex, g, last, 2) == 2);  // examples 0 and 1 fall before the window
+  // Windows of 2 targets from the last: {2, 3} then {0, 1}, each example labelled once.
+  const auto cut = data::sequence_windows(g, 2);
+  BOOST_REQUIRE(cut.size() == 2u);
+  BOOST_TEST(data::labelled_examples(ex, g, cut, 2) == 4);
+  const auto both = data::make_sequence_batch(ex, g, cut, {.seq_len = 2, .append_mask = false, .seen = false});
+  BOOST_TEST(ids_of(both.ids) == (I64s{3, 4, 1, 2}), boost::test_tools::per_element());  // c d | a b
+  BOOST_TEST(ids_of(both.labels[0]) == (I64s{4, 5, 2, 3}), boost::test_tools::per_element());
+  BOOST_TEST(both.rows == (I64s{3, 1}), boost::test_tools::per_element());
+  // Sampled negatives avoid the whole sequence, not only the window: a b c d and the labels.
+  const auto seen = data::make_sequence_batch(ex, g, last, {.seq_len = 2, .append_mask = false, .seen = true});
+  BOOST_TEST(seen.seen_items == (I64s{1, 2, 3, 4, 5}), boost::test_tools::per_element());
+  const auto eval = data::make_batch(ex, I64s{3}, {.seq_len = 2, .append_mask = false, .seen = true});
+  BOOST_TEST(ids_of(eval.ids) == (I64s{3, 4}), boost::test_tools::per_element());
+  BOOST_TEST(eval.seen_items == (I64s{1, 2, 3, 4, 5}), boost::test_tools::per_element());
+  ex.sequence_begin[2] = ex.begin[2] + 1;  // a sequence cannot start inside the history
+  BOOST_CHECK_THROW(ex.validate("test"), DataError);
+  const std::vector<data::SequenceWindow> outside{{.group = 1, .first = 0, .last = 0}};
+  expect_error<DataError>([&] { data::make_sequence_batch(ex, g, outside, {.seq_len = 2, .append_mask = false, .seen = false}); },
+                          {"window 0 (group 1", "1 sequences"});
 }
 
 BOOST_AUTO_TEST_CASE(a_mask_step_follows_the_history_for_cloze_evaluation) {

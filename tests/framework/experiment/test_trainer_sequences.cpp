@@ -87,8 +87,9 @@ BOOST_AUTO_TEST_CASE(all_positions_learns_and_records_test_curves_and_its_protoc
   BOOST_REQUIRE_MESSAGE(out.status == TrialOutcome::Status::kDone, out.message);
   const store::TrialReader r(store::trial_path(d.path, plan.id));
   const auto protocol = r.data().protocol;
-  BOOST_TEST(protocol.find(fmt::format("all positions of {} training sequences ({} targets)", kUsers, kUsers * (kLength - 3))) !=
-             std::string::npos, protocol);
+  BOOST_TEST(protocol.find(fmt::format("all positions of {} training sequences, the last 10 of each: {} of {} targets", kUsers,
+                                       kUsers * (kLength - 3), kUsers * (kLength - 3))) != std::string::npos,
+             protocol);
   BOOST_TEST(protocol.find("none from the example's history") != std::string::npos, protocol);
   BOOST_TEST(protocol.find("sample of 40 users (valid 40 of 60 rows, test 40 of 60)") != std::string::npos, protocol);
   BOOST_TEST(protocol.find("best epoch chosen on validation (test curves recorded every epoch)") != std::string::npos, protocol);

@@ -7,6 +7,7 @@
 #include "framework/ops/ops.h"
 #include "framework/registry/registry.h"
 #include "tests/support/expect.h"
+#include "tests/support/gradcheck.h"
 
 #include <cmath>
 #include <limits>
@@ -207,6 +208,34 @@ BOOST_AUTO_TEST_CASE(next_item_bce_is_sasrecs_loss) {
   loss.backward();
   const auto gh = h.grad().to_vector();
   for (std::size_t k = 4; k < 8; ++k) BOOST_TEST(gh[k] == 0.f);  // the missing row gets no gradient
+}
+
+BOOST_AUTO_TEST_CASE(next_item_training_losses_pass_the_gradient_check) {
+  // Sampled losses draw negatives from the head's Rng: the forward restores the Rng's state first,
+  // so every evaluation of the finite differences scores the same candidates.
+  for (const std::string config : {"{type: next_item, tied: false, negatives: 3}", "{type: next_item, tied: false, loss: bce, negatives: 3}",
+                                   "{type: next_item, tied: true, loss: bce, negatives: 2, exclude_seen: true, transform: true, bias: true}",
+                                   "{type: next_item, tied: true, transform: true, bias: true}"}) {
+    BOOST_TEST_CONTEXT(config) {
+      core::Rng rng(21);
+      Var table(input(9, 4, 0.4f).value().clone(), true);
+      auto head = make_head(config, context(6, 9, rng, table));
+      Var h = input(3, 6, 0.7f);
+      const std::vector<std::int64_t> items{1, 2, 5, 7, 3};
+      const model::SeenItems seen{.items = items, .begin = {0, 2, 4}, .end = {2, 4, 5}};
+      const Tensor labels = Tensor::from_i64(std::vector<std::int64_t>{4, 8, 6}, Shape{3});
+      const auto state = rng.state();
+      std::vector<testing::Checked> tensors{{"h", h}, {"table", table}};
+      for (const auto& [name, p] : head->named_params()) tensors.push_back({name, p});
+      const auto r = testing::gradcheck(
+          [&] {
+            rng.set_state(state);
+            return head->train_loss(h, labels, seen);
+          },
+          tensors);
+      BOOST_TEST(r.ok(), r.failed << " of " << r.checked << " coordinates off; worst " << r.worst);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(baseline_heads_score_without_parameters) {
