@@ -75,24 +75,6 @@ Tensor missing_labels(const LabelColumn& l, std::int64_t batch, std::int64_t t) 
   return minus_ones(batch, t);
 }
 
-}  // namespace
-
-std::vector<SequenceWindow> sequence_windows(const SequenceGroups& groups, std::int64_t stride) {
-  if (stride < 0) throw DataError(fmt::format("sequence windows: stride {} must be >= 0", stride));
-  std::vector<SequenceWindow> out;
-  for (std::int64_t g = 0; g < groups.size(); ++g) {
-    const auto n = static_cast<std::int64_t>(groups.group(g).size());
-    if (stride == 0) {
-      out.push_back({g, 0, n - 1});
-      continue;
-    }
-    for (std::int64_t last = n - 1; last >= 0; last -= stride) out.push_back({g, std::max<std::int64_t>(0, last - stride + 1), last});
-  }
-  return out;
-}
-
-namespace {
-
 /// The padded position where example `row` of window w is predicted: the step before its target,
 /// t - 1 - (end of the window's last example - end of row); negative when truncation cut it off.
 /// -1 for an example with an empty history (nothing to predict from).
@@ -114,6 +96,20 @@ void check_windows(const SequenceGroups& groups, std::span<const SequenceWindow>
 }
 
 }  // namespace
+
+std::vector<SequenceWindow> sequence_windows(const SequenceGroups& groups, std::int64_t stride) {
+  if (stride < 0) throw DataError(fmt::format("sequence windows: stride {} must be >= 0", stride));
+  std::vector<SequenceWindow> out;
+  for (std::int64_t g = 0; g < groups.size(); ++g) {
+    const auto n = static_cast<std::int64_t>(groups.group(g).size());
+    if (stride == 0) {
+      out.push_back({g, 0, n - 1});
+      continue;
+    }
+    for (std::int64_t last = n - 1; last >= 0; last -= stride) out.push_back({g, std::max<std::int64_t>(0, last - stride + 1), last});
+  }
+  return out;
+}
 
 std::int64_t labelled_examples(const Examples& ex, const SequenceGroups& groups, std::span<const SequenceWindow> windows,
                                std::int64_t seq_len) {
