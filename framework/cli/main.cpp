@@ -2,6 +2,7 @@
 //
 // Exit codes: 0 success; 1 a run failed (or a trial did); 2 a usage or configuration error (nothing
 // was run).
+#include "framework/core/memory.h"
 #include "framework/config/value.h"
 #include "framework/core/error.h"
 #include "framework/experiment/seed_demo.h"
@@ -246,6 +247,7 @@ int run_main(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
+  core::flush_denormals();  // inherited by every thread created from here on (core/memory.h)
   try {
     experiment::mpi::init(&argc, &argv);
   } catch (const Error& e) {

@@ -1,6 +1,6 @@
 #include "framework/core/tensor.h"
 
-#include <malloc.h>
+#include "framework/core/memory.h"
 
 #include <algorithm>
 #include <atomic>
@@ -10,38 +10,12 @@
 namespace attnlab::core {
 namespace {
 
-constexpr std::size_t kAlign = 64;
-std::atomic<std::int64_t> g_live{0};
-std::atomic<std::int64_t> g_peak{0};
-
-// glibc returns freed blocks above the mmap threshold to the OS at once; a training step then
-// page-faults its activations back in every time (measured up to 1.8x slower on these machines).
-// Keeping such blocks in the heap makes repeated steps reuse the same memory.
-[[maybe_unused]] const bool g_malloc_tuned = [] {
-  mallopt(M_MMAP_THRESHOLD, 128 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  return true;
-}();
-
-std::shared_ptr<void> allocate(std::size_t bytes) {
-  const std::size_t rounded = std::max<std::size_t>(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
-  void* p = std::aligned_alloc(kAlign, rounded);
-  if (!p) throw Error(fmt::format("tensor: out of memory allocating {} bytes", rounded));
-  const auto n = static_cast<std::int64_t>(rounded);
-  const auto live = g_live.fetch_add(n) + n;
-  auto peak = g_peak.load();
-  while (live > peak && !g_peak.compare_exchange_weak(peak, live)) {
-  }
-  return std::shared_ptr<void>(p, [n](void* q) {
-    g_live.fetch_sub(n);
-    std::free(q);
-  });
-}
+std::shared_ptr<void> allocate(std::size_t bytes) { return allocate_buffer(bytes); }
 
 }  // namespace
 
-std::int64_t tensor_bytes_live() { return g_live.load(); }
-std::int64_t tensor_bytes_peak() { return g_peak.load(); }
+std::int64_t tensor_bytes_live() { return memory_stats().live; }
+std::int64_t tensor_bytes_peak() { return memory_stats().peak; }
 
 Tensor Tensor::empty(Shape shape, DType dtype) {
   for (auto d : shape)

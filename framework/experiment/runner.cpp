@@ -302,6 +302,7 @@ SweepResult run_sweep(const SweepOptions& o) {
         plan.spec.base_dir = base.base_dir;
         plan.out_dir = dir.string();
         plan.threads = threads;
+        plan.alone = jobs == 1;
         plan.swept = swept_of(t);
         if (distributed) plan.env["mpi_rank"] = std::to_string(mpi::rank());
         plan.progress = [&](const TrialProgress& p) { display.update(p); };

@@ -1,6 +1,7 @@
 #include "framework/experiment/trainer.h"
 
 #include "framework/autograd/var.h"
+#include "framework/core/memory.h"
 #include "framework/data/batcher.h"
 #include "framework/data/pipeline.h"
 #include "framework/eval/metrics.h"
@@ -97,6 +98,13 @@ std::string nonfinite_gradient(const model::Model& model) {
   return {};
 }
 
+/// Resets the process's peak resident set (VmHWM) to its current size (Linux: /proc/self/clear_refs;
+/// nothing happens where it cannot be written).
+void reset_peak_rss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  if (clear) clear << "5";
+}
+
 std::int64_t peak_rss_bytes() {
   std::ifstream in("/proc/self/status");
   std::string line;
@@ -180,6 +188,12 @@ class Trainer {
   TrialOutcome run() {
     t_start_ = Clock::now();
     const auto t_start = t_start_;
+    // Every thread of the trial computes with denormals flushed, and its tensors count in its own
+    // memory account: this thread, and the TBB workers that join its arena (core/memory.h).
+    core::flush_denormals();
+    const core::ScopedAccount scoped_account(memory_);
+    const core::TrialThreadObserver observer(memory_);
+    if (plan_.alone) reset_peak_rss();
     try {
       setup();
       resume();
@@ -384,10 +398,13 @@ class Trainer {
         step_loss += l;
       }
       model_->backward(losses);
-      if (const auto bad = nonfinite_gradient(*model_); !bad.empty())
-        throw TrialFailure(fmt::format("epoch {} step {}: {}", epoch, opt_->steps() + 1, bad));
-      if (spec_.train.clip_norm > 0) optim::clip_grad_norm(model_->params(), static_cast<float>(spec_.train.clip_norm));
+      // Non-finite gradients are caught by passes that read them anyway (the clipping norm, the
+      // optimizer's update); only then is the slow scan run, to name the tensor and element.
+      if (spec_.train.clip_norm > 0 && !std::isfinite(optim::clip_grad_norm(model_->params(), static_cast<float>(spec_.train.clip_norm))))
+        throw TrialFailure(fmt::format("epoch {} step {}: {}", epoch, opt_->steps() + 1, nonfinite_gradient(*model_)));
       opt_->step();
+      if (opt_->nonfinite_gradient() >= 0)
+        throw TrialFailure(fmt::format("epoch {} step {}: {}", epoch, opt_->steps(), nonfinite_gradient(*model_)));
       loss_sum += step_loss;
       ++steps;
       samples += b->size();
@@ -524,8 +541,9 @@ class Trainer {
       }
     if (!probes_.rows.empty() && spec_.log.attention_epochs.empty()) write_attention(state_.best_epoch);
     writer_->write_timing(since(t_start_), static_cast<double>(samples_done_) / std::max(since(t_train_), 1e-9), peak_rss_bytes());
+    writer_->file().group("timing").set_attr("peak_rss_scope", std::string(plan_.alone ? "trial" : "process"));
     auto timing = writer_->file().group("timing");
-    timing.set_attr("peak_tensor_bytes", static_cast<std::int64_t>(core::tensor_bytes_peak()));
+    timing.set_attr("peak_tensor_bytes", memory_->peak());
     timing.set_attr("best_epoch", static_cast<std::int64_t>(state_.best_epoch));
     timing.set_attr("epochs_run", static_cast<std::int64_t>(state_.epoch));
     writer_->finish_done();
@@ -533,6 +551,7 @@ class Trainer {
 
   const TrialPlan& plan_;
   const ExperimentSpec& spec_;
+  const std::shared_ptr<core::MemoryAccount> memory_ = std::make_shared<core::MemoryAccount>();
   const fs::path ckpt_path_;
   TrialOutcome outcome_;
   TrialProgress progress_;

@@ -1,3 +1,4 @@
+#include "framework/core/memory.h"
 #include "framework/onednn/onednn.h"
 
 #include <oneapi/dnnl/dnnl_debug.h>
@@ -28,7 +29,13 @@ dnnl::stream& stream() {
   return s;
 }
 
-void set_threads(int n) { omp_set_num_threads(n < 1 ? 1 : n); }
+void set_threads(int n) {
+  n = n < 1 ? 1 : n;
+  omp_set_num_threads(n);
+  // The team oneDNN will use: flush denormals on each of its threads (core/memory.h).
+#pragma omp parallel num_threads(n)
+  core::flush_denormals();
+}
 int threads() { return omp_get_max_threads(); }
 
 dt to_dnnl(core::DType t) { return t == core::DType::f32 ? dt::f32 : dt::s32; }

@@ -17,8 +17,9 @@ float clip_grad_norm(const std::vector<autograd::Var>& params, float max_norm) {
     sum += s;
   }
   const double norm = std::sqrt(sum);
+  if (!std::isfinite(norm)) return static_cast<float>(norm);  // leave the gradients as they are: the caller fails
   const auto coef = static_cast<float>(static_cast<double>(max_norm) / (norm + 1e-6));
-  if (coef >= 1.0f) return static_cast<float>(norm);  // a NaN coef scales, as in PyTorch
+  if (coef >= 1.0f) return static_cast<float>(norm);
   for (const auto& p : params) {
     if (!p.defined() || !p.grad().defined()) continue;
     autograd::Node& node = *p.node();

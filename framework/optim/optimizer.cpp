@@ -3,6 +3,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -49,7 +50,21 @@ void Optimizer::set_lr(float lr) {
   lr_ = lr;
 }
 
+namespace {
+
+/// False when g[begin, end) holds a NaN or an infinity: x * 0 is 0 for every finite x and NaN
+/// otherwise, so the sum is a vectorised finite test (the build keeps IEEE semantics).
+bool finite(const float* g, std::int64_t begin, std::int64_t end) {
+  float probe = 0.0f;
+#pragma omp simd reduction(+ : probe)
+  for (std::int64_t i = begin; i < end; ++i) probe += g[i] * 0.0f;
+  return probe == 0.0f;
+}
+
+}  // namespace
+
 void Optimizer::step() {
+  nonfinite_ = -1;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     const Tensor& grad = params_[i].grad();
     if (!grad.defined()) continue;
@@ -62,11 +77,16 @@ void Optimizer::step() {
     for (std::size_t s = 0; s < slots.size(); ++s) u.slot[s] = slots[s].f32();
     // Fixed chunk boundaries: which elements an update's vector and scalar tail paths handle (they
     // may round differently, e.g. through FMA contraction) must not depend on TBB's scheduling.
+    std::atomic<bool> ok{true};
+    const auto chunk = [&](std::int64_t begin, std::int64_t end) {
+      if (!finite(u.grad, begin, end)) ok.store(false, std::memory_order_relaxed);
+      update(u, begin, end);
+    };
     if (n >= kParallelMin)
-      tbb::parallel_for(std::int64_t{0}, (n + kChunk - 1) / kChunk,
-                        [&](std::int64_t c) { update(u, c * kChunk, std::min(n, (c + 1) * kChunk)); });
+      tbb::parallel_for(std::int64_t{0}, (n + kChunk - 1) / kChunk, [&](std::int64_t c) { chunk(c * kChunk, std::min(n, (c + 1) * kChunk)); });
     else
-      update(u, 0, n);
+      chunk(0, n);
+    if (!ok.load() && nonfinite_ < 0) nonfinite_ = static_cast<std::int64_t>(i);
   }
   ++steps_;
 }

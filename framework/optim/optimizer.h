@@ -54,8 +54,14 @@ class Optimizer {
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
 
-  /// Updates every parameter with a defined gradient, then counts one step.
+  /// Updates every parameter with a defined gradient, then counts one step. While it reads each
+  /// gradient it also checks that it is finite (a vectorised pass over the chunk just before its
+  /// update, in cache): nonfinite_gradient() names the first parameter that was not.
   void step();
+  /// The index (into params()) of the first parameter whose gradient held a NaN or an infinity in
+  /// the last step(), or -1. The parameters were updated all the same: a caller that stops on it
+  /// discards them.
+  std::int64_t nonfinite_gradient() const { return nonfinite_; }
   /// Drops every parameter's gradient.
   void zero_grad();
 
@@ -103,6 +109,7 @@ class Optimizer {
   std::vector<std::string> slot_names_;
   float lr_;
   std::int64_t steps_ = 0;
+  std::int64_t nonfinite_ = -1;
   std::vector<std::int64_t> param_steps_;    // per parameter
   std::vector<std::vector<Tensor>> slots_;  // per parameter, per slot; empty until the first update
 };

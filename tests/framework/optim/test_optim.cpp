@@ -343,10 +343,31 @@ BOOST_AUTO_TEST_CASE(never_writes_into_a_shared_gradient_buffer) {
   BOOST_TEST(p.grad().to_vector()[0] == 10.0f / (std::sqrt(200.0f) + 1e-6f), tt::tolerance(1e-6f));
 }
 
+BOOST_AUTO_TEST_CASE(a_step_names_the_first_parameter_with_a_non_finite_gradient) {
+  // Small and large (chunked, parallel) parameters; the infinity sits in the large one's last chunk.
+  std::vector<Var> params{Var(Tensor::zeros(Shape{3}), true), Var(Tensor::zeros(Shape{200000}), true), Var(Tensor::zeros(Shape{5}), true)};
+  optim::Adam adam(params, {.lr = 1e-3f});
+  for (auto& p : params) set_grad(p, Tensor::full(p.shape(), 0.5f));
+  adam.step();
+  BOOST_TEST(adam.nonfinite_gradient() == -1);
+  Tensor g = Tensor::full(Shape{200000}, 0.5f);
+  g.f32()[199999] = std::numeric_limits<float>::infinity();
+  set_grad(params[1], g);
+  Tensor h = Tensor::full(Shape{5}, 0.5f);
+  h.f32()[2] = std::numeric_limits<float>::quiet_NaN();
+  set_grad(params[2], h);
+  adam.step();
+  BOOST_TEST(adam.nonfinite_gradient() == 1);
+  for (auto& p : params) set_grad(p, Tensor::full(p.shape(), 0.5f));
+  adam.step();
+  BOOST_TEST(adam.nonfinite_gradient() == -1);  // each step checks afresh
+}
+
 BOOST_AUTO_TEST_CASE(non_finite_norm_is_returned) {
   Var p(Tensor::zeros(Shape{2}), true);
   set_grad(p, Tensor::from(std::vector<float>{std::numeric_limits<float>::infinity(), 1.0f}, Shape{2}));
   BOOST_TEST(std::isinf(optim::clip_grad_norm({p}, 1.0f)));
+  BOOST_TEST(p.grad().to_vector()[1] == 1.0f);  // not scaled: the caller names the non-finite gradient
 }
 
 BOOST_AUTO_TEST_SUITE_END()
