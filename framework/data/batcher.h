@@ -25,7 +25,12 @@ struct ModelInput {
   core::Tensor dense{};        ///< f32 [B, D] side features (undefined when D = 0)
   /// Per row, the items its sequence holds (Batch::seen_*); empty when the batch was built without.
   std::span<const std::int64_t> seen_offsets{}, seen_items{};
-  std::int64_t size() const { return tokens.defined() ? tokens.shape()[0] : 0; }
+  /// B: the first dim of the first defined tensor of tokens, dense, categorical, users, targets (0: none).
+  std::int64_t size() const {
+    for (const core::Tensor* t : {&tokens, &dense, &categorical, &users, &targets})
+      if (t->defined() && t->rank() >= 1) return t->shape()[0];
+    return 0;
+  }
 };
 
 /// One batch of B examples. Histories are LEFT-padded to T = seq_len (the most recent step is at

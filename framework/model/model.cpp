@@ -50,28 +50,25 @@ Model::Model(const ModelSection& spec, const ModelDims& dims_in, core::Rng& rng,
   if (dims.step_dim > 0 && (spec.query == "target" || spec.positions == "learned"))
     throw Error(fmt::format("model: the data has dense steps (width {}), which model.query '{}' and model.positions '{}' cannot "
                             "use (no item embeddings)", dims.step_dim, spec.query, spec.positions));
-  if ((dims.vocab < 1 && dims.step_dim < 1) || dims.seq_len < 1 || dims.num_outputs < 1 || dims.query_dim < 0 || spec.embedding < 1)
-    throw Error(fmt::format("model: need vocab, seq_len, num_outputs and embedding >= 1 and query_dim >= 0 "
+  if (dims.vocab < 0 || dims.seq_len < 1 || dims.num_outputs < 1 || dims.query_dim < 0 || spec.embedding < 1)
+    throw Error(fmt::format("model: need seq_len, num_outputs and embedding >= 1, vocab and query_dim >= 0 "
                             "(got vocab {}, seq_len {}, num_outputs {}, embedding {}, query_dim {})",
                             dims.vocab, dims.seq_len, dims.num_outputs, spec.embedding, dims.query_dim));
+  sequence_ = dims.vocab > 0 || dims.step_dim > 0;
+  if (!sequence_) {
+    // Feature vectors only (a table of numeric columns): the side features are the whole input.
+    if (spec.query != "none" || (objective && objective->per_position()))
+      throw Error(fmt::format("model: the data has no sequences (no tokens, no dense steps), so model.query '{}'{} cannot apply",
+                              spec.query, objective && objective->per_position() ? " and a per-position train.objective" : ""));
+    if (!spec.side_features && spec.side_dense == 0 && spec.side_categorical.empty())
+      throw Error("model: the data has no sequences (no tokens, no dense steps), only features: set model.side_features: true so "
+                  "that they feed the model");
+  }
   const bool masks = objective && objective->masks_inputs();
   if (masks && dims.step_dim > 0) throw Error("model: train.objective masks input steps, which dense-step data (images) cannot have");
   const std::int64_t in_dim = dims.step_dim > 0 ? dims.step_dim : spec.embedding;
   const nn::Init init = embedding_init(spec, rng);
-  if (dims.step_dim == 0) embedding_ = &add_child("embedding", std::make_unique<nn::Embedding>(dims.vocab, spec.embedding, dims.padding_idx, init));
-  if (masks) mask_token_ = add_param("mask_token", Shape{spec.embedding}, init);
-  if (spec.positions == "learned") positions_ = &add_child("positions", std::make_unique<nn::Positions>(dims.seq_len, in_dim, init));
-  else if (spec.positions != "none") positions_ = &add_child("positions", std::make_unique<nn::Positions>(false, dims.seq_len, in_dim, rng));
-  if (spec.query == "user") users_ = &add_child("users", std::make_unique<nn::Embedding>(dims.users, spec.embedding, -1, init));
-  extractor_ = &add_child("extractor", registry::create(spec.extractor, {.in_dim = in_dim, .seq_len = dims.seq_len, .rng = &rng}));
-  const std::int64_t steps = extractor_->out_len(dims.seq_len);  // the sequence after the extractor
-  attention_ = &add_child("attention", registry::create(spec.attention, {.dim = extractor_->out_dim(), .query_dim = dims.query_dim,
-                                                                          .seq_len = steps, .rng = &rng}));
-  std::int64_t width = attention_->out_dim();
-  if (!attention_->pools()) {
-    pooling_ = &add_child("pooling", registry::create(spec.pooling, {.dim = width, .seq_len = steps, .rng = &rng}));
-    width = pooling_->out_dim();
-  }
+  std::int64_t width = sequence_ ? build_sequence_stages(spec, dims, in_dim, masks, init, rng) : 0;
   const auto& side_categorical = spec.side_features ? dims.side_categorical : spec.side_categorical;
   for (std::size_t f = 0; f < side_categorical.size(); ++f)
     side_tables_.push_back(&add_child(fmt::format("side_{}", f), std::make_unique<nn::Embedding>(side_categorical[f],
@@ -80,6 +77,7 @@ Model::Model(const ModelSection& spec, const ModelDims& dims_in, core::Rng& rng,
   join_query_ = spec.join_query && dims.query_dim > 0;
   width += static_cast<std::int64_t>(side_tables_.size()) * spec.side_embedding + side_dense_ + (join_query_ ? dims.query_dim : 0);
   if (objective && objective->per_position()) check_objective(spec, *objective);
+  if (width < 1) throw Error("model: the side features give the model no input (no categorical and no dense feature)");
 
   Head::Context head_ctx;
   head_ctx.in_dim = width;
@@ -107,6 +105,22 @@ Model::Model(const ModelSection& spec, const ModelDims& dims_in, core::Rng& rng,
                                                                                          ? dims.num_outputs : outputs->second))));
   }
   weighting_ = &add_child("weighting", registry::create(spec.weighting, {.tasks = task_names_, .rng = &rng}));
+}
+
+std::int64_t Model::build_sequence_stages(const ModelSection& spec, const ModelDims& dims, std::int64_t in_dim, bool masks,
+                                          const nn::Init& init, core::Rng& rng) {
+  if (dims.step_dim == 0) embedding_ = &add_child("embedding", std::make_unique<nn::Embedding>(dims.vocab, spec.embedding, dims.padding_idx, init));
+  if (masks) mask_token_ = add_param("mask_token", Shape{spec.embedding}, init);
+  if (spec.positions == "learned") positions_ = &add_child("positions", std::make_unique<nn::Positions>(dims.seq_len, in_dim, init));
+  else if (spec.positions != "none") positions_ = &add_child("positions", std::make_unique<nn::Positions>(false, dims.seq_len, in_dim, rng));
+  if (spec.query == "user") users_ = &add_child("users", std::make_unique<nn::Embedding>(dims.users, spec.embedding, -1, init));
+  extractor_ = &add_child("extractor", registry::create(spec.extractor, {.in_dim = in_dim, .seq_len = dims.seq_len, .rng = &rng}));
+  const std::int64_t steps = extractor_->out_len(dims.seq_len);  // the sequence after the extractor
+  attention_ = &add_child("attention", registry::create(spec.attention, {.dim = extractor_->out_dim(), .query_dim = dims.query_dim,
+                                                                          .seq_len = steps, .rng = &rng}));
+  if (attention_->pools()) return attention_->out_dim();
+  pooling_ = &add_child("pooling", registry::create(spec.pooling, {.dim = attention_->out_dim(), .seq_len = steps, .rng = &rng}));
+  return pooling_->out_dim();
 }
 
 void Model::check_objective(const ModelSection& spec, const Objective& objective) const {
@@ -189,7 +203,7 @@ Model::Sequence Model::sequence(const data::ModelInput& in) {
 
 Var Model::join_side(Var x, const Var& query, const data::ModelInput& in) {
   if (side_tables_.empty() && side_dense_ == 0 && !join_query_) return x;
-  const std::int64_t batch = x.shape()[0];
+  const std::int64_t batch = in.size();
   const auto nf = static_cast<std::int64_t>(side_tables_.size());
   const Tensor& cat = in.categorical;
   if (nf > 0 && (!cat.defined() || cat.dtype() != core::DType::i64 || cat.shape() != Shape{batch, nf}))
@@ -198,7 +212,8 @@ Var Model::join_side(Var x, const Var& query, const data::ModelInput& in) {
   if (side_dense_ > 0 && (!in.dense.defined() || in.dense.dtype() != core::DType::f32 || in.dense.shape() != Shape{batch, side_dense_}))
     throw ShapeError("model", fmt::format("side dense features must be f32 [{}, {}]; got {}", batch, side_dense_,
                                           in.dense.defined() ? in.dense.shape().str() : "none"));
-  std::vector<Var> parts{x};
+  std::vector<Var> parts;
+  if (x.defined()) parts.push_back(x);
   if (join_query_) parts.push_back(query);
   for (std::int64_t f = 0; f < nf; ++f) {
     Tensor column = Tensor::empty(Shape{batch}, core::DType::i64);  // feature f of every sample
@@ -214,10 +229,21 @@ std::vector<Var> Model::task_representations(const Var& h) {
   return multitask_->forward(h);
 }
 
-std::vector<Var> Model::forward(const data::ModelInput& in) {
+std::pair<Var, Var> Model::pooled(const data::ModelInput& in) {
+  if (!sequence_) return {};
   Sequence s = sequence(in);
   Var h = pooling_ ? pooling_->forward(s.x, s.x.rank() == 3 && s.x.shape()[1] == dims_.seq_len ? in.mask : Tensor()) : s.x;  // [B, P]
-  const auto reps = task_representations(join_side(h, s.query, in));
+  return {h, s.query};
+}
+
+const Tensor& Model::attention_weights() const {
+  static const Tensor kNone;
+  return attention_ ? attention_->weights() : kNone;
+}
+
+std::vector<Var> Model::forward(const data::ModelInput& in) {
+  const auto [h, query] = pooled(in);
+  const auto reps = task_representations(join_side(h, query, in));
   std::vector<Var> out;
   for (std::size_t t = 0; t < heads_.size(); ++t) out.push_back(heads_[t]->forward(reps[t]));
   return out;
@@ -241,9 +267,8 @@ std::vector<Var> Model::train_losses(const data::ModelInput& in, const std::vect
   std::vector<Var> reps;
   std::vector<Tensor> task_labels;
   if (!per_position) {
-    Sequence s = sequence(in);
-    Var h = pooling_ ? pooling_->forward(s.x, s.x.rank() == 3 && s.x.shape()[1] == dims_.seq_len ? in.mask : Tensor()) : s.x;
-    reps = task_representations(join_side(h, s.query, in));
+    const auto [h, query] = pooled(in);
+    reps = task_representations(join_side(h, query, in));
     task_labels = labels;
     if (with_seen)
       for (std::int64_t b = 0; b < batch; ++b) {
@@ -251,7 +276,7 @@ std::vector<Var> Model::train_losses(const data::ModelInput& in, const std::vect
         seen.end.push_back(in.seen_offsets[static_cast<std::size_t>(b) + 1]);
       }
   } else {
-    if (attention_->pools() || !pooling_)
+    if (!pooling_)
       throw Error("model: per-position labels need a model that keeps the steps (it was built for train.objective last)");
     Sequence s = sequence(in);  // [B, T, A]
     const std::int64_t t_len = dims_.seq_len, width = s.x.shape()[2];

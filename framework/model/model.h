@@ -8,6 +8,7 @@
 //                     -> attention (model.attention)          [B, T, A]   or [B, A] when it pools
 //                     -> pooling   (model.pooling)            [B, P]      skipped when attention pools
 //                     (+ query, side features, concatenated)  [B, P + Q + F*S + D]
+//   (data without sequences, feature vectors only: the side features alone)   [B, F*S + D]
 //                     -> multitask structure (several tasks)  one [B, R] per task
 //                     -> head per task                        predictions [B, ...]
 //
@@ -83,9 +84,12 @@ class Model : public nn::Module {
   /// True when some head samples negatives that avoid the rows' seen items (batches must carry them).
   bool wants_seen() const;
   /// True when the attention pools, so that there is no pooling stage.
-  bool attention_pools() const { return pooling_ == nullptr; }
-  /// The attention weights of the last forward (see Attention::weights()).
-  const core::Tensor& attention_weights() const { return attention_->weights(); }
+  bool attention_pools() const { return attention_ && attention_->pools(); }
+  /// False for data without sequences (feature vectors only): the side features are the whole input
+  /// and there is no embedding, extractor, attention or pooling.
+  bool has_sequence() const { return sequence_; }
+  /// The attention weights of the last forward (see Attention::weights(); undefined without a sequence).
+  const core::Tensor& attention_weights() const;
   const ModelDims& dims() const { return dims_; }
 
  private:
@@ -96,9 +100,15 @@ class Model : public nn::Module {
   Sequence sequence(const data::ModelInput& in);
   autograd::Var join_side(autograd::Var pooled, const autograd::Var& query, const data::ModelInput& in);
   std::vector<autograd::Var> task_representations(const autograd::Var& h);
+  /// Embedding (+ mask token, positions, users), extractor, attention, pooling; returns the pooled width.
+  std::int64_t build_sequence_stages(const ModelSection& spec, const ModelDims& dims, std::int64_t in_dim, bool masks,
+                                     const nn::Init& init, core::Rng& rng);
+  /// The pooled representation [B, P] of the sequence stages (undefined without a sequence), and the query.
+  std::pair<autograd::Var, autograd::Var> pooled(const data::ModelInput& in);
   void check_objective(const ModelSection& spec, const Objective& objective) const;
 
   ModelDims dims_;
+  bool sequence_ = true;
   std::string query_;
   core::Rng& rng_;
   bool scale_ = false;

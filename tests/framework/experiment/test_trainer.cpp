@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "framework/config/value.h"
+#include "framework/core/rng.h"
 #include "framework/experiment/spec.h"
 #include "framework/experiment/trainer.h"
 #include "framework/store/checkpoint.h"
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <unistd.h>
 
 namespace attnlab::experiment {
@@ -196,6 +198,52 @@ BOOST_AUTO_TEST_CASE(a_multi_task_trial_records_every_task) {
   BOOST_TEST(finals.at("test").count("click.rmse") == 0u);  // a metric only for the tasks it applies to
   BOOST_TEST(r.curve("train", "weight.click").size() == 3u);
   BOOST_TEST(r.curve("valid", "click.auc").size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_multi_task_model_on_feature_vectors_alone_trains) {
+  // A table of numeric columns only (MMoE's setting: feature vectors, no sequence): the model is the
+  // features -> experts -> towers; both tasks learn their planted rule.
+  Dir d;
+  {
+    std::ofstream csv(d.path / "features.csv");
+    core::Rng rng(3);
+    csv << "x0,x1,x2,x3,x4,x5,a,b\n";
+    for (int r = 0; r < 600; ++r) {
+      float x[6];
+      for (float& v : x) v = rng.uniform(-1.f, 1.f);
+      csv << fmt::format("{},{},{},{},{},{},{},{}\n", x[0], x[1], x[2], x[3], x[4], x[5], x[0] + x[1] > 0 ? "yes" : "no",
+                         x[2] * x[3] > 0 ? "yes" : "no");
+    }
+  }
+  const std::string text = R"(name: dense
+data:
+  dataset: {type: tabular, path: features.csv, numeric: [x0, x1, x2, x3, x4, x5], seed: 1,
+            tasks: [{name: a, column: a, kind: binary, positive: ['yes']}, {name: b, column: b, kind: binary, positive: ['yes']}]}
+model:
+  side_features: true
+  multitask: {type: mmoe, num_experts: 4, expert_hidden: [32, 16]}
+  tasks: {a: {type: binary, hidden: [8]}, b: {type: binary, hidden: [8]}}
+train: {epochs: 30, batch_size: 32, optimizer: {type: adam, lr: 0.01}}
+eval: {metrics: [auc], select: loss}
+)";
+  TrialPlan p;
+  p.spec = resolve(config::parse(text, (d.path / "dense.yaml").string()));
+  p.spec.base_dir = d.path.string();
+  p.id = p.spec.hash.substr(0, 12);
+  p.out_dir = d.path.string();
+  const TrialOutcome out = run_trial(p);
+  BOOST_REQUIRE_MESSAGE(out.status == TrialOutcome::Status::kDone, out.message);
+  BOOST_TEST(out.final.at("test/a.auc") > 0.95, out.final.at("test/a.auc"));  // linear: easy
+  BOOST_TEST(out.final.at("test/b.auc") > 0.8, out.final.at("test/b.auc"));   // a product: needs the experts
+  // Without side_features the model has no input: a clear failure, not a crash.
+  p.spec = resolve(config::parse(text.substr(0, text.find("  side_features: true\n")) +
+                                     text.substr(text.find("  side_features: true\n") + 22),
+                                 (d.path / "dense.yaml").string()));
+  p.spec.base_dir = d.path.string();
+  p.id = p.spec.hash.substr(0, 12);
+  const TrialOutcome refused = run_trial(p);
+  BOOST_TEST((refused.status == TrialOutcome::Status::kFailed));
+  BOOST_TEST(refused.message.find("model.side_features: true") != std::string::npos, refused.message);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
