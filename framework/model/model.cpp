@@ -5,6 +5,7 @@
 #include "framework/registry/registry.h"
 
 #include <cmath>
+#include <limits>
 
 namespace attnlab::model {
 
@@ -22,6 +23,9 @@ nn::Init embedding_init(const ModelSection& spec, core::Rng& rng) {
   if (spec.embedding_init == "normal") return nn::init::normal(rng, 0.0f, std);
   throw Error(fmt::format("model.embedding_init: unknown initialisation '{}'", spec.embedding_init));
 }
+
+/// Per-position training pads its gathered rows to a multiple of this (see train_losses).
+constexpr std::size_t kRowBucket = 64;
 
 bool labelled(const Tensor& labels, std::int64_t i) {
   return labels.dtype() == core::DType::i64 ? labels.i64()[i] >= 0 : !std::isnan(labels.f32()[i]);
@@ -291,10 +295,21 @@ std::vector<Var> Model::train_losses(const data::ModelInput& in, const std::vect
       std::vector<Var> zeros(heads_.size(), Var(Tensor::scalar(0.f)));
       return zeros;
     }
-    const auto n = static_cast<std::int64_t>(index.size());
+    // The labelled count changes from batch to batch; every distinct count would build its own
+    // kernels (matmul, softmax) in the heads. Rounding it up to a multiple of kRowBucket with rows
+    // that carry no label (missing: they add nothing to any loss or gradient) bounds the shapes.
+    const std::size_t labelled_rows = index.size();
+    const auto n = static_cast<std::int64_t>((labelled_rows + kRowBucket - 1) / kRowBucket * kRowBucket);
+    index.resize(static_cast<std::size_t>(n), index.front());
     const Var h = ops::embedding(ops::reshape(s.x, Shape{batch * t_len, width}), Tensor::from_i64(index, Shape{n}));  // [N, A]
     reps = task_representations(h);
-    for (const auto& l : labels) task_labels.push_back(gather_labels(l, index));
+    for (const auto& l : labels) {
+      task_labels.push_back(gather_labels(l, index));
+      Tensor& gathered = task_labels.back();
+      for (auto k = static_cast<std::int64_t>(labelled_rows); k < n; ++k)
+        if (gathered.dtype() == core::DType::i64) gathered.i64()[k] = -1;
+        else gathered.f32()[k] = std::numeric_limits<float>::quiet_NaN();
+    }
     if (with_seen)
       for (const auto i : index) {
         const auto b = static_cast<std::size_t>(i / t_len);

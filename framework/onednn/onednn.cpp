@@ -5,6 +5,8 @@
 #include <omp.h>
 
 #include <atomic>
+#include <list>
+#include <unordered_map>
 
 namespace attnlab::onednn {
 namespace {
@@ -12,8 +14,19 @@ namespace {
 std::atomic<std::int64_t> g_hits{0};
 std::atomic<std::int64_t> g_misses{0};
 
-std::unordered_map<std::string, std::shared_ptr<void>>& thread_cache() {
-  thread_local std::unordered_map<std::string, std::shared_ptr<void>> cache;
+// Least recently used first out: `order` holds the kernels, most recently used at the front.
+struct ThreadCache {
+  std::list<std::pair<std::string, std::shared_ptr<void>>> order;
+  std::unordered_map<std::string, decltype(order)::iterator> index;
+  std::size_t size() const { return order.size(); }
+  void clear() {
+    index.clear();
+    order.clear();
+  }
+};
+
+ThreadCache& thread_cache() {
+  thread_local ThreadCache cache;
   return cache;
 }
 
@@ -106,7 +119,20 @@ std::size_t cache_size() { return thread_cache().size(); }
 void cache_clear() { thread_cache().clear(); }
 
 namespace detail {
-std::shared_ptr<void>* cache_slot(const std::string& key) { return &thread_cache()[key]; }
+std::shared_ptr<void>* cache_slot(const std::string& key) {
+  ThreadCache& c = thread_cache();
+  if (const auto it = c.index.find(key); it != c.index.end()) {
+    c.order.splice(c.order.begin(), c.order, it->second);  // now the most recent
+    return &it->second->second;
+  }
+  if (c.order.size() >= kMaxCachedKernels) {
+    c.index.erase(c.order.back().first);
+    c.order.pop_back();
+  }
+  c.order.emplace_front(key, nullptr);
+  c.index.emplace(key, c.order.begin());
+  return &c.order.front().second;
+}
 void count(bool hit) { (hit ? g_hits : g_misses).fetch_add(1, std::memory_order_relaxed); }
 }  // namespace detail
 

@@ -81,6 +81,9 @@ struct CacheStats {
 };
 /// Process-wide totals over all threads.
 CacheStats cache_stats();
+/// Kernels a thread keeps; beyond that the least recently used one is dropped (shapes that vary
+/// without bound, e.g. a per-step row count, must not grow the cache without bound).
+inline constexpr std::size_t kMaxCachedKernels = 1024;
 /// Number of kernels in the calling thread's cache.
 std::size_t cache_size();
 /// Empties the calling thread's cache.
