@@ -1,6 +1,7 @@
 // 1-D and 2-D convolutions on oneDNN's convolution primitives (forward, backward data, backward
 // weights), with PyTorch's semantics and layouts:
 //   conv1d: x [N, C, W],    w [O, C, K],      b [O]  ->  y [N, O, W_out]
+//           (channels_last: x [N, W, C] -> y [N, W_out, O], the same convolution)
 //   conv2d: x [N, C, H, W], w [O, C, KH, KW], b [O]  ->  y [N, O, H_out, W_out]
 // y[n, o, i] = b[o] + sum_{c, k} w[o, c, k] * x_padded[n, c, i * stride + k * dilation], where x is
 // zero-padded on each side, and for every spatial axis
@@ -34,9 +35,13 @@ struct Conv1dOptions {
   int pad_left = 0;   // zeros before the first position
   int pad_right = 0;  // zeros after the last position
   int dilation = 1;   // as in PyTorch: 1 means none (a kernel tap every `dilation` positions)
+  // x is [N, W, C] and y [N, W_out, O] (time-major, as sequence models hold their activations):
+  // no transposes around the convolution, and oneDNN computes in this layout directly.
+  bool channels_last = false;
 };
 
-/// x [N, C, W], w [O, C, K], b [O] (undefined Var: no bias) -> [N, O, W_out].
+/// x [N, C, W], w [O, C, K], b [O] (undefined Var: no bias) -> [N, O, W_out]; with
+/// o.channels_last, x [N, W, C] -> [N, W_out, O].
 /// Asymmetric padding allows causal convolutions (pad_left = dilation * (K - 1), pad_right = 0:
 /// y[.., t] depends on x[.., <= t] only, and W_out = W), as NextItNet needs. PyTorch's
 /// `padding=p` is pad_left = pad_right = p.

@@ -8,6 +8,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -201,36 +202,66 @@ Var sum_or_mean(const char* op, const Var& x, int axis, bool keepdim, bool mean)
   });
 }
 
-// gx: gy at the first element along the axis equal to the max (or NaN when the max is NaN).
-Tensor max_backward(const Tensor& x, const Tensor& y, const Tensor& gy, int axis) {
+// The maximum over `axis` of x viewed as [outer, n, inner], and for every output element the index
+// along the axis of the first element equal to it (of the first NaN, which the max propagates).
+// The backward then scatters the gradient to those elements without reading x again.
+std::pair<Tensor, Tensor> max_with_argmax(const Tensor& x, int axis) {
   const Shape& s = x.shape();
   const std::int64_t outer = s.prod(0, axis), n = s[axis], inner = s.prod(axis + 1, s.rank());
-  Tensor gx = Tensor::zeros(s);
-  if (gx.numel() == 0) return gx;
+  if (n > std::numeric_limits<std::int32_t>::max())
+    throw ShapeError("max", fmt::format("axis {} of {} is longer than 2^31 - 1", axis, s.str()));
+  Tensor y = Tensor::empty(Shape{outer, inner});
+  Tensor arg = Tensor::empty(Shape{outer, inner}, core::DType::i64);
+  if (y.numel() == 0) return {y, arg};
   const float* px = x.f32();
-  const float* py = y.f32();
-  const float* pg = gy.f32();
-  float* pgx = gx.f32();
-  constexpr std::int64_t kBlock = 1024;  // inner positions per task, so `found` stays in cache
+  float* py = y.f32();
+  std::int64_t* pa = arg.i64();
+  constexpr std::int64_t kBlock = 1024;  // inner positions per task: the running max stays in cache
   const std::int64_t blocks = (inner + kBlock - 1) / kBlock;
   parallel_blocks(outer * blocks, std::max<std::int64_t>(1, kChunk / (n * std::min(inner, kBlock))),
                   [&](std::int64_t t0, std::int64_t t1) {
-                    std::vector<char> found(static_cast<std::size_t>(std::min(inner, kBlock)));
+                    std::array<std::int32_t, kBlock> arg32;
                     for (std::int64_t t = t0; t < t1; ++t) {
                       const std::int64_t o = t / blocks, i0 = (t % blocks) * kBlock, i1 = std::min(inner, i0 + kBlock);
-                      std::fill(found.begin(), found.end(), 0);
-                      for (std::int64_t k = 0; k < n; ++k) {
-                        const std::int64_t row = (o * n + k) * inner;
-                        for (std::int64_t i = i0; i < i1; ++i) {
-                          char& f = found[static_cast<std::size_t>(i - i0)];
-                          const float v = px[row + i], mx = py[o * inner + i];
-                          if (!f && (v == mx || (v != v && mx != mx))) {
-                            pgx[row + i] = pg[o * inner + i];
-                            f = 1;
-                          }
+                      // 32-bit indices while scanning, so that compare and select vectorise together.
+                      const std::int64_t w = i1 - i0;
+                      float* __restrict m = py + o * inner + i0;
+                      std::int32_t* __restrict am = arg32.data();
+                      const float* first = px + o * n * inner + i0;
+                      for (std::int64_t i = 0; i < w; ++i) {
+                        m[i] = first[i];
+                        am[i] = 0;
+                      }
+                      for (std::int64_t k = 1; k < n; ++k) {
+                        const float* __restrict row = px + (o * n + k) * inner + i0;
+                        const auto kk = static_cast<std::int32_t>(k);
+#pragma omp simd
+                        for (std::int64_t i = 0; i < w; ++i) {
+                          const float v = row[i];
+                          const bool take = v > m[i] || (v != v && m[i] == m[i]);
+                          m[i] = take ? v : m[i];
+                          am[i] = take ? kk : am[i];
                         }
                       }
+                      for (std::int64_t i = 0; i < w; ++i) pa[o * inner + i0 + i] = am[i];
                     }
+                  });
+  return {y, arg};
+}
+
+// gx: zeros, and gy at each output's argmax along the axis.
+Tensor max_backward(const Shape& s, int axis, const Tensor& arg, const Tensor& gy) {
+  const std::int64_t outer = s.prod(0, axis), n = s[axis], inner = s.prod(axis + 1, s.rank());
+  Tensor gx = Tensor::zeros(s);
+  if (gx.numel() == 0) return gx;
+  const std::int64_t* pa = arg.i64();
+  const float* pg = gy.f32();
+  float* pgx = gx.f32();
+  parallel_blocks(outer, std::max<std::int64_t>(1, kChunk / std::max<std::int64_t>(1, inner)),
+                  [&](std::int64_t o0, std::int64_t o1) {
+                    for (std::int64_t o = o0; o < o1; ++o)
+                      for (std::int64_t i = 0; i < inner; ++i)
+                        pgx[(o * n + pa[o * inner + i]) * inner + i] = pg[o * inner + i];
                   });
   return gx;
 }
@@ -266,9 +297,9 @@ Var max(const Var& x, int axis, bool keepdim) {
   auto [a, keep, out] = prepare_axis("max", x, axis, keepdim);
   if (x.shape()[a] == 0)
     throw ShapeError("max", fmt::format("axis {} of {} is empty: the max is undefined", axis, x.shape().str()));
-  Tensor y = reduce_to<RedOp::max>(x.value(), keep, 1.f);
-  return autograd::make_result(y.reshape(out), {x}, "max", [xv = x.value(), y, a](const Tensor& gy, Grads& g) {
-    g.add(0, max_backward(xv, y, gy, a));
+  auto [y, arg] = max_with_argmax(x.value(), a);
+  return autograd::make_result(y.reshape(out), {x}, "max", [xs = x.shape(), arg = std::move(arg), a](const Tensor& gy, Grads& g) {
+    g.add(0, max_backward(xs, a, arg, gy));
   });
 }
 

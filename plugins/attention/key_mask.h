@@ -48,6 +48,17 @@ inline void check_query(const std::string& op, const Var& query, std::int64_t ba
     throw ShapeError(op, fmt::format("expected the query [B, query_dim] = [{}, {}], got {}", batch, query_dim, query.shape().str()));
 }
 
+/// True when the mask is undefined or marks every step real: masking is then the identity, and a
+/// plugin may skip it (a pass over the activations saved, the same result).
+inline bool every_step_real(const Tensor& mask) {
+  if (!mask.defined()) return true;
+  const float* m = mask.f32();
+  const std::int64_t n = mask.numel();
+  bool all = true;
+  for (std::int64_t i = 0; i < n; ++i) all &= m[i] != 0.f;
+  return all;
+}
+
 /// The mask [B, T] as [B, 1, ..., 1, T] of the given rank, to broadcast against scores [B, ..., T].
 inline Tensor key_mask(const Tensor& mask, int rank) {
   std::vector<std::int64_t> d(static_cast<std::size_t>(rank), 1);

@@ -5,10 +5,10 @@
 // channel axis. Yuan et al. (2019) "NextItNet": stacked causal convolutions with growing dilation
 // (1, 2, 4, ...) and residual connections.
 //
-// Layer l (h_0 = x as [B, in, T]; d_l its dilation; k over kernel_sizes):
+// Layer l (h_0 = x [B, T, in]; d_l its dilation; k over kernel_sizes):
 //   h'    = h_l ⊙ mask                                   padding steps read as zeros
-//   y_k   = conv1d(h', W_{l,k} [C, in_l, k], b_{l,k}, dilation d_l)   [B, C, T] ("same" length)
-//   y     = act(concat_k y_k)                            [B, C·K, T]
+//   y_k   = conv1d(h', W_{l,k} [C, in_l, k], b_{l,k}, dilation d_l)   [B, T, C] ("same" length)
+//   y     = act(concat_k y_k)                            [B, T, C·K]
 //   h_l+1 = dropout(y) + h_l     (residual, when the widths agree; otherwise without the sum)
 // Output: (h_L ⊙ mask) as [B, T, C·K]; padding steps are zero.
 //
@@ -16,6 +16,10 @@
 // only; otherwise the zeros are split as PyTorch's padding="same" (floor half before, the rest
 // after). Masked steps are zeroed before every layer, so a real step's output does not depend on
 // what the padding steps contain: padding reads exactly like the convolution's own zero padding.
+// A batch without padding skips the masking (the identity then).
+//
+// Activations stay time-major [B, T, channels] throughout: the convolutions run channels-last
+// (oneDNN's nwc kernels), with no transpose or layout conversion around them.
 #include "framework/model/families.h"
 #include "framework/ops/ops.h"
 #include "framework/registry/registry.h"
@@ -85,6 +89,7 @@ class CnnExtractor : public model::Extractor {
         br.w = add_param(name + "weight", core::Shape{c.channels, in, ks}, nn::init::uniform(*ctx.rng, -bound, bound));
         br.b = add_param(name + "bias", core::Shape{c.channels}, nn::init::uniform(*ctx.rng, -bound, bound));
         br.opt.dilation = static_cast<int>(d);
+        br.opt.channels_last = true;
         br.opt.pad_left = static_cast<int>(c.causal ? pad : pad / 2);
         br.opt.pad_right = static_cast<int>(pad) - br.opt.pad_left;
         layer.branches.push_back(std::move(br));
@@ -97,18 +102,17 @@ class CnnExtractor : public model::Extractor {
 
   Var forward(const Var& x, const Tensor& mask) override {
     check_sequence("extractor/cnn", x, mask, in_dim_);
-    const Var m = mask.defined() ? Var(key_mask(mask, 3)) : Var();  // [B, 1, T]
-    Var h = ops::transpose(x, 1, 2);                                  // [B, in, T]
+    const Var m = every_step_real(mask) ? Var() : Var(mask.reshape(core::Shape{mask.shape()[0], mask.shape()[1], 1}));
+    Var h = x;  // [B, T, in]
     for (const Layer& layer : layers_) {
       const Var in = m.defined() ? h * m : h;
       std::vector<Var> ys;
-      for (const Branch& br : layer.branches) ys.push_back(ops::conv1d(in, br.w, br.b, br.opt));  // [B, C, T]
-      Var y = activate(ys.size() == 1 ? ys.front() : ops::concat(ys, 1), act_);               // [B, C·K, T]
+      for (const Branch& br : layer.branches) ys.push_back(ops::conv1d(in, br.w, br.b, br.opt));  // [B, T, C]
+      Var y = activate(ys.size() == 1 ? ys.front() : ops::concat(ys, 2), act_);               // [B, T, C·K]
       y = ops::dropout(y, dropout_, training(), rng_);
       h = layer.residual ? y + in : y;
     }
-    if (m.defined()) h = h * m;
-    return ops::transpose(h, 1, 2);  // [B, T, C·K]
+    return m.defined() ? h * m : h;  // [B, T, C·K]
   }
   std::int64_t out_dim() const override { return width_; }
   bool causal() const override { return causal_; }

@@ -28,7 +28,7 @@ class MaxPooling : public model::Pooling {
   MaxPooling(const MaxPoolConfig&, const Context& ctx) : dim_(ctx.dim) {}
   Var forward(const Var& x, const Tensor& mask) override {
     check_sequence("pooling/max", x, mask, dim_);
-    if (!mask.defined()) return ops::max(x, 1);
+    if (every_step_real(mask)) return ops::max(x, 1);
     const std::int64_t B = x.shape()[0], T = x.shape()[1];
     Tensor pad = Tensor::empty(core::Shape{B, T, 1});
     Tensor any = Tensor::zeros(core::Shape{B, 1});

@@ -31,6 +31,33 @@ OpCase conv1d_case(std::string variant, Shape x, Shape w, bool bias, ops::Conv1d
   return c;
 }
 
+// [A, B, C] <-> [A, C, B]: the channels-last layout of a 1-D convolution's x and y.
+RefArray swap_last(const RefArray& a) {
+  const std::int64_t A = a.shape[0], B = a.shape[1], C = a.shape[2];
+  RefArray r(Shape{A, C, B});
+  for (std::int64_t i = 0; i < A; ++i)
+    for (std::int64_t j = 0; j < B; ++j)
+      for (std::int64_t k = 0; k < C; ++k) r[(i * C + k) * B + j] = a[(i * B + j) * C + k];
+  return r;
+}
+
+// The same convolution with x [N, W, C] and y [N, W_out, O]; the reference runs it channels-first.
+OpCase conv1d_channels_last_case(std::string variant, Shape x_ncw, Shape w, bool bias, ops::Conv1dOptions o) {
+  o.channels_last = true;
+  OpCase c = conv1d_case(std::move(variant), Shape{x_ncw[0], x_ncw[2], x_ncw[1]}, std::move(w), bias, o);
+  c.variant = "channels last, " + c.variant;
+  const ref::Conv1dGeom g{o.stride, o.pad_left, o.pad_right, o.dilation};
+  c.forward = [g](const std::vector<RefArray>& v) {
+    return swap_last(ref::conv1d(swap_last(v[0]), v[1], v.size() > 2 ? v[2] : RefArray(), g));
+  };
+  c.backward = [g, bias](const std::vector<RefArray>& v, const RefArray& gy) {
+    auto d = ref::conv1d_backward(swap_last(v[0]), v[1], bias, g, swap_last(gy));
+    d.x = swap_last(d.x);
+    return grads_of(d, bias);
+  };
+  return c;
+}
+
 OpCase conv2d_case(std::string variant, Shape x, Shape w, bool bias, ops::Conv2dOptions o) {
   OpCase c;
   c.op = "conv2d";
@@ -69,6 +96,11 @@ std::vector<OpCase> make() {
   v.push_back(conv1d_case("pointwise", {3, 6, 5}, {4, 6, 1}, false, {}));
   v.push_back(
       conv1d_case("wide channels", {2, 20, 12}, {17, 20, 3}, true, {.stride = 1, .pad_left = 1, .pad_right = 1}));
+  v.push_back(conv1d_channels_last_case("same padding", {2, 3, 9}, {4, 3, 3}, true, {.pad_left = 1, .pad_right = 1}));
+  v.push_back(conv1d_channels_last_case("causal, dilation 2, no bias", {2, 5, 8}, {3, 5, 3}, false,
+                                        {.pad_left = 4, .dilation = 2}));
+  v.push_back(conv1d_channels_last_case("stride 2, padding (1, 2), wide", {3, 20, 11}, {17, 20, 4}, true,
+                                        {.stride = 2, .pad_left = 1, .pad_right = 2}));
   v.push_back(conv2d_case("plain", {2, 3, 6, 5}, {4, 3, 3, 3}, true, {}));
   v.push_back(conv2d_case("stride (2, 1), padding (1, 2)", {1, 2, 7, 6}, {3, 2, 3, 2}, true,
                           {.stride = {2, 1}, .padding = {1, 2}}));
