@@ -14,6 +14,7 @@
 
 #include <dnnl.hpp>
 #include "framework/store/h5.h"
+#include <sys/resource.h>
 #include <tbb/version.h>
 #include <unistd.h>
 
@@ -103,6 +104,13 @@ std::string nonfinite_gradient(const model::Model& model) {
 void reset_peak_rss() {
   std::ofstream clear("/proc/self/clear_refs");
   if (clear) clear << "5";
+}
+
+/// Minor page faults of the whole process so far (getrusage).
+std::int64_t minor_faults() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
 }
 
 std::int64_t peak_rss_bytes() {
@@ -369,6 +377,7 @@ class Trainer {
   // ---- one epoch of training ------------------------------------------------------------------
   bool train_epoch(int epoch) {
     const auto t_epoch = Clock::now();
+    const std::int64_t faults_before = minor_faults();
     model_->train();
     train_batches_->start_epoch(epoch);
     progress_.phase = "train";
@@ -433,7 +442,12 @@ class Trainer {
       weighting->end_epoch(task_means);
     }
     push("train", "lr", epoch, opt_->lr());
-    writer_->append_epoch_time(epoch, train_seconds, static_cast<double>(samples) / std::max(train_seconds, 1e-9));
+    // Page faults are counted for the process: the trial's own only when it runs alone.
+    const double faults_per_step = plan_.alone && steps > 0 ? static_cast<double>(minor_faults() - faults_before) /
+                                                                  static_cast<double>(steps)
+                                                            : std::numeric_limits<double>::quiet_NaN();
+    writer_->append_epoch_time(epoch, train_seconds, static_cast<double>(samples) / std::max(train_seconds, 1e-9),
+                               faults_per_step);
     progress_.batch = per_epoch_;
     progress_.loss = mean(loss_sum);
     progress_.samples_per_s = static_cast<double>(samples_done_) / std::max(since(t_train_), 1e-9);

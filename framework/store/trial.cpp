@@ -174,12 +174,14 @@ void TrialWriter::append_curve(std::string_view split, std::string_view name, st
   append_on(*curves_, fmt::format("{}/{}", split, name), epoch, value);
 }
 
-void TrialWriter::append_epoch_time(std::int64_t epoch, double seconds, double samples_per_second) {
+void TrialWriter::append_epoch_time(std::int64_t epoch, double seconds, double samples_per_second,
+                                    double faults_per_step) {
   if (!timing_->epochs.empty() && epoch <= timing_->epochs.back())
     throw StoreError(temp_.string(), "/timing/epoch",
                      fmt::format("epoch {} after epoch {}: epochs must increase", epoch, timing_->epochs.back()));
   append_on(*timing_, "epoch_seconds", epoch, seconds);
   append_on(*timing_, "epoch_samples_per_second", epoch, samples_per_second);
+  append_on(*timing_, "epoch_faults_per_step", epoch, faults_per_step);
 }
 
 void TrialWriter::write_final(std::string_view split, std::string_view metric, double value) {
@@ -390,7 +392,7 @@ Series TrialReader::series() const {
     const std::vector<std::int64_t> e = file_.open_dataset(path).read<std::int64_t>();
     out[path] = std::vector<double>(e.begin(), e.end());
   }
-  for (const char* path : {"timing/epoch_seconds", "timing/epoch_samples_per_second"})
+  for (const char* path : {"timing/epoch_seconds", "timing/epoch_samples_per_second", "timing/epoch_faults_per_step"})
     if (file_.exists(path)) out[path] = file_.open_dataset(path).read<double>();
   return out;
 }
@@ -403,6 +405,7 @@ Timing TrialReader::timing() const {
   if (g.exists("epoch_seconds")) t.epoch_seconds = g.open_dataset("epoch_seconds").read<double>();
   if (g.exists("epoch_samples_per_second"))
     t.epoch_samples_per_second = g.open_dataset("epoch_samples_per_second").read<double>();
+  if (g.exists("epoch_faults_per_step")) t.epoch_faults_per_step = g.open_dataset("epoch_faults_per_step").read<double>();
   if (g.exists("total_seconds")) t.total_seconds = g.open_dataset("total_seconds").read_scalar<double>();
   if (g.exists("samples_per_second")) t.samples_per_second = g.open_dataset("samples_per_second").read_scalar<double>();
   if (g.exists("peak_rss_bytes")) t.peak_rss_bytes = g.open_dataset("peak_rss_bytes").read_scalar<std::int64_t>();

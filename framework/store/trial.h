@@ -12,8 +12,10 @@
 //   /final/<split>/<metric> f64 scalar
 //   /attention/probe/<name> the fixed probe samples (f32 or int64 arrays: ids/inputs, mask, truth...)
 //   /attention/<layer>/epoch_<e>  f32 N-D attention weights on the probe, deflate-compressed
-//   /timing                epoch (int64 [E']), epoch_seconds, epoch_samples_per_second (f64 [E'],
-//                          extendible); total_seconds, samples_per_second (f64), peak_rss_bytes (int64)
+//   /timing                epoch (int64 [E']), epoch_seconds, epoch_samples_per_second,
+//                          epoch_faults_per_step (minor page faults per training step, NaN when
+//                          other trials shared the process) (f64 [E'], extendible); total_seconds,
+//                          samples_per_second (f64), peak_rss_bytes (int64)
 //   /status                attrs state ("running" | "done" | "failed"), message, failed_at (strings)
 //
 // Crash safety. The writer creates <dir>/<id>.h5.tmp (status "running") and only finish_done() /
@@ -73,7 +75,7 @@ struct DataRecord {
 /// /timing.
 struct Timing {
   std::vector<std::int64_t> epochs{};
-  std::vector<double> epoch_seconds{}, epoch_samples_per_second{};
+  std::vector<double> epoch_seconds{}, epoch_samples_per_second{}, epoch_faults_per_step{};
   double total_seconds = std::numeric_limits<double>::quiet_NaN();       ///< NaN when never written
   double samples_per_second = std::numeric_limits<double>::quiet_NaN();  ///< NaN when never written
   std::int64_t peak_rss_bytes = -1;                  ///< -1 when never written
@@ -110,8 +112,10 @@ class TrialWriter {
   /// >= the last epoch of /curves/epoch (a larger one is appended to it), and a curve gets at most
   /// one value per epoch. A curve that skipped epochs gets NaN there. Throws StoreError otherwise.
   void append_curve(std::string_view split, std::string_view name, std::int64_t epoch, double value);
-  /// Appends one epoch's wall time and throughput to /timing (epochs strictly increasing).
-  void append_epoch_time(std::int64_t epoch, double seconds, double samples_per_second);
+  /// Appends one epoch's wall time, throughput and page faults per step to /timing (epochs
+  /// strictly increasing; NaN faults: not measured).
+  void append_epoch_time(std::int64_t epoch, double seconds, double samples_per_second,
+                         double faults_per_step = std::numeric_limits<double>::quiet_NaN());
   /// /final/<split>/<metric> (once per pair).
   void write_final(std::string_view split, std::string_view metric, double value);
   /// /timing/total_seconds, samples_per_second, peak_rss_bytes.

@@ -98,6 +98,27 @@ BOOST_AUTO_TEST_CASE(a_trial_file_holds_config_curves_finals_attention_and_timin
   BOOST_TEST(timing.peak_rss_bytes > 0);
 }
 
+// The caching allocator's promise: once the first epoch has filled the cache, a training step takes
+// no memory from the OS, so it faults no page in. Counted for the process, hence only when the
+// trial runs alone; otherwise the figure is NaN (not measured), never another trial's.
+BOOST_AUTO_TEST_CASE(a_steady_state_training_step_faults_in_no_page) {
+  Dir d;
+  TrialPlan plan = plan_for("", d.path);
+  plan.alone = true;
+  BOOST_REQUIRE(run_trial(plan).status == TrialOutcome::Status::kDone);
+  const auto faults = store::TrialReader(store::trial_path(d.path, plan.id)).timing().epoch_faults_per_step;
+  BOOST_REQUIRE(faults.size() == 3u);
+  BOOST_TEST(faults[0] >= 0.0);
+  BOOST_TEST(faults[2] < 1.0);  // an allocation per step reaching the OS would fault every step
+
+  Dir shared;
+  TrialPlan beside = plan_for("", shared.path);
+  beside.alone = false;
+  BOOST_REQUIRE(run_trial(beside).status == TrialOutcome::Status::kDone);
+  for (double f : store::TrialReader(store::trial_path(shared.path, beside.id)).timing().epoch_faults_per_step)
+    BOOST_TEST(std::isnan(f));
+}
+
 BOOST_AUTO_TEST_CASE(same_spec_same_seed_gives_bitwise_identical_results) {
   Dir a, b;
   const auto plan_a = plan_for("", a.path), plan_b = plan_for("", b.path);

@@ -71,7 +71,8 @@ BOOST_AUTO_TEST_CASE(everything_written_reads_back) {
     for (std::int64_t e = 1; e <= 3; ++e) {
       w.append_curve("train", "loss", e, 1.0 / static_cast<double>(e));
       if (e != 2) w.append_curve("valid", "accuracy", e, 0.5 + 0.125 * static_cast<double>(e));  // skips epoch 2
-      w.append_epoch_time(e, 10.0 + static_cast<double>(e), 1000.0 * static_cast<double>(e));
+      w.append_epoch_time(e, 10.0 + static_cast<double>(e), 1000.0 * static_cast<double>(e),
+                          e == 1 ? 40.0 : 0.0);  // page faults per step: the first epoch fills the caches
       w.flush();
     }
     w.append_curve("valid", "auc", 3, 0.75);  // a curve that starts late
@@ -147,7 +148,9 @@ BOOST_AUTO_TEST_CASE(everything_written_reads_back) {
   BOOST_TEST(same(s.at("curves/epoch"), {1, 2, 3}));
   BOOST_TEST(same(s.at("curves/valid/accuracy"), {0.625, kNaN, 0.875}));
   BOOST_TEST(same(s.at("timing/epoch_seconds"), {11, 12, 13}));
-  BOOST_TEST(s.size() == 7u);
+  BOOST_TEST(same(s.at("timing/epoch_faults_per_step"), {40, 0, 0}));
+  BOOST_TEST(same(r.timing().epoch_faults_per_step, {40, 0, 0}));
+  BOOST_TEST(s.size() == 8u);
 
   BOOST_TEST((inspect_trial(dir.path, "ab12cd34ef56").kind == TrialFileStatus::Kind::done));
   BOOST_TEST((inspect_trial(dir.path, "other").kind == TrialFileStatus::Kind::missing));
