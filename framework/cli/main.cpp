@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <unistd.h>
 
 #include <exception>
 
@@ -141,8 +142,13 @@ int run_main(int argc, char** argv) {
   sweep->add_option("--jobs", sweep_opts.jobs, "trials run at once (default: cores / threads)")->check(CLI::Range(1, 1024));
   sweep->add_flag("--fail-fast", sweep_opts.fail_fast, "stop at the first failed trial");
   sweep->add_option("--shard", shard, "i/N: run only the trials whose index is i mod N (job arrays)");
-  auto* validate = app.add_subcommand("validate", "Check a spec (includes, overrides, plugins, sweep) and report every problem");
+  auto* validate = app.add_subcommand(
+      "validate",
+      "Check a spec (includes, overrides, plugins, sweep) and report every problem, then rehearse every trial on its data "
+      "(data prepared, model built, one training step, one evaluation batch per split): ok means every trial can run");
   add_spec_args(validate, validate_args);
+  bool spec_only = false;
+  validate->add_flag("--spec-only", spec_only, "check the spec alone, without reading the data or rehearsing the trials");
   auto* show = app.add_subcommand("show", "Print the fully resolved config and its hash");
   add_spec_args(show, show_args);
   std::string which;
@@ -180,7 +186,22 @@ int run_main(int argc, char** argv) {
       const auto r = load(validate_args);
       std::size_t trials = 1;
       if (r.raw.find("sweep")) trials = experiment::expand_sweep(r.raw, {}).size();
-      fmt::print("{}: ok ({}, config hash {}, {} trial{})\n", validate_args.spec, r.spec.name, r.hash, trials, trials == 1 ? "" : "s");
+      if (!spec_only) {
+        const bool tty = isatty(STDERR_FILENO) != 0;
+        const auto failures = experiment::rehearse(r, [&](std::size_t i, std::size_t n) {
+          if (tty) fmt::print(stderr, "\rrehearsing trial {}/{} ", i + 1, n);
+        });
+        if (tty) fmt::print(stderr, "\r\033[K");
+        if (!failures.empty()) {
+          fmt::print(stderr, "{}: the spec is well-formed, but {} of {} trial{} cannot run on the data:\n", validate_args.spec,
+                     failures.size(), trials, trials == 1 ? "" : "s");
+          for (const auto& f : failures)
+            fmt::print(stderr, "  trial {}{}: {}\n", f.index, f.label.empty() ? "" : " (" + f.label + ")", f.message);
+          return kUsage;
+        }
+      }
+      fmt::print("{}: ok ({}, config hash {}, {} trial{}{})\n", validate_args.spec, r.spec.name, r.hash, trials,
+                 trials == 1 ? "" : "s", spec_only ? "; spec only, not rehearsed on the data" : ", each rehearsed on its data");
       return kOk;
     }
     if (show->parsed()) {

@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace attnlab::experiment {
@@ -388,6 +389,32 @@ std::string format_table(const SweepResult& r) {
     out += "  " + row.label + "\n";
   }
   return out;
+}
+
+std::vector<RehearsalFailure> rehearse(const ResolvedSpec& spec, const std::function<void(std::size_t, std::size_t)>& on_trial) {
+  const std::vector<Trial> trials = expand_sweep(spec.raw, [](const config::Value& t) { return resolve(t).resolved; });
+  std::error_code ec;
+  const fs::path dir = fs::temp_directory_path() / fmt::format("attnlab-rehearsal-{}-{}", ::getpid(), spec.hash);
+  fs::create_directories(dir);
+  std::vector<RehearsalFailure> failures;
+  std::set<std::string> seen;
+  for (const Trial& t : trials) {
+    if (on_trial) on_trial(t.index, trials.size());
+    if (!seen.insert(t.id).second) continue;  // an equal config was rehearsed already
+    TrialPlan plan;
+    plan.id = t.id;
+    plan.spec = resolve(t.spec);
+    plan.spec.base_dir = spec.base_dir;
+    plan.out_dir = dir.string();
+    plan.threads = 1;
+    plan.rehearsal = true;
+    TrialOutcome out;
+    tbb::task_arena arena(1);
+    arena.execute([&] { out = run_trial(plan); });
+    if (out.status != TrialOutcome::Status::kDone) failures.push_back({t.index, t.label(), out.message});
+  }
+  fs::remove_all(dir, ec);
+  return failures;
 }
 
 }  // namespace attnlab::experiment

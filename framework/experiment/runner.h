@@ -21,7 +21,10 @@
 // every rank writes its own trial files; rank 0 keeps the ledger and the index.
 #pragma once
 
+#include "framework/experiment/spec.h"
+
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -65,5 +68,18 @@ SweepResult run_sweep(const SweepOptions& options);
 
 /// The results table printed at the end of a sweep: one row per trial, swept values and final metrics.
 std::string format_table(const SweepResult& result);
+
+/// One trial of a spec that a rehearsal failed, and why.
+struct RehearsalFailure {
+  std::size_t index = 0;  ///< in the sweep's expansion order
+  std::string label;      ///< its swept values ("" without a sweep)
+  std::string message;
+};
+/// Rehearses every trial of a spec (its sweep expanded; trials with equal configs once): data
+/// prepared, the model built, one training step, evaluation on one batch of each split, all as
+/// `attnlab run` does, into a temporary directory that is removed. Returns the trials that failed,
+/// in order; empty means every trial can run. `on_trial(i, n)` is called before each.
+std::vector<RehearsalFailure> rehearse(const ResolvedSpec& spec,
+                                       const std::function<void(std::size_t, std::size_t)>& on_trial = {});
 
 }  // namespace attnlab::experiment

@@ -206,7 +206,8 @@ class Trainer {
       setup();
       resume();
       t_train_ = Clock::now();
-      for (int epoch = state_.epoch + 1; epoch <= spec_.train.epochs; ++epoch) {
+      const int epochs = plan_.rehearsal ? std::min(1, spec_.train.epochs) : spec_.train.epochs;
+      for (int epoch = state_.epoch + 1; epoch <= epochs; ++epoch) {
         if (!train_epoch(epoch)) {
           outcome_.status = TrialOutcome::Status::kStopped;
           outcome_.seconds = since(t_start);
@@ -214,7 +215,7 @@ class Trainer {
           return outcome_;
         }
         const bool stop_early = validate(epoch);
-        if (spec_.log.checkpoint && epoch < spec_.train.epochs && !stop_early) checkpoint();
+        if (spec_.log.checkpoint && epoch < spec_.train.epochs && !stop_early && !plan_.rehearsal) checkpoint();
         writer_->flush();
         if (stop_early) break;
       }
@@ -287,6 +288,9 @@ class Trainer {
     const auto eval_seed = static_cast<std::uint64_t>(spec_.eval.ranking.seed);
     valid_rows_ = sample_users(data_.examples, data_.splits.valid, spec_.eval.max_users, eval_seed);
     test_rows_ = sample_users(data_.examples, data_.splits.test, spec_.eval.max_users, eval_seed);
+    if (plan_.rehearsal)  // evaluation on one batch of each split exercises every path of it
+      for (auto* rows : {&valid_rows_, &test_rows_})
+        rows->resize(std::min<std::size_t>(rows->size(), static_cast<std::size_t>(spec_.train.batch_size)));
     probes_ = make_probes(data_, objective_->eval_options({.seq_len = data_.seq_len}), spec_.log.probes);
     write_probes();
     write_data_record(batches.describe, data_seconds);
@@ -417,6 +421,7 @@ class Trainer {
       loss_sum += step_loss;
       ++steps;
       samples += b->size();
+      if (plan_.rehearsal) break;  // one step shows the trial can train
       if (plan_.progress && since(last_report) > 0.25) {
         last_report = Clock::now();
         progress_.batch = train_batches_->position();

@@ -54,6 +54,9 @@ struct TrialPlan {
   std::string out_dir;            ///< <id>.h5, <id>.h5.tmp and <id>.ckpt.h5 go here
   int threads = 1;                ///< oneDNN/OpenMP threads (the caller's arena has as many slots)
   bool alone = false;             ///< no other trial runs in this process meanwhile: /timing/peak_rss_bytes is the trial's own
+  /// A rehearsal (attnlab validate): the whole trial with one training step and evaluation on one
+  /// batch of each split, so that every stage meets the real data and its shapes.
+  bool rehearsal = false;
   std::vector<std::pair<std::string, std::string>> swept;  ///< swept key -> value (recorded)
   std::map<std::string, std::string> env;                 ///< extra /env entries (e.g. mpi_rank)
   std::function<void(const TrialProgress&)> progress;     ///< may be empty

@@ -44,6 +44,29 @@ def test_validate_reports_every_problem_and_exits_2():
     assert "4 problems in the spec; nothing was run" in r.stderr
 
 
+def test_validate_rehearses_each_trial_on_its_data(tmp_path):
+    # A well-formed spec whose data cannot feed the model: a table of numbers without sequences,
+    # and no model.side_features. The spec check passes; the rehearsal refuses, naming the fix.
+    (tmp_path / "t.csv").write_text("x,y,a\n" + "".join(f"{i % 7},{i % 3},{i % 2}\n" for i in range(60)))
+    spec = tmp_path / "s.yaml"
+    spec.write_text("""name: t
+data:
+  dataset: {type: tabular, path: t.csv, numeric: [x, y], train: 0.6, valid: 0.2,
+            tasks: [{name: a, column: a, kind: binary, positive: ['1']}]}
+model:
+  multitask: {type: mmoe, num_experts: 2, expert_hidden: [8]}
+  tasks: {a: {type: binary}}
+train: {epochs: 3, batch_size: 8}
+""")
+    only = attnlab("validate", "--spec-only", str(spec))
+    assert only.returncode == 0 and "spec only" in only.stdout, only.stderr
+    r = attnlab("validate", str(spec))
+    assert r.returncode == 2
+    assert "1 of 1 trial cannot run on the data" in r.stderr and "model.side_features: true" in r.stderr, r.stderr
+    ok = attnlab("validate", str(spec), "++model.side_features=true")
+    assert ok.returncode == 0 and "rehearsed on its data" in ok.stdout, ok.stderr
+
+
 def test_usage_error_exits_2():
     assert attnlab("validate").returncode == 2
     assert attnlab("no-such-command").returncode == 2

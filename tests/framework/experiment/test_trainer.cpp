@@ -5,6 +5,7 @@
 
 #include "framework/config/value.h"
 #include "framework/core/rng.h"
+#include "framework/experiment/runner.h"
 #include "framework/experiment/spec.h"
 #include "framework/experiment/trainer.h"
 #include "framework/store/checkpoint.h"
@@ -15,6 +16,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <unistd.h>
 
 namespace attnlab::experiment {
@@ -265,6 +267,56 @@ eval: {metrics: [auc], select: loss}
   const TrialOutcome refused = run_trial(p);
   BOOST_TEST((refused.status == TrialOutcome::Status::kFailed));
   BOOST_TEST(refused.message.find("model.side_features: true") != std::string::npos, refused.message);
+}
+
+// validate's rehearsal: every trial of a sweep meets its data before anything runs. A trial that
+// the run would refuse is named with its swept values and the run's own message; equal trials are
+// rehearsed once; nothing is left behind.
+BOOST_AUTO_TEST_CASE(a_rehearsal_names_each_trial_the_data_refuses) {
+  Dir d;
+  {
+    std::ofstream csv(d.path / "features.csv");
+    csv << "x0,x1,a\n";
+    for (int r = 0; r < 80; ++r) csv << fmt::format("{},{},{}\n", r % 7, r % 5, r % 2 ? "yes" : "no");
+  }
+  const std::string text = R"(name: rehearsed
+data:
+  dataset: {type: tabular, path: features.csv, numeric: [x0, x1], seed: 1,
+            tasks: [{name: a, column: a, kind: binary, positive: ['yes']}]}
+model:
+  side_features: true
+  query: none
+  multitask: {type: shared_bottom, hidden: [8]}
+  tasks: {a: {type: binary}}
+train: {epochs: 50, batch_size: 16}
+eval: {metrics: [auc], select: loss}
+sweep:
+  grid:
+    model.side_features: [true, false]
+    model.query: [none, user]
+)";
+  ResolvedSpec spec = resolve(config::parse(text, (d.path / "rehearsed.yaml").string()));
+  spec.raw = config::parse(text, (d.path / "rehearsed.yaml").string());
+  spec.base_dir = d.path.string();
+  std::vector<std::size_t> visited;
+  const auto failures = rehearse(spec, [&](std::size_t i, std::size_t n) {
+    BOOST_TEST(n == 4u);
+    visited.push_back(i);
+  });
+  BOOST_TEST(visited == (std::vector<std::size_t>{0, 1, 2, 3}), boost::test_tools::per_element());
+  // Only (side_features true, query none) can run: the table has no sequence and no user.
+  BOOST_REQUIRE(failures.size() == 3u);
+  std::set<std::size_t> failed;
+  for (const auto& f : failures) {
+    failed.insert(f.index);
+    BOOST_TEST(f.label.find("model.side_features=") != std::string::npos, f.label);
+    BOOST_TEST((f.message.find("model.side_features: true") != std::string::npos ||
+                f.message.find("model.query is 'user'") != std::string::npos),
+               f.message);
+  }
+  BOOST_TEST(failed.count(0) == 0u);  // the grid's first trial is the one that runs
+  for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))  // its scratch directory is gone
+    BOOST_TEST(e.path().filename().string().find(fmt::format("attnlab-rehearsal-{}-", ::getpid())) == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
