@@ -7,10 +7,11 @@
 For every model, batch size and thread count, runs `attnlab run bench/specs/<model>.yaml` (the registry-built
 model, the trainer, the data pipeline: dataset, batcher with prefetch, evaluation after each epoch) for two
 epochs and reads the second epoch's training samples/s from the trial file (/timing/epoch_samples_per_second:
-the steady state, after the first epoch's warm-up), and its peak RSS (/timing/peak_rss_bytes, the trial
-alone in its process). Its PyTorch twin (bench/pipeline_torch.py) trains the same model on data of the
-same shapes for the same steps, also timed on its second epoch. The two sides alternate, `--repeats` fresh
-processes each; the table gives medians and the ratio attnlab / PyTorch. `--steps` is the number of steps
+the steady state, after the first epoch's warm-up), its peak RSS (/timing/peak_rss_bytes, the trial
+alone in its process) and its minor page faults per training step in that epoch
+(/timing/epoch_faults_per_step: 0 when every step reuses cached memory). Its PyTorch twin
+(bench/pipeline_torch.py) trains the same model on data of the same shapes for the same steps, also
+timed on its second epoch. The two sides alternate, `--repeats` fresh processes each; the table gives medians and the ratio attnlab / PyTorch. `--steps` is the number of steps
 per epoch for each batch size, in the order of `--batches`.
 
 PyTorch runs at its best on these machines: OpenBLAS with its AVX-512 kernels (OPENBLAS_CORETYPE=SkylakeX),
@@ -67,7 +68,8 @@ def run_attnlab(binary, model, batch, steps, threads, work, features):
     [path] = [p for p in glob.glob(os.path.join(out, "*.h5")) if not p.endswith("index.h5")]
     with h5py.File(path, "r") as f:
         return {"samples_per_s": float(f["timing/epoch_samples_per_second"][-1]),
-                "peak_rss_bytes": int(f["timing/peak_rss_bytes"][()])}
+                "peak_rss_bytes": int(f["timing/peak_rss_bytes"][()]),
+                "faults_per_step": float(f["timing/epoch_faults_per_step"][-1])}
 
 
 def run_torch(model, batch, steps, threads, features):
@@ -121,16 +123,19 @@ def main():
                     t = statistics.median(r["samples_per_s"] for r in theirs)
                     o_rss = statistics.median(r["peak_rss_bytes"] for r in ours)
                     t_rss = statistics.median(r["peak_rss_bytes"] for r in theirs)
-                    rows.append((model, batch, threads, o, t, o / t, o_rss / 2**20, t_rss / 2**20))
+                    faults = statistics.median(r["faults_per_step"] for r in ours)
+                    rows.append((model, batch, threads, o, t, o / t, o_rss / 2**20, t_rss / 2**20, faults))
                     print(f"{model:12s} batch {batch:4d} threads {threads}: attnlab {o:8.0f}  pytorch {t:8.0f} samples/s  "
-                          f"ratio {o / t:5.2f}  peak RSS {o_rss / 2**20:6.0f} / {t_rss / 2**20:6.0f} MiB", flush=True)
+                          f"ratio {o / t:5.2f}  peak RSS {o_rss / 2**20:6.0f} / {t_rss / 2**20:6.0f} MiB  "
+                          f"page faults per step {faults:.2f}", flush=True)
 
     print(f"\nPyTorch {torch_version}, BLAS: {blas}; {a.repeats} processes per point, medians; steady state: the second "
           f"epoch of {', '.join(f'{steps[b]} steps at batch {b}' for b in batches)}\n")
-    print("| model | batch | threads | attnlab samples/s | PyTorch samples/s | attnlab / PyTorch | peak RSS attnlab / PyTorch (MiB) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for model, batch, threads, o, t, r, orss, trss in rows:
-        print(f"| {model} | {batch} | {threads} | {o:.0f} | {t:.0f} | {r:.2f} | {orss:.0f} / {trss:.0f} |")
+    print("| model | batch | threads | attnlab samples/s | PyTorch samples/s | attnlab / PyTorch "
+          "| peak RSS attnlab / PyTorch (MiB) | attnlab page faults per step |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for model, batch, threads, o, t, r, orss, trss, faults in rows:
+        print(f"| {model} | {batch} | {threads} | {o:.0f} | {t:.0f} | {r:.2f} | {orss:.0f} / {trss:.0f} | {faults:.2f} |")
 
 
 if __name__ == "__main__":
