@@ -19,7 +19,31 @@ import time
 import torch
 import torch.nn as nn
 
-from seed_torch import SeedModel, blas_in_use
+
+class SeedModel(nn.Module):
+    """Embedding -> LSTM (all steps) -> self-attention (q = xW + b, scores = q x^T, softmax, weights x) -> flatten -> linear."""
+
+    def __init__(self, vocab, emb, hidden, seq_len, classes):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, emb)
+        self.lstm = nn.LSTM(emb, hidden, batch_first=True)
+        self.query = nn.Linear(hidden, hidden)
+        self.out = nn.Linear(seq_len * hidden, classes)
+
+    def forward(self, ids):
+        x, _ = self.lstm(self.emb(ids))                  # [B, T, H]
+        scores = self.query(x) @ x.transpose(1, 2)       # [B, T, T]
+        y = torch.softmax(scores, dim=-1) @ x            # [B, T, H]
+        return self.out(y.flatten(1))                    # [B, C]
+
+
+def blas_in_use():
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line}
+        return ", ".join(sorted(l.rsplit("/", 1)[-1] for l in libs)) or "none loaded"
+    except OSError:
+        return "unknown"
 
 
 class TransformerModel(nn.Module):
