@@ -1,5 +1,6 @@
 #include "framework/store/checkpoint.h"
 
+#include "framework/store/durable.h"
 #include "framework/store/h5.h"
 
 #include <fmt/format.h>
@@ -64,9 +65,7 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
     for (const auto& [name, t] : *m)
       if (!t.defined()) throw StoreError(file, (m == &c.params ? "/params/" : "/optimizer/") + name, "undefined tensor");
 
-  std::filesystem::path temp = path;
-  temp += ".tmp";
-  try {
+  write_durably(path, [&](const std::filesystem::path& temp) {
     h5::File f = h5::File::create(temp);
     f.set_attr("format", kCheckpointFormat);
     f.set_attr("format_version", kCheckpointFormatVersion);
@@ -85,13 +84,7 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
       for (const auto& [name, v] : c.arrays) arrays.write(name, v);
     }
     f.close();
-    fsync_path(temp);
-    atomic_rename(temp, path);
-  } catch (...) {
-    std::error_code ec;
-    std::filesystem::remove(temp, ec);
-    throw;
-  }
+  });
 }
 
 Checkpoint load_checkpoint(const std::filesystem::path& path) {

@@ -951,22 +951,4 @@ void Dataset::append(std::span<const std::int64_t> values) {
 
 }  // namespace h5
 
-// ---- Files on disk -----------------------------------------------------------------------------------
-
-void fsync_path(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw StoreError(path.string(), "", fmt::format("cannot open for fsync: {}", std::strerror(errno)));
-  const int r = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (r != 0) throw StoreError(path.string(), "", fmt::format("fsync failed: {}", std::strerror(err)));
-}
-
-void atomic_rename(const std::filesystem::path& from, const std::filesystem::path& to) {
-  if (std::rename(from.c_str(), to.c_str()) != 0)
-    throw StoreError(from.string(), "", fmt::format("cannot rename to {}: {}", to.string(), std::strerror(errno)));
-  const std::filesystem::path dir = to.has_parent_path() ? to.parent_path() : std::filesystem::path(".");
-  fsync_path(dir);
-}
-
 }  // namespace attnlab::store

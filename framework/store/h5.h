@@ -284,12 +284,4 @@ Kind kind_of_type(hid type);
 
 }  // namespace h5
 
-// ---- Files on disk -------------------------------------------------------------------------------
-
-/// fsync()s a file (or a directory) by path. Throws StoreError naming the path and errno's text.
-void fsync_path(const std::filesystem::path& path);
-/// rename(from, to) (atomic, replacing `to`), then fsync of the parent directory so the rename
-/// itself survives a power loss. Throws StoreError.
-void atomic_rename(const std::filesystem::path& from, const std::filesystem::path& to);
-
 }  // namespace attnlab::store

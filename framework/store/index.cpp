@@ -1,5 +1,6 @@
 #include "framework/store/index.h"
 
+#include "framework/store/durable.h"
 #include "framework/store/trial.h"
 
 #include <algorithm>
@@ -33,7 +34,8 @@ IndexRow index_row(const std::filesystem::path& trial_file, std::vector<std::pai
   return row;
 }
 
-void write_index(const std::filesystem::path& sweep_dir, const std::vector<IndexRow>& rows) {
+void write_index(const std::filesystem::path& sweep_dir, const std::vector<IndexRow>& rows,
+                 const std::function<bool(std::string_view)>& lower_is_better) {
   const std::filesystem::path path = sweep_dir / "index.h5";
   const std::string name = path.string();
   std::set<std::string> ids;
@@ -100,14 +102,16 @@ void write_index(const std::filesystem::path& sweep_dir, const std::vector<Index
     names.push_back(c.name);
   }
 
-  std::filesystem::path temp = path;
-  temp += ".tmp";
-  try {
+  write_durably(path, [&](const std::filesystem::path& temp) {
     h5::File f = h5::File::create(temp);
     f.set_attr("format", kIndexFormat);
     f.set_attr("format_version", kIndexFormatVersion);
     f.set_attr("summary_columns", std::span<const std::string>(names));
     f.set_attr("summary_roles", std::span<const std::string>(roles));
+    std::vector<std::string> better;
+    for (std::size_t i = 0; i < names.size(); ++i)
+      better.emplace_back(roles[i] != "final" || !lower_is_better ? "" : lower_is_better(names[i]) ? "lower" : "higher");
+    f.set_attr("summary_better", std::span<const std::string>(better));
     {
       h5::Group trials = f.group("trials");
       for (const auto& r : rows)
@@ -115,13 +119,7 @@ void write_index(const std::filesystem::path& sweep_dir, const std::vector<Index
     }
     f.write_table("summary", columns);
     f.close();
-    fsync_path(temp);
-    atomic_rename(temp, path);
-  } catch (...) {
-    std::error_code ec;
-    std::filesystem::remove(temp, ec);
-    throw;
-  }
+  });
 }
 
 std::vector<SummaryColumn> read_summary(const std::filesystem::path& index_file) {

@@ -3,6 +3,8 @@
 //   /                    attrs format = "attnlab-index", format_version = 1,
 //                        summary_columns (string [C]): the column names of /summary, in order,
 //                        summary_roles (string [C]): each column's role: id | status | param | final
+//                        summary_better (string [C]): for a final column, "lower" or "higher" (which
+//                        way the metric improves, from the metric table); "" for the others
 //   /trials/<id>         external link to "<id>.h5":/ (a relative file name, resolved against the
 //                        index's own directory: the sweep directory can be moved or copied whole)
 //   /summary             compound [R], one row per trial:
@@ -24,8 +26,10 @@
 #include "framework/store/state.h"
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -53,7 +57,10 @@ IndexRow index_row(const std::filesystem::path& trial_file, std::vector<std::pai
 /// order of first appearance over the rows, then the final metrics sorted by name. Throws
 /// StoreError for duplicate or invalid ids, a row's file that does not exist in sweep_dir, a column
 /// name used twice (a swept key named "id", "status" or like a metric), or any HDF5 failure.
-void write_index(const std::filesystem::path& sweep_dir, const std::vector<IndexRow>& rows);
+/// `lower_is_better` names the direction of each final metric ("test/rmse" -> true; the runner
+/// passes eval::lower_is_better); without it the directions are left empty.
+void write_index(const std::filesystem::path& sweep_dir, const std::vector<IndexRow>& rows,
+                 const std::function<bool(std::string_view)>& lower_is_better = {});
 
 /// /summary of an index file, with each column's role ("id", "status", "param", "final").
 struct SummaryColumn {

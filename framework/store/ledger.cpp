@@ -1,5 +1,6 @@
 #include "framework/store/ledger.h"
 
+#include "framework/store/durable.h"
 #include "framework/store/h5.h"
 
 #include <fcntl.h>

@@ -1,5 +1,7 @@
 #include "framework/store/trial.h"
 
+#include "framework/store/durable.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -232,8 +234,7 @@ void TrialWriter::finish(TrialState state, std::string_view message, std::string
   h5::File closing = std::move(*file_);
   file_.reset();
   closing.close();
-  fsync_path(temp_);
-  atomic_rename(temp_, final_);
+  publish(temp_, final_);
 }
 
 void TrialWriter::finish_done() { finish(TrialState::done, "", ""); }

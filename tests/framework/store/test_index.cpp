@@ -118,6 +118,24 @@ BOOST_AUTO_TEST_CASE(links_resolve_and_the_summary_reads_back) {
   const auto& ndcg = column(cols, "test/ndcg@10").column;
   BOOST_TEST(ndcg.number[0] == 0.25);
   BOOST_TEST(std::isnan(ndcg.number[1]));
+  // Without a direction function the directions are empty (the analysis scripts then guess).
+  BOOST_TEST(h5::File::open(dir.path / "moved" / "index.h5").attr_strings("summary_better") ==
+                 (std::vector<std::string>(7, "")),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(the_index_records_which_way_each_final_metric_improves) {
+  TempDir dir("better");
+  make_trial(dir.path, "t1", 0.75, false);
+  // A direction function stands for the metric table here: only finals are asked.
+  std::vector<std::string> asked;
+  write_index(dir.path, {index_row(trial_path(dir.path, "t1"), {{"train.lr", "0.1"}})}, [&](std::string_view figure) {
+    asked.emplace_back(figure);
+    return figure == "valid/accuracy";
+  });
+  const auto better = h5::File::open(dir.path / "index.h5").attr_strings("summary_better");
+  BOOST_TEST(better == (std::vector<std::string>{"", "", "", "higher", "lower"}), boost::test_tools::per_element());
+  BOOST_TEST(asked == (std::vector<std::string>{"test/ndcg@10", "valid/accuracy"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(rewriting_replaces_the_index) {
