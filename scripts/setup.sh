@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what attnlab needs from Debian's packages, and only what is missing. Idempotent.
 #   scripts/setup.sh            build + test dependencies (Open MPI for distributed sweeps, the Python
-#                               analysis stack, and Chromium, which renders the HTML report in a test)
+#                               analysis stack, Chromium, which renders the HTML report in a test,
+#                               and clang-format, which the `format` test runs)
 #   scripts/setup.sh --bench    also PyTorch with OpenBLAS, for bench/ and for regenerating goldens
 set -euo pipefail
 
 packages=(
-  cmake g++ make pkg-config
+  cmake g++ make pkg-config clang-format
   libdnnl-dev libtbb-dev libyaml-cpp-dev libhdf5-dev libboost-test-dev libfmt-dev libcli11-dev zlib1g-dev
   libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-pytest python3-h5py python3-pandas python3-matplotlib python3-scipy python3-yaml

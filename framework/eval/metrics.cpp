@@ -490,25 +490,71 @@ void NegativeSampler::draw(std::int64_t row, std::int64_t target, std::vector<st
 
 // ---- per-task accumulation -------------------------------------------------------------------
 
+const std::vector<Metric>& metric_table() {
+  using data::LabelKind;
+  const auto mean_loss = [](const MetricInputs& in, std::int64_t) {
+    double sum = 0;
+    for (const double l : in.row_loss) sum += l;
+    return in.row_loss.empty() ? kNaN : sum / static_cast<double>(in.row_loss.size());
+  };
+  static const std::vector<Metric> table{
+      {"accuracy", LabelKind::kClass, false, false, "share of rows whose arg-max class is the label",
+       [](const MetricInputs& in, std::int64_t) { return accuracy_of(in.predicted, in.label_ids); }},
+      {"accuracy", LabelKind::kBinary, false, false, "share of rows whose logit has the label's sign (threshold 0.5)",
+       [](const MetricInputs& in, std::int64_t) { return accuracy_binary(in.outputs, in.label_values); }},
+      {"macro_precision", LabelKind::kClass, false, false, "precision per class, averaged over the classes that occur",
+       [](const MetricInputs& in, std::int64_t) { return prf_of(in.predicted, in.label_ids, in.classes).precision; }},
+      {"macro_recall", LabelKind::kClass, false, false, "recall per class, averaged over the classes that occur",
+       [](const MetricInputs& in, std::int64_t) { return prf_of(in.predicted, in.label_ids, in.classes).recall; }},
+      {"macro_f1", LabelKind::kClass, false, false, "F1 per class, averaged over the classes that occur",
+       [](const MetricInputs& in, std::int64_t) { return prf_of(in.predicted, in.label_ids, in.classes).f1; }},
+      {"auc", LabelKind::kBinary, false, false, "area under the ROC curve (ties count half)",
+       [](const MetricInputs& in, std::int64_t) { return auc(in.outputs, in.label_values); }},
+      {"gauc", LabelKind::kBinary, false, false, "AUC per user, weighted by the user's rows (users with one class skipped)",
+       [](const MetricInputs& in, std::int64_t) { return gauc(in.outputs, in.label_values, in.users); }},
+      {"logloss", LabelKind::kClass, true, false, "mean cross-entropy of the label under the softmax", mean_loss},
+      {"logloss", LabelKind::kBinary, true, false, "mean binary cross-entropy of the label under the sigmoid",
+       [](const MetricInputs& in, std::int64_t) { return logloss_binary(in.outputs, in.label_values); }},
+      {"rmse", LabelKind::kValue, true, false, "root mean squared error",
+       [](const MetricInputs& in, std::int64_t) { return rmse(in.outputs, in.label_values); }},
+      {"mae", LabelKind::kValue, true, false, "mean absolute error",
+       [](const MetricInputs& in, std::int64_t) { return mae(in.outputs, in.label_values); }},
+      {"hr", LabelKind::kItem, false, true, "hit rate: share of rows whose target ranks within k",
+       [](const MetricInputs& in, std::int64_t k) { return hit_rate(in.ranks, k); }},
+      {"ndcg", LabelKind::kItem, false, true, "normalised discounted cumulative gain at k (one relevant item: 1/log2(rank+1))",
+       [](const MetricInputs& in, std::int64_t k) { return ndcg(in.ranks, k); }},
+      {"mrr", LabelKind::kItem, false, true, "mean reciprocal rank, 0 beyond k",
+       [](const MetricInputs& in, std::int64_t k) { return mrr(in.ranks, k); }},
+      {"recall", LabelKind::kItem, false, true, "recall at k (one target per row: the hit rate)",
+       [](const MetricInputs& in, std::int64_t k) { return hit_rate(in.ranks, k); }},
+  };
+  return table;
+}
+
 const std::vector<std::string>& metric_names() {
-  static const std::vector<std::string> names{"accuracy", "macro_precision", "macro_recall", "macro_f1", "auc",
-                                              "gauc",     "logloss",         "rmse",         "mae",      "hr",
-                                              "ndcg",     "mrr",             "recall"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& m : metric_table())
+      if (std::find(out.begin(), out.end(), m.name) == out.end()) out.push_back(m.name);
+    return out;
+  }();
   return names;
 }
 
-bool applies(const std::string& metric, data::LabelKind kind) {
-  switch (kind) {
-    case data::LabelKind::kClass:
-      return metric == "accuracy" || metric == "macro_precision" || metric == "macro_recall" || metric == "macro_f1" ||
-             metric == "logloss";
-    case data::LabelKind::kBinary:
-      return metric == "auc" || metric == "gauc" || metric == "logloss" || metric == "accuracy";
-    case data::LabelKind::kValue:
-      return metric == "rmse" || metric == "mae";
-    case data::LabelKind::kItem:
-      return metric == "hr" || metric == "ndcg" || metric == "mrr" || metric == "recall";
-  }
+const Metric* find_metric(std::string_view name, data::LabelKind kind) {
+  for (const auto& m : metric_table())
+    if (m.name == name && m.kind == kind) return &m;
+  return nullptr;
+}
+
+bool applies(const std::string& metric, data::LabelKind kind) { return find_metric(metric, kind) != nullptr; }
+
+bool lower_is_better(std::string_view figure) {
+  std::string_view base = figure.substr(figure.find_last_of("/.") == std::string_view::npos ? 0 : figure.find_last_of("/.") + 1);
+  base = base.substr(0, base.find('@'));
+  if (base == "loss") return true;
+  for (const auto& m : metric_table())
+    if (m.name == base) return m.lower_is_better;
   return false;
 }
 
@@ -647,56 +693,26 @@ std::vector<std::pair<std::string, double>> TaskEvaluator::finish() const {
     for (const std::size_t i : order) out.push_back(v[i]);
     return out;
   };
+  const auto label_ids = gather(label_ids_), predicted = gather(predicted_), users = gather(users_), ranks = gather(ranks_);
+  const auto row_loss = gather(row_loss_);
+  const auto outputs = gather(outputs_), label_values = gather(label_values_);
+  const MetricInputs in{.classes = classes_,
+                        .label_ids = label_ids,
+                        .predicted = predicted,
+                        .row_loss = row_loss,
+                        .outputs = outputs,
+                        .label_values = label_values,
+                        .users = users,
+                        .ranks = ranks};
   std::vector<std::pair<std::string, double>> out;
-  using data::LabelKind;
-  switch (kind_) {
-    case LabelKind::kClass: {
-      const auto y = gather(label_ids_), p = gather(predicted_);
-      const auto loss = gather(row_loss_);
-      const Prf prf = prf_of(p, y, classes_);
-      for (const auto& m : options_.metrics) {
-        if (m == "accuracy") out.emplace_back(m, accuracy_of(p, y));
-        if (m == "macro_precision") out.emplace_back(m, prf.precision);
-        if (m == "macro_recall") out.emplace_back(m, prf.recall);
-        if (m == "macro_f1") out.emplace_back(m, prf.f1);
-        if (m == "logloss") {
-          double sum = 0;
-          for (const double l : loss) sum += l;
-          out.emplace_back(m, loss.empty() ? kNaN : sum / static_cast<double>(loss.size()));
-        }
-      }
-      break;
+  for (const auto& name : options_.metrics) {
+    const Metric* m = find_metric(name, kind_);
+    if (!m) continue;  // a metric of another kind of task
+    if (!m->ranked) {
+      out.emplace_back(name, m->compute(in, 0));
+      continue;
     }
-    case LabelKind::kBinary: {
-      const auto z = gather(outputs_), y = gather(label_values_);
-      const auto u = gather(users_);
-      for (const auto& m : options_.metrics) {
-        if (m == "auc") out.emplace_back(m, auc(z, y));
-        if (m == "gauc") out.emplace_back(m, gauc(z, y, u));
-        if (m == "logloss") out.emplace_back(m, logloss_binary(z, y));
-        if (m == "accuracy") out.emplace_back(m, accuracy_binary(z, y));
-      }
-      break;
-    }
-    case LabelKind::kValue: {
-      const auto p = gather(outputs_), y = gather(label_values_);
-      for (const auto& m : options_.metrics) {
-        if (m == "rmse") out.emplace_back(m, rmse(p, y));
-        if (m == "mae") out.emplace_back(m, mae(p, y));
-      }
-      break;
-    }
-    case LabelKind::kItem: {
-      const auto r = gather(ranks_);
-      for (const auto& m : options_.metrics) {
-        if (!applies(m, kind_)) continue;
-        for (const std::int64_t k : options_.ks) {
-          const double v = m == "ndcg" ? ndcg(r, k) : m == "mrr" ? mrr(r, k) : hit_rate(r, k);
-          out.emplace_back(fmt::format("{}@{}", m, k), v);
-        }
-      }
-      break;
-    }
+    for (const std::int64_t k : options_.ks) out.emplace_back(fmt::format("{}@{}", name, k), m->compute(in, k));
   }
   return out;
 }

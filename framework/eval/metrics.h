@@ -41,9 +41,11 @@
 #include "framework/data/examples.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -182,11 +184,43 @@ struct EvalOptions {
   RankingProtocol ranking{};
 };
 
-/// Every metric name the spec accepts, and which apply to a label kind:
-/// kClass: accuracy macro_precision macro_recall macro_f1 logloss; kBinary: auc gauc logloss
-/// accuracy; kValue: rmse mae; kItem: hr ndcg mrr recall (each expanded over ks as "hr@10").
+/// What a task evaluator holds when it computes its figures: per labelled row, in ascending
+/// example index (TaskEvaluator::finish gathers them so).
+struct MetricInputs {
+  std::int64_t classes = 0;
+  std::span<const std::int64_t> label_ids{};   ///< kClass
+  std::span<const std::int64_t> predicted{};   ///< kClass: arg-max class (-1: a NaN row)
+  std::span<const double> row_loss{};          ///< kClass: -log softmax(z)[label]
+  std::span<const float> outputs{};            ///< kBinary: logit; kValue: prediction
+  std::span<const float> label_values{};       ///< kBinary / kValue
+  std::span<const std::int64_t> users{};       ///< kBinary, for gauc
+  std::span<const std::int64_t> ranks{};       ///< kItem: the target's rank (0 = best)
+};
+
+/// One metric, in one place: its name, the label kinds it applies to, which way is better, whether
+/// it takes ranking cutoffs (reported as "hr@10"), what it is, and how it is computed (k: the
+/// cutoff of a ranked metric, 0 otherwise). A metric applies to several kinds through one entry
+/// per kind (accuracy and logloss: classes and binary labels).
+struct Metric {
+  std::string name;
+  data::LabelKind kind;
+  bool lower_is_better = false;
+  bool ranked = false;
+  std::string summary;
+  std::function<double(const MetricInputs&, std::int64_t k)> compute;
+};
+
+/// The metric table: every metric the spec accepts (eval.metrics), `attnlab plugins metric` lists,
+/// the trainer selects on (eval.select) and the index file records the direction of.
+const std::vector<Metric>& metric_table();
+/// Every metric name the spec accepts, in table order without repeats.
 const std::vector<std::string>& metric_names();
+/// The table's entry for (name, kind), or nullptr when the metric does not apply to the kind.
+const Metric* find_metric(std::string_view name, data::LabelKind kind);
 bool applies(const std::string& metric, data::LabelKind kind);
+/// Whether a reported figure is better lower: "loss", "logloss", "test/click.rmse", "hr@10"... (the
+/// part after the last '/' and '.', without "@k"; "loss" is every task loss). Unknown: false.
+bool lower_is_better(std::string_view figure);
 
 /// Accumulates one task's evaluation over a split. Per labelled row it keeps O(1) numbers (the
 /// predicted class and row loss, the logit, the prediction, or for item tasks only the target's

@@ -3,6 +3,7 @@
 #include "framework/config/value.h"
 #include "framework/experiment/spec.h"
 #include "framework/experiment/sweep.h"
+#include "framework/eval/metrics.h"
 #include "framework/experiment/mpi.h"
 #include "framework/experiment/trainer.h"
 #include "framework/experiment/trial_source.h"
@@ -267,7 +268,7 @@ SweepResult run_sweep(const SweepOptions& o) {
             // Unreadable: the next run re-runs it; the index lists only readable trials.
           }
         }
-      store::write_index(dir, rows);
+      store::write_index(dir, rows, [](std::string_view figure) { return eval::lower_is_better(figure); });
     } catch (const std::exception& e) {
       fmt::print(stderr, "warning: could not update {}: {}\n", (dir / "index.h5").string(), e.what());
     }

@@ -81,11 +81,6 @@ std::int64_t outputs_of(const data::LabelColumn& l) {
 /// A figure's name in the results: the metric, prefixed with "<task>." in a multi-task model.
 std::string key(const Task& t, const std::string& metric) { return t.name.empty() ? metric : t.name + "." + metric; }
 
-bool lower_is_better(const std::string& metric) {
-  const auto base = metric.substr(metric.rfind('.') + 1);
-  return base == "loss" || base == "logloss" || base == "rmse" || base == "mae";
-}
-
 /// The first parameter gradient that is not finite, as "name has NaN" (empty: all finite).
 std::string nonfinite_gradient(const model::Model& model) {
   for (const auto& [name, p] : model.named_params()) {
@@ -482,7 +477,7 @@ class Trainer {
       }
       current = it->second;
     }
-    const bool lower = lower_is_better(spec_.eval.select);
+    const bool lower = eval::lower_is_better(spec_.eval.select);
     const bool improved = std::isnan(state_.best) || (!std::isnan(current) && (lower ? current < state_.best : current > state_.best));
     if (improved) {
       state_.best = std::isnan(current) ? state_.best : current;

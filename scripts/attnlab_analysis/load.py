@@ -383,17 +383,19 @@ def final_columns(df: pd.DataFrame) -> list[str]:
     return sorted(c for c in df.columns if "/" in c)
 
 
-def _read_index(path: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """/summary of an index file as a DataFrame with decoded strings; (frame, params, finals)."""
+def _read_index(path: Path) -> tuple[pd.DataFrame, list[str], list[str], dict[str, bool]]:
+    """/summary of an index file as a DataFrame with decoded strings; (frame, params, finals, and
+    {final column: lower is better} from the metric table, for the columns the index names)."""
     with _open_h5(path) as f:
         _check_format(f, path, INDEX_FORMAT)
         if "summary" not in f:
-            return pd.DataFrame(columns=["id", "status"]), [], []
+            return pd.DataFrame(columns=["id", "status"]), [], [], {}
         arr = f["summary"][()]
         columns = _texts(f.attrs.get("summary_columns")) or list(arr.dtype.names or [])
         roles = _texts(f.attrs.get("summary_roles")) or [
             "id" if c == "id" else "status" if c == "status" else "final" if "/" in c else "param" for c in columns
         ]
+        better = _texts(f.attrs.get("summary_better")) or [""] * len(columns)
     df = pd.DataFrame(arr) if arr.shape else pd.DataFrame(columns=columns)
     for c in df.columns:
         if df[c].dtype == object or df[c].dtype.kind == "S":
@@ -401,7 +403,8 @@ def _read_index(path: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
     role = dict(zip(columns, roles))
     params = [c for c in columns if role.get(c) == "param" and c in df.columns]
     finals = [c for c in columns if role.get(c) == "final" and c in df.columns]
-    return df, params, finals
+    lower = {c: b == "lower" for c, b in zip(columns, better) if b in ("lower", "higher")}
+    return df, params, finals, lower
 
 
 def _sweep_keys(sweep_dir: Path) -> list[str] | None:
@@ -455,7 +458,8 @@ def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
     `path` is a sweep directory, its index.h5, or a single trial file (a one-row frame, with the
     swept keys of its directory's index when that lists it). Rows follow the index (expansion order),
     then trials the index does not list, by id. df.attrs holds: sweep_dir, name, files ({id: path of
-    the trial file}), params, finals, running (ids of unfinished trials seen as .h5.tmp), warnings.
+    the trial file}), params, finals, lower_is_better ({final column: bool}, from the metric table
+    as the index records it), running (ids of unfinished trials seen as .h5.tmp), warnings.
     Raises AnalysisError: missing path, foreign file, no finished trial.
     """
     p = Path(path)
@@ -483,10 +487,11 @@ def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
     idx = pd.DataFrame(columns=["id", "status"])
     params: list[str] = []
     finals: list[str] = []
+    lower: dict[str, bool] = {}
     index_mtime = -math.inf
     if index_path.is_file():
         try:
-            idx, params, finals = _read_index(index_path)
+            idx, params, finals, lower = _read_index(index_path)
             index_mtime = index_path.stat().st_mtime
         except AnalysisError as e:
             if p == index_path:
@@ -561,6 +566,7 @@ def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
         files=paths,
         params=params,
         finals=finals,
+        lower_is_better=lower,
         running=running,
         warnings=warnings,
     )
@@ -636,7 +642,7 @@ def load_sweeps(parent: str | os.PathLike) -> pd.DataFrame:
         dirs = [d for d in sorted(pp.iterdir()) if d.is_dir() and _is_sweep_dir(d)]
         if not dirs:
             raise AnalysisError(f"{pp}: no sweep directories inside (a sweep has index.h5, ledger.tsv or <id>.h5 files)")
-    frames, warnings, files, params = [], [], {}, []
+    frames, warnings, files, params, lower = [], [], {}, [], {}
     for d in dirs:
         try:
             df = load_sweep(d)
@@ -647,6 +653,7 @@ def load_sweeps(parent: str | os.PathLike) -> pd.DataFrame:
         warnings += df.attrs["warnings"]
         files.update({(d.name, k): v for k, v in df.attrs["files"].items()})
         params += [c for c in df.attrs["params"] if c not in params]
+        lower.update(df.attrs.get("lower_is_better") or {})
         frames.append(df)
     if not frames:
         raise AnalysisError("no finished trials in any sweep: " + "; ".join(warnings))
@@ -654,7 +661,7 @@ def load_sweeps(parent: str | os.PathLike) -> pd.DataFrame:
     finals = final_columns(out)
     out = out[["sweep", "id", "status", *params, *finals]]
     # "sweep" counts as a swept key (a table's rows can be the sweeps); files are keyed (sweep, id).
-    out.attrs.update(files=files, params=["sweep", *params], finals=finals, warnings=warnings)
+    out.attrs.update(files=files, params=["sweep", *params], finals=finals, lower_is_better=lower, warnings=warnings)
     return out
 
 

@@ -20,16 +20,21 @@ import pandas as pd
 from .errors import AnalysisError
 from .load import SEED_KEY, final_columns, format_value, param_columns
 
-# A metric whose last name component is one of these is better when lower.
+# For sweeps whose index does not record directions (older files): a metric whose last name
+# component is one of these is better when lower. Newer indexes carry the metric table's answer.
 LOWER_IS_BETTER = ("loss", "logloss", "rmse", "mae", "mse")
 ALPHA = 0.05
 SIG_MARK = "†"
 
 
-def lower_is_better(metric: str) -> bool:
-    """test/logloss, valid/loss, test/click.logloss, test/rmse... (the part after the last '/' and
-    the last '.'); anything else (accuracy, auc, hr@10, ndcg@10...) is higher-is-better."""
-    name = metric.rsplit("/", 1)[-1].rsplit(".", 1)[-1]
+def lower_is_better(metric: str, df: pd.DataFrame | None = None) -> bool:
+    """Whether `metric` (a final column: test/logloss, test/click.rmse, test/hr@10...) improves
+    downwards: as the sweep's index records it from attnlab's metric table (`attnlab plugins
+    metric`), else by its last name component (loss, logloss, rmse, mae, mse)."""
+    recorded = (df.attrs.get("lower_is_better") or {}) if df is not None else {}
+    if metric in recorded:
+        return bool(recorded[metric])
+    name = metric.rsplit("/", 1)[-1].rsplit(".", 1)[-1].split("@", 1)[0]
     return name in LOWER_IS_BETTER
 
 
@@ -178,7 +183,7 @@ def ablation(
     row_labels.sort(key=lambda t: tuple(_sort_key(v) for v in t))
     col_labels.sort(key=lambda t: tuple(_sort_key(v) for v in t))
 
-    lower = lower_is_better(metric)
+    lower = lower_is_better(metric, df)
     col_of = [tuple(r[k] for k in cols) for r in recs]
     cells["best"] = False
     for c in col_labels:

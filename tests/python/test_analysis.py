@@ -200,6 +200,17 @@ def test_load_sweep_matches_the_files(sweep):
     assert [c for c in df.columns if c in keys] == [k for k in keys if k in df.columns]  # axis order
 
 
+def test_the_index_says_which_way_each_metric_improves(real):
+    # attnlab's metric table (`attnlab plugins metric`) reaches the scripts through index.h5.
+    df = load_sweep(real)
+    lower = df.attrs["lower_is_better"]
+    assert set(lower) == set(df.attrs["finals"]), lower
+    for m, v in lower.items():
+        name = m.rsplit("/", 1)[-1].rsplit(".", 1)[-1].split("@")[0]
+        assert v == (name in ("loss", "logloss", "rmse", "mae")), m
+        assert stats.lower_is_better(m, df) == v
+
+
 def test_curves_long_format_has_every_point(sweep):
     raw, _ = raw_sweep(sweep)
     cv = curves(sweep)

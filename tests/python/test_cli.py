@@ -67,6 +67,15 @@ train: {epochs: 3, batch_size: 8}
     assert ok.returncode == 0 and "rehearsed on its data" in ok.stdout, ok.stderr
 
 
+def test_plugins_metric_lists_the_metric_table():
+    r = attnlab("plugins", "metric")
+    assert r.returncode == 0, r.stderr
+    rows = {tuple(l.split()[:3]) for l in r.stdout.splitlines()[1:] if l.strip()}
+    assert ("rmse", "value", "lower") in rows and ("auc", "binary", "higher") in rows
+    assert ("logloss", "class", "lower") in rows and ("logloss", "binary", "lower") in rows
+    assert any(l.split()[0] == "ndcg" and "[@k]" in l for l in r.stdout.splitlines()[1:] if l.strip())
+
+
 def test_usage_error_exits_2():
     assert attnlab("validate").returncode == 2
     assert attnlab("no-such-command").returncode == 2

@@ -505,3 +505,42 @@ BOOST_AUTO_TEST_CASE(protocol_descriptions) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The metric table is the one place a metric is defined: spec validation, the evaluator, the
+// trainer's selection and the index's directions all read it.
+BOOST_AUTO_TEST_SUITE(eval_metric_table)
+
+BOOST_AUTO_TEST_CASE(names_kinds_and_directions_come_from_one_table) {
+  using data::LabelKind;
+  const auto& names = ev::metric_names();
+  BOOST_TEST(std::set<std::string>(names.begin(), names.end()).size() == names.size());  // no repeats
+  for (const auto& m : ev::metric_table()) {
+    BOOST_TEST(!m.summary.empty(), m.name);
+    BOOST_TEST(static_cast<bool>(m.compute), m.name);
+    BOOST_TEST(m.ranked == (m.kind == LabelKind::kItem), m.name);  // only item tasks rank
+    BOOST_TEST(ev::find_metric(m.name, m.kind) == &m);
+  }
+  BOOST_TEST(ev::applies("logloss", LabelKind::kClass));
+  BOOST_TEST(ev::applies("logloss", LabelKind::kBinary));
+  BOOST_TEST(!ev::applies("auc", LabelKind::kClass));
+  BOOST_TEST(!ev::applies("rmse", LabelKind::kItem));
+  BOOST_TEST(ev::lower_is_better("test/logloss"));
+  BOOST_TEST(ev::lower_is_better("test/click.rmse"));
+  BOOST_TEST(ev::lower_is_better("valid/loss"));
+  BOOST_TEST(ev::lower_is_better("mae"));
+  BOOST_TEST(!ev::lower_is_better("test/hr@10"));
+  BOOST_TEST(!ev::lower_is_better("test/click.auc"));
+  BOOST_TEST(!ev::lower_is_better("ndcg@20"));
+}
+
+BOOST_AUTO_TEST_CASE(a_ranked_metric_is_computed_at_each_cutoff) {
+  const std::vector<std::int64_t> ranks{0, 2, 11, 1};  // 0 = the best rank
+  const ev::MetricInputs in{.ranks = ranks};
+  const ev::Metric* hr = ev::find_metric("hr", data::LabelKind::kItem);
+  BOOST_REQUIRE(hr != nullptr);
+  BOOST_TEST(hr->compute(in, 1) == 0.25);
+  BOOST_TEST(hr->compute(in, 3) == 0.75);
+  BOOST_TEST(hr->compute(in, 20) == 1.0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
