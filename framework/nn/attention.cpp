@@ -25,53 +25,6 @@ float checked_dropout(float p) {
 
 }  // namespace
 
-Var masked_softmax(const Var& scores, const Tensor& key_mask, bool causal) {
-  const Shape& s = scores.shape();
-  if (s.rank() < 3)
-    throw ShapeError("masked_softmax", fmt::format("scores must be [B, ..., Tq, Tk], got {}", s.str()));
-  const std::int64_t B = s[0], Tq = s[-2], Tk = s[-1];
-  if (key_mask.defined()) {
-    if (key_mask.dtype() != core::DType::f32)
-      throw DTypeError("masked_softmax", fmt::format("key_mask must be f32, got {} {}", core::name_of(key_mask.dtype()),
-                                                     key_mask.shape().str()));
-    if (key_mask.shape() != Shape{B, Tk})
-      throw ShapeError("masked_softmax", fmt::format("key_mask must be [B, Tk] = [{}, {}] for scores {}, got {}", B, Tk,
-                                                     s.str(), key_mask.shape().str()));
-  }
-  if (!key_mask.defined() && !causal) return ops::softmax(scores, -1);
-
-  // One mask [Bm, 1, ..., Tq, Tk] (1 = hidden) broadcast over the middle dims, and the rows that
-  // keep at least one key, [Bm, 1, ..., Tq, 1].
-  const std::int64_t Bm = key_mask.defined() ? B : 1;
-  std::vector<std::int64_t> dims(static_cast<std::size_t>(s.rank()), 1);
-  dims.front() = Bm;
-  dims[dims.size() - 2] = Tq;
-  dims.back() = Tk;
-  Tensor hide = Tensor::zeros(Shape(dims));
-  dims.back() = 1;
-  Tensor alive = Tensor::full(Shape(dims), 1.f);
-  float* ph = hide.f32();
-  float* pa = alive.f32();
-  const float* pk = key_mask.defined() ? key_mask.f32() : nullptr;
-  bool any_dead = false;
-  for (std::int64_t b = 0; b < Bm; ++b)
-    for (std::int64_t i = 0; i < Tq; ++i) {
-      float* row = ph + (b * Tq + i) * Tk;
-      std::int64_t visible = 0;
-      for (std::int64_t j = 0; j < Tk; ++j) {
-        row[j] = (pk && pk[b * Tk + j] == 0.f) || (causal && j > i) ? 1.f : 0.f;
-        visible += row[j] == 0.f;
-      }
-      if (visible == 0) {
-        std::fill(row, row + Tk, 0.f);  // softmax of an all -inf row is NaN: unmask it, zero it below
-        pa[b * Tq + i] = 0.f;
-        any_dead = true;
-      }
-    }
-  Var w = ops::softmax(ops::masked_fill(scores, hide, -std::numeric_limits<float>::infinity()), -1);
-  return any_dead ? w * Var(alive) : w;
-}
-
 MultiHeadAttention::MultiHeadAttention(std::int64_t embed_dim, std::int64_t num_heads, float dropout, core::Rng& rng)
     : embed_dim_(embed_dim), num_heads_(checked_heads(embed_dim, num_heads)), dropout_(checked_dropout(dropout)), rng_(rng),
       in_w_(add_param("in_proj_weight", Shape{3 * embed_dim, embed_dim}, init::xavier_uniform(rng))),
@@ -108,7 +61,7 @@ Var MultiHeadAttention::forward(const Var& query, const Var& key, const Var& val
   }
   // Scaling q (Tq x D elements) is cheaper than scaling the scores (Tq x Tk).
   Var scores = ops::matmul(q * static_cast<float>(1.0 / std::sqrt(static_cast<double>(D))), k, false, true);  // [B, H, Tq, Tk]
-  Var w = masked_softmax(scores, key_mask, causal);
+  Var w = masked_softmax(scores, Mask{.real = key_mask, .causal = causal});
   weights_ = w.value();
   if (dropout_ > 0.f) w = ops::dropout(w, dropout_, training(), rng_);
   Var ctx = ops::reshape(ops::permute(ops::matmul(w, v), {0, 2, 1, 3}), Shape{B, Tq, E});  // [B, Tq, E]

@@ -9,30 +9,18 @@
 // key and 0 for padding. Causal masking hides key j from query i when j > i (top-left aligned
 // when Tq != Tk).
 //
-// Rows without any visible key. A query whose keys are all masked (an all-padding sequence, or a
-// left-padded sequence under a causal mask) would give softmax(-inf, ..., -inf) = NaN, as in
-// PyTorch. Here such a row is left unmasked for the softmax and its weights are then multiplied
-// by 0: the row's weights are all exactly 0 (its context vector is 0, so multi-head attention
-// returns out_proj's bias there) and no gradient flows through it. Rows with at least one
-// visible key are computed exactly as PyTorch does (masked_fill with -inf, softmax).
+// The masked softmax is nn/masking.h's: a query without any visible key (an all-padding sequence,
+// or a left-padded sequence under a causal mask) gets all-zero weights, never NaN, so multi-head
+// attention returns out_proj's bias there and no gradient flows through it.
 #pragma once
 
 #include "framework/core/rng.h"
 #include "framework/nn/layers.h"
+#include "framework/nn/masking.h"
 
 namespace attnlab::nn {
 
 using autograd::Var;
-
-/// softmax(scores, last axis) with masked keys at weight 0.
-///   scores:   [B, ..., Tq, Tk], rank >= 3 (e.g. [B, Tq, Tk] or [B, heads, Tq, Tk])
-///   key_mask: f32 [B, Tk], 1 = real key, 0 = padding; undefined: every key is real
-///   causal:   also hide key j from query i when j > i
-/// Returns weights of the scores' shape; each row sums to 1 over its visible keys, or is all 0
-/// when it has none (see the top of this file). Gradients flow to `scores` only.
-/// Throws ShapeError ("masked_softmax", naming both shapes) for a rank below 3 or a key_mask that
-/// is not [B, Tk]; DTypeError for a key_mask that is not f32.
-Var masked_softmax(const Var& scores, const core::Tensor& key_mask, bool causal);
 
 /// Multi-head attention, parameter for parameter torch.nn.MultiheadAttention(embed_dim, num_heads,
 /// dropout, bias=True, batch_first=True) with kdim = vdim = embed_dim. With E = embed_dim,

@@ -1,6 +1,6 @@
 #include "framework/nn/module.h"
 
-#include "framework/config/value.h"
+#include "framework/core/suggest.h"
 
 #include <algorithm>
 #include <cstring>
@@ -11,7 +11,7 @@ namespace attnlab::nn {
 namespace {
 
 std::string hint(const std::string& key, const std::vector<std::string>& candidates) {
-  const auto n = config::nearest(key, candidates);
+  const auto n = core::nearest(key, candidates);
   return n ? fmt::format("; did you mean '{}'?", *n) : std::string();
 }
 

@@ -11,12 +11,12 @@
 // query_from: context the model's query [B, query_dim] (user or target embedding) queries the
 //                     sequence once: scores [B, T], output [B, dim] (pools() is true).
 // Padding keys get zero weight; a row without any allowed key gets all-zero weights and a zero
-// output (plugins/attention/key_mask.h).
+// output (plugins/common/sequence.h).
 #include "framework/model/families.h"
 #include "framework/nn/layers.h"
 #include "framework/ops/ops.h"
 #include "framework/registry/registry.h"
-#include "plugins/attention/key_mask.h"
+#include "plugins/common/sequence.h"
 
 #include <optional>
 #include <string>
@@ -55,17 +55,17 @@ class AdditiveAttention : public model::Attention {
 
   Var forward(const Var& x, const Tensor& mask, const Var& query) override {
     check_sequence("attention/additive", x, mask, dim_);
-    const std::int64_t B = x.shape()[0], T = x.shape()[1];
+    const std::int64_t B = x.shape()[0];
     const Var k = w_k_->forward(x);  // [B, T, A]
     if (context_) {
       check_query("attention/additive", query, B, query_dim_);
       const Var e = ops::tanh(ops::unsqueeze(w_q_->forward(query), 1) + k);        // [B, T, A]
-      const Var w = masked_softmax(ops::squeeze(v_->forward(e), -1), mask);         // [B, T]
+      const Var w = masked_softmax(ops::squeeze(v_->forward(e), -1), Mask{.real = mask});  // [B, T]
       weights_ = w.value();
       return weighted_sum(w, x);                                                    // [B, dim]
     }
     const Var e = ops::tanh(ops::unsqueeze(w_q_->forward(x), 2) + ops::unsqueeze(k, 1));  // [B, T, T, A]
-    const Var w = masked_softmax(ops::squeeze(v_->forward(e), -1), allowed(mask, B, T));  // [B, T, T]
+    const Var w = masked_softmax(ops::squeeze(v_->forward(e), -1), Mask{.real = mask, .causal = causal_});  // [B, T, T]
     weights_ = w.value();
     return ops::matmul(w, x);  // [B, T, dim]
   }
@@ -74,18 +74,6 @@ class AdditiveAttention : public model::Attention {
   bool pools() const override { return context_; }
 
  private:
-  // [B, 1, T] key padding, or [B, T, T] with the causal triangle folded in; undefined for neither.
-  Tensor allowed(const Tensor& mask, std::int64_t B, std::int64_t T) const {
-    if (!causal_) return mask.defined() ? key_mask(mask, 3) : Tensor();
-    Tensor a = Tensor::empty(core::Shape{B, T, T});
-    float* p = a.f32();
-    for (std::int64_t b = 0; b < B; ++b)
-      for (std::int64_t i = 0; i < T; ++i)
-        for (std::int64_t j = 0; j < T; ++j)
-          p[(b * T + i) * T + j] = (j <= i && (!mask.defined() || mask.f32()[b * T + j] != 0.f)) ? 1.f : 0.f;
-    return a;
-  }
-
   std::int64_t dim_, query_dim_;
   bool context_, causal_;
   nn::Linear* w_q_ = nullptr;

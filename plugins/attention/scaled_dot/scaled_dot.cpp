@@ -45,7 +45,7 @@ class ScaledDotAttention : public model::Attention {
   Var forward(const Var& x, const Tensor& mask, const Var&) override {
     const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dim_out_)));
     Var scores = ops::matmul(query_.forward(x) * scale, key_.forward(x), false, true);  // [B, T, T]
-    Var w = nn::masked_softmax(scores, mask, causal_);
+    Var w = nn::masked_softmax(scores, nn::Mask{.real = mask, .causal = causal_});
     weights_ = w.value();
     if (dropout_ > 0.f) w = ops::dropout(w, dropout_, training(), rng_);
     return ops::matmul(w, value_.forward(x));  // [B, T, d]

@@ -32,7 +32,7 @@ class SeedSelfAttention : public model::Attention {
   Var forward(const Var& x, const Tensor& mask, const Var&) override {
     Var scores = ops::matmul(query_.forward(x), x, false, true);  // [B, T, T]
     // Padding keys get weight 0; a row whose keys are all padding gets all-zero weights, not NaN.
-    Var w = mask_padding_ && mask.defined() ? nn::masked_softmax(scores, mask, false) : ops::softmax(scores, -1);
+    Var w = mask_padding_ && mask.defined() ? nn::masked_softmax(scores, nn::Mask{.real = mask}) : ops::softmax(scores, -1);
     weights_ = w.value();
     return ops::matmul(w, x);  // [B, T, H]
   }

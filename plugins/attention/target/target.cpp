@@ -11,14 +11,14 @@
 // Default: normalize none, as in the paper, so the weights keep the intensity of the user's
 // interest and do NOT sum to 1; the padding steps get weight exactly 0. The authors' released code
 // uses a softmax of a_t / sqrt(dim) instead; normalize: softmax does that (rows without a real step
-// then get zero weights, plugins/attention/key_mask.h). The MLP input follows that code
+// then get zero weights, plugins/common/sequence.h). The MLP input follows that code
 // ([q, k, q-k, q*k]); hidden [80, 40] with sigmoid are its defaults. The paper's Dice activation
 // (batch statistics) is not offered; prelu is (PReLU, one learned slope per unit, 0.25 at start).
 #include "framework/model/families.h"
 #include "framework/nn/layers.h"
 #include "framework/ops/ops.h"
 #include "framework/registry/registry.h"
-#include "plugins/attention/key_mask.h"
+#include "plugins/common/sequence.h"
 
 #include <cmath>
 #include <string>
@@ -71,7 +71,7 @@ class TargetAttention : public model::Attention {
     for (std::size_t i = 0; i < layers_.size(); ++i) h = hidden(i, h);
     const Var a = ops::squeeze(score_->forward(h), -1);                            // [B, T]
     Var w;
-    if (softmax_) w = masked_softmax(a / std::sqrt(static_cast<float>(dim_)), mask);
+    if (softmax_) w = masked_softmax(a / std::sqrt(static_cast<float>(dim_)), Mask{.real = mask});
     else w = mask.defined() ? a * Var(mask) : a;
     weights_ = w.value();
     return weighted_sum(w, x);  // [B, dim]

@@ -9,12 +9,12 @@
 //   output  = Σ_t weights_t x_t          [B, dim]   (pools() is true)
 //
 // Padding steps get zero weight; a sequence without a real step gets all-zero weights and a zero
-// output (plugins/attention/key_mask.h).
+// output (plugins/common/sequence.h).
 #include "framework/model/families.h"
 #include "framework/nn/layers.h"
 #include "framework/ops/ops.h"
 #include "framework/registry/registry.h"
-#include "plugins/attention/key_mask.h"
+#include "plugins/common/sequence.h"
 
 #include <cmath>
 #include <optional>
@@ -55,7 +55,7 @@ class UserAttention : public model::Attention {
     check_query("attention/user", query, x.shape()[0], query_dim_);
     const Var q = ops::unsqueeze(w_q_->forward(query, act_), 2);                 // [B, A, 1]
     const Var scores = ops::squeeze(ops::matmul(w_k_->forward(x), q), -1);       // [B, T]
-    const Var w = masked_softmax(scores * scale_, mask);                          // [B, T]
+    const Var w = masked_softmax(scores * scale_, Mask{.real = mask});                          // [B, T]
     weights_ = w.value();
     return weighted_sum(w, x);  // [B, dim]
   }

@@ -23,8 +23,8 @@
 #include "framework/model/families.h"
 #include "framework/ops/ops.h"
 #include "framework/registry/registry.h"
-#include "plugins/attention/key_mask.h"
-#include "plugins/extractor/activation.h"
+#include "plugins/common/sequence.h"
+#include "plugins/extractor/common/activation.h"
 
 #include <algorithm>
 #include <cmath>

@@ -25,8 +25,8 @@
 
 #include "framework/model/families.h"
 #include "framework/ops/ops.h"
-#include "plugins/attention/key_mask.h"
-#include "plugins/extractor/activation.h"
+#include "plugins/common/sequence.h"
+#include "plugins/extractor/common/activation.h"
 
 #include <cmath>
 #include <string>

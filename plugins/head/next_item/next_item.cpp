@@ -19,7 +19,7 @@
 #include "framework/nn/layers.h"
 #include "framework/ops/ops.h"
 #include "framework/registry/registry.h"
-#include "plugins/head/classification/labels.h"
+#include "plugins/head/common/labels.h"
 
 #include <algorithm>
 #include <cmath>

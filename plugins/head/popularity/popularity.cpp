@@ -10,7 +10,7 @@
 #include "framework/model/families.h"
 #include "framework/ops/ops.h"
 #include "framework/registry/registry.h"
-#include "plugins/head/classification/labels.h"
+#include "plugins/head/common/labels.h"
 
 #include <cmath>
 #include <limits>

@@ -8,7 +8,7 @@
 #include "framework/model/families.h"
 #include "framework/ops/ops.h"
 #include "framework/registry/registry.h"
-#include "plugins/head/classification/labels.h"
+#include "plugins/head/common/labels.h"
 
 #include <cstring>
 

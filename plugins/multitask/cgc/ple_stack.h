@@ -19,7 +19,7 @@
 // levels.<j>.shared_gate.{weight,bias} (not on the last level).
 #pragma once
 
-#include "plugins/multitask/shared_bottom/mlp.h"
+#include "plugins/multitask/common/mlp.h"
 
 namespace attnlab::plugins {
 

@@ -9,7 +9,7 @@
 // for a single task A_l = [[1]]). The outputs are the last layer's h'_t.
 // Parameters: towers.<t>.<l>.{weight,bias}, stitch_<l> [T, T].
 #include "framework/registry/registry.h"
-#include "plugins/multitask/shared_bottom/mlp.h"
+#include "plugins/multitask/common/mlp.h"
 
 namespace attnlab::plugins {
 

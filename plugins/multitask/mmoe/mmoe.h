@@ -9,7 +9,7 @@
 // gates.<t>.{weight [E, in], bias [E]} (t is the task's index in the context).
 #pragma once
 
-#include "plugins/multitask/shared_bottom/mlp.h"
+#include "plugins/multitask/common/mlp.h"
 
 namespace attnlab::plugins {
 

@@ -3,7 +3,7 @@
 //   h = mlp(x)         x [B, in] -> h [B, H]   (act after every layer; H = in for no layers)
 //   out_t = h          for every task t
 #include "framework/registry/registry.h"
-#include "plugins/multitask/shared_bottom/mlp.h"
+#include "plugins/multitask/common/mlp.h"
 
 namespace attnlab::plugins {
 

@@ -10,7 +10,7 @@
 // Parameters: towers.<t>.<layer>.{weight,bias}, queries [T, H].
 #pragma once
 
-#include "plugins/multitask/shared_bottom/mlp.h"
+#include "plugins/multitask/common/mlp.h"
 
 namespace attnlab::plugins {
 

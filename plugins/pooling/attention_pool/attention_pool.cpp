@@ -2,7 +2,7 @@
 
 #include "framework/ops/ops.h"
 #include "framework/registry/registry.h"
-#include "plugins/attention/key_mask.h"
+#include "plugins/common/sequence.h"
 
 #include <cmath>
 
@@ -19,7 +19,7 @@ AttentionPooling::AttentionPooling(const AttentionPoolConfig& c, const Context& 
 Var AttentionPooling::forward(const Var& x, const Tensor& mask) {
   check_sequence("pooling/attention_pool", x, mask, dim_);
   const Var u = proj_ ? proj_->forward(x, ops::Activation::tanh) : x;  // [B, T, A]
-  const Var w = masked_softmax(ops::squeeze(ops::matmul(u, query_), -1), mask);  // [B, T]
+  const Var w = masked_softmax(ops::squeeze(ops::matmul(u, query_), -1), Mask{.real = mask});  // [B, T]
   weights_ = w.value();
   return weighted_sum(w, x);  // [B, dim]
 }

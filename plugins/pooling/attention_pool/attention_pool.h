@@ -7,7 +7,7 @@
 //   output  = Σ_t weights_t x_t     [B, dim]
 //
 // Padding steps get zero weight; a sequence without a real step gets all-zero weights and pools to
-// zero (plugins/attention/key_mask.h). Parameters: proj.weight [A, dim], proj.bias [A] (with the
+// zero (plugins/common/sequence.h). Parameters: proj.weight [A, dim], proj.bias [A] (with the
 // projection), query [A, 1] (from U(-1/sqrt(A), 1/sqrt(A))).
 #pragma once
 

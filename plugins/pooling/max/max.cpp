@@ -9,7 +9,7 @@
 #include "framework/model/families.h"
 #include "framework/ops/ops.h"
 #include "framework/registry/registry.h"
-#include "plugins/attention/key_mask.h"
+#include "plugins/common/sequence.h"
 
 #include <limits>
 

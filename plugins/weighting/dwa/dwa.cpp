@@ -8,7 +8,7 @@
 // that is not finite itself, counts as 1. The last two epochs' losses are the buffer `history`
 // [2, T] (row 0: e-2, row 1: e-1) and the number of ended epochs the buffer `epochs` (i64 [1]).
 #include "framework/registry/registry.h"
-#include "plugins/weighting/fixed/task_losses.h"
+#include "plugins/weighting/common/task_losses.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 // weighting/fixed: L = sum_t w_t L_t with constant weights from the config (all 1 by default).
 #include "framework/registry/registry.h"
-#include "plugins/weighting/fixed/task_losses.h"
+#include "plugins/weighting/common/task_losses.h"
 
 namespace attnlab::plugins {
 

@@ -15,7 +15,7 @@
 //      loss is not positive and finite counts L~_t = 1.
 // combine() is sum_t w_t L_t with w as constants (for logging; it never trains w).
 #include "framework/registry/registry.h"
-#include "plugins/weighting/fixed/task_losses.h"
+#include "plugins/weighting/common/task_losses.h"
 
 #include <algorithm>
 #include <cmath>

@@ -11,7 +11,7 @@
 // come from one backward per loss through the same graph (retained for all but the last). With no
 // shared parameters, backward is the plain sum of the losses.
 #include "framework/registry/registry.h"
-#include "plugins/weighting/fixed/task_losses.h"
+#include "plugins/weighting/common/task_losses.h"
 
 namespace attnlab::plugins {
 

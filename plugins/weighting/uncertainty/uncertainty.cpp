@@ -8,7 +8,7 @@
 // factors dropped: same optimum, gradients twice as large), used for every task alike.
 // weights() = exp(-s_t).
 #include "framework/registry/registry.h"
-#include "plugins/weighting/fixed/task_losses.h"
+#include "plugins/weighting/common/task_losses.h"
 
 #include <cmath>
 

@@ -417,7 +417,9 @@ BOOST_AUTO_TEST_CASE(family_index) {
 }
 
 // Every directory plugins/<family>/<name>/ registers exactly one plugin `name` in `family`, and
-// every plugin registered from plugins/<family>/ lives in its own directory.
+// every plugin registered from plugins/<family>/ lives in its own directory. Code shared by plugins
+// lives in plugins/common/ (across families) and plugins/<family>/common/ (within one), which
+// register nothing.
 BOOST_AUTO_TEST_CASE(registry_complete) {
   const fs::path root = fs::path(ATTNLAB_TEST_DATA_DIR).parent_path().parent_path() / "plugins";
   std::set<std::string> families;
@@ -426,16 +428,19 @@ BOOST_AUTO_TEST_CASE(registry_complete) {
   if (fs::exists(root)) {
     for (const auto& d : fs::directory_iterator(root)) {
       const std::string name = d.path().filename().string();
-      BOOST_TEST((!d.is_directory() || families.count(name)), "plugins/" << name << " is not a registered plugin family");
+      BOOST_TEST((!d.is_directory() || name == "common" || families.count(name)),
+                 "plugins/" << name << " is not a registered plugin family");
     }
   }
   for (const auto& f : registry::families()) {
     std::set<std::string> dirs, registered;
     if (fs::is_directory(root / f.name))
       for (const auto& d : fs::directory_iterator(root / f.name))
-        if (d.is_directory()) dirs.insert(d.path().filename().string());
+        if (d.is_directory() && d.path().filename() != "common") dirs.insert(d.path().filename().string());
     const std::string marker = "plugins/" + f.name + "/";
     for (const auto& e : f.entries()) {
+      BOOST_TEST(!contains(e.origin, "plugins/common/"), f.name << "/" << e.name << " is registered from shared code " << e.origin);
+      BOOST_TEST(!contains(e.origin, marker + "common/"), f.name << "/" << e.name << " is registered from shared code " << e.origin);
       if (!contains(e.origin, marker)) continue;  // registered by a test or a loaded library
       registered.insert(e.name);
       BOOST_TEST(contains(e.origin, marker + e.name + "/"), f.name << "/" << e.name << " is registered from " << e.origin);
