@@ -759,6 +759,39 @@ std::string dotted(const std::vector<std::string>& path, std::size_t n) {
 
 }  // namespace
 
+KeyPath parse_key(std::string_view key) {
+  KeyPath r;
+  const auto fail = [&](std::size_t pos, std::string msg) {
+    r.path.clear();
+    r.error_pos = pos;
+    r.error = std::move(msg);
+    return r;
+  };
+  if (key.empty()) return fail(0, "missing key");
+  std::size_t j = 0;
+  while (true) {
+    const std::size_t s = j;
+    while (j < key.size() && is_key_char(key[j])) ++j;
+    if (j == s) {
+      if (j == key.size() || key[j] == '.') return fail(j, "empty key segment");
+      if (key[j] == '[' && r.path.empty()) return fail(j, "a key must start with a name, not a list index");
+      return fail(j, fmt::format("unexpected character '{}' in key", key[j]));
+    }
+    r.path.emplace_back(key.substr(s, j - s));
+    while (j < key.size() && key[j] == '[') {
+      std::size_t k = j + 1;
+      while (k < key.size() && is_digit(key[k])) ++k;
+      if (k == j + 1 || k >= key.size() || key[k] != ']') return fail(j, "bad list index (expected [n] with n >= 0)");
+      if (k - j - 1 > 9) return fail(j + 1, "list index too large");
+      r.path.emplace_back(key.substr(j, k - j + 1));
+      j = k + 1;
+    }
+    if (j == key.size()) return r;
+    if (key[j] != '.') return fail(j, fmt::format("unexpected character '{}' in key", key[j]));
+    ++j;
+  }
+}
+
 Override parse_override(const std::string& text, int arg_index) {
   const auto fail = [&](std::size_t pos, const std::string& msg) {
     throw ConfigError({Problem{Mark{command_line_file(), arg_index, static_cast<int>(pos) + 1}, "",
@@ -778,28 +811,10 @@ Override parse_override(const std::string& text, int arg_index) {
   const std::size_t end = eq == std::string::npos ? text.size() : eq;
   if (end == start) fail(start, text.empty() ? "empty override" : "missing key (expected key=value)");
 
-  std::size_t j = start;
-  while (true) {
-    const std::size_t s = j;
-    while (j < end && is_key_char(text[j])) ++j;
-    if (j == s) {
-      if (j == end || text[j] == '.') fail(j, "empty key segment");
-      if (text[j] == '[' && ov.path.empty()) fail(j, "a key must start with a name, not a list index");
-      fail(j, fmt::format("unexpected character '{}' in key", text[j]));
-    }
-    ov.path.push_back(text.substr(s, j - s));
-    while (j < end && text[j] == '[') {
-      std::size_t k = j + 1;
-      while (k < end && is_digit(text[k])) ++k;
-      if (k == j + 1 || k >= end || text[k] != ']') fail(j, "bad list index (expected [n] with n >= 0)");
-      if (k - j - 1 > 9) fail(j + 1, "list index too large");
-      ov.path.push_back(text.substr(j, k - j + 1));
-      j = k + 1;
-    }
-    if (j == end) break;
-    if (text[j] != '.') fail(j, fmt::format("unexpected character '{}' in key", text[j]));
-    ++j;
-  }
+  if (auto key = parse_key(std::string_view(text).substr(start, end - start)); key.ok())
+    ov.path = std::move(key.path);
+  else
+    fail(start + key.error_pos, key.error);
 
   if (eq == std::string::npos) {
     if (ov.op != Override::Op::remove)
@@ -999,34 +1014,6 @@ void apply_overrides(Value& root, const std::vector<Override>& overrides) {
 }
 
 // ---- helpers for messages ----------------------------------------------------------------------------
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-std::optional<std::string> nearest(std::string_view key, const std::vector<std::string>& candidates) {
-  std::optional<std::string> best;
-  std::size_t best_d = 3;
-  for (const auto& c : candidates) {
-    const std::size_t d = edit_distance(key, c);
-    if (d < best_d || (d == best_d && best && c < *best)) {
-      best_d = d;
-      best = c;
-    }
-  }
-  return best;
-}
 
 std::string join_path(std::string_view parent, std::string_view child) {
   if (parent.empty()) return std::string(child);

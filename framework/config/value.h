@@ -11,6 +11,7 @@
 #pragma once
 
 #include "framework/core/error.h"
+#include "framework/core/suggest.h"
 
 #include <cstdint>
 #include <memory>
@@ -171,6 +172,17 @@ struct Override {
 /// Parses one override; a malformed one throws ConfigError at "<command line>:<arg_index>:<col>"
 /// (col: 1-based column in the argument) saying "override 'text': ...".
 Override parse_override(const std::string& text, int arg_index = 1);
+/// A dotted key with list indices, in the one grammar overrides and sweeps share:
+/// "model.layers[1].width" -> {"model", "layers", "[1]", "width"}. A name segment holds letters,
+/// digits, '_', '-', '/' and '@'; an index is [n], n >= 0.
+struct KeyPath {
+  std::vector<std::string> path;  ///< empty when malformed
+  std::string error;              ///< why it is malformed
+  std::size_t error_pos = 0;      ///< where (0-based, in the key)
+  bool ok() const { return error.empty(); }
+};
+KeyPath parse_key(std::string_view key);
+
 /// Applies overrides in order to a spec. A set of a missing key (with the nearest existing key as
 /// a hint), an add of an existing key, a remove of a missing key, or a path through a scalar are
 /// problems, all collected and thrown together as one ConfigError (an override with a problem is
@@ -195,10 +207,8 @@ std::string hash(const Value& v);
 
 // ---- helpers for messages ---------------------------------------------------------------------
 
-/// Levenshtein distance.
-std::size_t edit_distance(std::string_view a, std::string_view b);
-/// The candidate nearest to `key` within distance 2, if any ("did you mean").
-std::optional<std::string> nearest(std::string_view key, const std::vector<std::string>& candidates);
+using core::edit_distance;  // core/suggest.h: the message helpers of every layer
+using core::nearest;
 /// Joins a dotted path: join_path("model", "encoder") == "model.encoder"; join_path("a", "[2]") == "a[2]".
 std::string join_path(std::string_view parent, std::string_view child);
 

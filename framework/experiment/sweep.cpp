@@ -52,34 +52,13 @@ std::string_view op_prefix(Override::Op op) {
   }
 }
 
-/// "a.b[2].c" -> {"a", "b", "[2]", "c"}; nullopt (and `why`) when malformed.
+/// "a.b[2].c" -> {"a", "b", "[2]", "c"} (config::parse_key's grammar, as overrides); nullopt
+/// (and `why`) when malformed.
 std::optional<std::vector<std::string>> split_key(std::string_view key, std::string& why) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t dot = key.find('.', start);
-    std::string_view part = key.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    const std::size_t bracket = part.find('[');
-    const std::string_view name = part.substr(0, bracket);
-    if (name.empty() || name.find(']') != std::string_view::npos) {
-      why = fmt::format("malformed key '{}': every segment needs a name", key);
-      return std::nullopt;
-    }
-    out.emplace_back(name);
-    part.remove_prefix(name.size());
-    while (!part.empty()) {
-      const std::size_t close = part.find(']');
-      const std::string_view digits = close == std::string_view::npos ? "" : part.substr(1, close - 1);
-      if (part[0] != '[' || digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) {
-        why = fmt::format("malformed key '{}': a list index is written [n]", key);
-        return std::nullopt;
-      }
-      out.emplace_back(part.substr(0, close + 1));
-      part.remove_prefix(close + 1);
-    }
-    if (dot == std::string_view::npos) return out;
-    start = dot + 1;
-  }
+  config::KeyPath k = config::parse_key(key);
+  if (k.ok()) return std::move(k.path);
+  why = fmt::format("malformed key '{}': {} at character {}", key, k.error, k.error_pos + 1);
+  return std::nullopt;
 }
 
 std::optional<std::int64_t> as_int(const Value& v) {
@@ -142,7 +121,7 @@ class Parser {
 
  private:
   void unknown(const Value::Entry& e, const std::string& where, const std::vector<std::string>& valid) {
-    const auto hint = config::nearest(e.key, valid);
+    const auto hint = core::nearest(e.key, valid);
     std::vector<std::string_view> names(valid.begin(), valid.end());
     problems_.add(e.key_mark, config::join_path(where, e.key),
                   fmt::format("unknown key{}; expected {}", hint ? fmt::format(" (did you mean '{}'?)", *hint) : "",

@@ -27,6 +27,7 @@
 
 #include "framework/config/binder.h"
 #include "framework/core/error.h"
+#include "framework/core/suggest.h"
 
 #include <fmt/format.h>
 
@@ -70,10 +71,7 @@ inline std::string describe_node(const config::Value& v) {
   return v.is_scalar() ? fmt::format("scalar '{}'", v.text()) : std::string(v.kind_name());
 }
 
-/// "a, b, c", or "(none)" for an empty list (for messages).
-inline std::string join_names(const std::vector<std::string>& names) {
-  return names.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(names, ", "));
-}
+using core::join_names;
 
 template <class Base>
 class [[gnu::visibility("default")]] Registry {
@@ -130,7 +128,7 @@ class [[gnu::visibility("default")]] Registry {
   /// "unknown attention 'x'; did you mean 'y'? registered: a, b, c" (the hint only within edit distance 2).
   std::string unknown_message(std::string_view name) const {
     const auto all = names();
-    const auto hint = config::nearest(name, all);
+    const auto hint = core::nearest(name, all);
     return fmt::format("unknown {} '{}'; {}registered: {}", family(), name, hint ? fmt::format("did you mean '{}'? ", *hint) : "",
                        join_names(all));
   }

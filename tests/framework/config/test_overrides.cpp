@@ -5,6 +5,7 @@
 
 #include <ostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 // Boost.Test prints both sides of a failed comparison.
@@ -240,6 +241,28 @@ BOOST_AUTO_TEST_CASE(problems_are_collected_and_failed_overrides_change_nothing)
   BOOST_TEST(at(v, "optim.wd").text() == "0");
   BOOST_TEST(v.find("zz") == nullptr);
   BOOST_TEST(at(v, "optim.lr").text() == "0.001");
+}
+
+// One key grammar for overrides and sweeps (experiment/sweep.cpp reads sweep keys with it too).
+BOOST_AUTO_TEST_CASE(one_key_grammar) {
+  const KeyPath k = parse_key("model.layers[1].w-2/x@y");
+  BOOST_TEST(k.ok());
+  BOOST_TEST(k.path == (std::vector<std::string>{"model", "layers", "[1]", "w-2/x@y"}), boost::test_tools::per_element());
+  for (const auto& [bad, pos, why] : std::vector<std::tuple<std::string, std::size_t, std::string>>{
+           {"", 0, "missing key"},
+           {"model..type", 6, "empty key segment"},
+           {"[0].a", 0, "must start with a name"},
+           {"a[x]", 1, "bad list index"},
+           {"a.b c", 3, "unexpected character ' '"},
+           {"a$b", 1, "unexpected character '$'"}}) {
+    const KeyPath e = parse_key(bad);
+    BOOST_TEST(!e.ok(), bad);
+    BOOST_TEST(e.path.empty());
+    BOOST_TEST(e.error_pos == pos, bad << ": " << e.error_pos);
+    BOOST_TEST(e.error.find(why) != std::string::npos, bad << ": " << e.error);
+  }
+  // An override reports the same problem at the same column (after its prefix).
+  BOOST_TEST(parse_error("+a$b=1").find("<command line>:1:3") != std::string::npos, parse_error("+a$b=1"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
