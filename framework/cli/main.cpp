@@ -5,6 +5,7 @@
 #include "framework/core/memory.h"
 #include "framework/config/value.h"
 #include "framework/core/error.h"
+#include "framework/eval/metrics.h"
 #include "framework/experiment/seed_demo.h"
 #include "framework/experiment/spec.h"
 #include "framework/experiment/mpi.h"
@@ -63,7 +64,17 @@ void print_fields(const config::Schema& fields, int indent) {
   }
 }
 
+// `attnlab plugins metric`: the metric table (eval/metrics.h), the one place metrics are defined.
+int cmd_metrics() {
+  fmt::print("metric (eval.metrics; ranked metrics are reported per cutoff in eval.ks, as hr@10)\n");
+  for (const auto& m : eval::metric_table())
+    fmt::print("  {:<16} {:<7} {:<6} {}{}\n", m.name, data::name_of(m.kind), m.lower_is_better ? "lower" : "higher", m.summary,
+               m.ranked ? " [@k]" : "");
+  return kOk;
+}
+
 int cmd_plugins(const std::string& which, const std::vector<std::string>& libs) {
+  if (which == "metric") return cmd_metrics();
   for (const auto& lib : libs) registry::load_plugin_library(lib);
   const std::string family = which.substr(0, which.find('/'));
   const std::string name = which.find('/') == std::string::npos ? "" : which.substr(which.find('/') + 1);
@@ -98,12 +109,14 @@ int cmd_plugins(const std::string& which, const std::vector<std::string>& libs) 
     }
     std::vector<std::string> names;
     for (const auto& e : entries) names.push_back(e.name);
-    const auto hint = config::nearest(name, names);
+    const auto hint = core::nearest(name, names);
     fmt::print(stderr, "attnlab: no {} plugin '{}'{}; registered: {}\n", fam.name, name,
                hint ? fmt::format(" (did you mean '{}'?)", *hint) : "", names.empty() ? "(none)" : fmt::format("{}", fmt::join(names, ", ")));
     return kUsage;
   }
-  if (family.empty()) fmt::print("\n`attnlab plugins <family>` shows every plugin of a family with its parameters.\n");
+  if (family.empty())
+    fmt::print("\n`attnlab plugins <family>` shows every plugin of a family with its parameters; `attnlab plugins metric` "
+               "the metrics.\n");
   if (!found_family) {
     fmt::print(stderr, "attnlab: no plugin family '{}'; families: {}\n", family, fmt::join(family_names, ", "));
     return kUsage;
@@ -158,7 +171,9 @@ int run_main(int argc, char** argv) {
   plugins->add_option("--plugin", plugin_libs, "shared library of out-of-tree plugins to load (repeatable)");
 
   experiment::DemoOptions demo;
-  auto* d = app.add_subcommand("demo", "Train the founding article's seed model on a generated marker task and print its loss per epoch");
+  auto* d = app.add_subcommand("demo",
+                               "Run the seed preset (the founding article's model) on a generated marker task through "
+                               "the real pipeline and print its loss per epoch");
   d->add_option("--vocab", demo.vocab, "vocabulary size")->capture_default_str()->check(CLI::Range(3, 1000000));
   d->add_option("--embedding", demo.embedding, "embedding width")->capture_default_str()->check(CLI::PositiveNumber);
   d->add_option("--hidden", demo.hidden, "LSTM width")->capture_default_str()->check(CLI::PositiveNumber);

@@ -1,95 +1,68 @@
 #include "framework/experiment/seed_demo.h"
 
-#include "framework/data/marker_task.h"
-#include "framework/experiment/seed_model.h"
-#include "framework/onednn/onednn.h"
-#include "framework/ops/ops.h"
-#include "framework/optim/adam.h"
+#include "attnlab/seed_preset.h"
+#include "framework/core/error.h"
+#include "framework/experiment/runner.h"
+#include "framework/store/trial.h"
 
-#include <chrono>
-#include <cstring>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 namespace attnlab::experiment {
-namespace {
 
-using core::Tensor;
-
-// Rows [begin, begin + n) of a [N, ...] tensor, in the order given by perm (a batch).
-Tensor gather_rows(const Tensor& t, const std::vector<std::int64_t>& perm, std::int64_t begin, std::int64_t n) {
-  core::Shape s = t.shape();
-  s[0] = n;
-  Tensor out = Tensor::empty(s, t.dtype());
-  const std::int64_t row = t.numel() / t.shape()[0];
-  const std::size_t bytes = static_cast<std::size_t>(row) * core::size_of(t.dtype());
-  for (std::int64_t i = 0; i < n; ++i)
-    std::memcpy(static_cast<char*>(out.raw()) + static_cast<std::size_t>(i) * bytes,
-                static_cast<const char*>(t.raw()) + static_cast<std::size_t>(perm[static_cast<std::size_t>(begin + i)]) * bytes, bytes);
-  return out;
+std::vector<std::string> demo_overrides(const DemoOptions& o) {
+  // ++: set or add, whatever the preset spells out.
+  return {fmt::format("++data.dataset={{type: marker, train: {}, valid: {}, test: {}, seq_len: {}, vocab: {}, classes: {}}}",
+                      o.train, o.valid, o.valid, o.seq_len, o.vocab, o.classes),
+          "++data.task=label",
+          fmt::format("++model.embedding={}", o.embedding),
+          fmt::format("++model.extractor.hidden={}", o.hidden),
+          fmt::format("++train.epochs={}", o.epochs),
+          fmt::format("++train.batch_size={}", o.batch),
+          fmt::format("++train.optimizer.lr={}", o.lr),
+          fmt::format("++train.seed={}", o.seed),
+          "++eval.metrics=[accuracy, logloss]",
+          "++log.checkpoint=false",
+          "++log.probes=0"};
 }
 
-}  // namespace
-
 std::vector<EpochStats> run_seed_demo(const DemoOptions& o) {
-  onednn::set_threads(o.threads);
-  core::Rng rng(o.seed);
-  core::Rng data_rng = rng.fork(1), init_rng = rng.fork(2), shuffle_rng = rng.fork(3);
-  const auto train = data::make_marker_task(o.train, o.seq_len, o.vocab, o.classes, data_rng);
-  const auto valid = data::make_marker_task(o.valid, o.seq_len, o.vocab, o.classes, data_rng);
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / fmt::format("attnlab-demo-{}", ::getpid());
+  fs::create_directories(dir);
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);
+    }
+  } cleanup{dir};
+  std::ofstream(dir / "seed.yaml") << kSeedPreset;
 
-  SeedModel model({o.vocab, o.embedding, o.hidden, o.seq_len, o.classes}, init_rng);
-  optim::Adam opt(model.params(), {.lr = o.lr});
-  if (!o.quiet)
-    fmt::print("seed model: {} parameters; marker task: {} train / {} valid sequences of length {}, {} classes\n",
-               model.num_params(), o.train, o.valid, o.seq_len, o.classes);
+  SweepOptions run;
+  run.spec = (dir / "seed.yaml").string();
+  run.overrides = demo_overrides(o);
+  run.single = true;
+  run.threads = o.threads;
+  run.out_dir = (dir / "results").string();
+  run.quiet = true;
+  const SweepResult result = run_sweep(run);
+  if (result.rows.size() != 1 || result.rows.front().status != "done")
+    throw Error("demo: the trial failed: " + (result.rows.empty() ? std::string("no trial ran") : result.rows.front().message));
 
-  std::vector<std::int64_t> order(static_cast<std::size_t>(o.train));
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int64_t>(i);
-  std::vector<std::int64_t> identity(static_cast<std::size_t>(o.valid));
-  for (std::size_t i = 0; i < identity.size(); ++i) identity[i] = static_cast<std::int64_t>(i);
-
+  const store::TrialReader r(store::trial_path(result.dir, result.rows.front().id));
+  const auto train_loss = r.curve("train", "loss"), valid_loss = r.curve("valid", "logloss"),
+             valid_acc = r.curve("valid", "accuracy");
+  const auto seconds = r.timing().epoch_seconds;
   std::vector<EpochStats> stats;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle_rng.below(i)]);
-    model.train();
-    double loss_sum = 0;
-    std::int64_t batches = 0;
-    for (std::int64_t b = 0; b + o.batch <= o.train; b += o.batch) {
-      const Tensor ids = gather_rows(train.ids, order, b, o.batch);
-      const Tensor labels = gather_rows(train.labels, order, b, o.batch);
-      opt.zero_grad();
-      autograd::Var loss = ops::softmax_cross_entropy(model.forward(ids), labels);
-      loss.backward();
-      opt.step();
-      loss_sum += loss.value().item();
-      ++batches;
-    }
-    model.eval();
-    double vloss = 0;
-    std::int64_t correct = 0, seen = 0;
-    {
-      autograd::NoGrad no_grad;
-      for (std::int64_t b = 0; b < o.valid; b += o.batch) {
-        const std::int64_t n = std::min(o.batch, o.valid - b);
-        const Tensor ids = gather_rows(valid.ids, identity, b, n);
-        const Tensor labels = gather_rows(valid.labels, identity, b, n);
-        autograd::Var logits = model.forward(ids);
-        vloss += ops::softmax_cross_entropy(logits, labels).value().item() * static_cast<double>(n);
-        const float* z = logits.value().f32();
-        for (std::int64_t i = 0; i < n; ++i) {
-          const float* row = z + i * o.classes;
-          const auto best = std::max_element(row, row + o.classes) - row;
-          correct += best == labels.i64()[i];
-        }
-        seen += n;
-      }
-    }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    stats.push_back({loss_sum / static_cast<double>(std::max<std::int64_t>(batches, 1)), vloss / static_cast<double>(seen),
-                     static_cast<double>(correct) / static_cast<double>(seen), secs});
+  for (std::size_t e = 0; e < train_loss.size(); ++e) {
+    stats.push_back({train_loss[e], valid_loss.at(e), valid_acc.at(e), seconds.at(e)});
     if (!o.quiet)
-      fmt::print("epoch {:2d}  train loss {:.4f}  valid loss {:.4f}  valid accuracy {:.3f}  ({:.1f} s)\n", epoch,
-                 stats.back().train_loss, stats.back().valid_loss, stats.back().valid_accuracy, secs);
+      fmt::print("epoch {:2d}  train loss {:.4f}  valid loss {:.4f}  valid accuracy {:.3f}  ({:.1f} s)\n", e + 1,
+                 stats.back().train_loss, stats.back().valid_loss, stats.back().valid_accuracy, stats.back().seconds);
   }
   return stats;
 }

@@ -1,7 +1,10 @@
-// `attnlab demo`: trains the seed model on the marker task and reports the loss per epoch.
+// `attnlab demo`: the founding article's seed model (experiments/presets/seed.yaml, compiled in)
+// trained on the generated marker task (dataset/marker), through the same pipeline as `attnlab run`
+// — the registry-built model, the trainer, the data pipeline — into a scratch directory.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace attnlab::experiment {
@@ -26,7 +29,11 @@ struct EpochStats {
   double train_loss, valid_loss, valid_accuracy, seconds;
 };
 
-/// Runs the demo; prints one line per epoch unless quiet. Returns the per-epoch statistics.
+/// The preset's spec with the demo's data and sizes as overrides (Hydra grammar), for `attnlab run`.
+std::vector<std::string> demo_overrides(const DemoOptions& o);
+
+/// Runs the demo; prints one line per epoch unless quiet. Returns the per-epoch statistics. Throws
+/// attnlab::Error with the trial's message when it fails.
 std::vector<EpochStats> run_seed_demo(const DemoOptions& o);
 
 }  // namespace attnlab::experiment
