@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 using namespace attnlab;
 using autograd::Var;
@@ -94,7 +95,23 @@ std::vector<std::filesystem::path> specs_in(const std::string& dir) {
   return out;
 }
 
-std::size_t train_every_trial(const std::filesystem::path& path) {
+/// The plugins a model section names, as "family/type" (a multi-task model's heads, structure and
+/// weighting; otherwise its single head).
+void collect_plugins(const model::ModelSection& m, std::set<std::string>& used) {
+  used.insert("extractor/" + m.extractor.type);
+  used.insert("attention/" + m.attention.type);
+  used.insert("pooling/" + m.pooling.type);
+  if (m.tasks.empty()) {
+    used.insert("head/" + m.head.type);
+    return;
+  }
+  for (const auto& [name, head] : m.tasks) used.insert("head/" + head.type);
+  used.insert("multitask/" + m.multitask.type);
+  used.insert("weighting/" + m.weighting.type);
+}
+
+/// Trains every trial of a spec's sweep one step; returns how many, and adds the plugins they name.
+std::size_t train_every_trial(const std::filesystem::path& path, std::set<std::string>* used = nullptr) {
   const auto r = experiment::load_experiment(path.string(), small_overrides(path.string()));
   std::size_t trials = 0;
   for (const auto& t : experiment::expand_sweep(r.raw, {})) {
@@ -102,6 +119,7 @@ std::size_t train_every_trial(const std::filesystem::path& path) {
       auto trial = experiment::resolve(t.spec);
       trial.base_dir = r.base_dir;  // the trial's data paths are relative to the sweep's spec
       check_one_step(trial);
+      if (used) collect_plugins(trial.spec.model, *used);
       ++trials;
     }
   }
@@ -144,9 +162,18 @@ BOOST_AUTO_TEST_CASE(the_small_overrides_apply_to_synthetic_data_only) {
 }
 
 BOOST_AUTO_TEST_CASE(every_trial_of_every_zoo_sweep_builds_and_trains_one_step) {
+  // The zoo's promise: every registered model plugin trains inside a real model. Derived from the
+  // registry, so a new plugin needs a zoo trial, not an edited count.
+  std::set<std::string> used;
   std::size_t trials = 0;
-  for (const auto& path : specs_in("zoo")) trials += train_every_trial(path);
-  BOOST_TEST(trials == 14u + 35u + 7u + 30u);  // attention variants, extractors x pooling, heads, multitask x weighting
+  for (const auto& path : specs_in("zoo")) trials += train_every_trial(path, &used);
+  BOOST_TEST(trials > 0u);
+  for (const char* family : {"extractor", "attention", "pooling", "head", "multitask", "weighting"}) {
+    const registry::FamilyInfo* f = registry::find_family(family);
+    BOOST_TEST_REQUIRE(f != nullptr, family);
+    for (const auto& name : f->names())
+      BOOST_TEST(used.count(std::string(family) + "/" + name) == 1u, family << "/" << name << " is in no zoo trial");
+  }
 }
 
 BOOST_AUTO_TEST_CASE(every_reproduction_on_shipped_data_trains_every_trial_one_step) {
@@ -159,10 +186,10 @@ BOOST_AUTO_TEST_CASE(every_reproduction_on_shipped_data_trains_every_trial_one_s
     BOOST_TEST_REQUIRE(file != nullptr);
     const auto data = std::filesystem::weakly_canonical(std::filesystem::path(r.base_dir) / file->text()).string();
     if (!data.starts_with(std::filesystem::weakly_canonical(ATTNLAB_PROJECT_DIR).string() + "/")) continue;
-    BOOST_TEST_CONTEXT(path.filename().string()) { BOOST_TEST(train_every_trial(path) == 3u); }
+    BOOST_TEST_CONTEXT(path.filename().string()) { BOOST_TEST(train_every_trial(path) > 0u); }
     ++shipped;
   }
-  BOOST_TEST(shipped == 2u);  // GRU4Rec and NextItNet on MovieLens-small
+  BOOST_TEST(shipped > 0u);
 }
 
 BOOST_AUTO_TEST_CASE(every_trial_of_the_seed_ablation_trains_one_step) {
