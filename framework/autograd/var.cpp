@@ -9,8 +9,8 @@ thread_local bool t_grad_enabled = true;
 
 void accumulate(Node& n, Tensor g) {
   if (g.shape() != n.value.shape())
-    throw ShapeError(n.op, fmt::format("gradient of shape {} for a value of shape {}", g.shape().str(),
-                                       n.value.shape().str()));
+    throw ShapeError(
+        n.op, fmt::format("gradient of shape {} for a value of shape {}", g.shape().str(), n.value.shape().str()));
   if (!n.grad.defined()) {
     n.grad = std::move(g);
     n.grad_owned = false;
@@ -35,8 +35,8 @@ Var::Var(Tensor value, bool requires_grad) : n_(std::make_shared<Node>()) {
 
 void Var::set_value(Tensor v) {
   if (v.shape() != n_->value.shape())
-    throw ShapeError("set_value", fmt::format("new value {} for a variable of shape {}", v.shape().str(),
-                                              n_->value.shape().str()));
+    throw ShapeError("set_value",
+                     fmt::format("new value {} for a variable of shape {}", v.shape().str(), n_->value.shape().str()));
   n_->value = std::move(v);
 }
 
@@ -53,7 +53,8 @@ Var make_result(Tensor value, std::vector<Var> inputs, const char* op, BackwardF
   n->value = std::move(value);
   n->op = op;
   if (!any) return Var(std::move(n));
-  if (!backward) throw NotDifferentiable(op, "the op has no backward; run it under NoGrad or on inputs that need no gradient");
+  if (!backward)
+    throw NotDifferentiable(op, "the op has no backward; run it under NoGrad or on inputs that need no gradient");
   n->requires_grad = true;
   n->is_leaf = false;
   n->inputs.reserve(inputs.size());

@@ -32,7 +32,7 @@ using BackwardFn = std::function<void(const Tensor& grad_out, Grads& grads)>;
 
 struct Node {
   Tensor value;
-  Tensor grad;          // undefined until something flows in
+  Tensor grad;              // undefined until something flows in
   bool grad_owned = false;  // grad's buffer is ours alone: safe to accumulate into in place
   bool requires_grad = false;
   bool is_leaf = true;

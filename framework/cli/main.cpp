@@ -2,23 +2,23 @@
 //
 // Exit codes: 0 success; 1 a run failed (or a trial did); 2 a usage or configuration error (nothing
 // was run).
-#include "framework/core/memory.h"
 #include "framework/config/value.h"
 #include "framework/core/error.h"
+#include "framework/core/memory.h"
 #include "framework/eval/metrics.h"
-#include "framework/experiment/seed_demo.h"
-#include "framework/experiment/spec.h"
 #include "framework/experiment/mpi.h"
 #include "framework/experiment/runner.h"
+#include "framework/experiment/seed_demo.h"
+#include "framework/experiment/spec.h"
 #include "framework/experiment/sweep.h"
 #include "framework/registry/loader.h"
 #include "framework/registry/registry.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
-#include <oneapi/dnnl/dnnl.hpp>
 #include <unistd.h>
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include <exception>
 
@@ -57,7 +57,9 @@ void print_fields(const config::Schema& fields, int indent) {
   for (const auto& f : fields) {
     std::string extra = bounds(f);
     if (!f.choices.empty()) extra += fmt::format("{}one of {}", extra.empty() ? "" : "; ", fmt::join(f.choices, ", "));
-    const std::string def = f.required ? "required" : f.default_value.empty() ? (f.optional ? "absent" : "") : "= " + f.default_value;
+    const std::string def = f.required                ? "required"
+                            : f.default_value.empty() ? (f.optional ? "absent" : "")
+                                                      : "= " + f.default_value;
     fmt::print("{:{}}{:<16} {:<18} {:<14} {}{}\n", "", indent, f.name, f.type, def, f.doc,
                extra.empty() ? "" : fmt::format(" ({})", extra));
     if (!f.fields.empty()) print_fields(f.fields, indent + 2);
@@ -68,8 +70,8 @@ void print_fields(const config::Schema& fields, int indent) {
 int cmd_metrics() {
   fmt::print("metric (eval.metrics; ranked metrics are reported per cutoff in eval.ks, as hr@10)\n");
   for (const auto& m : eval::metric_table())
-    fmt::print("  {:<16} {:<7} {:<6} {}{}\n", m.name, data::name_of(m.kind), m.lower_is_better ? "lower" : "higher", m.summary,
-               m.ranked ? " [@k]" : "");
+    fmt::print("  {:<16} {:<7} {:<6} {}{}\n", m.name, data::name_of(m.kind), m.lower_is_better ? "lower" : "higher",
+               m.summary, m.ranked ? " [@k]" : "");
   return kOk;
 }
 
@@ -94,8 +96,10 @@ int cmd_plugins(const std::string& which, const std::vector<std::string>& libs) 
       if (entries.empty()) fmt::print("{}: none registered yet\n", fam.name);
       for (const auto& e : entries) {
         fmt::print("{}/{}: {}\n", fam.name, e.name, e.summary);
-        if (e.schema.empty()) fmt::print("  (no parameters)\n");
-        else print_fields(e.schema, 2);
+        if (e.schema.empty())
+          fmt::print("  (no parameters)\n");
+        else
+          print_fields(e.schema, 2);
         fmt::print("\n");
       }
       continue;
@@ -103,20 +107,24 @@ int cmd_plugins(const std::string& which, const std::vector<std::string>& libs) 
     for (const auto& e : entries) {
       if (e.name != name) continue;
       fmt::print("{}/{}: {}\n  defined in {}\n\n", fam.name, e.name, e.summary, e.origin);
-      if (e.schema.empty()) fmt::print("  (no parameters)\n");
-      else print_fields(e.schema, 2);
+      if (e.schema.empty())
+        fmt::print("  (no parameters)\n");
+      else
+        print_fields(e.schema, 2);
       return kOk;
     }
     std::vector<std::string> names;
     for (const auto& e : entries) names.push_back(e.name);
     const auto hint = core::nearest(name, names);
     fmt::print(stderr, "attnlab: no {} plugin '{}'{}; registered: {}\n", fam.name, name,
-               hint ? fmt::format(" (did you mean '{}'?)", *hint) : "", names.empty() ? "(none)" : fmt::format("{}", fmt::join(names, ", ")));
+               hint ? fmt::format(" (did you mean '{}'?)", *hint) : "",
+               names.empty() ? "(none)" : fmt::format("{}", fmt::join(names, ", ")));
     return kUsage;
   }
   if (family.empty())
-    fmt::print("\n`attnlab plugins <family>` shows every plugin of a family with its parameters; `attnlab plugins metric` "
-               "the metrics.\n");
+    fmt::print(
+        "\n`attnlab plugins <family>` shows every plugin of a family with its parameters; `attnlab plugins metric` "
+        "the metrics.\n");
   if (!found_family) {
     fmt::print(stderr, "attnlab: no plugin family '{}'; families: {}\n", family, fmt::join(family_names, ", "));
     return kUsage;
@@ -150,18 +158,22 @@ int run_main(int argc, char** argv) {
     cmd->add_option("--out", o->out_dir, "the sweep directory (default: <log.dir>/<name>)");
     cmd->add_flag("--force", o->force, "run into a sweep directory made by a different spec");
     cmd->add_flag("--quiet", o->quiet, "no progress display and no results table");
-    cmd->add_flag("--no-table", o->no_table, "no results table at the end (scripts/summarize makes the ablation table)");
+    cmd->add_flag("--no-table", o->no_table,
+                  "no results table at the end (scripts/summarize makes the ablation table)");
   }
-  sweep->add_option("--jobs", sweep_opts.jobs, "trials run at once (default: cores / threads)")->check(CLI::Range(1, 1024));
+  sweep->add_option("--jobs", sweep_opts.jobs, "trials run at once (default: cores / threads)")
+      ->check(CLI::Range(1, 1024));
   sweep->add_flag("--fail-fast", sweep_opts.fail_fast, "stop at the first failed trial");
   sweep->add_option("--shard", shard, "i/N: run only the trials whose index is i mod N (job arrays)");
   auto* validate = app.add_subcommand(
       "validate",
-      "Check a spec (includes, overrides, plugins, sweep) and report every problem, then rehearse every trial on its data "
+      "Check a spec (includes, overrides, plugins, sweep) and report every problem, then rehearse every trial on its "
+      "data "
       "(data prepared, model built, one training step, one evaluation batch per split): ok means every trial can run");
   add_spec_args(validate, validate_args);
   bool spec_only = false;
-  validate->add_flag("--spec-only", spec_only, "check the spec alone, without reading the data or rehearsing the trials");
+  validate->add_flag("--spec-only", spec_only,
+                     "check the spec alone, without reading the data or rehearsing the trials");
   auto* show = app.add_subcommand("show", "Print the fully resolved config and its hash");
   add_spec_args(show, show_args);
   std::string which;
@@ -184,7 +196,9 @@ int run_main(int argc, char** argv) {
   d->add_option("--epochs", demo.epochs, "epochs")->capture_default_str()->check(CLI::PositiveNumber);
   d->add_option("--batch", demo.batch, "batch size")->capture_default_str()->check(CLI::PositiveNumber);
   d->add_option("--lr", demo.lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-  d->add_option("--threads", demo.threads, "oneDNN (OpenMP) threads")->capture_default_str()->check(CLI::Range(1, 1024));
+  d->add_option("--threads", demo.threads, "oneDNN (OpenMP) threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
   d->add_option("--seed", demo.seed, "random seed (data, initialisation, shuffling)")->capture_default_str();
 
   try {
@@ -208,15 +222,16 @@ int run_main(int argc, char** argv) {
         });
         if (tty) fmt::print(stderr, "\r\033[K");
         if (!failures.empty()) {
-          fmt::print(stderr, "{}: the spec is well-formed, but {} of {} trial{} cannot run on the data:\n", validate_args.spec,
-                     failures.size(), trials, trials == 1 ? "" : "s");
+          fmt::print(stderr, "{}: the spec is well-formed, but {} of {} trial{} cannot run on the data:\n",
+                     validate_args.spec, failures.size(), trials, trials == 1 ? "" : "s");
           for (const auto& f : failures)
             fmt::print(stderr, "  trial {}{}: {}\n", f.index, f.label.empty() ? "" : " (" + f.label + ")", f.message);
           return kUsage;
         }
       }
       fmt::print("{}: ok ({}, config hash {}, {} trial{}{})\n", validate_args.spec, r.spec.name, r.hash, trials,
-                 trials == 1 ? "" : "s", spec_only ? "; spec only, not rehearsed on the data" : ", each rehearsed on its data");
+                 trials == 1 ? "" : "s",
+                 spec_only ? "; spec only, not rehearsed on the data" : ", each rehearsed on its data");
       return kOk;
     }
     if (show->parsed()) {
@@ -227,7 +242,8 @@ int run_main(int argc, char** argv) {
     }
     if (sweep->parsed() && dry_run) {
       const auto r = load(sweep_args);
-      const auto trials = experiment::expand_sweep(r.raw, [](const config::Value& t) { return experiment::resolve(t).resolved; });
+      const auto trials =
+          experiment::expand_sweep(r.raw, [](const config::Value& t) { return experiment::resolve(t).resolved; });
       fmt::print("{} trial{} of {}\n", trials.size(), trials.size() == 1 ? "" : "s", sweep_args.spec);
       for (const auto& t : trials) fmt::print("{:4d}  {}  {}\n", t.index, t.id, t.label());
       return kOk;
@@ -255,8 +271,9 @@ int run_main(int argc, char** argv) {
       const auto result = experiment::run_sweep(o);
       if (!o.quiet) {
         if (!o.no_table) fmt::print("{}", experiment::format_table(result));
-        fmt::print("{} done, {} failed, {} finished earlier{}; results in {}\n", result.done, result.failed, result.skipped,
-                   result.stopped ? fmt::format(", {} interrupted (run again to resume)", result.stopped) : "", result.dir);
+        fmt::print(
+            "{} done, {} failed, {} finished earlier{}; results in {}\n", result.done, result.failed, result.skipped,
+            result.stopped ? fmt::format(", {} interrupted (run again to resume)", result.stopped) : "", result.dir);
       }
       return result.failed > 0 || result.stopped > 0 ? kRunFailed : kOk;
     }
@@ -264,14 +281,16 @@ int run_main(int argc, char** argv) {
     if (d->parsed()) {
       const auto stats = experiment::run_seed_demo(demo);
       const double first = stats.front().train_loss, last = stats.back().train_loss;
-      fmt::print("train loss fell from {:.4f} to {:.4f}; final valid accuracy {:.3f}\n", first, last, stats.back().valid_accuracy);
+      fmt::print("train loss fell from {:.4f} to {:.4f}; final valid accuracy {:.3f}\n", first, last,
+                 stats.back().valid_accuracy);
       return last < first ? kOk : kRunFailed;
     }
     fmt::print("{}", app.help());
     return kOk;
   } catch (const config::ConfigError& e) {
     fmt::print(stderr, "{}\n", e.what());
-    fmt::print(stderr, "attnlab: {} problem{} in the spec; nothing was run\n", e.problems().size(), e.problems().size() == 1 ? "" : "s");
+    fmt::print(stderr, "attnlab: {} problem{} in the spec; nothing was run\n", e.problems().size(),
+               e.problems().size() == 1 ? "" : "s");
     return kUsage;
   } catch (const Error& e) {
     fmt::print(stderr, "attnlab: error: {}\n", e.what());

@@ -86,25 +86,32 @@ std::string format_float(double d) {
 }
 
 std::string format_number(double d) {
-  if (std::isfinite(d) && d == std::floor(d) && std::abs(d) < 1e15) return fmt::format("{}", static_cast<std::int64_t>(d));
+  if (std::isfinite(d) && d == std::floor(d) && std::abs(d) < 1e15)
+    return fmt::format("{}", static_cast<std::int64_t>(d));
   return format_float(d);
 }
 
 void bind_value(const Value& v, const std::string& path, Problems& p, bool& out) {
   std::string why;
-  if (auto x = parse_bool(v, why)) out = *x;
-  else p.add(v.mark(), path, why);
+  if (auto x = parse_bool(v, why))
+    out = *x;
+  else
+    p.add(v.mark(), path, why);
 }
 
 void bind_value(const Value& v, const std::string& path, Problems& p, std::string& out) {
-  if (v.is_scalar()) out = v.text();
-  else p.add(v.mark(), path, fmt::format("expected string, got {}", describe(v)));
+  if (v.is_scalar())
+    out = v.text();
+  else
+    p.add(v.mark(), path, fmt::format("expected string, got {}", describe(v)));
 }
 
 void bind_value(const Value& v, const std::string& path, Problems& p, double& out) {
   std::string why;
-  if (auto x = parse_float(v, why)) out = *x;
-  else p.add(v.mark(), path, why);
+  if (auto x = parse_float(v, why))
+    out = *x;
+  else
+    p.add(v.mark(), path, why);
 }
 
 void bind_value(const Value& v, const std::string& path, Problems& p, float& out) {
@@ -120,8 +127,10 @@ void bind_value(const Value& v, const std::string& path, Problems& p, float& out
 
 void bind_value(const Value& v, const std::string& path, Problems& p, std::int64_t& out) {
   std::string why;
-  if (auto x = parse_int(v, why)) out = *x;
-  else p.add(v.mark(), path, why);
+  if (auto x = parse_int(v, why))
+    out = *x;
+  else
+    p.add(v.mark(), path, why);
 }
 
 void bind_value(const Value& v, const std::string& path, Problems& p, int& out) {
@@ -158,17 +167,22 @@ void Binder::check_number(const FieldSpec<double>& s, double x, const Value& at,
   if (!below && !above && !std::isnan(x)) return;
   if (std::isnan(x) && !s.lo && !s.hi) return;
   std::string bound;
-  if (s.lo && s.hi) bound = fmt::format("not in [{}, {}]", format_number(*s.lo), format_number(*s.hi));
-  else if (s.lo) bound = fmt::format("must be >= {}", format_number(*s.lo));
-  else bound = fmt::format("must be <= {}", format_number(*s.hi));
+  if (s.lo && s.hi)
+    bound = fmt::format("not in [{}, {}]", format_number(*s.lo), format_number(*s.hi));
+  else if (s.lo)
+    bound = fmt::format("must be >= {}", format_number(*s.lo));
+  else
+    bound = fmt::format("must be <= {}", format_number(*s.hi));
   p_.add(at.mark(), path, fmt::format("{} {}", at.is_scalar() ? at.text() : format_float(x), bound));
 }
 
-void Binder::check_choice(const std::vector<std::string>& choices, const std::string& x, const Value& at, const std::string& path) {
+void Binder::check_choice(const std::vector<std::string>& choices, const std::string& x, const Value& at,
+                          const std::string& path) {
   if (choices.empty() || std::find(choices.begin(), choices.end(), x) != choices.end()) return;
   const auto hint = nearest(x, choices);
   p_.add(at.mark(), path,
-         fmt::format("'{}' is not one of {}{}", x, fmt::join(choices, ", "), hint ? fmt::format("; did you mean '{}'?", *hint) : ""));
+         fmt::format("'{}' is not one of {}{}", x, fmt::join(choices, ", "),
+                     hint ? fmt::format("; did you mean '{}'?", *hint) : ""));
 }
 
 void Binder::finish_struct(const std::vector<std::string>& ignore) {

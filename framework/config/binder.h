@@ -17,8 +17,8 @@
 // `v(name, field)` returns a declaration whose modifiers (.min .max .range .choices .doc) apply when
 // the declaration ends (at the semicolon). `v.required(name, field)` declares a field without a
 // default. Field types: bool, int, std::int64_t, float, double, std::string, std::vector<T>,
-// std::optional<T> and std::map<std::string, T> (keys in sorted order) of those, nested structs with their own visit(), and (framework/registry)
-// PluginSpec<Family>. YAML keys are spelled exactly like the fields.
+// std::optional<T> and std::map<std::string, T> (keys in sorted order) of those, nested structs with their own visit(),
+// and (framework/registry) PluginSpec<Family>. YAML keys are spelled exactly like the fields.
 //
 // Binding never throws: every problem (unknown key with a nearest-name hint and the valid keys,
 // missing required key, wrong type, out-of-range value, value not among the choices) goes into a
@@ -56,16 +56,24 @@ using Schema = std::vector<FieldInfo>;
 
 struct SchemaWriter;
 namespace detail {
-template <class T> struct is_optional : std::false_type {};
-template <class T> struct is_optional<std::optional<T>> : std::true_type {};
-template <class T> struct is_vector : std::false_type {};
-template <class T, class A> struct is_vector<std::vector<T, A>> : std::true_type {};
-template <class T> struct is_map : std::false_type {};
-template <class T> struct is_map<std::map<std::string, T>> : std::true_type {};
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_vector : std::false_type {};
+template <class T, class A>
+struct is_vector<std::vector<T, A>> : std::true_type {};
+template <class T>
+struct is_map : std::false_type {};
+template <class T>
+struct is_map<std::map<std::string, T>> : std::true_type {};
 }  // namespace detail
 /// A config struct: it has a visit() template taking any of the visitors below.
 template <class T>
-concept Visitable = requires(T& t, SchemaWriter& s) { t.visit(s); };
+concept Visitable = requires(T& t, SchemaWriter& s) {
+  t.visit(s);
+};
 
 // ---- scalar conversions (YAML 1.2 core schema) ---------------------------------------------------
 
@@ -80,17 +88,24 @@ std::string format_number(double d);
 
 template <class T>
 std::string type_name() {
-  if constexpr (std::is_same_v<T, bool>) return "bool";
-  else if constexpr (std::is_integral_v<T>) return "int";
-  else if constexpr (std::is_floating_point_v<T>) return "float";
-  else if constexpr (std::is_same_v<T, std::string>) return "string";
+  if constexpr (std::is_same_v<T, bool>)
+    return "bool";
+  else if constexpr (std::is_integral_v<T>)
+    return "int";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "float";
+  else if constexpr (std::is_same_v<T, std::string>)
+    return "string";
   else if constexpr (detail::is_vector<T>::value)
     return "list of " + type_name<typename T::value_type>();
   else if constexpr (detail::is_optional<T>::value)
     return type_name<typename T::value_type>();
-  else if constexpr (detail::is_map<T>::value) return "map of " + type_name<typename T::mapped_type>();
-  else if constexpr (requires { T::kTypeName; }) return std::string(T::kTypeName);
-  else return "map";
+  else if constexpr (detail::is_map<T>::value)
+    return "map of " + type_name<typename T::mapped_type>();
+  else if constexpr (requires { T::kTypeName; })
+    return std::string(T::kTypeName);
+  else
+    return "map";
 }
 
 // ---- the declaration object ------------------------------------------------------------------------
@@ -114,9 +129,19 @@ class FieldDecl {
   FieldDecl& operator=(const FieldDecl&) = delete;
   ~FieldDecl() { v_.finish(s_); }
 
-  FieldDecl& min(double lo) { s_.lo = lo; return *this; }
-  FieldDecl& max(double hi) { s_.hi = hi; return *this; }
-  FieldDecl& range(double lo, double hi) { s_.lo = lo; s_.hi = hi; return *this; }
+  FieldDecl& min(double lo) {
+    s_.lo = lo;
+    return *this;
+  }
+  FieldDecl& max(double hi) {
+    s_.hi = hi;
+    return *this;
+  }
+  FieldDecl& range(double lo, double hi) {
+    s_.lo = lo;
+    s_.hi = hi;
+    return *this;
+  }
   FieldDecl& choices(std::initializer_list<const char*> c) {
     for (const char* x : c) s_.choices.emplace_back(x);
     return *this;
@@ -125,7 +150,10 @@ class FieldDecl {
     s_.choices.insert(s_.choices.end(), c.begin(), c.end());
     return *this;
   }
-  FieldDecl& doc(std::string d) { s_.doc = std::move(d); return *this; }
+  FieldDecl& doc(std::string d) {
+    s_.doc = std::move(d);
+    return *this;
+  }
 
  private:
   V& v_;
@@ -175,9 +203,13 @@ class Binder {
   Binder(const Value& node, std::string path, Problems& problems) : node_(node), path_(std::move(path)), p_(problems) {}
 
   template <class T>
-  FieldDecl<Binder, T> operator()(const char* name, T& ref) { return {*this, name, ref, false}; }
+  FieldDecl<Binder, T> operator()(const char* name, T& ref) {
+    return {*this, name, ref, false};
+  }
   template <class T>
-  FieldDecl<Binder, T> required(const char* name, T& ref) { return {*this, name, ref, true}; }
+  FieldDecl<Binder, T> required(const char* name, T& ref) {
+    return {*this, name, ref, true};
+  }
 
   /// Reports keys that no field consumed (unknown keys, with a hint and the valid keys).
   /// `ignore` lists keys handled elsewhere (a plugin's `type`).
@@ -188,7 +220,8 @@ class Binder {
 
  private:
   void check_number(const FieldSpec<double>& s, double x, const Value& at, const std::string& path);
-  void check_choice(const std::vector<std::string>& choices, const std::string& x, const Value& at, const std::string& path);
+  void check_choice(const std::vector<std::string>& choices, const std::string& x, const Value& at,
+                    const std::string& path);
 
   const Value& node_;
   std::string path_;
@@ -200,9 +233,13 @@ class Binder {
 struct SchemaWriter {
   Schema fields;
   template <class T>
-  FieldDecl<SchemaWriter, T> operator()(const char* name, T& ref) { return {*this, name, ref, false}; }
+  FieldDecl<SchemaWriter, T> operator()(const char* name, T& ref) {
+    return {*this, name, ref, false};
+  }
   template <class T>
-  FieldDecl<SchemaWriter, T> required(const char* name, T& ref) { return {*this, name, ref, true}; }
+  FieldDecl<SchemaWriter, T> required(const char* name, T& ref) {
+    return {*this, name, ref, true};
+  }
   template <class T>
   void finish(const FieldSpec<T>& s);
 };
@@ -211,9 +248,13 @@ struct SchemaWriter {
 struct ValueWriter {
   Value out = Value::map();
   template <class T>
-  FieldDecl<ValueWriter, T> operator()(const char* name, T& ref) { return {*this, name, ref, false}; }
+  FieldDecl<ValueWriter, T> operator()(const char* name, T& ref) {
+    return {*this, name, ref, false};
+  }
   template <class T>
-  FieldDecl<ValueWriter, T> required(const char* name, T& ref) { return {*this, name, ref, true}; }
+  FieldDecl<ValueWriter, T> required(const char* name, T& ref) {
+    return {*this, name, ref, true};
+  }
   template <class T>
   void finish(const FieldSpec<T>& s) {
     if constexpr (requires { s.ref->has_value(); }) {
@@ -227,7 +268,8 @@ struct ValueWriter {
 
 /// Binds `node` (a map, or null for "all defaults") into `cfg`; problems are added to `p`.
 template <Visitable C>
-void bind(C& cfg, const Value& node, const std::string& path, Problems& p, const std::vector<std::string>& ignore = {}) {
+void bind(C& cfg, const Value& node, const std::string& path, Problems& p,
+          const std::vector<std::string>& ignore = {}) {
   if (!node.is_null() && !node.is_map()) {
     p.add(node.mark(), path, fmt::format("expected a map, got {} '{}'", node.kind_name(), node.text()));
     return;

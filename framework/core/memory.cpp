@@ -18,7 +18,7 @@ namespace attnlab::core {
 namespace {
 
 constexpr std::size_t kAlign = 64;
-constexpr std::size_t kSmallLimit = 1024;              // classes of 64-byte steps up to here
+constexpr std::size_t kSmallLimit = 1024;                    // classes of 64-byte steps up to here
 constexpr std::size_t kSmallClasses = kSmallLimit / kAlign;  // 16
 constexpr std::size_t kClasses = kSmallClasses + 4 * 64;
 
@@ -66,8 +66,7 @@ std::atomic<std::int64_t> g_live{0}, g_peak{0}, g_allocations{0}, g_reused{0};
 
 void raise_peak(std::atomic<std::int64_t>& peak, std::int64_t live) {
   auto p = peak.load();
-  while (live > p && !peak.compare_exchange_weak(p, live)) {
-  }
+  while (live > p && !peak.compare_exchange_weak(p, live)) {}
 }
 
 thread_local std::shared_ptr<MemoryAccount> t_account;
@@ -92,8 +91,10 @@ std::shared_ptr<void> allocate_buffer(std::size_t bytes) {
     }
   }
   ++g_allocations;
-  if (p) ++g_reused;
-  else p = std::aligned_alloc(kAlign, rounded);
+  if (p)
+    ++g_reused;
+  else
+    p = std::aligned_alloc(kAlign, rounded);
   if (!p) throw Error(fmt::format("tensor: out of memory allocating {} bytes", rounded));
   const auto n = static_cast<std::int64_t>(rounded);
   raise_peak(g_peak, g_live.fetch_add(n) + n);
@@ -138,7 +139,9 @@ void release_cached_memory() {
   c.cached = 0;
 }
 
-ScopedAccount::ScopedAccount(const std::shared_ptr<MemoryAccount>& account) : previous_(std::move(t_account)) { t_account = account; }
+ScopedAccount::ScopedAccount(const std::shared_ptr<MemoryAccount>& account) : previous_(std::move(t_account)) {
+  t_account = account;
+}
 ScopedAccount::~ScopedAccount() { t_account = std::move(previous_); }
 
 void flush_denormals() {
@@ -155,7 +158,9 @@ bool denormals_flushed() {
 #endif
 }
 
-TrialThreadObserver::TrialThreadObserver(std::shared_ptr<MemoryAccount> account) : account_(std::move(account)) { observe(true); }
+TrialThreadObserver::TrialThreadObserver(std::shared_ptr<MemoryAccount> account) : account_(std::move(account)) {
+  observe(true);
+}
 TrialThreadObserver::~TrialThreadObserver() { observe(false); }
 
 void TrialThreadObserver::on_scheduler_entry(bool is_worker) {

@@ -44,9 +44,9 @@ std::shared_ptr<void> allocate_buffer(std::size_t bytes);
 std::size_t size_class_bytes(std::size_t bytes);
 
 struct MemoryStats {
-  std::int64_t live = 0;    ///< bytes of buffers handed out and not yet freed
-  std::int64_t peak = 0;    ///< high-water mark of live since the process started
-  std::int64_t cached = 0;  ///< bytes of freed buffers kept for reuse
+  std::int64_t live = 0;         ///< bytes of buffers handed out and not yet freed
+  std::int64_t peak = 0;         ///< high-water mark of live since the process started
+  std::int64_t cached = 0;       ///< bytes of freed buffers kept for reuse
   std::int64_t allocations = 0;  ///< buffers handed out so far
   std::int64_t reused = 0;       ///< of those, taken from the free lists
 };

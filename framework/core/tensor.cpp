@@ -66,7 +66,8 @@ std::vector<std::int64_t> Tensor::to_vector_i64() const {
 }
 
 float Tensor::item() const {
-  if (numel() != 1) throw ShapeError("item", fmt::format("tensor of shape {} has {} elements, not 1", shape_.str(), numel()));
+  if (numel() != 1)
+    throw ShapeError("item", fmt::format("tensor of shape {} has {} elements, not 1", shape_.str(), numel()));
   return dtype_ == DType::f32 ? f32()[0] : static_cast<float>(i64()[0]);
 }
 

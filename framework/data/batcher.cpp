@@ -15,12 +15,19 @@ using core::Shape;
 using core::Tensor;
 
 ModelInput Batch::input() const {
-  return {.tokens = steps.defined() ? steps : ids, .mask = mask, .masked = masked, .users = users, .targets = targets,
-          .categorical = categorical, .dense = dense, .seen_offsets = seen_offsets, .seen_items = seen_items};
+  return {.tokens = steps.defined() ? steps : ids,
+          .mask = mask,
+          .masked = masked,
+          .users = users,
+          .targets = targets,
+          .categorical = categorical,
+          .dense = dense,
+          .seen_offsets = seen_offsets,
+          .seen_items = seen_items};
 }
 
-void append_seen(std::vector<std::int64_t>& offsets, std::vector<std::int64_t>& items, std::span<const std::int64_t> tokens,
-                 std::span<const std::int64_t> extra) {
+void append_seen(std::vector<std::int64_t>& offsets, std::vector<std::int64_t>& items,
+                 std::span<const std::int64_t> tokens, std::span<const std::int64_t> extra) {
   if (offsets.empty()) offsets.push_back(static_cast<std::int64_t>(items.size()));
   const auto from = static_cast<std::ptrdiff_t>(items.size());
   for (const auto t : tokens)
@@ -35,19 +42,21 @@ void append_seen(std::vector<std::int64_t>& offsets, std::vector<std::int64_t>& 
 std::span<const std::int64_t> sequence_of(const Examples& ex, std::int64_t row) {
   const auto i = static_cast<std::size_t>(row);
   const std::int64_t from = ex.sequence_begin.empty() ? ex.begin[i] : ex.sequence_begin[i];
-  return std::span<const std::int64_t>(ex.tokens).subspan(static_cast<std::size_t>(from), static_cast<std::size_t>(ex.end[i] - from));
+  return std::span<const std::int64_t>(ex.tokens).subspan(static_cast<std::size_t>(from),
+                                                          static_cast<std::size_t>(ex.end[i] - from));
 }
 
 Batch make_batch(const Examples& ex, std::span<const std::int64_t> rows, const BatchOptions& options) {
   const std::int64_t seq_len = options.seq_len;
   if (seq_len < 1) throw DataError(fmt::format("make_batch: seq_len {} must be >= 1", seq_len));
   if (options.append_mask && (seq_len < 2 || ex.step_dim > 0))
-    throw DataError(fmt::format("make_batch: a mask step needs token data and seq_len >= 2 (seq_len {}, step_dim {})", seq_len,
-                                ex.step_dim));
+    throw DataError(fmt::format("make_batch: a mask step needs token data and seq_len >= 2 (seq_len {}, step_dim {})",
+                                seq_len, ex.step_dim));
   if (rows.empty()) throw DataError("make_batch: no rows");
   const std::int64_t b_size = static_cast<std::int64_t>(rows.size()), t = seq_len, n = ex.size();
   for (std::size_t k = 0; k < rows.size(); ++k)
-    if (rows[k] < 0 || rows[k] >= n) throw DataError(fmt::format("make_batch: rows[{}] = {} is outside the {} examples", k, rows[k], n));
+    if (rows[k] < 0 || rows[k] >= n)
+      throw DataError(fmt::format("make_batch: rows[{}] = {} is outside the {} examples", k, rows[k], n));
 
   Batch b;
   b.rows.assign(rows.begin(), rows.end());
@@ -55,16 +64,20 @@ Batch make_batch(const Examples& ex, std::span<const std::int64_t> rows, const B
   const std::int64_t sd = ex.step_dim;
   const std::int64_t room = options.append_mask ? t - 1 : t;  // history steps that fit
   b.mask = Tensor::zeros(Shape{b_size, t});
-  if (dense_steps) b.steps = Tensor::zeros(Shape{b_size, t, sd});
-  else b.ids = Tensor::zeros(Shape{b_size, t}, DType::i64);
+  if (dense_steps)
+    b.steps = Tensor::zeros(Shape{b_size, t, sd});
+  else
+    b.ids = Tensor::zeros(Shape{b_size, t}, DType::i64);
   if (options.append_mask) b.masked = Tensor::zeros(Shape{b_size, t});
   float* mask = b.mask.f32();
   for (std::int64_t r = 0; r < b_size; ++r) {
     const auto i = static_cast<std::size_t>(rows[static_cast<std::size_t>(r)]);
-    const std::int64_t len = std::min(ex.end[i] - ex.begin[i], room), from = ex.end[i] - len, pad = room - len;  // the last len steps, right-aligned
+    const std::int64_t len = std::min(ex.end[i] - ex.begin[i], room), from = ex.end[i] - len,
+                       pad = room - len;  // the last len steps, right-aligned
     std::fill(mask + r * t + pad, mask + (r + 1) * t, 1.0f);
     if (dense_steps)
-      std::memcpy(b.steps.f32() + (r * t + pad) * sd, ex.step_values.data() + from * sd, static_cast<std::size_t>(len * sd) * sizeof(float));
+      std::memcpy(b.steps.f32() + (r * t + pad) * sd, ex.step_values.data() + from * sd,
+                  static_cast<std::size_t>(len * sd) * sizeof(float));
     else
       std::copy(ex.tokens.begin() + from, ex.tokens.begin() + from + len, b.ids.i64() + r * t + pad);
     if (options.append_mask) b.masked.f32()[r * t + t - 1] = 1.0f;  // ids stay 0 there: the model embeds the mask token
@@ -95,10 +108,12 @@ Batch make_batch(const Examples& ex, std::span<const std::int64_t> rows, const B
   if (!ex.users.empty()) b.users = gather_i64(ex.users, 1);
   if (!ex.targets.empty()) b.targets = gather_i64(ex.targets, 1);
   // A one-feature categorical/dense block stays [B, 1] (not [B]).
-  if (const auto f = ex.num_categorical(); f > 0) b.categorical = gather_i64(ex.categorical, f).reshape(Shape{b_size, f});
+  if (const auto f = ex.num_categorical(); f > 0)
+    b.categorical = gather_i64(ex.categorical, f).reshape(Shape{b_size, f});
   if (const auto d = ex.num_dense(); d > 0) b.dense = gather_f32(ex.dense, d).reshape(Shape{b_size, d});
   for (const auto& l : ex.labels)
-    b.labels.push_back(l.kind == LabelKind::kClass || l.kind == LabelKind::kItem ? gather_i64(l.ids, 1) : gather_f32(l.values, 1));
+    b.labels.push_back(l.kind == LabelKind::kClass || l.kind == LabelKind::kItem ? gather_i64(l.ids, 1)
+                                                                                 : gather_f32(l.values, 1));
   return b;
 }
 
@@ -110,8 +125,8 @@ struct Batcher::Impl {
   std::vector<std::int64_t> order;  // of the current epoch
   std::int64_t epoch = 0, position = 0;
   tbb::task_group tasks;
-  bool in_flight = false;       // a task is building `ready`
-  std::optional<Batch> ready;   // batch `position` once the task is done
+  bool in_flight = false;      // a task is building `ready`
+  std::optional<Batch> ready;  // batch `position` once the task is done
   // task_group::run/wait already order the hand-over; this atomic states it where thread
   // sanitizers can see it (TBB's own synchronisation lives in an uninstrumented library).
   std::atomic<int> handover{0};
@@ -158,21 +173,22 @@ struct Batcher::Impl {
     if (!in_flight) return;
     try {
       wait();
-    } catch (...) {
-    }
+    } catch (...) {}
     ready.reset();
   }
 };
 
 Batcher::Batcher(const Examples& examples, std::vector<std::int64_t> rows, Options options)
-    : Batcher(std::move(rows),
-              [&examples, seq_len = options.seq_len](std::span<const std::int64_t> r, std::int64_t) {
-                return make_batch(examples, r, seq_len);
-              },
-              options) {
+    : Batcher(
+          std::move(rows),
+          [&examples, seq_len = options.seq_len](std::span<const std::int64_t> r, std::int64_t) {
+            return make_batch(examples, r, seq_len);
+          },
+          options) {
   const std::int64_t n = examples.size();
   for (std::size_t k = 0; k < impl_->rows.size(); ++k)
-    if (impl_->rows[k] >= n) throw DataError(fmt::format("batcher: rows[{}] = {} is outside the {} examples", k, impl_->rows[k], n));
+    if (impl_->rows[k] >= n)
+      throw DataError(fmt::format("batcher: rows[{}] = {} is outside the {} examples", k, impl_->rows[k], n));
 }
 
 Batcher::Batcher(std::vector<std::int64_t> units, Builder build, Options options)

@@ -36,15 +36,15 @@ struct ModelInput {
 /// One batch of B examples. Histories are LEFT-padded to T = seq_len (the most recent step is at
 /// T-1) and truncated to their last T steps; mask is 1 on real steps and 0 on padding.
 struct Batch {
-  std::vector<std::int64_t> rows;   ///< example indices, in batch order (sequence batches: each row's longest example)
-  core::Tensor ids;                 ///< i64 [B, T] (undefined for dense-step data)
-  core::Tensor steps;               ///< f32 [B, T, step_dim] (dense-step data only)
-  core::Tensor mask;                ///< f32 [B, T]
-  core::Tensor masked;              ///< f32 [B, T]: 1 where ids hold the mask token (cloze); undefined otherwise
-  core::Tensor users;               ///< i64 [B] (when the examples have users)
-  core::Tensor targets;             ///< i64 [B] (when the examples have targets)
-  core::Tensor categorical;         ///< i64 [B, F] (F > 0)
-  core::Tensor dense;               ///< f32 [B, D] (D > 0)
+  std::vector<std::int64_t> rows;  ///< example indices, in batch order (sequence batches: each row's longest example)
+  core::Tensor ids;                ///< i64 [B, T] (undefined for dense-step data)
+  core::Tensor steps;              ///< f32 [B, T, step_dim] (dense-step data only)
+  core::Tensor mask;               ///< f32 [B, T]
+  core::Tensor masked;             ///< f32 [B, T]: 1 where ids hold the mask token (cloze); undefined otherwise
+  core::Tensor users;              ///< i64 [B] (when the examples have users)
+  core::Tensor targets;            ///< i64 [B] (when the examples have targets)
+  core::Tensor categorical;        ///< i64 [B, F] (F > 0)
+  core::Tensor dense;              ///< f32 [B, D] (D > 0)
   /// Per Examples::labels entry: i64 (kClass/kItem) or f32, [B] for example batches, [B, T] for
   /// sequence batches (sequence_batch.h: the label each position is trained to predict).
   std::vector<core::Tensor> labels;
@@ -83,8 +83,8 @@ std::span<const std::int64_t> sequence_of(const Examples& examples, std::int64_t
 
 /// The distinct items of `tokens` ranges and `extra` ids (ids < 1 ignored), sorted, appended to
 /// `items` as one more row of a seen_offsets / seen_items pair (`offsets` gains its end).
-void append_seen(std::vector<std::int64_t>& offsets, std::vector<std::int64_t>& items, std::span<const std::int64_t> tokens,
-                 std::span<const std::int64_t> extra);
+void append_seen(std::vector<std::int64_t>& offsets, std::vector<std::int64_t>& items,
+                 std::span<const std::int64_t> tokens, std::span<const std::int64_t> extra);
 
 /// Iterates a split in batches. The order of epoch e is a Fisher–Yates shuffle of `rows` driven by
 /// core::Rng(seed).fork(e) (or `rows` as given without shuffle), so an epoch can be resumed from any
@@ -129,7 +129,7 @@ class Batcher {
   void start_epoch(std::int64_t epoch, std::int64_t position = 0);
   /// The next batch of the epoch, or nullopt at its end.
   std::optional<Batch> next();
-  std::int64_t position() const;          ///< batches handed out in this epoch
+  std::int64_t position() const;  ///< batches handed out in this epoch
   std::int64_t batches_per_epoch() const;
   std::int64_t epoch() const;
 

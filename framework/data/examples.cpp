@@ -10,10 +10,14 @@ namespace attnlab::data {
 
 const char* name_of(LabelKind kind) {
   switch (kind) {
-    case LabelKind::kClass: return "class";
-    case LabelKind::kBinary: return "binary";
-    case LabelKind::kValue: return "value";
-    case LabelKind::kItem: return "item";
+    case LabelKind::kClass:
+      return "class";
+    case LabelKind::kBinary:
+      return "binary";
+    case LabelKind::kValue:
+      return "value";
+    case LabelKind::kItem:
+      return "item";
   }
   return "unknown";
 }
@@ -75,7 +79,8 @@ void Examples::validate(const std::string& who) const {
   }
   for (std::size_t i = 0; i < n; ++i) {
     if (begin[i] < 0 || begin[i] > end[i] || end[i] > positions)
-      c.fail(fmt::format("begin/end[{}]", i), fmt::format("[{}, {}) is not a range within the {} token positions", begin[i], end[i], positions));
+      c.fail(fmt::format("begin/end[{}]", i),
+             fmt::format("[{}, {}) is not a range within the {} token positions", begin[i], end[i], positions));
   }
 
   c.size_or_empty("users", users.size(), n);
@@ -87,21 +92,25 @@ void Examples::validate(const std::string& who) const {
   if (sequence_begin.size() == begin.size())
     for (std::size_t i = 0; i < begin.size(); ++i)
       if (sequence_begin[i] < 0 || sequence_begin[i] > begin[i])
-        c.fail(fmt::format("sequence_begin[{}]", i), fmt::format("{} is outside [0, begin {}]", sequence_begin[i], begin[i]));
+        c.fail(fmt::format("sequence_begin[{}]", i),
+               fmt::format("{} is outside [0, begin {}]", sequence_begin[i], begin[i]));
 
   const std::size_t f = categorical_names.size();
   c.size("categorical_cardinality", categorical_cardinality.size(), f, "one per categorical feature");
   c.size("categorical", categorical.size(), n * f, fmt::format("{} examples x {} features", n, f));
   for (std::size_t j = 0; j < f; ++j)
     if (categorical_cardinality[j] < 1)
-      c.fail(fmt::format("categorical_cardinality[{}]", j), fmt::format("{} ({}) must be >= 1", categorical_cardinality[j], categorical_names[j]));
+      c.fail(fmt::format("categorical_cardinality[{}]", j),
+             fmt::format("{} ({}) must be >= 1", categorical_cardinality[j], categorical_names[j]));
   for (std::size_t k = 0; k < categorical.size(); ++k) {
     const std::size_t j = k % f;
     if (categorical[k] < 0 || categorical[k] >= categorical_cardinality[j])
-      c.fail(fmt::format("categorical[{}]", k), fmt::format("{} (example {}, feature {}) is outside [0, {})", categorical[k], k / f,
-                                                            categorical_names[j], categorical_cardinality[j]));
+      c.fail(fmt::format("categorical[{}]", k),
+             fmt::format("{} (example {}, feature {}) is outside [0, {})", categorical[k], k / f, categorical_names[j],
+                         categorical_cardinality[j]));
   }
-  c.size("dense", dense.size(), n * dense_names.size(), fmt::format("{} examples x {} features", n, dense_names.size()));
+  c.size("dense", dense.size(), n * dense_names.size(),
+         fmt::format("{} examples x {} features", n, dense_names.size()));
 
   std::set<std::string> tasks;
   for (std::size_t t = 0; t < labels.size(); ++t) {
@@ -115,8 +124,10 @@ void Examples::validate(const std::string& who) const {
       const I64 lo = l.kind == LabelKind::kClass ? 0 : 1;
       for (std::size_t i = 0; i < n; ++i)
         if (l.ids[i] != -1 && (l.ids[i] < lo || l.ids[i] >= l.classes))
-          c.fail(fmt::format("{}.ids[{}]", field, i), fmt::format("{} is outside [{}, classes {}) (-1 = missing)", l.ids[i], lo, l.classes));
-      if (!l.class_names.empty()) c.size(field + ".class_names", l.class_names.size(), static_cast<std::size_t>(l.classes), "one per class");
+          c.fail(fmt::format("{}.ids[{}]", field, i),
+                 fmt::format("{} is outside [{}, classes {}) (-1 = missing)", l.ids[i], lo, l.classes));
+      if (!l.class_names.empty())
+        c.size(field + ".class_names", l.class_names.size(), static_cast<std::size_t>(l.classes), "one per class");
     } else {
       c.size(field + ".values", l.values.size(), n, fmt::format("one per example, a {} label", name_of(l.kind)));
       for (std::size_t i = 0; i < n; ++i) {
@@ -124,7 +135,8 @@ void Examples::validate(const std::string& who) const {
         const bool ok = std::isnan(v) || (l.kind == LabelKind::kBinary ? (v == 0.0f || v == 1.0f) : std::isfinite(v));
         if (!ok)
           c.fail(fmt::format("{}.values[{}]", field, i),
-                 fmt::format("{} is not {} (NaN = missing)", v, l.kind == LabelKind::kBinary ? "0 or 1" : "a finite number"));
+                 fmt::format("{} is not {} (NaN = missing)", v,
+                             l.kind == LabelKind::kBinary ? "0 or 1" : "a finite number"));
       }
     }
   }
@@ -137,14 +149,17 @@ void Examples::validate(const std::string& who) const {
   if (truth_offsets[0] != 0) c.fail("truth_offsets[0]", fmt::format("{} must be 0", truth_offsets[0]));
   for (std::size_t i = 0; i < n; ++i)
     if (truth_offsets[i + 1] < truth_offsets[i])
-      c.fail(fmt::format("truth_offsets[{}]", i + 1), fmt::format("{} is below truth_offsets[{}] = {}", truth_offsets[i + 1], i, truth_offsets[i]));
+      c.fail(fmt::format("truth_offsets[{}]", i + 1),
+             fmt::format("{} is below truth_offsets[{}] = {}", truth_offsets[i + 1], i, truth_offsets[i]));
   if (truth_offsets[n] != static_cast<I64>(truth.size()))
-    c.fail(fmt::format("truth_offsets[{}]", n), fmt::format("{} differs from the {} truth entries", truth_offsets[n], truth.size()));
+    c.fail(fmt::format("truth_offsets[{}]", n),
+           fmt::format("{} differs from the {} truth entries", truth_offsets[n], truth.size()));
   for (std::size_t i = 0; i < n; ++i)
     for (I64 k = truth_offsets[i]; k < truth_offsets[i + 1]; ++k) {
       const I64 p = truth[static_cast<std::size_t>(k)];
       if (p < 0 || p >= end[i] - begin[i])
-        c.fail(fmt::format("truth[{}]", k), fmt::format("{} (example {}) is outside its history [0, {})", p, i, end[i] - begin[i]));
+        c.fail(fmt::format("truth[{}]", k),
+               fmt::format("{} (example {}) is outside its history [0, {})", p, i, end[i] - begin[i]));
     }
 }
 

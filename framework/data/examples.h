@@ -39,10 +39,10 @@ struct Column {
 
 /// Raw rows as read from a file (or files), before examples are built.
 struct Table {
-  std::string source;                ///< file name(s), for messages
+  std::string source;  ///< file name(s), for messages
   std::vector<Column> columns;
-  std::vector<std::int64_t> line;    ///< source line of each row (1-based), for messages
-  std::vector<std::uint8_t> part;    ///< per row: 0 = train file, 1 = test file (empty: one file)
+  std::vector<std::int64_t> line;  ///< source line of each row (1-based), for messages
+  std::vector<std::uint8_t> part;  ///< per row: 0 = train file, 1 = test file (empty: one file)
 
   std::int64_t rows() const { return static_cast<std::int64_t>(line.size()); }
   bool has(const std::string& name) const;
@@ -63,11 +63,11 @@ enum class LabelKind {
 const char* name_of(LabelKind kind);
 
 struct LabelColumn {
-  std::string task;                ///< task name ("label" for a single-task dataset)
+  std::string task;  ///< task name ("label" for a single-task dataset)
   LabelKind kind = LabelKind::kClass;
-  std::int64_t classes = 0;        ///< kClass: number of classes; kItem: item vocabulary (ids < classes)
-  std::vector<std::int64_t> ids{};  ///< kClass / kItem
-  std::vector<float> values{};     ///< kBinary / kValue
+  std::int64_t classes = 0;                ///< kClass: number of classes; kItem: item vocabulary (ids < classes)
+  std::vector<std::int64_t> ids{};         ///< kClass / kItem
+  std::vector<float> values{};             ///< kBinary / kValue
   std::vector<std::string> class_names{};  ///< kClass: name of each class (optional)
 };
 
@@ -76,13 +76,13 @@ struct Examples {
   // History of example i: tokens[begin[i], end[i]) in time order (ids >= 1; 0 is padding).
   std::vector<std::int64_t> tokens;
   std::vector<std::int64_t> begin, end;
-  std::int64_t vocab = 0;          ///< token ids lie in [0, vocab), 0 = padding
+  std::int64_t vocab = 0;  ///< token ids lie in [0, vocab), 0 = padding
   // Dense steps (images, as rows of pixels): step_dim > 0 means token position p of the history
   // has the features step_values[p*step_dim, (p+1)*step_dim) and `tokens` holds no ids (vocab 0).
   std::int64_t step_dim = 0;
   std::vector<float> step_values;
 
-  std::vector<std::int64_t> users;    ///< user id in [0, num_users) (gAUC, model.query: user)
+  std::vector<std::int64_t> users;  ///< user id in [0, num_users) (gAUC, model.query: user)
   std::int64_t num_users = 0;
   std::vector<std::int64_t> targets;  ///< candidate/target item id (model.query: target; CTR)
   /// Where example i's whole sequence starts in `tokens` (next-item examples: its user's first item):
@@ -92,22 +92,24 @@ struct Examples {
   /// train every position group them (data/sequence_batch.h), and sampled negatives avoid the whole
   /// sequence. Empty: each example is its own sequence, starting at begin.
   std::vector<std::int64_t> sequence_begin;
-  std::vector<double> times;          ///< time of the predicted event (temporal split)
+  std::vector<double> times;  ///< time of the predicted event (temporal split)
 
-  std::vector<std::string> categorical_names;     ///< F categorical side features
+  std::vector<std::string> categorical_names;  ///< F categorical side features
   std::vector<std::int64_t> categorical_cardinality;
-  std::vector<std::int64_t> categorical;          ///< [N * F], column f in [0, cardinality[f])
-  std::vector<std::string> dense_names;           ///< D dense side features
-  std::vector<float> dense;                       ///< [N * D]
+  std::vector<std::int64_t> categorical;  ///< [N * F], column f in [0, cardinality[f])
+  std::vector<std::string> dense_names;   ///< D dense side features
+  std::vector<float> dense;               ///< [N * D]
 
-  std::vector<LabelColumn> labels;    ///< one per task
+  std::vector<LabelColumn> labels;  ///< one per task
 
   // Ground truth of generated data: example i's informative positions, as offsets into its
   // history (0 = tokens[begin[i]]), are truth[truth_offsets[i], truth_offsets[i+1]).
   std::vector<std::int64_t> truth_offsets, truth;
 
   std::int64_t size() const { return static_cast<std::int64_t>(begin.size()); }
-  std::int64_t length(std::int64_t i) const { return end[static_cast<std::size_t>(i)] - begin[static_cast<std::size_t>(i)]; }
+  std::int64_t length(std::int64_t i) const {
+    return end[static_cast<std::size_t>(i)] - begin[static_cast<std::size_t>(i)];
+  }
   std::int64_t num_categorical() const { return static_cast<std::int64_t>(categorical_names.size()); }
   std::int64_t num_dense() const { return static_cast<std::int64_t>(dense_names.size()); }
   const LabelColumn& label(const std::string& task) const;  ///< throws DataError listing the tasks

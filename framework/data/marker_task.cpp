@@ -2,10 +2,13 @@
 
 namespace attnlab::data {
 
-MarkerTask make_marker_task(std::int64_t n, std::int64_t seq_len, std::int64_t vocab, std::int64_t classes, core::Rng& rng) {
+MarkerTask make_marker_task(std::int64_t n, std::int64_t seq_len, std::int64_t vocab, std::int64_t classes,
+                            core::Rng& rng) {
   if (vocab < 3 || seq_len < 2 || classes < 1 || n < 0)
-    throw Error(fmt::format("marker task: need vocab >= 3, seq_len >= 2, classes >= 1, n >= 0 (got vocab {}, seq_len {}, "
-                            "classes {}, n {})", vocab, seq_len, classes, n));
+    throw Error(
+        fmt::format("marker task: need vocab >= 3, seq_len >= 2, classes >= 1, n >= 0 (got vocab {}, seq_len {}, "
+                    "classes {}, n {})",
+                    vocab, seq_len, classes, n));
   MarkerTask t{core::Tensor::empty(core::Shape{n, seq_len}, core::DType::i64),
                core::Tensor::empty(core::Shape{n}, core::DType::i64),
                core::Tensor::empty(core::Shape{n}, core::DType::i64)};

@@ -21,6 +21,7 @@ struct MarkerTask {
 inline constexpr std::int64_t kMarkerToken = 1;
 
 /// Throws attnlab::Error when vocab < 3, seq_len < 2 or classes < 1.
-MarkerTask make_marker_task(std::int64_t n, std::int64_t seq_len, std::int64_t vocab, std::int64_t classes, core::Rng& rng);
+MarkerTask make_marker_task(std::int64_t n, std::int64_t seq_len, std::int64_t vocab, std::int64_t classes,
+                            core::Rng& rng);
 
 }  // namespace attnlab::data

@@ -29,12 +29,15 @@ void as_step(std::size_t i, const std::string& type, F&& f) {
 
 void check_splits(const Splits& s, std::int64_t n, const std::string& who) {
   std::vector<std::uint8_t> seen(static_cast<std::size_t>(n), 0);
-  const std::pair<const char*, const std::vector<std::int64_t>*> lists[] = {{"train", &s.train}, {"valid", &s.valid}, {"test", &s.test}};
+  const std::pair<const char*, const std::vector<std::int64_t>*> lists[] = {
+      {"train", &s.train}, {"valid", &s.valid}, {"test", &s.test}};
   for (const auto& [name, list] : lists)
     for (std::size_t k = 0; k < list->size(); ++k) {
       const std::int64_t i = (*list)[k];
-      if (i < 0 || i >= n) throw DataError(fmt::format("{}: splits.{}[{}] = {} is outside the {} examples", who, name, k, i, n));
-      if (seen[static_cast<std::size_t>(i)]++) throw DataError(fmt::format("{}: example {} is in splits.{} and in an earlier split (or twice)", who, i, name));
+      if (i < 0 || i >= n)
+        throw DataError(fmt::format("{}: splits.{}[{}] = {} is outside the {} examples", who, name, k, i, n));
+      if (seen[static_cast<std::size_t>(i)]++)
+        throw DataError(fmt::format("{}: example {} is in splits.{} and in an earlier split (or twice)", who, i, name));
     }
 }
 
@@ -57,7 +60,8 @@ std::vector<float> count_items(const Examples& ex, const Splits& s) {
   // Histories: the union of the training ranges, so that the n prefixes of a sequence count each
   // of its tokens once (and cost O(n log n), not O(n^2)).
   std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
-  for (auto i : s.train) ranges.emplace_back(ex.begin[static_cast<std::size_t>(i)], ex.end[static_cast<std::size_t>(i)]);
+  for (auto i : s.train)
+    ranges.emplace_back(ex.begin[static_cast<std::size_t>(i)], ex.end[static_cast<std::size_t>(i)]);
   std::sort(ranges.begin(), ranges.end());
   std::int64_t covered = 0;  // token positions below this are counted
   for (const auto& [b, e] : ranges) {
@@ -69,8 +73,9 @@ std::vector<float> count_items(const Examples& ex, const Splits& s) {
 
 }  // namespace
 
-PreparedData prepare_data(const config::PluginSpec<Dataset>& dataset, const std::vector<config::PluginSpec<Preprocess>>& steps,
-                          core::Rng& rng, const std::string& base_dir) {
+PreparedData prepare_data(const config::PluginSpec<Dataset>& dataset,
+                          const std::vector<config::PluginSpec<Preprocess>>& steps, core::Rng& rng,
+                          const std::string& base_dir) {
   const std::string who = fmt::format("dataset '{}'", dataset.type);
   std::vector<std::unique_ptr<Preprocess>> made;
   std::size_t first_example_step = steps.size();
@@ -78,7 +83,8 @@ PreparedData prepare_data(const config::PluginSpec<Dataset>& dataset, const std:
     as_step(i, steps[i].type, [&] { made.push_back(registry::create(steps[i], Preprocess::Context{.rng = &rng})); });
     const bool rows = made.back()->stage() == Preprocess::Stage::kRows;
     if (rows && first_example_step < i)
-      throw DataError(fmt::format("{}: a row step cannot follow example steps ({} comes earlier); list row steps first", step_name(i, steps[i].type),
+      throw DataError(fmt::format("{}: a row step cannot follow example steps ({} comes earlier); list row steps first",
+                                  step_name(i, steps[i].type),
                                   step_name(first_example_step, steps[first_example_step].type)));
     if (!rows) first_example_step = std::min(first_example_step, i);
   }
@@ -88,8 +94,9 @@ PreparedData prepare_data(const config::PluginSpec<Dataset>& dataset, const std:
   Table table = source->load(out.report);
   for (std::size_t i = 0; i < first_example_step; ++i) {
     if (table.columns.empty())
-      throw DataError(fmt::format("{}: {} has no table (it generates or reads its examples directly); row steps need a table-backed dataset",
-                                  step_name(i, steps[i].type), who));
+      throw DataError(fmt::format(
+          "{}: {} has no table (it generates or reads its examples directly); row steps need a table-backed dataset",
+          step_name(i, steps[i].type), who));
     as_step(i, steps[i].type, [&] { made[i]->apply_rows(table, out.report); });
   }
 
@@ -98,13 +105,14 @@ PreparedData prepare_data(const config::PluginSpec<Dataset>& dataset, const std:
   ex.validate(who);
   check_splits(built.splits, ex.size(), who);
   if (built.splits.train.empty())
-    throw DataError(fmt::format("{}: the training split is empty after preprocessing ({} examples; valid {}, test {})", who, ex.size(),
-                                built.splits.valid.size(), built.splits.test.size()));
+    throw DataError(fmt::format("{}: the training split is empty after preprocessing ({} examples; valid {}, test {})",
+                                who, ex.size(), built.splits.valid.size(), built.splits.test.size()));
 
   std::int64_t seq_len = 0;
   for (std::size_t i = first_example_step; i < steps.size(); ++i) {
     as_step(i, steps[i].type, [&] { made[i]->apply_examples(ex, built.splits, out.report); });
-    if (auto f = made[i]->fitted(); !f.empty()) out.fitted.emplace_back(fmt::format("preprocess[{}].{}", i, steps[i].type), std::move(f));
+    if (auto f = made[i]->fitted(); !f.empty())
+      out.fitted.emplace_back(fmt::format("preprocess[{}].{}", i, steps[i].type), std::move(f));
     if (made[i]->max_len() > 0) seq_len = made[i]->max_len();
   }
   if (first_example_step < steps.size()) ex.validate("after preprocessing");
@@ -113,16 +121,18 @@ PreparedData prepare_data(const config::PluginSpec<Dataset>& dataset, const std:
   for (std::int64_t i = 0; i < ex.size(); ++i) longest = std::max(longest, ex.length(i));
   if (seq_len == 0) {
     if (longest > kMaxUnboundedSeqLen)
-      throw DataError(fmt::format("{}: the longest history has {} steps (> {}); add a pad_truncate step to bound it, "
-                                  "e.g. preprocess: [{{type: pad_truncate, max_len: 200}}]",
-                                  who, longest, kMaxUnboundedSeqLen));
+      throw DataError(
+          fmt::format("{}: the longest history has {} steps (> {}); add a pad_truncate step to bound it, "
+                      "e.g. preprocess: [{{type: pad_truncate, max_len: 200}}]",
+                      who, longest, kMaxUnboundedSeqLen));
     seq_len = std::max<std::int64_t>(longest, 1);
   }
 
   out.item_counts = count_items(ex, built.splits);
-  out.report.lines.push_back(fmt::format("data: {} examples (train {}, valid {}, test {}), seq_len {}, longest history {}, vocab {}; {}",
-                                         ex.size(), built.splits.train.size(), built.splits.valid.size(), built.splits.test.size(), seq_len,
-                                         longest, ex.vocab, built.protocol));
+  out.report.lines.push_back(
+      fmt::format("data: {} examples (train {}, valid {}, test {}), seq_len {}, longest history {}, vocab {}; {}",
+                  ex.size(), built.splits.train.size(), built.splits.valid.size(), built.splits.test.size(), seq_len,
+                  longest, ex.vocab, built.protocol));
   out.examples = std::move(built.examples);
   out.splits = std::move(built.splits);
   out.seq_len = seq_len;

@@ -13,10 +13,11 @@
 //
 // Every error is a DataError (or the config/plugin errors of building a plugin) that names where:
 //   "preprocess[3] (kcore): a row step cannot follow example steps (preprocess[1] (standardize))"
-//   "preprocess[0] (kcore): dataset 'marker' has no table (it generates its examples); row steps need a table-backed dataset"
-//   "preprocess[2] (outliers): no column 'x'; columns: user, item, rating"   (a step's own message, re-prefixed)
-//   "dataset 'csv': the training split is empty after preprocessing (0 of 120 examples; valid 60, test 60)"
-//   "dataset 'csv': the longest history has 5000 steps (> 1024); add a pad_truncate step (e.g. {type: pad_truncate, max_len: 200})"
+//   "preprocess[0] (kcore): dataset 'marker' has no table (it generates its examples); row steps need a table-backed
+//   dataset" "preprocess[2] (outliers): no column 'x'; columns: user, item, rating"   (a step's own message,
+//   re-prefixed) "dataset 'csv': the training split is empty after preprocessing (0 of 120 examples; valid 60, test
+//   60)" "dataset 'csv': the longest history has 5000 steps (> 1024); add a pad_truncate step (e.g. {type:
+//   pad_truncate, max_len: 200})"
 #pragma once
 
 #include "framework/core/rng.h"
@@ -55,7 +56,8 @@ struct PreparedData {
 /// Runs the pipeline above. The dataset gets Context{&rng, base_dir}, each step Context{&rng}.
 /// Throws DataError as listed at the top of this file; registry::PluginError / config::ConfigError
 /// when a spec names an unknown plugin or does not bind.
-PreparedData prepare_data(const config::PluginSpec<Dataset>& dataset, const std::vector<config::PluginSpec<Preprocess>>& steps,
-                          core::Rng& rng, const std::string& base_dir);
+PreparedData prepare_data(const config::PluginSpec<Dataset>& dataset,
+                          const std::vector<config::PluginSpec<Preprocess>>& steps, core::Rng& rng,
+                          const std::string& base_dir);
 
 }  // namespace attnlab::data

@@ -50,7 +50,8 @@ class Splitter {
     } else if (o.delimiter.size() == 1) {
       delim_ = o.delimiter[0];
     } else {
-      throw DataError(fmt::format("{}: delimiter '{}' is not one character, 'tab' or 'whitespace'", o.path, o.delimiter));
+      throw DataError(
+          fmt::format("{}: delimiter '{}' is not one character, 'tab' or 'whitespace'", o.path, o.delimiter));
     }
     if (!whitespace_ && quote_ != 0 && quote_ == delim_)
       throw DataError(fmt::format("{}: the quote character and the delimiter are both '{}'", o.path, delim_));
@@ -138,18 +139,22 @@ Table read_table(const ReadOptions& o, DataReport& report) {
     names = std::move(file_names);
     for (std::size_t i = 0; i < names.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)
-        if (names[i] == names[j]) throw DataError(fmt::format("{}: column '{}' appears twice; columns: {}", o.path, names[i], join(names)));
+        if (names[i] == names[j])
+          throw DataError(fmt::format("{}: column '{}' appears twice; columns: {}", o.path, names[i], join(names)));
     auto index = [&](const std::string& name, const char* list) {
       for (std::size_t i = 0; i < names.size(); ++i)
         if (names[i] == name) return i;
-      throw DataError(fmt::format("{}: column '{}' (in {}) does not exist; columns: {}", o.path, name, list, join(names)));
+      throw DataError(
+          fmt::format("{}: column '{}' (in {}) does not exist; columns: {}", o.path, name, list, join(names)));
     };
     const std::vector<std::string>& want = o.keep.empty() ? names : o.keep;
     for (const auto& n : o.numeric) {
       index(n, "numeric");
       bool in = false;
       for (const auto& w : want) in = in || w == n;
-      if (!in) throw DataError(fmt::format("{}: numeric column '{}' is not among the kept columns: {}", o.path, n, join(want)));
+      if (!in)
+        throw DataError(
+            fmt::format("{}: numeric column '{}' is not among the kept columns: {}", o.path, n, join(want)));
     }
     for (std::size_t k = 0; k < want.size(); ++k) {
       for (std::size_t j = 0; j < k; ++j)
@@ -173,7 +178,8 @@ Table read_table(const ReadOptions& o, DataReport& report) {
     if (blank) return true;
 
     if (!splitter.split(line, fields, error)) {
-      if (o.on_error == OnError::kFail || !have_header) throw DataError(fmt::format("{}:{}: {}", o.path, number, error));
+      if (o.on_error == OnError::kFail || !have_header)
+        throw DataError(fmt::format("{}:{}: {}", o.path, number, error));
       if (dropped++ == 0) first_drop = fmt::format("line {}: {}", number, error);
       return true;
     }
@@ -181,7 +187,8 @@ Table read_table(const ReadOptions& o, DataReport& report) {
       std::vector<std::string> header(fields.begin(), fields.end());
       if (!o.names.empty()) {
         if (o.names.size() != header.size())
-          throw DataError(fmt::format("{}:{}: the header has {} columns but {} names are given", o.path, number, header.size(), o.names.size()));
+          throw DataError(fmt::format("{}:{}: the header has {} columns but {} names are given", o.path, number,
+                                      header.size(), o.names.size()));
         header = o.names;
       }
       setup(std::move(header));
@@ -222,7 +229,8 @@ Table read_table(const ReadOptions& o, DataReport& report) {
   });
   if (!have_header) throw DataError(fmt::format("{}: no header line (the file is empty)", o.path));
   if (dropped > 0)
-    report.lines.push_back(fmt::format("{}: {} malformed row{} dropped (first: {})", o.path, dropped, dropped == 1 ? "" : "s", first_drop));
+    report.lines.push_back(fmt::format("{}: {} malformed row{} dropped (first: {})", o.path, dropped,
+                                       dropped == 1 ? "" : "s", first_drop));
   return t;
 }
 
@@ -233,12 +241,14 @@ Table read_table(const ReadOptions& o) {
 
 Table stack_parts(Table train, Table test) {
   if (train.columns.size() != test.columns.size())
-    throw DataError(fmt::format("{} and {}: different columns ({} and {})", train.source, test.source, train.columns.size(), test.columns.size()));
+    throw DataError(fmt::format("{} and {}: different columns ({} and {})", train.source, test.source,
+                                train.columns.size(), test.columns.size()));
   for (std::size_t c = 0; c < train.columns.size(); ++c) {
     auto& a = train.columns[c];
     auto& b = test.columns[c];
     if (a.name != b.name || a.numeric != b.numeric)
-      throw DataError(fmt::format("{} and {}: column {} is '{}' in one and '{}' in the other", train.source, test.source, c + 1, a.name, b.name));
+      throw DataError(fmt::format("{} and {}: column {} is '{}' in one and '{}' in the other", train.source,
+                                  test.source, c + 1, a.name, b.name));
     a.num.insert(a.num.end(), b.num.begin(), b.num.end());
     a.str.insert(a.str.end(), std::make_move_iterator(b.str.begin()), std::make_move_iterator(b.str.end()));
   }

@@ -44,10 +44,10 @@ struct ReadOptions {
   /// the header's names; counts must agree). false: `names` names the columns (required).
   bool header = true;
   std::vector<std::string> names{};
-  char quote = '"';                  ///< 0: no quoting
-  bool trim = true;                  ///< strip blanks around unquoted fields (UCI's ", " separators)
-  std::string comment{};             ///< lines starting with this prefix are skipped ("" = none)
-  std::vector<std::string> keep{};   ///< columns to materialise, in this order (empty = every column)
+  char quote = '"';                    ///< 0: no quoting
+  bool trim = true;                    ///< strip blanks around unquoted fields (UCI's ", " separators)
+  std::string comment{};               ///< lines starting with this prefix are skipped ("" = none)
+  std::vector<std::string> keep{};     ///< columns to materialise, in this order (empty = every column)
   std::vector<std::string> numeric{};  ///< columns parsed as double (each must be kept)
   /// Values meaning "missing" in any column: numeric → NaN, text → "" (Column::missing).
   std::vector<std::string> missing{"", "?", "NA"};

@@ -15,8 +15,8 @@ using core::Tensor;
 
 SequenceGroups group_sequences(const Examples& ex, std::span<const std::int64_t> rows, const std::string& who) {
   if (ex.step_dim > 0)
-    throw DataError(fmt::format("{}: the examples are dense steps (images), not token sequences: they cannot be trained as sequences",
-                                who));
+    throw DataError(fmt::format(
+        "{}: the examples are dense steps (images), not token sequences: they cannot be trained as sequences", who));
   for (std::size_t k = 0; k < rows.size(); ++k)
     if (rows[k] < 0 || rows[k] >= ex.size())
       throw DataError(fmt::format("{}: rows[{}] = {} is outside the {} examples", who, k, rows[k], ex.size()));
@@ -37,8 +37,10 @@ SequenceGroups group_sequences(const Examples& ex, std::span<const std::int64_t>
   for (std::size_t k = 0; k < order.size(); ++k) {
     const bool same = k > 0 && seq(order[k]) == seq(order[k - 1]);
     if (same && at(ex.end, order[k]) == at(ex.end, order[k - 1]))
-      throw DataError(fmt::format("{}: examples {} and {} of one sequence end at the same step, so they are not prefixes of one "
-                                  "sequence (pad_truncate with keep: first?)", who, order[k - 1], order[k]));
+      throw DataError(
+          fmt::format("{}: examples {} and {} of one sequence end at the same step, so they are not prefixes of one "
+                      "sequence (pad_truncate with keep: first?)",
+                      who, order[k - 1], order[k]));
     if (!same) spans.push_back({order[k], static_cast<std::int64_t>(k), static_cast<std::int64_t>(k)});
     auto& s = spans.back();
     s.first_row = std::min(s.first_row, order[k]);
@@ -90,8 +92,8 @@ void check_windows(const SequenceGroups& groups, std::span<const SequenceWindow>
     const auto& w = windows[k];
     if (w.group < 0 || w.group >= groups.size() || w.first < 0 || w.first > w.last ||
         w.last >= static_cast<std::int64_t>(groups.group(w.group).size()))
-      throw DataError(fmt::format("{}: window {} (group {}, examples {}..{}) is outside the {} sequences", op, k, w.group, w.first, w.last,
-                                  groups.size()));
+      throw DataError(fmt::format("{}: window {} (group {}, examples {}..{}) is outside the {} sequences", op, k,
+                                  w.group, w.first, w.last, groups.size()));
   }
 }
 
@@ -106,17 +108,19 @@ std::vector<SequenceWindow> sequence_windows(const SequenceGroups& groups, std::
       out.push_back({g, 0, n - 1});
       continue;
     }
-    for (std::int64_t last = n - 1; last >= 0; last -= stride) out.push_back({g, std::max<std::int64_t>(0, last - stride + 1), last});
+    for (std::int64_t last = n - 1; last >= 0; last -= stride)
+      out.push_back({g, std::max<std::int64_t>(0, last - stride + 1), last});
   }
   return out;
 }
 
-std::int64_t labelled_examples(const Examples& ex, const SequenceGroups& groups, std::span<const SequenceWindow> windows,
-                               std::int64_t seq_len) {
+std::int64_t labelled_examples(const Examples& ex, const SequenceGroups& groups,
+                               std::span<const SequenceWindow> windows, std::int64_t seq_len) {
   std::int64_t n = 0;
   for (const auto& w : windows) {
     const auto rows = groups.group(w.group);
-    for (std::int64_t i = w.first; i <= w.last; ++i) n += position_of(ex, rows[static_cast<std::size_t>(i)], rows[static_cast<std::size_t>(w.last)], seq_len) >= 0;
+    for (std::int64_t i = w.first; i <= w.last; ++i)
+      n += position_of(ex, rows[static_cast<std::size_t>(i)], rows[static_cast<std::size_t>(w.last)], seq_len) >= 0;
   }
   return n;
 }
@@ -140,8 +144,10 @@ Batch make_sequence_batch(const Examples& ex, const SequenceGroups& groups, std:
         const std::int64_t row = rows[static_cast<std::size_t>(i)];
         const std::int64_t pos = position_of(ex, row, last_rows[static_cast<std::size_t>(r)], t);
         if (pos < 0) continue;
-        if (ids) out.i64()[r * t + pos] = l.ids[static_cast<std::size_t>(row)];
-        else out.f32()[r * t + pos] = l.values[static_cast<std::size_t>(row)];
+        if (ids)
+          out.i64()[r * t + pos] = l.ids[static_cast<std::size_t>(row)];
+        else
+          out.f32()[r * t + pos] = l.values[static_cast<std::size_t>(row)];
       }
     }
     b.labels.push_back(std::move(out));
@@ -181,10 +187,12 @@ Batch make_cloze_batch(const Examples& ex, const SequenceGroups& groups, std::sp
     const std::int64_t g = which[static_cast<std::size_t>(r)], last = groups.longest(g);
     const auto li = static_cast<std::size_t>(last);
     const std::int64_t end = ex.end[li];  // the sequence is tokens[begin, end] (the target included)
-    if (end >= static_cast<std::int64_t>(ex.tokens.size()) || ex.tokens[static_cast<std::size_t>(end)] != items->ids[li])
-      throw DataError(fmt::format("make_cloze_batch: example {}'s label {} is not the token after its history: cloze training needs "
-                                  "next-item sequences (the interactions dataset)",
-                                  last, items->ids[li]));
+    if (end >= static_cast<std::int64_t>(ex.tokens.size()) ||
+        ex.tokens[static_cast<std::size_t>(end)] != items->ids[li])
+      throw DataError(fmt::format(
+          "make_cloze_batch: example {}'s label {} is not the token after its history: cloze training needs "
+          "next-item sequences (the interactions dataset)",
+          last, items->ids[li]));
     b.rows.push_back(last);
     const std::int64_t len = std::min(end + 1 - ex.begin[li], t), from = end + 1 - len, pad = t - len;
     std::copy(ex.tokens.begin() + from, ex.tokens.begin() + end + 1, b.ids.i64() + r * t + pad);
@@ -202,7 +210,9 @@ Batch make_cloze_batch(const Examples& ex, const SequenceGroups& groups, std::sp
       b.ids.i64()[at] = 0;
       b.masked.f32()[at] = 1.0f;
     }
-    if (options.seen) append_seen(b.seen_offsets, b.seen_items, sequence_of(ex, last), std::span<const std::int64_t>(&items->ids[li], 1));
+    if (options.seen)
+      append_seen(b.seen_offsets, b.seen_items, sequence_of(ex, last),
+                  std::span<const std::int64_t>(&items->ids[li], 1));
   }
   std::vector<std::int64_t> longest;
   for (const auto g : which) longest.push_back(groups.longest(g));
@@ -211,7 +221,8 @@ Batch make_cloze_batch(const Examples& ex, const SequenceGroups& groups, std::sp
   b.targets = side.targets;
   b.categorical = side.categorical;
   b.dense = side.dense;
-  for (const auto& l : ex.labels) b.labels.push_back(&l == items || l.kind == LabelKind::kItem ? labels : missing_labels(l, batch, t));
+  for (const auto& l : ex.labels)
+    b.labels.push_back(&l == items || l.kind == LabelKind::kItem ? labels : missing_labels(l, batch, t));
   return b;
 }
 

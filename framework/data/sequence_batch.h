@@ -37,12 +37,14 @@ struct SequenceGroups {
   std::vector<std::int64_t> rows;
   std::int64_t size() const { return static_cast<std::int64_t>(offsets.size()) - 1; }
   std::span<const std::int64_t> group(std::int64_t g) const {
-    return std::span<const std::int64_t>(rows).subspan(static_cast<std::size_t>(offsets[static_cast<std::size_t>(g)]),
-                                                       static_cast<std::size_t>(offsets[static_cast<std::size_t>(g) + 1] -
-                                                                                offsets[static_cast<std::size_t>(g)]));
+    return std::span<const std::int64_t>(rows).subspan(
+        static_cast<std::size_t>(offsets[static_cast<std::size_t>(g)]),
+        static_cast<std::size_t>(offsets[static_cast<std::size_t>(g) + 1] - offsets[static_cast<std::size_t>(g)]));
   }
   /// The group's example with the longest history.
-  std::int64_t longest(std::int64_t g) const { return rows[static_cast<std::size_t>(offsets[static_cast<std::size_t>(g) + 1]) - 1]; }
+  std::int64_t longest(std::int64_t g) const {
+    return rows[static_cast<std::size_t>(offsets[static_cast<std::size_t>(g) + 1]) - 1];
+  }
 };
 
 /// Groups `rows` (e.g. the training split) by sequence. Throws DataError naming `who` for dense-step
@@ -64,8 +66,8 @@ struct SequenceWindow {
 std::vector<SequenceWindow> sequence_windows(const SequenceGroups& groups, std::int64_t stride);
 
 /// The number of examples the windows label at padded length seq_len (the targets a training epoch covers).
-std::int64_t labelled_examples(const Examples& examples, const SequenceGroups& groups, std::span<const SequenceWindow> windows,
-                               std::int64_t seq_len);
+std::int64_t labelled_examples(const Examples& examples, const SequenceGroups& groups,
+                               std::span<const SequenceWindow> windows, std::int64_t seq_len);
 
 /// The batch of `windows`, every position labelled as described at the top of this file: labels are
 /// [B, T] per label column (i64 -1 or f32 NaN where missing), set where one of the window's examples
@@ -73,8 +75,8 @@ std::int64_t labelled_examples(const Examples& examples, const SequenceGroups& g
 /// example (rows[b] is that example). With options.seen, row b's seen items are its whole sequence
 /// and every label of its group (SASRec's negatives avoid the user's training items). append_mask is
 /// refused.
-Batch make_sequence_batch(const Examples& examples, const SequenceGroups& groups, std::span<const SequenceWindow> windows,
-                          const BatchOptions& options);
+Batch make_sequence_batch(const Examples& examples, const SequenceGroups& groups,
+                          std::span<const SequenceWindow> windows, const BatchOptions& options);
 
 struct ClozeOptions {
   double mask_prob = 0.2;  ///< share of a sequence's steps that are masked

@@ -12,8 +12,8 @@ Sequences make_sequences(const std::vector<std::string_view>& users, const std::
                          const std::vector<double>& times, const std::vector<float>& ratings) {
   const std::size_t n = users.size();
   if (items.size() != n || (!times.empty() && times.size() != n) || (!ratings.empty() && ratings.size() != n))
-    throw DataError(fmt::format("make_sequences: {} users, {} items, {} times, {} ratings: lengths differ", n, items.size(),
-                                times.size(), ratings.size()));
+    throw DataError(fmt::format("make_sequences: {} users, {} items, {} times, {} ratings: lengths differ", n,
+                                items.size(), times.size(), ratings.size()));
   for (std::size_t i = 0; i < times.size(); ++i)
     if (std::isnan(times[i])) throw DataError(fmt::format("make_sequences: row {} has no time", i));
   std::vector<std::int64_t> order(n);
@@ -90,9 +90,12 @@ Splits leave_one_out(const Examples& ex, const std::vector<std::int64_t>& offset
     const auto u = static_cast<std::size_t>(ex.users[static_cast<std::size_t>(i)]);
     const std::int64_t n = offsets[u + 1] - offsets[u];
     const std::int64_t pos = ex.end[static_cast<std::size_t>(i)] - offsets[u];  // the target's position
-    if (n >= 3 && pos == n - 1) sp.test.push_back(i);
-    else if (n >= 3 && pos == n - 2) sp.valid.push_back(i);
-    else sp.train.push_back(i);
+    if (n >= 3 && pos == n - 1)
+      sp.test.push_back(i);
+    else if (n >= 3 && pos == n - 2)
+      sp.valid.push_back(i);
+    else
+      sp.train.push_back(i);
   }
   return sp;
 }
@@ -110,18 +113,23 @@ double time_quantile(std::vector<double> times, double q, const std::string& who
 
 TemporalSplit temporal_split(const Examples& ex, double q_train, double q_valid, const std::string& who) {
   if (ex.times.empty())
-    throw DataError(fmt::format("{}: a temporal split needs the time of every example, and these examples have none (no time column)", who));
+    throw DataError(fmt::format(
+        "{}: a temporal split needs the time of every example, and these examples have none (no time column)", who));
   if (!(q_train >= 0 && q_train <= q_valid && q_valid <= 1))
-    throw DataError(fmt::format("{}: temporal quantiles q_train {} and q_valid {} must satisfy 0 <= q_train <= q_valid <= 1", who,
-                                q_train, q_valid));
+    throw DataError(
+        fmt::format("{}: temporal quantiles q_train {} and q_valid {} must satisfy 0 <= q_train <= q_valid <= 1", who,
+                    q_train, q_valid));
   TemporalSplit t;
   t.cut_train = time_quantile(ex.times, q_train, who);
   t.cut_valid = time_quantile(ex.times, q_valid, who);
   for (std::int64_t i = 0; i < ex.size(); ++i) {
     const double time = ex.times[static_cast<std::size_t>(i)];
-    if (time <= t.cut_train) t.splits.train.push_back(i);
-    else if (time <= t.cut_valid) t.splits.valid.push_back(i);
-    else t.splits.test.push_back(i);
+    if (time <= t.cut_train)
+      t.splits.train.push_back(i);
+    else if (time <= t.cut_valid)
+      t.splits.valid.push_back(i);
+    else
+      t.splits.test.push_back(i);
   }
   return t;
 }

@@ -10,7 +10,9 @@ namespace attnlab::data {
 
 namespace {
 
-bool word_byte(unsigned char c) { return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool word_byte(unsigned char c) {
+  return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 // Calls fn(word) for every word; `buf` holds a lowercased copy only when one is needed.
 template <class F>
@@ -72,8 +74,11 @@ Vocabulary Vocabulary::build(const WordCounter& counts, std::int64_t min_count, 
   std::vector<std::pair<std::string_view, std::int64_t>> kept;
   for (const auto& [w, n] : counts.counts())
     if (n >= min_count) kept.emplace_back(w, n);
-  std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
-  if (max_size > 0 && static_cast<std::int64_t>(kept.size()) > max_size) kept.resize(static_cast<std::size_t>(max_size));
+  std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  if (max_size > 0 && static_cast<std::int64_t>(kept.size()) > max_size)
+    kept.resize(static_cast<std::size_t>(max_size));
   Vocabulary v;
   v.words_.reserve(kept.size() + 2);
   v.ids_.reserve(kept.size());

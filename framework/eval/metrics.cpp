@@ -33,17 +33,18 @@ void for_rows(std::int64_t rows, std::int64_t work, F&& f) {
 
 std::size_t idx(std::int64_t i) { return static_cast<std::size_t>(i); }
 
-void check_class_inputs(const char* op, std::size_t scores, std::int64_t classes, std::span<const std::int64_t> labels) {
+void check_class_inputs(const char* op, std::size_t scores, std::int64_t classes,
+                        std::span<const std::int64_t> labels) {
   if (classes < 1 || scores != labels.size() * static_cast<std::size_t>(classes))
-    throw ShapeError(op, fmt::format("scores of {} values do not fit {} labels x {} classes", scores, labels.size(), classes));
+    throw ShapeError(
+        op, fmt::format("scores of {} values do not fit {} labels x {} classes", scores, labels.size(), classes));
   for (std::size_t i = 0; i < labels.size(); ++i)
     if (labels[i] < -1 || labels[i] >= classes)
       throw IndexError(op, fmt::format("label {} of row {} not in [0, {}) (or -1: missing)", labels[i], i, classes));
 }
 
 void check_binary_labels(const char* op, std::size_t scores, std::span<const float> labels) {
-  if (scores != labels.size())
-    throw ShapeError(op, fmt::format("{} scores for {} labels", scores, labels.size()));
+  if (scores != labels.size()) throw ShapeError(op, fmt::format("{} scores for {} labels", scores, labels.size()));
   for (std::size_t i = 0; i < labels.size(); ++i)
     if (!std::isnan(labels[i]) && labels[i] != 0.f && labels[i] != 1.f)
       throw IndexError(op, fmt::format("label {} of row {} is not 0, 1 or NaN (missing)", labels[i], i));
@@ -170,7 +171,7 @@ std::int64_t not_below(const float* s, std::int64_t n, float t) {
 std::int64_t chunk_rank(const float* s, std::int64_t n, std::int64_t first, std::int64_t target, float t) {
   std::int64_t r = not_below(s, n, t);
   if (target >= first && target < first + n) --r;  // its own column is never "another" candidate
-  if (first == 0 && n > 0 && !(s[0] < t)) --r;      // padding never ranks
+  if (first == 0 && n > 0 && !(s[0] < t)) --r;     // padding never ranks
   return r;
 }
 
@@ -218,7 +219,8 @@ double auc(std::span<const float> scores, std::span<const float> labels) {
   bool nan_score = false;
   std::vector<std::int64_t> order = labelled_rows(scores, labels, nan_score);
   if (nan_score) return kNaN;
-  std::sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return scores[idx(a)] < scores[idx(b)]; });
+  std::sort(order.begin(), order.end(),
+            [&](std::int64_t a, std::int64_t b) { return scores[idx(a)] < scores[idx(b)]; });
   return auc_of(mann_whitney(order, scores, labels));
 }
 
@@ -319,13 +321,13 @@ double mrr(std::span<const std::int64_t> ranks, std::int64_t k) {
   return mean_over_ranks(ranks, k, [](std::int64_t r) { return 1.0 / (static_cast<double>(r) + 1.0); });
 }
 
-RankCounter::RankCounter(std::span<const std::int64_t> targets, std::span<const float> target_scores, std::int64_t items)
-    : targets_(targets.begin(), targets.end()),
-      target_scores_(target_scores.begin(), target_scores.end()),
-      items_(items),
-      ranks_(targets.size(), 0) {
+RankCounter::RankCounter(std::span<const std::int64_t> targets, std::span<const float> target_scores,
+                         std::int64_t items)
+    : targets_(targets.begin(), targets.end()), target_scores_(target_scores.begin(), target_scores.end()),
+      items_(items), ranks_(targets.size(), 0) {
   if (target_scores.size() != targets.size())
-    throw ShapeError("rank_counter", fmt::format("{} target scores for {} targets", target_scores.size(), targets.size()));
+    throw ShapeError("rank_counter",
+                     fmt::format("{} target scores for {} targets", target_scores.size(), targets.size()));
   for (std::size_t i = 0; i < targets.size(); ++i)
     if (targets[i] < 1 || targets[i] >= items)
       throw IndexError("rank_counter", fmt::format("target {} of row {} not in [1, {})", targets[i], i, items));
@@ -334,15 +336,17 @@ RankCounter::RankCounter(std::span<const std::int64_t> targets, std::span<const 
 void RankCounter::add_chunk(std::span<const float> scores, std::int64_t n, std::int64_t first_item) {
   const std::int64_t rows = std::ssize(targets_);
   if (n < 0 || first_item < 0 || first_item + n > items_ || std::ssize(scores) != rows * n)
-    throw ShapeError("rank_counter", fmt::format("chunk of {} values for {} rows x {} items at {} (catalogue of {} items)",
-                                                 scores.size(), rows, n, first_item, items_));
+    throw ShapeError("rank_counter",
+                     fmt::format("chunk of {} values for {} rows x {} items at {} (catalogue of {} items)",
+                                 scores.size(), rows, n, first_item, items_));
   for_rows(rows, rows * n, [&](std::int64_t r) {
     ranks_[idx(r)] += chunk_rank(scores.data() + r * n, n, first_item, targets_[idx(r)], target_scores_[idx(r)]);
   });
 }
 
 StreamingTopK::StreamingTopK(std::int64_t rows, std::int64_t k) : rows_(rows), k_(k) {
-  if (rows < 0 || k < 1) throw ShapeError("streaming_topk", fmt::format("rows {} and k {}: need rows >= 0, k >= 1", rows, k));
+  if (rows < 0 || k < 1)
+    throw ShapeError("streaming_topk", fmt::format("rows {} and k {}: need rows >= 0, k >= 1", rows, k));
   heap_.resize(idx(rows * k));
   size_.assign(idx(rows), 0);
 }
@@ -403,7 +407,8 @@ void RankingProtocol::validate(const std::string& who) const {
     throw Error(fmt::format("{}: sampled ranking needs negatives >= 1, got {}", who, negatives));
 }
 
-NegativeSampler::NegativeSampler(const RankingProtocol& protocol, std::int64_t items, std::span<const float> item_counts)
+NegativeSampler::NegativeSampler(const RankingProtocol& protocol, std::int64_t items,
+                                 std::span<const float> item_counts)
     : protocol_(protocol), items_(items) {
   protocol_.validate("negative sampler");
   if (items < 2) throw ShapeError("negative sampler", fmt::format("an item vocabulary of {} ids has no items", items));
@@ -423,7 +428,8 @@ NegativeSampler::NegativeSampler(const RankingProtocol& protocol, std::int64_t i
     }
   }
   if (second_positive_ == 0)
-    throw data::DataError("negative sampler: popularity sampling needs at least two items with a positive training count");
+    throw data::DataError(
+        "negative sampler: popularity sampling needs at least two items with a positive training count");
 }
 
 void NegativeSampler::draw(std::int64_t row, std::int64_t target, std::vector<std::int64_t>& out,
@@ -479,7 +485,8 @@ void NegativeSampler::draw(std::int64_t row, std::int64_t target, std::vector<st
     auto it = std::upper_bound(cumulative_.begin(), cumulative_.end(), u);
     // Rounding can push u to the very end; the last positive non-target id owns that edge.
     std::int64_t id = it == cumulative_.end() ? fallback : static_cast<std::int64_t>(it - cumulative_.begin());
-    if (!exclude.empty() && std::binary_search(exclude.begin(), exclude.end(), id) && redraws < 64 * protocol_.negatives) {
+    if (!exclude.empty() && std::binary_search(exclude.begin(), exclude.end(), id) &&
+        redraws < 64 * protocol_.negatives) {
       ++redraws;
       --j;
       continue;
@@ -510,7 +517,8 @@ const std::vector<Metric>& metric_table() {
        [](const MetricInputs& in, std::int64_t) { return prf_of(in.predicted, in.label_ids, in.classes).f1; }},
       {"auc", LabelKind::kBinary, false, false, "area under the ROC curve (ties count half)",
        [](const MetricInputs& in, std::int64_t) { return auc(in.outputs, in.label_values); }},
-      {"gauc", LabelKind::kBinary, false, false, "AUC per user, weighted by the user's rows (users with one class skipped)",
+      {"gauc", LabelKind::kBinary, false, false,
+       "AUC per user, weighted by the user's rows (users with one class skipped)",
        [](const MetricInputs& in, std::int64_t) { return gauc(in.outputs, in.label_values, in.users); }},
       {"logloss", LabelKind::kClass, true, false, "mean cross-entropy of the label under the softmax", mean_loss},
       {"logloss", LabelKind::kBinary, true, false, "mean binary cross-entropy of the label under the sigmoid",
@@ -521,7 +529,8 @@ const std::vector<Metric>& metric_table() {
        [](const MetricInputs& in, std::int64_t) { return mae(in.outputs, in.label_values); }},
       {"hr", LabelKind::kItem, false, true, "hit rate: share of rows whose target ranks within k",
        [](const MetricInputs& in, std::int64_t k) { return hit_rate(in.ranks, k); }},
-      {"ndcg", LabelKind::kItem, false, true, "normalised discounted cumulative gain at k (one relevant item: 1/log2(rank+1))",
+      {"ndcg", LabelKind::kItem, false, true,
+       "normalised discounted cumulative gain at k (one relevant item: 1/log2(rank+1))",
        [](const MetricInputs& in, std::int64_t k) { return ndcg(in.ranks, k); }},
       {"mrr", LabelKind::kItem, false, true, "mean reciprocal rank, 0 beyond k",
        [](const MetricInputs& in, std::int64_t k) { return mrr(in.ranks, k); }},
@@ -550,7 +559,8 @@ const Metric* find_metric(std::string_view name, data::LabelKind kind) {
 bool applies(const std::string& metric, data::LabelKind kind) { return find_metric(metric, kind) != nullptr; }
 
 bool lower_is_better(std::string_view figure) {
-  std::string_view base = figure.substr(figure.find_last_of("/.") == std::string_view::npos ? 0 : figure.find_last_of("/.") + 1);
+  std::string_view base =
+      figure.substr(figure.find_last_of("/.") == std::string_view::npos ? 0 : figure.find_last_of("/.") + 1);
   base = base.substr(0, base.find('@'));
   if (base == "loss") return true;
   for (const auto& m : metric_table())
@@ -563,8 +573,8 @@ TaskEvaluator::TaskEvaluator(const data::LabelColumn& task, EvalOptions options,
   const auto& known = metric_names();
   for (const auto& m : options_.metrics) {
     if (std::find(known.begin(), known.end(), m) == known.end())
-      throw Error(fmt::format("{}: unknown metric '{}'; known: {} (ranking metrics take their cutoffs from ks)", who_, m,
-                              fmt::join(known, ", ")));
+      throw Error(fmt::format("{}: unknown metric '{}'; known: {} (ranking metrics take their cutoffs from ks)", who_,
+                              m, fmt::join(known, ", ")));
     want_users_ = want_users_ || (m == "gauc" && kind_ == data::LabelKind::kBinary);
   }
   for (const std::int64_t k : options_.ks)
@@ -573,7 +583,8 @@ TaskEvaluator::TaskEvaluator(const data::LabelColumn& task, EvalOptions options,
     throw ShapeError(who_, fmt::format("a class task needs classes >= 1, got {}", classes_));
   if (kind_ == data::LabelKind::kItem) {
     options_.ranking.validate(who_);
-    if (classes_ < 2) throw ShapeError(who_, fmt::format("an item task needs an item vocabulary >= 2, got {}", classes_));
+    if (classes_ < 2)
+      throw ShapeError(who_, fmt::format("an item task needs an item vocabulary >= 2, got {}", classes_));
     if (!options_.ranking.is_full(classes_)) sampler_.emplace(options_.ranking, classes_, item_counts);
   }
 }
@@ -587,8 +598,9 @@ void TaskEvaluator::add(const core::Tensor& predictions, const core::Tensor& lab
   if (!labels.defined() || labels.rank() != 1)
     throw ShapeError(who_, fmt::format("labels {} must be [B]", shape_of(labels)));
   if (labels.dtype() != label_type)
-    throw DTypeError(who_, fmt::format("labels {} are {}, a {} task needs {}", labels.shape().str(), core::name_of(labels.dtype()),
-                                       ids ? "class/item" : "binary/value", core::name_of(label_type)));
+    throw DTypeError(
+        who_, fmt::format("labels {} are {}, a {} task needs {}", labels.shape().str(), core::name_of(labels.dtype()),
+                          ids ? "class/item" : "binary/value", core::name_of(label_type)));
   const std::int64_t B = labels.shape()[0];
   const std::int64_t width = (kind_ == LabelKind::kClass || kind_ == LabelKind::kItem) ? classes_ : 1;
   const bool fits = predictions.defined() &&
@@ -602,12 +614,15 @@ void TaskEvaluator::add(const core::Tensor& predictions, const core::Tensor& lab
                                        core::name_of(predictions.dtype())));
   if (std::ssize(rows) != B) throw ShapeError(who_, fmt::format("{} example rows for labels [{}]", rows.size(), B));
   if (wants_seen() && std::ssize(seen_offsets) != B + 1)
-    throw ShapeError(who_, fmt::format("the ranking protocol excludes each row's history from its negatives, and the batch carries "
-                                       "{} seen-item offsets for {} rows (expected {})", seen_offsets.size(), B, B + 1));
+    throw ShapeError(
+        who_, fmt::format("the ranking protocol excludes each row's history from its negatives, and the batch carries "
+                          "{} seen-item offsets for {} rows (expected {})",
+                          seen_offsets.size(), B, B + 1));
   if (want_users_) {
     if (!users.defined()) throw ShapeError(who_, "gauc needs user ids i64 [B], but the batch has none");
     if (users.dtype() != core::DType::i64 || users.shape() != core::Shape{B})
-      throw ShapeError(who_, fmt::format("users {} {} must be i64 [{}]", users.shape().str(), core::name_of(users.dtype()), B));
+      throw ShapeError(
+          who_, fmt::format("users {} {} must be i64 [{}]", users.shape().str(), core::name_of(users.dtype()), B));
   }
   const std::int64_t lo = kind_ == LabelKind::kItem ? 1 : 0;
   const float* z = predictions.f32();
@@ -619,14 +634,16 @@ void TaskEvaluator::add(const core::Tensor& predictions, const core::Tensor& lab
       const std::int64_t y = labels.i64()[b];
       if (y == -1) continue;
       if (y < lo || y >= classes_)
-        throw IndexError(who_, fmt::format("label {} of batch row {} (example {}) not in [{}, {}) (or -1: missing); labels {}",
-                                           y, b, rows[idx(b)], lo, classes_, labels.shape().str()));
+        throw IndexError(
+            who_, fmt::format("label {} of batch row {} (example {}) not in [{}, {}) (or -1: missing); labels {}", y, b,
+                              rows[idx(b)], lo, classes_, labels.shape().str()));
     } else {
       const float y = labels.f32()[b];
       if (std::isnan(y)) continue;
       if (kind_ == LabelKind::kBinary && y != 0.f && y != 1.f)
-        throw IndexError(who_, fmt::format("label {} of batch row {} (example {}) is not 0, 1 or NaN (missing); labels {}",
-                                           y, b, rows[idx(b)], labels.shape().str()));
+        throw IndexError(
+            who_, fmt::format("label {} of batch row {} (example {}) is not 0, 1 or NaN (missing); labels {}", y, b,
+                              rows[idx(b)], labels.shape().str()));
     }
     keep.push_back(b);
   }
@@ -667,7 +684,8 @@ void TaskEvaluator::add(const core::Tensor& predictions, const core::Tensor& lab
           const std::int64_t b = keep[idx(i)], y = labels.i64()[b];
           const float* zb = z + b * classes_;
           std::vector<std::int64_t> negatives;
-          const auto exclude = wants_seen() ? seen_items.subspan(idx(seen_offsets[idx(b)]), idx(seen_offsets[idx(b) + 1] - seen_offsets[idx(b)]))
+          const auto exclude = wants_seen() ? seen_items.subspan(idx(seen_offsets[idx(b)]),
+                                                                 idx(seen_offsets[idx(b) + 1] - seen_offsets[idx(b)]))
                                             : std::span<const std::int64_t>{};
           sampler_->draw(rows[idx(b)], y, negatives, exclude);
           std::int64_t r = 0;
@@ -693,7 +711,8 @@ std::vector<std::pair<std::string, double>> TaskEvaluator::finish() const {
     for (const std::size_t i : order) out.push_back(v[i]);
     return out;
   };
-  const auto label_ids = gather(label_ids_), predicted = gather(predicted_), users = gather(users_), ranks = gather(ranks_);
+  const auto label_ids = gather(label_ids_), predicted = gather(predicted_), users = gather(users_),
+             ranks = gather(ranks_);
   const auto row_loss = gather(row_loss_);
   const auto outputs = gather(outputs_), label_values = gather(label_values_);
   const MetricInputs in{.classes = classes_,

@@ -136,11 +136,11 @@ class StreamingTopK {
 /// ids 1..items-1 are items, 0 is padding; a row's possible negatives are the items-2 ids that are
 /// neither padding nor its target.
 struct RankingProtocol {
-  std::string mode = "full";          ///< full | sampled
-  std::int64_t negatives = 100;       ///< sampled: negatives per row (>= 1)
-  std::string sampler = "uniform";    ///< sampled: uniform | popularity
-  bool exclude_history = false;       ///< sampled: negatives avoid the items of the row's history (its seen items)
-  std::uint64_t seed = 0;             ///< sampled: negatives of example row i come from Rng(seed).fork(i)
+  std::string mode = "full";        ///< full | sampled
+  std::int64_t negatives = 100;     ///< sampled: negatives per row (>= 1)
+  std::string sampler = "uniform";  ///< sampled: uniform | popularity
+  bool exclude_history = false;     ///< sampled: negatives avoid the items of the row's history (its seen items)
+  std::uint64_t seed = 0;           ///< sampled: negatives of example row i come from Rng(seed).fork(i)
   /// True when the ranking is effectively full: mode full, or negatives >= items - 2 (every
   /// possible negative would be drawn, so all are used).
   bool is_full(std::int64_t items) const;
@@ -168,12 +168,13 @@ class NegativeSampler {
   /// at least two ids in 1..items-1 are positive (so every target leaves some mass).
   NegativeSampler(const RankingProtocol& protocol, std::int64_t items, std::span<const float> item_counts = {});
   /// Replaces `out` by the negatives of example `row` with target `target` (1 <= target < items).
-  void draw(std::int64_t row, std::int64_t target, std::vector<std::int64_t>& out, std::span<const std::int64_t> exclude = {}) const;
+  void draw(std::int64_t row, std::int64_t target, std::vector<std::int64_t>& out,
+            std::span<const std::int64_t> exclude = {}) const;
 
  private:
   RankingProtocol protocol_;
   std::int64_t items_;
-  std::vector<double> cumulative_;  // popularity: cumulative_[i] = sum of counts of ids 1..i
+  std::vector<double> cumulative_;                        // popularity: cumulative_[i] = sum of counts of ids 1..i
   std::int64_t last_positive_ = 0, second_positive_ = 0;  // the two highest ids with count > 0
 };
 
@@ -188,13 +189,13 @@ struct EvalOptions {
 /// example index (TaskEvaluator::finish gathers them so).
 struct MetricInputs {
   std::int64_t classes = 0;
-  std::span<const std::int64_t> label_ids{};   ///< kClass
-  std::span<const std::int64_t> predicted{};   ///< kClass: arg-max class (-1: a NaN row)
-  std::span<const double> row_loss{};          ///< kClass: -log softmax(z)[label]
-  std::span<const float> outputs{};            ///< kBinary: logit; kValue: prediction
-  std::span<const float> label_values{};       ///< kBinary / kValue
-  std::span<const std::int64_t> users{};       ///< kBinary, for gauc
-  std::span<const std::int64_t> ranks{};       ///< kItem: the target's rank (0 = best)
+  std::span<const std::int64_t> label_ids{};  ///< kClass
+  std::span<const std::int64_t> predicted{};  ///< kClass: arg-max class (-1: a NaN row)
+  std::span<const double> row_loss{};         ///< kClass: -log softmax(z)[label]
+  std::span<const float> outputs{};           ///< kBinary: logit; kValue: prediction
+  std::span<const float> label_values{};      ///< kBinary / kValue
+  std::span<const std::int64_t> users{};      ///< kBinary, for gauc
+  std::span<const std::int64_t> ranks{};      ///< kItem: the target's rank (0 = best)
 };
 
 /// One metric, in one place: its name, the label kinds it applies to, which way is better, whether
@@ -263,14 +264,14 @@ class TaskEvaluator {
   std::int64_t classes_;
   EvalOptions options_;
   bool want_users_ = false;
-  std::vector<std::int64_t> rows_;        // example index of each labelled row
-  std::vector<std::int64_t> label_ids_;   // kClass
-  std::vector<std::int64_t> predicted_;   // kClass: arg-max class, -1 for a NaN row
-  std::vector<double> row_loss_;          // kClass: -log softmax(z)[label]
-  std::vector<float> outputs_;            // kBinary: logit; kValue: prediction
-  std::vector<float> label_values_;       // kBinary / kValue
-  std::vector<std::int64_t> users_;       // kBinary with gauc
-  std::vector<std::int64_t> ranks_;       // kItem: only the target's rank per row
+  std::vector<std::int64_t> rows_;          // example index of each labelled row
+  std::vector<std::int64_t> label_ids_;     // kClass
+  std::vector<std::int64_t> predicted_;     // kClass: arg-max class, -1 for a NaN row
+  std::vector<double> row_loss_;            // kClass: -log softmax(z)[label]
+  std::vector<float> outputs_;              // kBinary: logit; kValue: prediction
+  std::vector<float> label_values_;         // kBinary / kValue
+  std::vector<std::int64_t> users_;         // kBinary with gauc
+  std::vector<std::int64_t> ranks_;         // kItem: only the target's rank per row
   std::optional<NegativeSampler> sampler_;  // kItem under a sampled protocol that is not full
 };
 

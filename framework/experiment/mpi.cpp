@@ -153,8 +153,9 @@ bool active() { return g_active && g_size > 1; }
 int rank() { return g_rank; }
 int size() { return g_size; }
 
-std::unique_ptr<TrialSource> coordinator(std::vector<std::size_t> todo,
-                                         std::function<void(const std::string&, const std::string&, const std::string&)> on_state) {
+std::unique_ptr<TrialSource> coordinator(
+    std::vector<std::size_t> todo,
+    std::function<void(const std::string&, const std::string&, const std::string&)> on_state) {
   return std::make_unique<Coordinator>(std::move(todo), std::move(on_state));
 }
 
@@ -168,11 +169,13 @@ void finalize() {}
 bool active() { return false; }
 int rank() { return 0; }
 int size() { return 1; }
-std::unique_ptr<TrialSource> coordinator(std::vector<std::size_t>,
-                                         std::function<void(const std::string&, const std::string&, const std::string&)>) {
+std::unique_ptr<TrialSource> coordinator(
+    std::vector<std::size_t>, std::function<void(const std::string&, const std::string&, const std::string&)>) {
   throw Error("MPI: attnlab was built without MPI (install libopenmpi-dev and rebuild)");
 }
-std::unique_ptr<TrialSource> client() { throw Error("MPI: attnlab was built without MPI (install libopenmpi-dev and rebuild)"); }
+std::unique_ptr<TrialSource> client() {
+  throw Error("MPI: attnlab was built without MPI (install libopenmpi-dev and rebuild)");
+}
 
 #endif
 

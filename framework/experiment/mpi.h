@@ -33,8 +33,9 @@ int size();
 /// Rank 0: serves the todo list (trial indices) to every rank and its own workers; `on_state` is
 /// called (serialised) for every state change, its own and the other ranks'. finish() returns when
 /// every rank has said it is done.
-std::unique_ptr<TrialSource> coordinator(std::vector<std::size_t> todo,
-                                         std::function<void(const std::string&, const std::string&, const std::string&)> on_state);
+std::unique_ptr<TrialSource> coordinator(
+    std::vector<std::size_t> todo,
+    std::function<void(const std::string&, const std::string&, const std::string&)> on_state);
 /// Ranks > 0: asks rank 0 for trials and reports to it.
 std::unique_ptr<TrialSource> client();
 

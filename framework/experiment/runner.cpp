@@ -1,10 +1,10 @@
 #include "framework/experiment/runner.h"
 
 #include "framework/config/value.h"
-#include "framework/experiment/spec.h"
-#include "framework/experiment/sweep.h"
 #include "framework/eval/metrics.h"
 #include "framework/experiment/mpi.h"
+#include "framework/experiment/spec.h"
+#include "framework/experiment/sweep.h"
 #include "framework/experiment/trainer.h"
 #include "framework/experiment/trial_source.h"
 #include "framework/store/index.h"
@@ -41,7 +41,8 @@ extern "C" void on_sigint(int) { g_interrupted.store(true); }
 std::string hms(double s) {
   if (!(s >= 0) || s > 1e7) return "?";
   const auto t = static_cast<long>(s + 0.5);
-  return t >= 3600 ? fmt::format("{}:{:02d}:{:02d}", t / 3600, (t / 60) % 60, t % 60) : fmt::format("{}:{:02d}", t / 60, t % 60);
+  return t >= 3600 ? fmt::format("{}:{:02d}:{:02d}", t / 3600, (t / 60) % 60, t % 60)
+                   : fmt::format("{}:{:02d}", t / 60, t % 60);
 }
 
 /// The live display: one line per running trial, redrawn in place on a terminal; plain lines (one
@@ -57,8 +58,8 @@ class Display {
     const bool new_epoch = p.phase == "valid" && line.epoch != p.epoch;
     line = p;
     if (!tty_ && new_epoch)
-      fmt::print(stderr, "trial {} epoch {}/{}: train loss {:.4f}, {:.0f} samples/s, ETA {}\n", p.id, p.epoch, p.epochs, p.loss,
-                 p.samples_per_s, hms(p.eta_s));
+      fmt::print(stderr, "trial {} epoch {}/{}: train loss {:.4f}, {:.0f} samples/s, ETA {}\n", p.id, p.epoch, p.epochs,
+                 p.loss, p.samples_per_s, hms(p.eta_s));
   }
   void finished(const std::string& id, const std::string& label, const TrialOutcome& o) {
     std::lock_guard lock(mu_);
@@ -66,8 +67,11 @@ class Display {
     ++finished_;
     if (quiet_) return;
     clear();
-    const char* what = o.status == TrialOutcome::Status::kDone ? "done" : o.status == TrialOutcome::Status::kFailed ? "FAILED" : "stopped";
-    fmt::print(stderr, "[{}/{}] {} {} ({}){}{}\n", finished_, total_, id, what, hms(o.seconds), label.empty() ? "" : "  ", label);
+    const char* what = o.status == TrialOutcome::Status::kDone     ? "done"
+                       : o.status == TrialOutcome::Status::kFailed ? "FAILED"
+                                                                   : "stopped";
+    fmt::print(stderr, "[{}/{}] {} {} ({}){}{}\n", finished_, total_, id, what, hms(o.seconds),
+               label.empty() ? "" : "  ", label);
     if (o.status == TrialOutcome::Status::kFailed) fmt::print(stderr, "    {}\n", o.message);
     draw_locked();
   }
@@ -93,8 +97,8 @@ class Display {
     if (!tty_) return;
     for (const auto& [id, p] : running_) {
       if (p.phase == "train")
-        fmt::print(stderr, "  {} epoch {}/{} batch {}/{} loss {:.4f} {:.0f} samples/s ETA {}\n", id, p.epoch, p.epochs, p.batch,
-                   p.batches, p.loss, p.samples_per_s, hms(p.eta_s));
+        fmt::print(stderr, "  {} epoch {}/{} batch {}/{} loss {:.4f} {:.0f} samples/s ETA {}\n", id, p.epoch, p.epochs,
+                   p.batch, p.batches, p.loss, p.samples_per_s, hms(p.eta_s));
       else
         fmt::print(stderr, "  {} epoch {}/{} {}\n", id, p.epoch, p.epochs, p.phase);
       ++drawn_;
@@ -108,13 +112,13 @@ class Display {
   std::map<std::string, TrialProgress> running_;
 };
 
-
 /// Where a worker gets its next trial and where trial states go: this process's list and ledger,
 /// or (under MPI) rank 0, which owns both. Thread-safe.
 class LocalSource : public TrialSource {
  public:
   using OnState = std::function<void(const std::string&, const std::string&, const std::string&)>;
-  LocalSource(std::vector<std::size_t> todo, OnState on_state) : todo_(std::move(todo)), on_state_(std::move(on_state)) {}
+  LocalSource(std::vector<std::size_t> todo, OnState on_state)
+      : todo_(std::move(todo)), on_state_(std::move(on_state)) {}
   std::optional<std::size_t> next() override {
     const std::size_t n = next_.fetch_add(1);
     if (n >= todo_.size()) return std::nullopt;
@@ -149,9 +153,10 @@ void claim_directory(const fs::path& dir, const std::string& spec_path, const st
     std::string first;
     std::getline(in, first);
     if (first != "# fingerprint: " + print)
-      throw Error(fmt::format("{}: this sweep directory was made by a different spec (its trial list differs from {}'s); "
-                              "use another log.dir or name, or --force to run into it anyway",
-                              dir.string(), spec_path));
+      throw Error(
+          fmt::format("{}: this sweep directory was made by a different spec (its trial list differs from {}'s); "
+                      "use another log.dir or name, or --force to run into it anyway",
+                      dir.string(), spec_path));
     return;
   }
   std::ofstream out(meta);
@@ -178,8 +183,9 @@ std::pair<int, int> choose_parallelism(int jobs, int threads, int cores, std::si
     threads = std::max(1, cores / jobs);
   }
   if (jobs * threads > cores)
-    throw Error(fmt::format("--jobs {} x --threads {} = {} threads exceed the {} cores of this machine (it would oversubscribe)",
-                            jobs, threads, jobs * threads, cores));
+    throw Error(fmt::format(
+        "--jobs {} x --threads {} = {} threads exceed the {} cores of this machine (it would oversubscribe)", jobs,
+        threads, jobs * threads, cores));
   return {jobs, threads};
 }
 
@@ -219,8 +225,13 @@ SweepResult run_sweep(const SweepOptions& o) {
     auto it = row_of.find(trial);
     if (it == row_of.end()) {
       it = row_of.emplace(trial, result.rows.size()).first;
-      result.rows.push_back({.id = trials[trial].id, .label = trials[trial].label(), .status = "", .message = "", .final = {},
-                             .seconds = 0, .skipped = false});
+      result.rows.push_back({.id = trials[trial].id,
+                             .label = trials[trial].label(),
+                             .status = "",
+                             .message = "",
+                             .final = {},
+                             .seconds = 0,
+                             .skipped = false});
     }
     return result.rows[it->second];
   };
@@ -241,7 +252,8 @@ SweepResult run_sweep(const SweepOptions& o) {
       }
       if (prior.kind == Kind::unreadable) {
         fs::remove(store::trial_path(dir, t.id));
-        ledger->append(t.id, store::TrialState::planned, "its trial file did not read (" + prior.message + "); running it again");
+        ledger->append(t.id, store::TrialState::planned,
+                       "its trial file did not read (" + prior.message + "); running it again");
       }
       todo.push_back(i);
     }
@@ -250,8 +262,8 @@ SweepResult run_sweep(const SweepOptions& o) {
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
   const auto [jobs, threads] = choose_parallelism(o.jobs, o.threads, cores, distributed ? trials.size() : todo.size());
   if (!o.quiet && leader)
-    fmt::print(stderr, "sweep {}: {} trial{} ({} finished earlier), {}{} job{} x {} thread{}, results in {}\n", base.spec.name,
-               mine.size(), mine.size() == 1 ? "" : "s", result.skipped,
+    fmt::print(stderr, "sweep {}: {} trial{} ({} finished earlier), {}{} job{} x {} thread{}, results in {}\n",
+               base.spec.name, mine.size(), mine.size() == 1 ? "" : "s", result.skipped,
                distributed ? fmt::format("{} ranks x ", mpi::size()) : "", jobs, jobs == 1 ? "" : "s", threads,
                threads == 1 ? "" : "s", dir.string());
 
@@ -291,7 +303,8 @@ SweepResult run_sweep(const SweepOptions& o) {
   auto previous = std::signal(SIGINT, on_sigint);
   std::atomic<int> workers_left{jobs};
   {
-    tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(jobs * threads + 1));
+    tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism,
+                                    static_cast<std::size_t>(jobs * threads + 1));
     tbb::task_arena scheduler(jobs, 0);
     auto worker = [&] {
       while (!stop.load()) {
@@ -372,8 +385,10 @@ std::string format_table(const SweepResult& r) {
   for (const auto& row : r.rows)
     for (const auto& [name, _] : row.final)
       if (std::find(metrics.begin(), metrics.end(), name) == metrics.end()) metrics.push_back(name);
-  const bool has_test = std::any_of(metrics.begin(), metrics.end(), [](const std::string& m) { return m.starts_with("test/"); });
-  std::erase_if(metrics, [&](const std::string& m) { return has_test ? !m.starts_with("test/") : !m.starts_with("valid/"); });
+  const bool has_test =
+      std::any_of(metrics.begin(), metrics.end(), [](const std::string& m) { return m.starts_with("test/"); });
+  std::erase_if(metrics,
+                [&](const std::string& m) { return has_test ? !m.starts_with("test/") : !m.starts_with("valid/"); });
   std::string out = fmt::format("{:<12}  {:<8}", "trial", "status");
   std::vector<std::size_t> widths;
   for (const auto& m : metrics) {
@@ -384,15 +399,18 @@ std::string format_table(const SweepResult& r) {
   for (const auto& row : r.rows) {
     out += fmt::format("{:<12}  {:<8}", row.id, row.status);
     for (std::size_t c = 0; c < metrics.size(); ++c) {
-      const auto it = std::find_if(row.final.begin(), row.final.end(), [&](const auto& p) { return p.first == metrics[c]; });
-      out += it == row.final.end() ? fmt::format("  {:>{}}", "-", widths[c]) : fmt::format("  {:>{}.4f}", it->second, widths[c]);
+      const auto it =
+          std::find_if(row.final.begin(), row.final.end(), [&](const auto& p) { return p.first == metrics[c]; });
+      out += it == row.final.end() ? fmt::format("  {:>{}}", "-", widths[c])
+                                   : fmt::format("  {:>{}.4f}", it->second, widths[c]);
     }
     out += "  " + row.label + "\n";
   }
   return out;
 }
 
-std::vector<RehearsalFailure> rehearse(const ResolvedSpec& spec, const std::function<void(std::size_t, std::size_t)>& on_trial) {
+std::vector<RehearsalFailure> rehearse(const ResolvedSpec& spec,
+                                       const std::function<void(std::size_t, std::size_t)>& on_trial) {
   const std::vector<Trial> trials = expand_sweep(spec.raw, [](const config::Value& t) { return resolve(t).resolved; });
   std::error_code ec;
   const fs::path dir = fs::temp_directory_path() / fmt::format("attnlab-rehearsal-{}-{}", ::getpid(), spec.hash);

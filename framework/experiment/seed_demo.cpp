@@ -15,8 +15,9 @@ namespace attnlab::experiment {
 
 std::vector<std::string> demo_overrides(const DemoOptions& o) {
   // ++: set or add, whatever the preset spells out.
-  return {fmt::format("++data.dataset={{type: marker, train: {}, valid: {}, test: {}, seq_len: {}, vocab: {}, classes: {}}}",
-                      o.train, o.valid, o.valid, o.seq_len, o.vocab, o.classes),
+  return {fmt::format(
+              "++data.dataset={{type: marker, train: {}, valid: {}, test: {}, seq_len: {}, vocab: {}, classes: {}}}",
+              o.train, o.valid, o.valid, o.seq_len, o.vocab, o.classes),
           "++data.task=label",
           fmt::format("++model.embedding={}", o.embedding),
           fmt::format("++model.extractor.hidden={}", o.hidden),
@@ -51,7 +52,8 @@ std::vector<EpochStats> run_seed_demo(const DemoOptions& o) {
   run.quiet = true;
   const SweepResult result = run_sweep(run);
   if (result.rows.size() != 1 || result.rows.front().status != "done")
-    throw Error("demo: the trial failed: " + (result.rows.empty() ? std::string("no trial ran") : result.rows.front().message));
+    throw Error("demo: the trial failed: " +
+                (result.rows.empty() ? std::string("no trial ran") : result.rows.front().message));
 
   const store::TrialReader r(store::trial_path(result.dir, result.rows.front().id));
   const auto train_loss = r.curve("train", "loss"), valid_loss = r.curve("valid", "logloss"),

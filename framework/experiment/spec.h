@@ -60,12 +60,16 @@ struct TrainSection {
   template <class V>
   void visit(V& v) {
     v("epochs", epochs).min(1).doc("passes over the training split");
-    v("batch_size", batch_size).min(1).doc("rows per step: examples, or whole sequences for objectives that train every position");
+    v("batch_size", batch_size)
+        .min(1)
+        .doc("rows per step: examples, or whole sequences for objectives that train every position");
     v("optimizer", optimizer).doc("parameter update rule");
     v("schedule", schedule).doc("learning rate over the run");
     v("objective", objective)
-        .doc("what a training step learns from: one example per row (last), every position of each sequence (all_positions), "
-             "or masked steps (cloze)");
+        .doc(
+            "what a training step learns from: one example per row (last), every position of each sequence "
+            "(all_positions), "
+            "or masked steps (cloze)");
     v("clip_norm", clip_norm).min(0).doc("clip gradients to this global norm (0: no clipping)");
     v("seed", seed).min(0).doc("seed of everything random in the trial");
     v("threads", threads).range(1, 1024).doc("oneDNN threads of the trial");
@@ -84,7 +88,9 @@ struct RankingSection {
     v("negatives", negatives).min(1).doc("sampled: negatives per target");
     v("sampler", sampler).choices({"uniform", "popularity"}).doc("sampled: how negatives are drawn");
     v("exclude_history", exclude_history)
-        .doc("sampled: never draw an item of the example's own history as a negative (SASRec's and BERT4Rec's protocol)");
+        .doc(
+            "sampled: never draw an item of the example's own history as a negative (SASRec's and BERT4Rec's "
+            "protocol)");
     v("seed", seed).min(0).doc("sampled: seed of the negatives (the same for every trial of a sweep)");
   }
 };
@@ -100,21 +106,30 @@ struct EvalSection {
   bool test_curves = false;
   template <class V>
   void visit(V& v) {
-    v("metrics", metrics).choices(eval::metric_names())
+    v("metrics", metrics)
+        .choices(eval::metric_names())
         .doc("metrics computed on the validation and test splits, for every task they apply to");
     v("ks", ks).min(1).doc("cut-offs of the ranking metrics (hr, ndcg, mrr, recall)");
     v("ranking", ranking).doc("the ranking protocol of next-item tasks");
     v("batch_size", batch_size).min(1).doc("sequences per evaluation batch (results do not depend on it)");
     v("select", select)
-        .doc("validation figure that picks the best epoch and drives early stopping: 'loss' or a metric "
-             "('ndcg@10', 'auc'; 'task/metric' for a multi-task model)");
-    v("patience", patience).min(0).doc("stop after this many epochs without improvement of select (0: never stop early)");
-    v("max_users", max_users).min(0)
-        .doc("evaluate only the rows of a seeded sample of this many of each split's users (eval.ranking.seed; the same users "
-             "for validation and test when both hold them, as leave-one-out's do; SASRec: 10000); 0: every row");
+        .doc(
+            "validation figure that picks the best epoch and drives early stopping: 'loss' or a metric "
+            "('ndcg@10', 'auc'; 'task/metric' for a multi-task model)");
+    v("patience", patience)
+        .min(0)
+        .doc("stop after this many epochs without improvement of select (0: never stop early)");
+    v("max_users", max_users)
+        .min(0)
+        .doc(
+            "evaluate only the rows of a seeded sample of this many of each split's users (eval.ranking.seed; the same "
+            "users "
+            "for validation and test when both hold them, as leave-one-out's do; SASRec: 10000); 0: every row");
     v("test_curves", test_curves)
-        .doc("also evaluate the test split after every epoch (curves under /curves/test); the best epoch is still chosen on "
-             "validation only");
+        .doc(
+            "also evaluate the test split after every epoch (curves under /curves/test); the best epoch is still "
+            "chosen on "
+            "validation only");
   }
 };
 
@@ -126,9 +141,12 @@ struct LogSection {
   template <class V>
   void visit(V& v) {
     v("dir", dir).doc("directory of the results (one HDF5 file per trial)");
-    v("attention_epochs", attention_epochs).min(1).doc("epochs at which attention weights are logged (empty: the last)");
+    v("attention_epochs", attention_epochs)
+        .min(1)
+        .doc("epochs at which attention weights are logged (empty: the last)");
     v("probes", probes).min(0).doc("fixed probe samples whose attention weights are logged");
-    v("checkpoint", checkpoint).doc("keep a checkpoint after every epoch so that an interrupted trial resumes where it stopped");
+    v("checkpoint", checkpoint)
+        .doc("keep a checkpoint after every epoch so that an interrupted trial resumes where it stopped");
   }
 };
 

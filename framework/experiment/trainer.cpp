@@ -5,18 +5,18 @@
 #include "framework/data/batcher.h"
 #include "framework/data/pipeline.h"
 #include "framework/eval/metrics.h"
+#include "framework/model/model.h"
 #include "framework/onednn/onednn.h"
 #include "framework/optim/clip.h"
-#include "framework/model/model.h"
 #include "framework/registry/registry.h"
 #include "framework/store/checkpoint.h"
 #include "framework/store/trial.h"
 
-#include <dnnl.hpp>
-#include "framework/store/h5.h"
 #include <sys/resource.h>
 #include <tbb/version.h>
 #include <unistd.h>
+#include <dnnl.hpp>
+#include "framework/store/h5.h"
 
 #include <chrono>
 #include <cmath>
@@ -49,8 +49,8 @@ class TrialFailure : public Error {
 
 /// One task of the model: its name and the label column it learns.
 struct Task {
-  std::string name;     ///< task name ("" for a single-task model's metrics: no prefix)
-  std::size_t column;   ///< index into Examples::labels
+  std::string name;    ///< task name ("" for a single-task model's metrics: no prefix)
+  std::size_t column;  ///< index into Examples::labels
 };
 
 std::vector<Task> bind_tasks(const ExperimentSpec& spec, const data::Examples& ex) {
@@ -88,8 +88,9 @@ std::string nonfinite_gradient(const model::Model& model) {
     if (!g.defined()) continue;
     const float* d = g.f32();
     for (std::int64_t i = 0; i < g.numel(); ++i)
-      if (!std::isfinite(d[i])) return fmt::format("the gradient of '{}' {} has {} at element {}", name, g.shape().str(),
-                                                   std::isnan(d[i]) ? "NaN" : "Inf", i);
+      if (!std::isfinite(d[i]))
+        return fmt::format("the gradient of '{}' {} has {} at element {}", name, g.shape().str(),
+                           std::isnan(d[i]) ? "NaN" : "Inf", i);
   }
   return {};
 }
@@ -116,7 +117,6 @@ std::int64_t peak_rss_bytes() {
   return 0;
 }
 
-
 /// Probe samples: the first log.probes validation rows (fixed for the whole trial), with the true
 /// informative positions in the padded coordinates of the batch (left padding; a cloze mask step,
 /// if any, takes the last position).
@@ -141,7 +141,8 @@ Probes make_probes(const data::PreparedData& data, const data::BatchOptions& opt
   for (const auto r : p.rows) {
     if (!ex.truth_offsets.empty()) {
       const std::int64_t len = std::min(ex.length(r), room), pad = room - len, cut = ex.length(r) - len;
-      for (auto k = ex.truth_offsets[static_cast<std::size_t>(r)]; k < ex.truth_offsets[static_cast<std::size_t>(r) + 1]; ++k) {
+      for (auto k = ex.truth_offsets[static_cast<std::size_t>(r)];
+           k < ex.truth_offsets[static_cast<std::size_t>(r) + 1]; ++k) {
         const std::int64_t pos = ex.truth[static_cast<std::size_t>(k)] - cut;
         if (pos >= 0) p.truth.push_back(pad + pos);
       }
@@ -153,8 +154,8 @@ Probes make_probes(const data::PreparedData& data, const data::BatchOptions& opt
 
 /// The rows of `rows` whose user is in a seeded sample of max_users of their users (all rows when
 /// max_users is 0, the examples have no users, or there are no more users than that).
-std::vector<std::int64_t> sample_users(const data::Examples& ex, const std::vector<std::int64_t>& rows, std::int64_t max_users,
-                                       std::uint64_t seed) {
+std::vector<std::int64_t> sample_users(const data::Examples& ex, const std::vector<std::int64_t>& rows,
+                                       std::int64_t max_users, std::uint64_t seed) {
   if (max_users <= 0 || ex.users.empty()) return rows;
   std::vector<std::int64_t> users;
   for (const auto r : rows) users.push_back(ex.users[static_cast<std::size_t>(r)]);
@@ -184,9 +185,16 @@ struct TrainState {
 class Trainer {
  public:
   explicit Trainer(const TrialPlan& plan)
-      : plan_(plan), spec_(plan.spec.spec), ckpt_path_(store::checkpoint_path(plan.out_dir, plan.id)),
-        progress_{.id = plan.id, .epoch = 0, .epochs = spec_.train.epochs, .batch = 0, .batches = 0, .loss = 0,
-                  .samples_per_s = 0, .eta_s = 0, .phase = "data"} {}
+      : plan_(plan), spec_(plan.spec.spec),
+        ckpt_path_(store::checkpoint_path(plan.out_dir, plan.id)), progress_{.id = plan.id,
+                                                                             .epoch = 0,
+                                                                             .epochs = spec_.train.epochs,
+                                                                             .batch = 0,
+                                                                             .batches = 0,
+                                                                             .loss = 0,
+                                                                             .samples_per_s = 0,
+                                                                             .eta_s = 0,
+                                                                             .phase = "data"} {}
 
   TrialOutcome run() {
     t_start_ = Clock::now();
@@ -266,19 +274,27 @@ class Trainer {
     objective_ = registry::create(spec_.train.objective, model::Objective::Context{});
     model_ = std::make_unique<model::Model>(spec_.model, dims_for(spec_, data_), model_rng_, objective_.get());
     opt_ = registry::create(spec_.train.optimizer, {.params = model_->params()});
-    const model::TrainingBatches batches = objective_->training_batches(
-        data_.examples, data_.splits.train, {.seq_len = data_.seq_len, .append_mask = false, .seen = model_->wants_seen()},
-        static_cast<std::uint64_t>(spec_.train.seed));
-    train_batches_ = std::make_unique<data::Batcher>(
-        batches.units, batches.build,
-        data::Batcher::Options{.batch_size = spec_.train.batch_size, .seq_len = data_.seq_len, .shuffle = true,
-                               .seed = static_cast<std::uint64_t>(spec_.train.seed), .drop_last = false, .prefetch = true});
+    const model::TrainingBatches batches =
+        objective_->training_batches(data_.examples, data_.splits.train,
+                                     {.seq_len = data_.seq_len, .append_mask = false, .seen = model_->wants_seen()},
+                                     static_cast<std::uint64_t>(spec_.train.seed));
+    train_batches_ =
+        std::make_unique<data::Batcher>(batches.units, batches.build,
+                                        data::Batcher::Options{.batch_size = spec_.train.batch_size,
+                                                               .seq_len = data_.seq_len,
+                                                               .shuffle = true,
+                                                               .seed = static_cast<std::uint64_t>(spec_.train.seed),
+                                                               .drop_last = false,
+                                                               .prefetch = true});
     per_epoch_ = train_batches_->batches_per_epoch();
-    schedule_ = registry::create(spec_.train.schedule, {.base_lr = opt_->lr(), .total_steps = per_epoch_ * spec_.train.epochs});
+    schedule_ =
+        registry::create(spec_.train.schedule, {.base_lr = opt_->lr(), .total_steps = per_epoch_ * spec_.train.epochs});
     eval_options_ = {.metrics = spec_.eval.metrics,
                      .ks = spec_.eval.ks,
-                     .ranking = {.mode = spec_.eval.ranking.mode, .negatives = spec_.eval.ranking.negatives,
-                                 .sampler = spec_.eval.ranking.sampler, .exclude_history = spec_.eval.ranking.exclude_history,
+                     .ranking = {.mode = spec_.eval.ranking.mode,
+                                 .negatives = spec_.eval.ranking.negatives,
+                                 .sampler = spec_.eval.ranking.sampler,
+                                 .exclude_history = spec_.eval.ranking.exclude_history,
                                  .seed = static_cast<std::uint64_t>(spec_.eval.ranking.seed)}};
     const auto eval_seed = static_cast<std::uint64_t>(spec_.eval.ranking.seed);
     valid_rows_ = sample_users(data_.examples, data_.splits.valid, spec_.eval.max_users, eval_seed);
@@ -301,7 +317,8 @@ class Trainer {
     arrays["mask"] = probes_.batch.mask;
     if (!data_.examples.truth_offsets.empty()) {
       arrays["truth"] = Tensor::from_i64(probes_.truth, Shape{static_cast<std::int64_t>(probes_.truth.size())});
-      arrays["truth_offsets"] = Tensor::from_i64(probes_.truth_offsets, Shape{static_cast<std::int64_t>(probes_.truth_offsets.size())});
+      arrays["truth_offsets"] =
+          Tensor::from_i64(probes_.truth_offsets, Shape{static_cast<std::int64_t>(probes_.truth_offsets.size())});
     }
     writer_->write_attention_probe(arrays);
   }
@@ -315,9 +332,9 @@ class Trainer {
         break;
       }
     if (valid_rows_.size() != data_.splits.valid.size() || test_rows_.size() != data_.splits.test.size())
-      protocol += fmt::format("; evaluated on a sample of {} users (valid {} of {} rows, test {} of {}), seed {}", spec_.eval.max_users,
-                              valid_rows_.size(), data_.splits.valid.size(), test_rows_.size(), data_.splits.test.size(),
-                              spec_.eval.ranking.seed);
+      protocol += fmt::format("; evaluated on a sample of {} users (valid {} of {} rows, test {} of {}), seed {}",
+                              spec_.eval.max_users, valid_rows_.size(), data_.splits.valid.size(), test_rows_.size(),
+                              data_.splits.test.size(), spec_.eval.ranking.seed);
     protocol += "; training: " + training;
     protocol += spec_.eval.test_curves ? "; best epoch chosen on validation (test curves recorded every epoch)"
                                        : "; best epoch chosen on validation";
@@ -348,13 +365,15 @@ class Trainer {
   }
   void load_state(const store::Checkpoint& ck) {
     if (ck.config_hash != plan_.spec.hash)
-      throw TrialFailure(fmt::format("checkpoint {} belongs to another config (hash {}, this trial {})", ckpt_path_.string(),
-                                     ck.config_hash, plan_.spec.hash));
+      throw TrialFailure(fmt::format("checkpoint {} belongs to another config (hash {}, this trial {})",
+                                     ckpt_path_.string(), ck.config_hash, plan_.spec.hash));
     std::map<std::string, Tensor> current;
     state_.best_params.clear();
     for (const auto& [name, t] : ck.params) {
-      if (name.starts_with("best/")) state_.best_params[name.substr(5)] = t;
-      else current[name] = t;
+      if (name.starts_with("best/"))
+        state_.best_params[name.substr(5)] = t;
+      else
+        current[name] = t;
     }
     model_->load_state(current);
     opt_->load_state(ck.optimizer);
@@ -399,16 +418,18 @@ class Trainer {
       for (std::size_t t = 0; t < losses.size(); ++t) {
         const double l = losses[t].value().item();
         if (!std::isfinite(l))
-          throw TrialFailure(tasks_.size() == 1 ? fmt::format("epoch {} step {}: the training loss is {}", epoch, opt_->steps() + 1, l)
-                                                : fmt::format("epoch {} step {}: the loss of task '{}' is {}", epoch,
-                                                              opt_->steps() + 1, tasks_[t].name, l));
+          throw TrialFailure(tasks_.size() == 1
+                                 ? fmt::format("epoch {} step {}: the training loss is {}", epoch, opt_->steps() + 1, l)
+                                 : fmt::format("epoch {} step {}: the loss of task '{}' is {}", epoch,
+                                               opt_->steps() + 1, tasks_[t].name, l));
         task_loss_sum[t] += l;
         step_loss += l;
       }
       model_->backward(losses);
       // Non-finite gradients are caught by passes that read them anyway (the clipping norm, the
       // optimizer's update); only then is the slow scan run, to name the tensor and element.
-      if (spec_.train.clip_norm > 0 && !std::isfinite(optim::clip_grad_norm(model_->params(), static_cast<float>(spec_.train.clip_norm))))
+      if (spec_.train.clip_norm > 0 &&
+          !std::isfinite(optim::clip_grad_norm(model_->params(), static_cast<float>(spec_.train.clip_norm))))
         throw TrialFailure(fmt::format("epoch {} step {}: {}", epoch, opt_->steps() + 1, nonfinite_gradient(*model_)));
       opt_->step();
       if (opt_->nonfinite_gradient() >= 0)
@@ -423,7 +444,8 @@ class Trainer {
         progress_.loss = loss_sum / static_cast<double>(steps);
         progress_.samples_per_s = static_cast<double>(samples_done_ + samples) / std::max(since(t_train_), 1e-9);
         const double per_batch = since(t_epoch) / static_cast<double>(steps);
-        progress_.eta_s = per_batch * static_cast<double>((per_epoch_ - steps) + per_epoch_ * (spec_.train.epochs - epoch));
+        progress_.eta_s =
+            per_batch * static_cast<double>((per_epoch_ - steps) + per_epoch_ * (spec_.train.epochs - epoch));
         report();
       }
     }
@@ -438,14 +460,15 @@ class Trainer {
         push("train", key(tasks_[t], "loss"), epoch, task_means.back());
       }
       const auto w = weighting->weights();
-      for (std::size_t t = 0; t < tasks_.size() && t < w.size(); ++t) push("train", "weight." + tasks_[t].name, epoch, w[t]);
+      for (std::size_t t = 0; t < tasks_.size() && t < w.size(); ++t)
+        push("train", "weight." + tasks_[t].name, epoch, w[t]);
       weighting->end_epoch(task_means);
     }
     push("train", "lr", epoch, opt_->lr());
     // Page faults are counted for the process: the trial's own only when it runs alone.
-    const double faults_per_step = plan_.alone && steps > 0 ? static_cast<double>(minor_faults() - faults_before) /
-                                                                  static_cast<double>(steps)
-                                                            : std::numeric_limits<double>::quiet_NaN();
+    const double faults_per_step =
+        plan_.alone && steps > 0 ? static_cast<double>(minor_faults() - faults_before) / static_cast<double>(steps)
+                                 : std::numeric_limits<double>::quiet_NaN();
     writer_->append_epoch_time(epoch, train_seconds, static_cast<double>(samples) / std::max(train_seconds, 1e-9),
                                faults_per_step);
     progress_.batch = per_epoch_;
@@ -472,13 +495,14 @@ class Trainer {
       if (it == valid.end()) {
         std::string names;
         for (const auto& [n, _] : valid) names += (names.empty() ? "" : ", ") + n;
-        throw TrialFailure(fmt::format("eval.select: '{}' is not a validation figure of this model; there are: {}", spec_.eval.select,
-                                       names));
+        throw TrialFailure(fmt::format("eval.select: '{}' is not a validation figure of this model; there are: {}",
+                                       spec_.eval.select, names));
       }
       current = it->second;
     }
     const bool lower = eval::lower_is_better(spec_.eval.select);
-    const bool improved = std::isnan(state_.best) || (!std::isnan(current) && (lower ? current < state_.best : current > state_.best));
+    const bool improved =
+        std::isnan(state_.best) || (!std::isnan(current) && (lower ? current < state_.best : current > state_.best));
     if (improved) {
       state_.best = std::isnan(current) ? state_.best : current;
       state_.best_epoch = epoch;
@@ -507,10 +531,17 @@ class Trainer {
     }
     std::vector<double> loss_sum(tasks_.size(), 0.0);
     std::int64_t count = 0;
-    const data::BatchOptions options = objective_->eval_options({.seq_len = data_.seq_len, .append_mask = false, .seen = seen});
-    data::Batcher batcher(rows, [&](std::span<const std::int64_t> r, std::int64_t) { return data::make_batch(data_.examples, r, options); },
-                          {.batch_size = spec_.eval.batch_size, .seq_len = data_.seq_len, .shuffle = false, .seed = 0,
-                           .drop_last = false, .prefetch = true});
+    const data::BatchOptions options =
+        objective_->eval_options({.seq_len = data_.seq_len, .append_mask = false, .seen = seen});
+    data::Batcher batcher(
+        rows,
+        [&](std::span<const std::int64_t> r, std::int64_t) { return data::make_batch(data_.examples, r, options); },
+        {.batch_size = spec_.eval.batch_size,
+         .seq_len = data_.seq_len,
+         .shuffle = false,
+         .seed = 0,
+         .drop_last = false,
+         .prefetch = true});
     batcher.start_epoch(0);
     while (auto b = batcher.next()) {
       const auto preds = model_->forward(b->input());
@@ -540,7 +571,8 @@ class Trainer {
     autograd::NoGrad no_grad;
     model_->eval();
     model_->forward(probes_.batch.input());
-    if (model_->attention_weights().defined()) writer_->write_attention("attention", epoch, model_->attention_weights());
+    if (model_->attention_weights().defined())
+      writer_->write_attention("attention", epoch, model_->attention_weights());
   }
 
   // ---- the end: the best epoch's parameters evaluated on valid and test -------------------------
@@ -554,7 +586,8 @@ class Trainer {
         outcome_.final[std::string(split) + "/" + name] = value;
       }
     if (!probes_.rows.empty() && spec_.log.attention_epochs.empty()) write_attention(state_.best_epoch);
-    writer_->write_timing(since(t_start_), static_cast<double>(samples_done_) / std::max(since(t_train_), 1e-9), peak_rss_bytes());
+    writer_->write_timing(since(t_start_), static_cast<double>(samples_done_) / std::max(since(t_train_), 1e-9),
+                          peak_rss_bytes());
     writer_->file().group("timing").set_attr("peak_rss_scope", std::string(plan_.alone ? "trial" : "process"));
     auto timing = writer_->file().group("timing");
     timing.set_attr("peak_tensor_bytes", memory_->peak());

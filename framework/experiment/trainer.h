@@ -42,34 +42,34 @@ struct TrialProgress {
   std::string id;
   int epoch = 0, epochs = 0;
   std::int64_t batch = 0, batches = 0;
-  double loss = 0;           ///< running mean of the epoch's training loss
+  double loss = 0;  ///< running mean of the epoch's training loss
   double samples_per_s = 0;
-  double eta_s = 0;          ///< estimated seconds left in the trial
-  std::string phase;         ///< "data", "train", "valid", "test"
+  double eta_s = 0;   ///< estimated seconds left in the trial
+  std::string phase;  ///< "data", "train", "valid", "test"
 };
 
 struct TrialPlan {
-  std::string id;                 ///< trial id (hash of the resolved config)
+  std::string id;  ///< trial id (hash of the resolved config)
   ResolvedSpec spec;
-  std::string out_dir;            ///< <id>.h5, <id>.h5.tmp and <id>.ckpt.h5 go here
-  int threads = 1;                ///< oneDNN/OpenMP threads (the caller's arena has as many slots)
-  bool alone = false;             ///< no other trial runs in this process meanwhile: /timing/peak_rss_bytes is the trial's own
+  std::string out_dir;  ///< <id>.h5, <id>.h5.tmp and <id>.ckpt.h5 go here
+  int threads = 1;      ///< oneDNN/OpenMP threads (the caller's arena has as many slots)
+  bool alone = false;   ///< no other trial runs in this process meanwhile: /timing/peak_rss_bytes is the trial's own
   /// A rehearsal (attnlab validate): the whole trial with one training step and evaluation on one
   /// batch of each split, so that every stage meets the real data and its shapes.
   bool rehearsal = false;
   std::vector<std::pair<std::string, std::string>> swept;  ///< swept key -> value (recorded)
-  std::map<std::string, std::string> env;                 ///< extra /env entries (e.g. mpi_rank)
-  std::function<void(const TrialProgress&)> progress;     ///< may be empty
-  const std::atomic<bool>* stop = nullptr;                ///< set: finish the current batch and return
+  std::map<std::string, std::string> env;                  ///< extra /env entries (e.g. mpi_rank)
+  std::function<void(const TrialProgress&)> progress;      ///< may be empty
+  const std::atomic<bool>* stop = nullptr;                 ///< set: finish the current batch and return
 };
 
 struct TrialOutcome {
   enum class Status { kDone, kFailed, kStopped };
   Status status = Status::kFailed;
-  std::string message;                        ///< failure message
-  std::map<std::string, double> final;        ///< "valid/accuracy", "test/hr@10", ...
+  std::string message;                  ///< failure message
+  std::map<std::string, double> final;  ///< "valid/accuracy", "test/hr@10", ...
   double seconds = 0;
-  int resumed_from_epoch = 0;                 ///< 0: started fresh
+  int resumed_from_epoch = 0;  ///< 0: started fresh
 };
 
 /// The model's dimensions from prepared data: vocabulary, padded length, outputs of the task the

@@ -113,8 +113,8 @@ class Head : public nn::Module {
     std::int64_t in_dim = 0;
     std::int64_t num_outputs = 0;  // classes, items or targets, as the dataset reports
     core::Rng* rng = nullptr;
-    Var item_table{};              // [items, dim]: the item embeddings, for heads that tie their output to them
-    Tensor item_counts{};          // f32 [items]: training-set frequencies (popularity negatives), may be undefined
+    Var item_table{};      // [items, dim]: the item embeddings, for heads that tie their output to them
+    Tensor item_counts{};  // f32 [items]: training-set frequencies (popularity negatives), may be undefined
   };
   /// Scores or predictions [B, ...] (all of them: what evaluation ranks or thresholds).
   virtual Var forward(const Var& h) = 0;

@@ -37,8 +37,10 @@ Tensor gather_labels(const Tensor& labels, const std::vector<std::int64_t>& inde
   Tensor out = Tensor::empty(Shape{n}, labels.dtype());
   for (std::int64_t k = 0; k < n; ++k) {
     const auto i = index[static_cast<std::size_t>(k)];
-    if (labels.dtype() == core::DType::i64) out.i64()[k] = labels.i64()[i];
-    else out.f32()[k] = labels.f32()[i];
+    if (labels.dtype() == core::DType::i64)
+      out.i64()[k] = labels.i64()[i];
+    else
+      out.f32()[k] = labels.f32()[i];
   }
   return out;
 }
@@ -46,40 +48,49 @@ Tensor gather_labels(const Tensor& labels, const std::vector<std::int64_t>& inde
 }  // namespace
 
 Model::Model(const ModelSection& spec, const ModelDims& dims_in, core::Rng& rng, const Objective* objective)
-    : dims_(dims_in), query_(spec.query), rng_(rng), scale_(spec.embedding_scale), dropout_(static_cast<float>(spec.embedding_dropout)) {
+    : dims_(dims_in), query_(spec.query), rng_(rng), scale_(spec.embedding_scale),
+      dropout_(static_cast<float>(spec.embedding_dropout)) {
   ModelDims& dims = dims_;
   if (spec.query != "none") dims.query_dim = spec.embedding;
   if (spec.query == "user" && dims.users < 1)
     throw Error(fmt::format("model: model.query is 'user' but the data has no users (users = {})", dims.users));
   if (dims.step_dim > 0 && (spec.query == "target" || spec.positions == "learned"))
-    throw Error(fmt::format("model: the data has dense steps (width {}), which model.query '{}' and model.positions '{}' cannot "
-                            "use (no item embeddings)", dims.step_dim, spec.query, spec.positions));
+    throw Error(fmt::format(
+        "model: the data has dense steps (width {}), which model.query '{}' and model.positions '{}' cannot "
+        "use (no item embeddings)",
+        dims.step_dim, spec.query, spec.positions));
   if (dims.vocab < 0 || dims.seq_len < 1 || dims.num_outputs < 1 || dims.query_dim < 0 || spec.embedding < 1)
-    throw Error(fmt::format("model: need seq_len, num_outputs and embedding >= 1, vocab and query_dim >= 0 "
-                            "(got vocab {}, seq_len {}, num_outputs {}, embedding {}, query_dim {})",
-                            dims.vocab, dims.seq_len, dims.num_outputs, spec.embedding, dims.query_dim));
+    throw Error(
+        fmt::format("model: need seq_len, num_outputs and embedding >= 1, vocab and query_dim >= 0 "
+                    "(got vocab {}, seq_len {}, num_outputs {}, embedding {}, query_dim {})",
+                    dims.vocab, dims.seq_len, dims.num_outputs, spec.embedding, dims.query_dim));
   sequence_ = dims.vocab > 0 || dims.step_dim > 0;
   if (!sequence_) {
     // Feature vectors only (a table of numeric columns): the side features are the whole input.
     if (spec.query != "none" || (objective && objective->per_position()))
-      throw Error(fmt::format("model: the data has no sequences (no tokens, no dense steps), so model.query '{}'{} cannot apply",
-                              spec.query, objective && objective->per_position() ? " and a per-position train.objective" : ""));
+      throw Error(fmt::format(
+          "model: the data has no sequences (no tokens, no dense steps), so model.query '{}'{} cannot apply",
+          spec.query, objective && objective->per_position() ? " and a per-position train.objective" : ""));
     if (!spec.side_features && spec.side_dense == 0 && spec.side_categorical.empty())
-      throw Error("model: the data has no sequences (no tokens, no dense steps), only features: set model.side_features: true so "
-                  "that they feed the model");
+      throw Error(
+          "model: the data has no sequences (no tokens, no dense steps), only features: set model.side_features: true "
+          "so "
+          "that they feed the model");
   }
   const bool masks = objective && objective->masks_inputs();
-  if (masks && dims.step_dim > 0) throw Error("model: train.objective masks input steps, which dense-step data (images) cannot have");
+  if (masks && dims.step_dim > 0)
+    throw Error("model: train.objective masks input steps, which dense-step data (images) cannot have");
   const std::int64_t in_dim = dims.step_dim > 0 ? dims.step_dim : spec.embedding;
   const nn::Init init = embedding_init(spec, rng);
   std::int64_t width = sequence_ ? build_sequence_stages(spec, dims, in_dim, masks, init, rng) : 0;
   const auto& side_categorical = spec.side_features ? dims.side_categorical : spec.side_categorical;
   for (std::size_t f = 0; f < side_categorical.size(); ++f)
-    side_tables_.push_back(&add_child(fmt::format("side_{}", f), std::make_unique<nn::Embedding>(side_categorical[f],
-                                                                                                 spec.side_embedding, -1, rng)));
+    side_tables_.push_back(&add_child(
+        fmt::format("side_{}", f), std::make_unique<nn::Embedding>(side_categorical[f], spec.side_embedding, -1, rng)));
   side_dense_ = spec.side_features ? dims.side_dense : spec.side_dense;
   join_query_ = spec.join_query && dims.query_dim > 0;
-  width += static_cast<std::int64_t>(side_tables_.size()) * spec.side_embedding + side_dense_ + (join_query_ ? dims.query_dim : 0);
+  width += static_cast<std::int64_t>(side_tables_.size()) * spec.side_embedding + side_dense_ +
+           (join_query_ ? dims.query_dim : 0);
   if (objective && objective->per_position()) check_objective(spec, *objective);
   if (width < 1) throw Error("model: the side features give the model no input (no categorical and no dense feature)");
 
@@ -101,53 +112,73 @@ Model::Model(const ModelSection& spec, const ModelDims& dims_in, core::Rng& rng,
     return;
   }
   for (const auto& [name, _] : spec.tasks) task_names_.push_back(name);
-  multitask_ = &add_child("multitask", registry::create(spec.multitask, {.in_dim = width, .tasks = task_names_, .rng = &rng}));
+  multitask_ =
+      &add_child("multitask", registry::create(spec.multitask, {.in_dim = width, .tasks = task_names_, .rng = &rng}));
   head_ctx.in_dim = multitask_->out_dim();
   for (const auto& [name, head] : spec.tasks) {
     const auto outputs = dims.task_outputs.find(name);
-    heads_.push_back(&add_child("task_" + name, registry::create(head, with_outputs(outputs == dims.task_outputs.end()
-                                                                                         ? dims.num_outputs : outputs->second))));
+    heads_.push_back(&add_child(
+        "task_" + name,
+        registry::create(head, with_outputs(outputs == dims.task_outputs.end() ? dims.num_outputs : outputs->second))));
   }
   weighting_ = &add_child("weighting", registry::create(spec.weighting, {.tasks = task_names_, .rng = &rng}));
 }
 
-std::int64_t Model::build_sequence_stages(const ModelSection& spec, const ModelDims& dims, std::int64_t in_dim, bool masks,
-                                          const nn::Init& init, core::Rng& rng) {
-  if (dims.step_dim == 0) embedding_ = &add_child("embedding", std::make_unique<nn::Embedding>(dims.vocab, spec.embedding, dims.padding_idx, init));
+std::int64_t Model::build_sequence_stages(const ModelSection& spec, const ModelDims& dims, std::int64_t in_dim,
+                                          bool masks, const nn::Init& init, core::Rng& rng) {
+  if (dims.step_dim == 0)
+    embedding_ =
+        &add_child("embedding", std::make_unique<nn::Embedding>(dims.vocab, spec.embedding, dims.padding_idx, init));
   if (masks) mask_token_ = add_param("mask_token", Shape{spec.embedding}, init);
-  if (spec.positions == "learned") positions_ = &add_child("positions", std::make_unique<nn::Positions>(dims.seq_len, in_dim, init));
-  else if (spec.positions != "none") positions_ = &add_child("positions", std::make_unique<nn::Positions>(false, dims.seq_len, in_dim, rng));
-  if (spec.query == "user") users_ = &add_child("users", std::make_unique<nn::Embedding>(dims.users, spec.embedding, -1, init));
-  extractor_ = &add_child("extractor", registry::create(spec.extractor, {.in_dim = in_dim, .seq_len = dims.seq_len, .rng = &rng}));
+  if (spec.positions == "learned")
+    positions_ = &add_child("positions", std::make_unique<nn::Positions>(dims.seq_len, in_dim, init));
+  else if (spec.positions != "none")
+    positions_ = &add_child("positions", std::make_unique<nn::Positions>(false, dims.seq_len, in_dim, rng));
+  if (spec.query == "user")
+    users_ = &add_child("users", std::make_unique<nn::Embedding>(dims.users, spec.embedding, -1, init));
+  extractor_ = &add_child("extractor",
+                          registry::create(spec.extractor, {.in_dim = in_dim, .seq_len = dims.seq_len, .rng = &rng}));
   const std::int64_t steps = extractor_->out_len(dims.seq_len);  // the sequence after the extractor
-  attention_ = &add_child("attention", registry::create(spec.attention, {.dim = extractor_->out_dim(), .query_dim = dims.query_dim,
-                                                                          .seq_len = steps, .rng = &rng}));
+  attention_ = &add_child(
+      "attention",
+      registry::create(spec.attention,
+                       {.dim = extractor_->out_dim(), .query_dim = dims.query_dim, .seq_len = steps, .rng = &rng}));
   if (attention_->pools()) return attention_->out_dim();
-  pooling_ = &add_child("pooling", registry::create(spec.pooling, {.dim = attention_->out_dim(), .seq_len = steps, .rng = &rng}));
+  pooling_ = &add_child("pooling",
+                        registry::create(spec.pooling, {.dim = attention_->out_dim(), .seq_len = steps, .rng = &rng}));
   return pooling_->out_dim();
 }
 
 void Model::check_objective(const ModelSection& spec, const Objective& objective) const {
   if (attention_->pools())
-    throw Error(fmt::format("model.attention: {{type: {}}} pools the sequence, but the training objective scores every position; "
-                            "use an attention that keeps the steps (none, scaled_dot, multi_head)", spec.attention.type));
+    throw Error(fmt::format(
+        "model.attention: {{type: {}}} pools the sequence, but the training objective scores every position; "
+        "use an attention that keeps the steps (none, scaled_dot, multi_head)",
+        spec.attention.type));
   if (spec.pooling.type != "last")
-    throw Error(fmt::format("model.pooling: the training objective trains every position and evaluation scores the last one, so "
-                            "pooling must be {{type: last}} (got {{type: {}}})", spec.pooling.type));
+    throw Error(fmt::format(
+        "model.pooling: the training objective trains every position and evaluation scores the last one, so "
+        "pooling must be {{type: last}} (got {{type: {}}})",
+        spec.pooling.type));
   if (spec.query != "none" || join_query_ || !side_tables_.empty() || side_dense_ > 0)
-    throw Error("model: the training objective scores every position, and the query and side features (model.query, "
-                "model.join_query, model.side_*) are per sequence; use train.objective {type: last} with them");
+    throw Error(
+        "model: the training objective scores every position, and the query and side features (model.query, "
+        "model.join_query, model.side_*) are per sequence; use train.objective {type: last} with them");
   if (extractor_->out_len(dims_.seq_len) != dims_.seq_len)
-    throw Error(fmt::format("model.extractor: {{type: {}}} changes the sequence length, so its steps are not the input's positions",
-                            spec.extractor.type));
+    throw Error(fmt::format(
+        "model.extractor: {{type: {}}} changes the sequence length, so its steps are not the input's positions",
+        spec.extractor.type));
   if (objective.needs_causal() && !extractor_->causal())
-    throw Error(fmt::format("model.extractor: {{type: {}}} lets a step see later steps, so training every position would show each "
-                            "step the item it predicts; make it causal (transformer/cnn: causal: true; lstm/gru: "
-                            "bidirectional: false)", spec.extractor.type));
+    throw Error(fmt::format(
+        "model.extractor: {{type: {}}} lets a step see later steps, so training every position would show each "
+        "step the item it predicts; make it causal (transformer/cnn: causal: true; lstm/gru: "
+        "bidirectional: false)",
+        spec.extractor.type));
   if (objective.needs_causal() && !attention_->causal())
-    throw Error(fmt::format("model.attention: {{type: {}}} lets a step see later steps, so training every position would show each "
-                            "step the item it predicts; use none, or causal: true (scaled_dot, multi_head, additive)",
-                            spec.attention.type));
+    throw Error(fmt::format(
+        "model.attention: {{type: {}}} lets a step see later steps, so training every position would show each "
+        "step the item it predicts; use none, or causal: true (scaled_dot, multi_head, additive)",
+        spec.attention.type));
 }
 
 bool Model::wants_seen() const {
@@ -163,8 +194,10 @@ Model::Sequence Model::sequence(const data::ModelInput& in) {
     return fmt::format("tokens {}, mask {}", tokens.shape().str(), in.mask.defined() ? in.mask.shape().str() : "none");
   };
   if (dims_.step_dim > 0) {
-    if (tokens.dtype() != core::DType::f32 || tokens.rank() != 3 || tokens.shape()[1] != dims_.seq_len || tokens.shape()[2] != dims_.step_dim)
-      throw ShapeError("model", fmt::format("dense steps must be f32 [B, {}, {}]; got {}", dims_.seq_len, dims_.step_dim, shapes()));
+    if (tokens.dtype() != core::DType::f32 || tokens.rank() != 3 || tokens.shape()[1] != dims_.seq_len ||
+        tokens.shape()[2] != dims_.step_dim)
+      throw ShapeError(
+          "model", fmt::format("dense steps must be f32 [B, {}, {}]; got {}", dims_.seq_len, dims_.step_dim, shapes()));
   } else {
     if (tokens.dtype() != core::DType::i64) throw DTypeError("model", "token ids must be i64");
     if (tokens.rank() != 2 || tokens.shape()[1] != dims_.seq_len)
@@ -174,10 +207,14 @@ Model::Sequence Model::sequence(const data::ModelInput& in) {
   const Shape bt{batch, dims_.seq_len};
   if (in.mask.defined() && (in.mask.dtype() != core::DType::f32 || in.mask.shape() != bt))
     throw ShapeError("model", fmt::format("mask must be f32 [B, T] like the tokens; got {}", shapes()));
-  if (in.masked.defined() && (!mask_token_.defined() || in.masked.dtype() != core::DType::f32 || in.masked.shape() != bt))
-    throw ShapeError("model", mask_token_.defined()
-                                  ? fmt::format("masked steps must be f32 [B, T] like the tokens; got {}", in.masked.shape().str())
-                                  : std::string("the input has masked steps, but the model has no mask token (train.objective cloze makes one)"));
+  if (in.masked.defined() &&
+      (!mask_token_.defined() || in.masked.dtype() != core::DType::f32 || in.masked.shape() != bt))
+    throw ShapeError(
+        "model",
+        mask_token_.defined()
+            ? fmt::format("masked steps must be f32 [B, T] like the tokens; got {}", in.masked.shape().str())
+            : std::string(
+                  "the input has masked steps, but the model has no mask token (train.objective cloze makes one)"));
 
   Sequence s;
   if (query_ == "user") {
@@ -198,10 +235,10 @@ Model::Sequence Model::sequence(const data::ModelInput& in) {
   if (scale_) e = e * std::sqrt(static_cast<float>(e.shape()[2]));
   if (positions_) e = positions_->forward(e);
   if (dropout_ > 0.f) e = ops::dropout(e, dropout_, training(), rng_);
-  Var x = extractor_->forward(e, in.mask);                          // [B, T', H]
+  Var x = extractor_->forward(e, in.mask);  // [B, T', H]
   // An extractor that changes the length (cnn2d) leaves no padding: later stages get no mask.
   const Tensor later_mask = x.shape()[1] == tokens.shape()[1] ? in.mask : Tensor();
-  s.x = attention_->forward(x, later_mask, s.query);                // [B, T', A] or [B, A]
+  s.x = attention_->forward(x, later_mask, s.query);  // [B, T', A] or [B, A]
   return s;
 }
 
@@ -213,7 +250,8 @@ Var Model::join_side(Var x, const Var& query, const data::ModelInput& in) {
   if (nf > 0 && (!cat.defined() || cat.dtype() != core::DType::i64 || cat.shape() != Shape{batch, nf}))
     throw ShapeError("model", fmt::format("side categorical features must be i64 [{}, {}]; got {}", batch, nf,
                                           cat.defined() ? cat.shape().str() : "none"));
-  if (side_dense_ > 0 && (!in.dense.defined() || in.dense.dtype() != core::DType::f32 || in.dense.shape() != Shape{batch, side_dense_}))
+  if (side_dense_ > 0 &&
+      (!in.dense.defined() || in.dense.dtype() != core::DType::f32 || in.dense.shape() != Shape{batch, side_dense_}))
     throw ShapeError("model", fmt::format("side dense features must be f32 [{}, {}]; got {}", batch, side_dense_,
                                           in.dense.defined() ? in.dense.shape().str() : "none"));
   std::vector<Var> parts;
@@ -236,7 +274,8 @@ std::vector<Var> Model::task_representations(const Var& h) {
 std::pair<Var, Var> Model::pooled(const data::ModelInput& in) {
   if (!sequence_) return {};
   Sequence s = sequence(in);
-  Var h = pooling_ ? pooling_->forward(s.x, s.x.rank() == 3 && s.x.shape()[1] == dims_.seq_len ? in.mask : Tensor()) : s.x;  // [B, P]
+  Var h = pooling_ ? pooling_->forward(s.x, s.x.rank() == 3 && s.x.shape()[1] == dims_.seq_len ? in.mask : Tensor())
+                   : s.x;  // [B, P]
   return {h, s.query};
 }
 
@@ -255,7 +294,8 @@ std::vector<Var> Model::forward(const data::ModelInput& in) {
 
 std::vector<Var> Model::train_losses(const data::ModelInput& in, const std::vector<Tensor>& labels) {
   if (labels.size() != heads_.size())
-    throw Error(fmt::format("model: {} task{}, got {} label tensors", heads_.size(), heads_.size() == 1 ? "" : "s", labels.size()));
+    throw Error(fmt::format("model: {} task{}, got {} label tensors", heads_.size(), heads_.size() == 1 ? "" : "s",
+                            labels.size()));
   const std::int64_t batch = in.size();
   SeenItems seen;
   if (!in.seen_offsets.empty() && static_cast<std::int64_t>(in.seen_offsets.size()) != batch + 1)
@@ -265,8 +305,8 @@ std::vector<Var> Model::train_losses(const data::ModelInput& in, const std::vect
   const bool per_position = !labels.empty() && labels[0].rank() == 2;
   for (const auto& l : labels)
     if (l.rank() != (per_position ? 2 : 1) || l.shape()[0] != batch || (per_position && l.shape()[1] != dims_.seq_len))
-      throw ShapeError("model", fmt::format("labels must all be [{}] or all [{}, {}] (per position); got {}", batch, batch,
-                                            dims_.seq_len, l.shape().str()));
+      throw ShapeError("model", fmt::format("labels must all be [{}] or all [{}, {}] (per position); got {}", batch,
+                                            batch, dims_.seq_len, l.shape().str()));
 
   std::vector<Var> reps;
   std::vector<Tensor> task_labels;
@@ -281,7 +321,8 @@ std::vector<Var> Model::train_losses(const data::ModelInput& in, const std::vect
       }
   } else {
     if (!pooling_)
-      throw Error("model: per-position labels need a model that keeps the steps (it was built for train.objective last)");
+      throw Error(
+          "model: per-position labels need a model that keeps the steps (it was built for train.objective last)");
     Sequence s = sequence(in);  // [B, T, A]
     const std::int64_t t_len = dims_.seq_len, width = s.x.shape()[2];
     std::vector<std::int64_t> index;  // flat positions b * T + t where some task has a label
@@ -301,14 +342,17 @@ std::vector<Var> Model::train_losses(const data::ModelInput& in, const std::vect
     const std::size_t labelled_rows = index.size();
     const auto n = static_cast<std::int64_t>((labelled_rows + kRowBucket - 1) / kRowBucket * kRowBucket);
     index.resize(static_cast<std::size_t>(n), index.front());
-    const Var h = ops::embedding(ops::reshape(s.x, Shape{batch * t_len, width}), Tensor::from_i64(index, Shape{n}));  // [N, A]
+    const Var h =
+        ops::embedding(ops::reshape(s.x, Shape{batch * t_len, width}), Tensor::from_i64(index, Shape{n}));  // [N, A]
     reps = task_representations(h);
     for (const auto& l : labels) {
       task_labels.push_back(gather_labels(l, index));
       Tensor& gathered = task_labels.back();
       for (auto k = static_cast<std::int64_t>(labelled_rows); k < n; ++k)
-        if (gathered.dtype() == core::DType::i64) gathered.i64()[k] = -1;
-        else gathered.f32()[k] = std::numeric_limits<float>::quiet_NaN();
+        if (gathered.dtype() == core::DType::i64)
+          gathered.i64()[k] = -1;
+        else
+          gathered.f32()[k] = std::numeric_limits<float>::quiet_NaN();
     }
     if (with_seen)
       for (const auto i : index) {
@@ -318,13 +362,15 @@ std::vector<Var> Model::train_losses(const data::ModelInput& in, const std::vect
       }
   }
   std::vector<Var> losses;
-  for (std::size_t t = 0; t < heads_.size(); ++t) losses.push_back(heads_[t]->train_loss(reps[t], task_labels[t], seen));
+  for (std::size_t t = 0; t < heads_.size(); ++t)
+    losses.push_back(heads_[t]->train_loss(reps[t], task_labels[t], seen));
   return losses;
 }
 
 std::vector<Var> Model::losses(const std::vector<Var>& predictions, const std::vector<Tensor>& labels) {
   if (predictions.size() != heads_.size() || labels.size() != heads_.size())
-    throw Error(fmt::format("model: {} tasks, got {} predictions and {} label tensors", heads_.size(), predictions.size(), labels.size()));
+    throw Error(fmt::format("model: {} tasks, got {} predictions and {} label tensors", heads_.size(),
+                            predictions.size(), labels.size()));
   std::vector<Var> out;
   for (std::size_t t = 0; t < heads_.size(); ++t) out.push_back(heads_[t]->loss(predictions[t], labels[t]));
   return out;

@@ -48,10 +48,10 @@ struct ModelDims {
   std::int64_t padding_idx = -1;  ///< embedding row kept at zero for padding ids; -1: none
   std::int64_t users = 0;         ///< user ids lie in [0, users) (model.query: user); 0: no users
   std::int64_t step_dim = 0;      ///< > 0: the input is dense steps f32 [B, T, step_dim] (images), no embedding
-  std::vector<std::int64_t> side_categorical{};  ///< the data's categorical side features (model.side_features)
-  std::int64_t side_dense = 0;                   ///< the data's dense side features (model.side_features)
+  std::vector<std::int64_t> side_categorical{};        ///< the data's categorical side features (model.side_features)
+  std::int64_t side_dense = 0;                         ///< the data's dense side features (model.side_features)
   std::map<std::string, std::int64_t> task_outputs{};  ///< per task of model.tasks (default: num_outputs)
-  std::vector<float> item_counts{};                    ///< training frequency of each output id (popularity), may be empty
+  std::vector<float> item_counts{};  ///< training frequency of each output id (popularity), may be empty
 };
 
 class Model : public nn::Module {
@@ -71,7 +71,8 @@ class Model : public nn::Module {
   /// the batch gets a zero loss that needs no gradient.
   std::vector<autograd::Var> train_losses(const data::ModelInput& in, const std::vector<core::Tensor>& labels);
   /// The heads' losses of forward()'s predictions against labels [B], per task.
-  std::vector<autograd::Var> losses(const std::vector<autograd::Var>& predictions, const std::vector<core::Tensor>& labels);
+  std::vector<autograd::Var> losses(const std::vector<autograd::Var>& predictions,
+                                    const std::vector<core::Tensor>& labels);
   /// Backpropagates the task losses into the parameters: one task directly, several through the
   /// weighting (GradNorm/PCGrad see the shared parameters). Losses that need no gradient (baseline
   /// heads) are left out; with none left nothing happens.
@@ -94,7 +95,7 @@ class Model : public nn::Module {
 
  private:
   struct Sequence {
-    autograd::Var x;    // [B, T', A] (or [B, A] when the attention pools)
+    autograd::Var x;  // [B, T', A] (or [B, A] when the attention pools)
     autograd::Var query;
   };
   Sequence sequence(const data::ModelInput& in);

@@ -38,25 +38,38 @@ struct ModelSection {
   template <class V>
   void visit(V& v) {
     v("embedding", embedding).min(1).doc("width of the item/token embedding");
-    v("embedding_init", embedding_init).choices({"normal", "truncated_normal", "xavier_uniform", "xavier_normal"})
-        .doc("how the item (token), user and learned position tables start: N(0, embedding_std²) (PyTorch's default), "
-             "the same truncated at 2 std (BERT4Rec), or Glorot's uniform / normal over the table's two dims (SASRec)");
+    v("embedding_init", embedding_init)
+        .choices({"normal", "truncated_normal", "xavier_uniform", "xavier_normal"})
+        .doc(
+            "how the item (token), user and learned position tables start: N(0, embedding_std²) (PyTorch's default), "
+            "the same truncated at 2 std (BERT4Rec), or Glorot's uniform / normal over the table's two dims (SASRec)");
     v("embedding_std", embedding_std).min(0).doc("std of the normal and truncated_normal initialisations");
-    v("embedding_scale", embedding_scale).doc("multiply the item embeddings by sqrt(embedding) before positions are added (Transformer, SASRec)");
-    v("embedding_dropout", embedding_dropout).range(0.0, 0.99).doc("dropout on the embedded sequence, after positions (SASRec; training only)");
-    v("positions", positions).choices({"none", "learned", "sinusoidal"}).doc("position information added to the embeddings");
-    v("query", query).choices({"none", "user", "target"})
+    v("embedding_scale", embedding_scale)
+        .doc("multiply the item embeddings by sqrt(embedding) before positions are added (Transformer, SASRec)");
+    v("embedding_dropout", embedding_dropout)
+        .range(0.0, 0.99)
+        .doc("dropout on the embedded sequence, after positions (SASRec; training only)");
+    v("positions", positions)
+        .choices({"none", "learned", "sinusoidal"})
+        .doc("position information added to the embeddings");
+    v("query", query)
+        .choices({"none", "user", "target"})
         .doc("what attention variants that take a query receive: the user's embedding or the target item's");
-    v("side_categorical", side_categorical).min(1)
-        .doc("cardinality of each categorical side feature (user or context attributes), each embedded and joined to the pooled sequence");
+    v("side_categorical", side_categorical)
+        .min(1)
+        .doc(
+            "cardinality of each categorical side feature (user or context attributes), each embedded and joined to "
+            "the pooled sequence");
     v("side_embedding", side_embedding).min(1).doc("embedding width of each categorical side feature");
     v("side_dense", side_dense).min(0).doc("number of dense side features joined to the pooled sequence");
     v("join_query", join_query)
-        .doc("also join the query (user or candidate embedding) to the pooled sequence, as DIN does, so that every "
-             "attention variant sees the candidate");
+        .doc(
+            "also join the query (user or candidate embedding) to the pooled sequence, as DIN does, so that every "
+            "attention variant sees the candidate");
     v("side_features", side_features)
-        .doc("join the dataset's own side features (categorical embedded, dense as is) to the pooled sequence; "
-             "replaces side_categorical and side_dense");
+        .doc(
+            "join the dataset's own side features (categorical embedded, dense as is) to the pooled sequence; "
+            "replaces side_categorical and side_dense");
     v("extractor", extractor).doc("sequence feature extractor");
     v("attention", attention).doc("attention over the extracted sequence");
     v("pooling", pooling).doc("sequence to vector");

@@ -52,7 +52,8 @@ class MultiHeadAttention : public Module {
   /// See the class comment. Throws ShapeError ("multi_head_attention", naming every shape) unless
   /// query is [B, Tq, E] and key and value are [B, Tk, E] with the same B; masked_softmax's errors
   /// for a bad key_mask.
-  Var forward(const Var& query, const Var& key, const Var& value, const core::Tensor& key_mask = {}, bool causal = false);
+  Var forward(const Var& query, const Var& key, const Var& value, const core::Tensor& key_mask = {},
+              bool causal = false);
 
   /// The attention probabilities of the last forward, [B, H, Tq, Tk] (undefined before the first).
   const core::Tensor& weights() const { return weights_; }

@@ -38,18 +38,24 @@ double gain(Nonlinearity nonlinearity, double a) {
   switch (nonlinearity) {
     case Nonlinearity::linear:
     case Nonlinearity::conv:
-    case Nonlinearity::sigmoid: return 1.0;
-    case Nonlinearity::tanh: return 5.0 / 3.0;
-    case Nonlinearity::relu: return std::sqrt(2.0);
-    case Nonlinearity::leaky_relu: return std::sqrt(2.0 / (1.0 + a * a));
-    case Nonlinearity::selu: return 3.0 / 4.0;
+    case Nonlinearity::sigmoid:
+      return 1.0;
+    case Nonlinearity::tanh:
+      return 5.0 / 3.0;
+    case Nonlinearity::relu:
+      return std::sqrt(2.0);
+    case Nonlinearity::leaky_relu:
+      return std::sqrt(2.0 / (1.0 + a * a));
+    case Nonlinearity::selu:
+      return 3.0 / 4.0;
   }
   return 1.0;
 }
 
 std::pair<std::int64_t, std::int64_t> fans(const Shape& shape, const char* op) {
   if (shape.rank() < 2)
-    throw ShapeError(op, fmt::format("fan in and fan out need a shape of rank >= 2 ([out, in, ...]), got {}", shape.str()));
+    throw ShapeError(op,
+                     fmt::format("fan in and fan out need a shape of rank >= 2 ([out, in, ...]), got {}", shape.str()));
   const std::int64_t receptive = shape.prod(2, shape.rank());
   return {shape[1] * receptive, shape[0] * receptive};
 }
@@ -72,7 +78,8 @@ Init normal(core::Rng& rng, float mean, float std) {
 }
 
 Init trunc_normal(core::Rng& rng, float std, float cut) {
-  if (!(std >= 0.0f) || !(cut > 0.0f)) throw Error(fmt::format("init.trunc_normal: needs std >= 0 and cut > 0, got {} and {}", std, cut));
+  if (!(std >= 0.0f) || !(cut > 0.0f))
+    throw Error(fmt::format("init.trunc_normal: needs std >= 0 and cut > 0, got {} and {}", std, cut));
   return [&rng, std, cut](const Shape& s) {
     Tensor t = Tensor::empty(s);
     float* p = t.f32();
@@ -105,7 +112,8 @@ Init xavier_normal(core::Rng& rng, float g) {
 
 Init kaiming_uniform(core::Rng& rng, float a, FanMode mode, Nonlinearity nonlinearity) {
   return [&rng, a, mode, nonlinearity](const Shape& s) {
-    const auto bound = static_cast<float>(std::sqrt(3.0) * kaiming_std(s, "init.kaiming_uniform", a, mode, nonlinearity));
+    const auto bound =
+        static_cast<float>(std::sqrt(3.0) * kaiming_std(s, "init.kaiming_uniform", a, mode, nonlinearity));
     return fill_uniform(s, rng, -bound, bound);
   };
 }

@@ -17,7 +17,8 @@ Var Linear::forward(const Var& x, ops::Activation act) const { return ops::linea
 Embedding::Embedding(std::int64_t vocab, std::int64_t dim, std::int64_t padding_idx, core::Rng& rng)
     : Embedding(vocab, dim, padding_idx, init::normal(rng, 0.0f, 1.0f)) {}
 
-Embedding::Embedding(std::int64_t vocab, std::int64_t dim, std::int64_t padding_idx, const Init& init) : padding_idx_(padding_idx) {
+Embedding::Embedding(std::int64_t vocab, std::int64_t dim, std::int64_t padding_idx, const Init& init)
+    : padding_idx_(padding_idx) {
   if (padding_idx >= vocab)
     throw IndexError("embedding", fmt::format("padding_idx {} outside a vocabulary of {}", padding_idx, vocab));
   table_ = add_param("table", Shape{vocab, dim}, init);
@@ -34,18 +35,22 @@ Positions::Positions(bool learned, std::int64_t max_len, std::int64_t dim, core:
   Tensor p = Tensor::empty(Shape{max_len, dim});
   for (std::int64_t t = 0; t < max_len; ++t)
     for (std::int64_t i = 0; i < dim; ++i) {
-      const double angle = static_cast<double>(t) / std::pow(10000.0, static_cast<double>(i - i % 2) / static_cast<double>(dim));
+      const double angle =
+          static_cast<double>(t) / std::pow(10000.0, static_cast<double>(i - i % 2) / static_cast<double>(dim));
       p.f32()[t * dim + i] = static_cast<float>(i % 2 == 0 ? std::sin(angle) : std::cos(angle));
     }
   table_ = Var(p, false);
 }
 
-Positions::Positions(std::int64_t max_len, std::int64_t dim, const Init& init) { table_ = add_param("table", Shape{max_len, dim}, init); }
+Positions::Positions(std::int64_t max_len, std::int64_t dim, const Init& init) {
+  table_ = add_param("table", Shape{max_len, dim}, init);
+}
 
 Var Positions::forward(const Var& x) const {
   const std::int64_t T = x.shape()[1], max_len = table_.shape()[0];
   if (x.rank() != 3 || T > max_len || x.shape()[2] != table_.shape()[1])
-    throw ShapeError("positions", fmt::format("x {} against a position table {}", x.shape().str(), table_.shape().str()));
+    throw ShapeError("positions",
+                     fmt::format("x {} against a position table {}", x.shape().str(), table_.shape().str()));
   return x + ops::slice(table_, 0, 0, T);  // [T, dim] broadcast over the batch
 }
 

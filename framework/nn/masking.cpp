@@ -23,18 +23,21 @@ bool every_step_real(const Tensor& real) {
 bool Mask::hides_nothing() const { return !causal && every_step_real(real); }
 
 Tensor Mask::visible(const Shape& s) const {
-  if (s.rank() < 2) throw ShapeError("masked_softmax", fmt::format("scores must be [B, Tk] or [B, ..., Tq, Tk], got {}", s.str()));
+  if (s.rank() < 2)
+    throw ShapeError("masked_softmax", fmt::format("scores must be [B, Tk] or [B, ..., Tq, Tk], got {}", s.str()));
   if (causal && s.rank() < 3)
-    throw ShapeError("masked_softmax", fmt::format("a causal mask needs scores [B, ..., Tq, Tk] (queries and keys), got {}", s.str()));
+    throw ShapeError("masked_softmax",
+                     fmt::format("a causal mask needs scores [B, ..., Tq, Tk] (queries and keys), got {}", s.str()));
   const std::int64_t B = s[0], Tk = s[-1];
   const std::int64_t Tq = causal ? s[-2] : 1;
   if (real.defined()) {
     if (real.dtype() != core::DType::f32)
-      throw DTypeError("masked_softmax",
-                       fmt::format("key_mask (the padding mask) must be f32 [B, Tk], got {} {}", core::name_of(real.dtype()), real.shape().str()));
+      throw DTypeError("masked_softmax", fmt::format("key_mask (the padding mask) must be f32 [B, Tk], got {} {}",
+                                                     core::name_of(real.dtype()), real.shape().str()));
     if (real.shape() != Shape{B, Tk})
-      throw ShapeError("masked_softmax", fmt::format("key_mask (the padding mask) must be [B, Tk] = [{}, {}] for scores {}, got {}", B, Tk, s.str(),
-                                                     real.shape().str()));
+      throw ShapeError("masked_softmax",
+                       fmt::format("key_mask (the padding mask) must be [B, Tk] = [{}, {}] for scores {}, got {}", B,
+                                   Tk, s.str(), real.shape().str()));
   }
   const std::int64_t Bm = real.defined() ? B : 1;
   std::vector<std::int64_t> dims(static_cast<std::size_t>(s.rank()), 1);

@@ -170,8 +170,8 @@ LoadResult Module::load_state(const std::map<std::string, Tensor>& state, bool s
                                        core::name_of(src.dtype()), src.shape().str(), core::name_of(dst.dtype()),
                                        dst.shape().str()));
     else if (src.shape() != dst.shape())
-      mismatches.push_back(fmt::format("'{}': shape mismatch: state has {}, module has {}", n, src.shape().str(),
-                                       dst.shape().str()));
+      mismatches.push_back(
+          fmt::format("'{}': shape mismatch: state has {}, module has {}", n, src.shape().str(), dst.shape().str()));
     else
       copies.emplace_back(dst, src);
   }
@@ -187,8 +187,8 @@ LoadResult Module::load_state(const std::map<std::string, Tensor>& state, bool s
   }
   problems.insert(problems.end(), mismatches.begin(), mismatches.end());
   if (!problems.empty())
-    throw Error(fmt::format("load_state: {} problem{} (the module has {} tensors, the state {}):\n  {}", problems.size(),
-                            problems.size() == 1 ? "" : "s", targets.size(), state.size(),
+    throw Error(fmt::format("load_state: {} problem{} (the module has {} tensors, the state {}):\n  {}",
+                            problems.size(), problems.size() == 1 ? "" : "s", targets.size(), state.size(),
                             fmt::join(problems, "\n  ")));
 
   for (auto& [dst, src] : copies)

@@ -1,8 +1,8 @@
-#include "framework/core/memory.h"
 #include "framework/onednn/onednn.h"
+#include "framework/core/memory.h"
 
-#include <oneapi/dnnl/dnnl_debug.h>
 #include <omp.h>
+#include <oneapi/dnnl/dnnl_debug.h>
 
 #include <atomic>
 #include <list>
@@ -62,11 +62,14 @@ dnnl::memory::desc plain_md(const Shape& s, dt type) {
   const dims d = to_dims(s);
   dims strides(d.size(), 1);
   for (int i = static_cast<int>(d.size()) - 2; i >= 0; --i)
-    strides[static_cast<std::size_t>(i)] = strides[static_cast<std::size_t>(i) + 1] * d[static_cast<std::size_t>(i) + 1];
+    strides[static_cast<std::size_t>(i)] =
+        strides[static_cast<std::size_t>(i) + 1] * d[static_cast<std::size_t>(i) + 1];
   return dnnl::memory::desc(d, type, strides);
 }
 
-dnnl::memory::desc strided_md(const dims& d, const dims& strides, dt type) { return dnnl::memory::desc(d, type, strides); }
+dnnl::memory::desc strided_md(const dims& d, const dims& strides, dt type) {
+  return dnnl::memory::desc(d, type, strides);
+}
 
 dnnl::memory wrap(const Tensor& t, const dnnl::memory::desc& md) { return dnnl::memory(md, engine(), t.raw()); }
 
@@ -110,7 +113,8 @@ void execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memor
     stream().wait();
   } catch (const dnnl::error& e) {
     const auto kind = static_cast<dnnl_primitive_kind_t>(p.get_kind());
-    throw BackendError(dnnl_prim_kind2str(kind), fmt::format("{} (status {}) while executing", e.what(), static_cast<int>(e.status)));
+    throw BackendError(dnnl_prim_kind2str(kind),
+                       fmt::format("{} (status {}) while executing", e.what(), static_cast<int>(e.status)));
   }
 }
 

@@ -71,7 +71,8 @@ decltype(auto) guard(std::string_view op, const std::string& context, F&& f) {
   try {
     return std::forward<F>(f)();
   } catch (const dnnl::error& e) {
-    throw BackendError(std::string(op), fmt::format("{} (status {}) for {}", e.what(), static_cast<int>(e.status), context));
+    throw BackendError(std::string(op),
+                       fmt::format("{} (status {}) for {}", e.what(), static_cast<int>(e.status), context));
   }
 }
 

@@ -106,10 +106,14 @@ enum class BinOp { add, sub, mul, div };
 
 algorithm to_alg(BinOp k) {
   switch (k) {
-    case BinOp::add: return algorithm::binary_add;
-    case BinOp::sub: return algorithm::binary_sub;
-    case BinOp::mul: return algorithm::binary_mul;
-    case BinOp::div: return algorithm::binary_div;
+    case BinOp::add:
+      return algorithm::binary_add;
+    case BinOp::sub:
+      return algorithm::binary_sub;
+    case BinOp::mul:
+      return algorithm::binary_mul;
+    case BinOp::div:
+      return algorithm::binary_div;
   }
   return algorithm::binary_add;
 }
@@ -124,7 +128,8 @@ struct BinaryKernel {
 // through an eltwise post-op (the negation of a swapped sub, the -1 of a div gradient).
 std::shared_ptr<BinaryKernel> binary_kernel(const char* op, algorithm alg, const onednn::dims& d0,
                                             const onednn::dims& d1, float scale) {
-  const std::string key = fmt::format("binary:{}:{}:{}:{}", static_cast<int>(alg), fmt::join(d0, ","), fmt::join(d1, ","), scale);
+  const std::string key =
+      fmt::format("binary:{}:{}:{}:{}", static_cast<int>(alg), fmt::join(d0, ","), fmt::join(d1, ","), scale);
   return onednn::cached<BinaryKernel>(key, [&] {
     return onednn::guard(op, fmt::format("[{}] with [{}]", fmt::join(d0, ", "), fmt::join(d1, ", ")), [&] {
       const auto md0 = onednn::plain_md(Shape(d0));
@@ -196,10 +201,18 @@ Tensor binary_tensor(const char* op, BinOp k, const Tensor& a, const Tensor& b, 
     }
   }
   switch (k) {
-    case BinOp::add: native_binary(a, b, y, scale, [](float x, float z) { return x + z; }); break;
-    case BinOp::sub: native_binary(a, b, y, scale, [](float x, float z) { return x - z; }); break;
-    case BinOp::mul: native_binary(a, b, y, scale, [](float x, float z) { return x * z; }); break;
-    case BinOp::div: native_binary(a, b, y, scale, [](float x, float z) { return x / z; }); break;
+    case BinOp::add:
+      native_binary(a, b, y, scale, [](float x, float z) { return x + z; });
+      break;
+    case BinOp::sub:
+      native_binary(a, b, y, scale, [](float x, float z) { return x - z; });
+      break;
+    case BinOp::mul:
+      native_binary(a, b, y, scale, [](float x, float z) { return x * z; });
+      break;
+    case BinOp::div:
+      native_binary(a, b, y, scale, [](float x, float z) { return x / z; });
+      break;
   }
   return y;
 }
@@ -303,7 +316,8 @@ Shape broadcast_shape(std::string_view op, const Shape& a, const Shape& b) {
 
 Tensor broadcast_to(const Tensor& t, const Shape& shape, float scale) {
   if (t.dtype() != DType::f32)
-    throw DTypeError("broadcast_to", fmt::format("input must be f32, got {} {}", core::name_of(t.dtype()), t.shape().str()));
+    throw DTypeError("broadcast_to",
+                     fmt::format("input must be f32, got {} {}", core::name_of(t.dtype()), t.shape().str()));
   if (broadcast_shape("broadcast_to", t.shape(), shape) != shape)
     throw ShapeError("broadcast_to", fmt::format("{} does not broadcast to {}", t.shape().str(), shape.str()));
   if (t.shape() == shape && scale == 1.f) return t;

@@ -18,16 +18,16 @@ using core::Tensor;
 inline void require_f32(std::string_view op, const Var& v, std::string_view what = "input") {
   if (!v.defined()) throw Error(fmt::format("{}: {} is undefined", op, what));
   if (v.value().dtype() != DType::f32)
-    throw DTypeError(std::string(op), fmt::format("{} must be f32, got {} {}", what, core::name_of(v.value().dtype()),
-                                                  v.shape().str()));
+    throw DTypeError(std::string(op),
+                     fmt::format("{} must be f32, got {} {}", what, core::name_of(v.value().dtype()), v.shape().str()));
 }
 
 /// Throws DTypeError unless t holds i64.
 inline void require_i64(std::string_view op, const Tensor& t, std::string_view what = "indices") {
   if (!t.defined()) throw Error(fmt::format("{}: {} is undefined", op, what));
   if (t.dtype() != DType::i64)
-    throw DTypeError(std::string(op), fmt::format("{} must be i64, got {} {}", what, core::name_of(t.dtype()),
-                                                  t.shape().str()));
+    throw DTypeError(std::string(op),
+                     fmt::format("{} must be i64, got {} {}", what, core::name_of(t.dtype()), t.shape().str()));
 }
 
 /// Normalises an axis for `shape`, or throws ShapeError naming the op.

@@ -1,8 +1,8 @@
 #include "framework/ops/conv.h"
 
+#include "framework/onednn/onednn.h"
 #include "framework/ops/common.h"
 #include "framework/ops/op_registry.h"
-#include "framework/onednn/onednn.h"
 
 #include <optional>
 #include <string>
@@ -114,7 +114,7 @@ Shape check(const char* op, const Var& x, const Shape& xs, const Var& w, const V
   require_f32(op, x, "x");
   require_f32(op, w, "w");
   if (b.defined()) require_f32(op, b, "b");
-  const char* layout = n == 2                ? "x [N, C, H, W] and w [O, C, KH, KW]"
+  const char* layout = n == 2          ? "x [N, C, H, W] and w [O, C, KH, KW]"
                        : channels_last ? "x [N, W, C] (channels last) and w [O, C, K]"
                                        : "x [N, C, W] and w [O, C, K]";
   if (x.rank() != n + 2 || w.rank() != n + 2)
@@ -126,8 +126,7 @@ Shape check(const char* op, const Var& x, const Shape& xs, const Var& w, const V
     throw ShapeError(op, fmt::format("b {} must be [{}], one bias per output channel of w {}", b.shape().str(),
                                      w.shape()[0], w.shape().str()));
   for (int i = 1; i < n + 2; ++i)
-    if (xs[i] == 0 || w.shape()[i] == 0)
-      throw ShapeError(op, fmt::format("empty dimension in {}", shapes(x, w, b)));
+    if (xs[i] == 0 || w.shape()[i] == 0) throw ShapeError(op, fmt::format("empty dimension in {}", shapes(x, w, b)));
   if (w.shape()[0] == 0) throw ShapeError(op, fmt::format("empty dimension in {}", shapes(x, w, b)));
   Shape y{xs[0], w.shape()[0]};
   for (int i = 0; i < n; ++i) {
@@ -139,18 +138,18 @@ Shape check(const char* op, const Var& x, const Shape& xs, const Var& w, const V
     const std::int64_t in = xs[i + 2] + pad_l[a] + pad_r[a];
     const std::int64_t span = static_cast<std::int64_t>(dilation[a]) * (w.shape()[i + 2] - 1) + 1;
     if (span > in)
-      throw ShapeError(op, fmt::format("kernel spanning {} (size {}, dilation {}) is larger than the padded input {} "
-                                       "(size {} + padding {} + {}) on spatial axis {}: {}",
-                                       span, w.shape()[i + 2], dilation[a], in, xs[i + 2], pad_l[a], pad_r[a], i,
-                                       shapes(x, w, b)));
+      throw ShapeError(
+          op, fmt::format("kernel spanning {} (size {}, dilation {}) is larger than the padded input {} "
+                          "(size {} + padding {} + {}) on spatial axis {}: {}",
+                          span, w.shape()[i + 2], dilation[a], in, xs[i + 2], pad_l[a], pad_r[a], i, shapes(x, w, b)));
     y.dims().push_back((in - span) / stride[a] + 1);
   }
   return y;
 }
 
 // ys: the logical output shape [N, O, spatial...]; channels_last: x and y hold [N, W, C] (1-D).
-Var conv(const char* op, const Var& x, const Shape& x_logical, const Var& w, const Var& b, const Shape& ys, const Geometry& g,
-         bool channels_last = false) {
+Var conv(const char* op, const Var& x, const Shape& x_logical, const Var& w, const Var& b, const Shape& ys,
+         const Geometry& g, bool channels_last = false) {
   const bool bias = b.defined();
   Tensor y = Tensor::empty(channels_last ? Shape{ys[0], ys[2], ys[1]} : ys);
   if (ys[0] == 0) {

@@ -1,8 +1,8 @@
 #include "framework/ops/eltwise.h"
 
+#include "framework/onednn/onednn.h"
 #include "framework/ops/common.h"
 #include "framework/ops/op_registry.h"
-#include "framework/onednn/onednn.h"
 
 namespace attnlab::ops {
 namespace {

@@ -65,12 +65,13 @@ Var embedding(const Var& table, const Tensor& ids, std::int64_t padding_idx) {
     throw ShapeError("embedding", fmt::format("table must be [V, D], got {} (ids {})", ts.str(), ids.shape().str()));
   const std::int64_t rows = ts[0], dim = ts[1];
   if (padding_idx >= rows)
-    throw IndexError("embedding", fmt::format("padding_idx {} is outside [0, {}) (table {})", padding_idx, rows, ts.str()));
+    throw IndexError("embedding",
+                     fmt::format("padding_idx {} is outside [0, {}) (table {})", padding_idx, rows, ts.str()));
   const std::int64_t* id = ids.i64();
   for (std::int64_t p = 0; p < ids.numel(); ++p)
     if (id[p] < 0 || id[p] >= rows)
-      throw IndexError("embedding", fmt::format("id {} at flat position {} of ids {} is outside [0, {}) (table {})", id[p],
-                                                p, ids.shape().str(), rows, ts.str()));
+      throw IndexError("embedding", fmt::format("id {} at flat position {} of ids {} is outside [0, {}) (table {})",
+                                                id[p], p, ids.shape().str(), rows, ts.str()));
 
   std::vector<std::int64_t> od = ids.shape().dims();
   od.push_back(dim);
@@ -89,6 +90,7 @@ Var embedding(const Var& table, const Tensor& ids, std::int64_t padding_idx) {
                                });
 }
 
-ATTNLAB_OP(embedding, true, "native", "rows of a [V, D] table gathered by i64 ids (deterministic scatter-add backward)");
+ATTNLAB_OP(embedding, true, "native",
+           "rows of a [V, D] table gathered by i64 ids (deterministic scatter-add backward)");
 
 }  // namespace attnlab::ops

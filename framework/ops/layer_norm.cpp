@@ -19,7 +19,8 @@ struct LayerNormKernel {
 };
 
 std::shared_ptr<LayerNormKernel> kernel(std::int64_t rows, std::int64_t c, bool scale, bool shift, float eps) {
-  const std::string key = fmt::format("layer_norm:{}:{}:{}:{}:{:08x}", rows, c, scale, shift, std::bit_cast<std::uint32_t>(eps));
+  const std::string key =
+      fmt::format("layer_norm:{}:{}:{}:{}:{:08x}", rows, c, scale, shift, std::bit_cast<std::uint32_t>(eps));
   return onednn::cached<LayerNormKernel>(key, [&] {
     return onednn::guard("layer_norm", fmt::format("[{}, {}] eps {}", rows, c, eps), [&] {
       const auto data_md = onednn::plain_md(Shape{rows, c});
@@ -46,7 +47,8 @@ void check_param(const Var& p, const char* what, const Shape& xs) {
   if (!p.defined()) return;
   require_f32("layer_norm", p, what);
   if (p.shape() != Shape{xs[-1]})
-    throw ShapeError("layer_norm", fmt::format("{} must be [{}] for x {}, got {}", what, xs[-1], xs.str(), p.shape().str()));
+    throw ShapeError("layer_norm",
+                     fmt::format("{} must be [{}] for x {}, got {}", what, xs[-1], xs.str(), p.shape().str()));
 }
 
 }  // namespace
@@ -78,29 +80,30 @@ Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float eps) {
 
   // oneDNN's backward takes beta as an argument when use_shift is set, though dx does not depend on it.
   Tensor xv = x.value(), gv = scale ? gamma.value() : Tensor(), bv = shift ? beta.value() : Tensor();
-  return autograd::make_result(y, {x, gamma, beta}, "layer_norm", [k, xv, gv, bv, mean, var, scale, shift](const Tensor& gy, Grads& g) {
-    Tensor gx = Tensor::empty(xv.shape());
-    std::unordered_map<int, dnnl::memory> bargs{{DNNL_ARG_SRC, onednn::wrap(xv, k->data_md)},
-                                                {DNNL_ARG_DIFF_DST, onednn::wrap(gy, k->data_md)},
-                                                {DNNL_ARG_MEAN, onednn::wrap(mean, k->stat_md)},
-                                                {DNNL_ARG_VARIANCE, onednn::wrap(var, k->stat_md)},
-                                                {DNNL_ARG_DIFF_SRC, onednn::wrap(gx, k->data_md)}};
-    Tensor ggamma, gbeta;
-    if (scale) {
-      ggamma = Tensor::empty(Shape{xv.shape()[-1]});
-      bargs.emplace(DNNL_ARG_SCALE, onednn::wrap(gv, k->param_md));
-      bargs.emplace(DNNL_ARG_DIFF_SCALE, onednn::wrap(ggamma, k->param_md));
-    }
-    if (shift) {
-      gbeta = Tensor::empty(Shape{xv.shape()[-1]});
-      bargs.emplace(DNNL_ARG_SHIFT, onednn::wrap(bv, k->param_md));
-      bargs.emplace(DNNL_ARG_DIFF_SHIFT, onednn::wrap(gbeta, k->param_md));
-    }
-    onednn::guard("layer_norm backward", xv.shape().str(), [&] { onednn::execute(k->bwd, bargs); });
-    g.add(0, std::move(gx));
-    if (scale) g.add(1, std::move(ggamma));
-    if (shift) g.add(2, std::move(gbeta));
-  });
+  return autograd::make_result(
+      y, {x, gamma, beta}, "layer_norm", [k, xv, gv, bv, mean, var, scale, shift](const Tensor& gy, Grads& g) {
+        Tensor gx = Tensor::empty(xv.shape());
+        std::unordered_map<int, dnnl::memory> bargs{{DNNL_ARG_SRC, onednn::wrap(xv, k->data_md)},
+                                                    {DNNL_ARG_DIFF_DST, onednn::wrap(gy, k->data_md)},
+                                                    {DNNL_ARG_MEAN, onednn::wrap(mean, k->stat_md)},
+                                                    {DNNL_ARG_VARIANCE, onednn::wrap(var, k->stat_md)},
+                                                    {DNNL_ARG_DIFF_SRC, onednn::wrap(gx, k->data_md)}};
+        Tensor ggamma, gbeta;
+        if (scale) {
+          ggamma = Tensor::empty(Shape{xv.shape()[-1]});
+          bargs.emplace(DNNL_ARG_SCALE, onednn::wrap(gv, k->param_md));
+          bargs.emplace(DNNL_ARG_DIFF_SCALE, onednn::wrap(ggamma, k->param_md));
+        }
+        if (shift) {
+          gbeta = Tensor::empty(Shape{xv.shape()[-1]});
+          bargs.emplace(DNNL_ARG_SHIFT, onednn::wrap(bv, k->param_md));
+          bargs.emplace(DNNL_ARG_DIFF_SHIFT, onednn::wrap(gbeta, k->param_md));
+        }
+        onednn::guard("layer_norm backward", xv.shape().str(), [&] { onednn::execute(k->bwd, bargs); });
+        g.add(0, std::move(gx));
+        if (scale) g.add(1, std::move(ggamma));
+        if (shift) g.add(2, std::move(gbeta));
+      });
 }
 
 ATTNLAB_OP(layer_norm, true, "onednn", "normalise over the last axis, optional scale gamma and shift beta");

@@ -20,7 +20,9 @@ using Range = tbb::blocked_range<std::int64_t>;
 // About this many elements per TBB task: smaller chunks cost more in scheduling than they gain.
 constexpr std::int64_t kGrainElems = 16384;
 
-std::int64_t grain_rows(std::int64_t row_len) { return std::max<std::int64_t>(1, kGrainElems / std::max<std::int64_t>(row_len, 1)); }
+std::int64_t grain_rows(std::int64_t row_len) {
+  return std::max<std::int64_t>(1, kGrainElems / std::max<std::int64_t>(row_len, 1));
+}
 
 // exp(x) for x <= 0 with Cephes' range reduction and degree-6 polynomial (about 2 ulp), in plain
 // arithmetic so that `omp simd` loops vectorise it: glibc's expf has no vector variant without
@@ -55,7 +57,8 @@ double check_elementwise(const char* op, const Var& x, const core::Tensor& targe
   if (!target.defined()) throw Error(fmt::format("{}: target is undefined", op));
   require_f32_tensor(op, target, "target");
   if (target.shape() != x.shape())
-    throw ShapeError(op, fmt::format("target {} must have the shape of the input {}", target.shape().str(), x.shape().str()));
+    throw ShapeError(
+        op, fmt::format("target {} must have the shape of the input {}", target.shape().str(), x.shape().str()));
   if (!weight.defined()) return static_cast<double>(x.value().numel());
   require_f32_tensor(op, weight, "weight");
   if (weight.shape() != x.shape())
@@ -75,7 +78,8 @@ double check_elementwise(const char* op, const Var& x, const core::Tensor& targe
 
 // Mean over elements of f(x_i, t_i) (weighted by w_i when a weight is given), divided by `denom`.
 template <class F>
-float elementwise_mean(const core::Tensor& x, const core::Tensor& target, const core::Tensor& weight, double denom, F f) {
+float elementwise_mean(const core::Tensor& x, const core::Tensor& target, const core::Tensor& weight, double denom,
+                       F f) {
   if (denom == 0.0) return 0.f;
   const float* xp = x.f32();
   const float* tp = target.f32();
@@ -117,7 +121,8 @@ Tensor elementwise_grad(const core::Tensor& x, const core::Tensor& target, const
 
 }  // namespace
 
-Var softmax_cross_entropy(const Var& logits, const core::Tensor& target, std::int64_t ignore_index, float label_smoothing) {
+Var softmax_cross_entropy(const Var& logits, const core::Tensor& target, std::int64_t ignore_index,
+                          float label_smoothing) {
   constexpr const char* op = "softmax_cross_entropy";
   require_f32(op, logits, "logits");
   require_i64(op, target, "target");
@@ -141,8 +146,9 @@ Var softmax_cross_entropy(const Var& logits, const core::Tensor& target, std::in
         pos[static_cast<std::size_t>(i)] = f % want[static_cast<int>(i)];
         f /= want[static_cast<int>(i)];
       }
-      throw IndexError(op, fmt::format("target {} at position [{}] is outside [0, {}) (ignore_index {}; logits {}, target {})",
-                                       tp[r], fmt::join(pos, ", "), c, ignore_index, ls.str(), target.shape().str()));
+      throw IndexError(
+          op, fmt::format("target {} at position [{}] is outside [0, {}) (ignore_index {}; logits {}, target {})",
+                          tp[r], fmt::join(pos, ", "), c, ignore_index, ls.str(), target.shape().str()));
     }
     ++count;
   }
@@ -162,7 +168,7 @@ Var softmax_cross_entropy(const Var& logits, const core::Tensor& target, std::in
           if (tp[r] == ignore_index) continue;
           const float* x = xp + r * c;
           float m = -INFINITY;
-          // A ternary, not std::max: std::max's reference arguments keep GCC from vectorising the reduction.
+      // A ternary, not std::max: std::max's reference arguments keep GCC from vectorising the reduction.
 #pragma omp simd reduction(max : m)
           for (std::int64_t j = 0; j < c; ++j) m = m > x[j] ? m : x[j];
           float s = 0.f, sx = 0.f;
@@ -194,29 +200,30 @@ Var softmax_cross_entropy(const Var& logits, const core::Tensor& target, std::in
 
   Tensor loss = Tensor::scalar(count > 0 ? static_cast<float>(total / static_cast<double>(count)) : 0.f);
   if (!keep) return autograd::make_result(loss, {logits}, op, nullptr);
-  return autograd::make_result(loss, {logits}, op, [prob, target, ignore_index, count, on_target, uniform](const Tensor& gy, Grads& g) {
-    const std::int64_t n = prob.shape()[-1], nrows = target.numel();
-    Tensor gx = Tensor::empty(prob.shape());
-    const float scale = count > 0 ? gy.item() / static_cast<float>(count) : 0.f;
-    const float off = static_cast<float>(uniform) * scale, on = static_cast<float>(on_target) * scale;
-    const float* p = prob.f32();
-    const std::int64_t* t = target.i64();
-    float* o = gx.f32();
-    tbb::parallel_for(Range(0, nrows, grain_rows(n)), [&](const Range& rg) {
-      for (std::int64_t r = rg.begin(); r < rg.end(); ++r) {
-        float* orow = o + r * n;
-        if (t[r] == ignore_index) {
-          std::fill(orow, orow + n, 0.f);
-          continue;
-        }
-        const float* prow = p + r * n;
+  return autograd::make_result(
+      loss, {logits}, op, [prob, target, ignore_index, count, on_target, uniform](const Tensor& gy, Grads& g) {
+        const std::int64_t n = prob.shape()[-1], nrows = target.numel();
+        Tensor gx = Tensor::empty(prob.shape());
+        const float scale = count > 0 ? gy.item() / static_cast<float>(count) : 0.f;
+        const float off = static_cast<float>(uniform) * scale, on = static_cast<float>(on_target) * scale;
+        const float* p = prob.f32();
+        const std::int64_t* t = target.i64();
+        float* o = gx.f32();
+        tbb::parallel_for(Range(0, nrows, grain_rows(n)), [&](const Range& rg) {
+          for (std::int64_t r = rg.begin(); r < rg.end(); ++r) {
+            float* orow = o + r * n;
+            if (t[r] == ignore_index) {
+              std::fill(orow, orow + n, 0.f);
+              continue;
+            }
+            const float* prow = p + r * n;
 #pragma omp simd
-        for (std::int64_t j = 0; j < n; ++j) orow[j] = prow[j] * scale - off;
-        orow[t[r]] -= on;
-      }
-    });
-    g.add(0, std::move(gx));
-  });
+            for (std::int64_t j = 0; j < n; ++j) orow[j] = prow[j] * scale - off;
+            orow[t[r]] -= on;
+          }
+        });
+        g.add(0, std::move(gx));
+      });
 }
 
 Var bce_with_logits(const Var& logits, const core::Tensor& target, const core::Tensor& weight) {
@@ -227,9 +234,8 @@ Var bce_with_logits(const Var& logits, const core::Tensor& target, const core::T
     return std::max(xi, 0.f) - xi * ti + std::log1p(std::exp(-std::abs(xi)));
   }));
   return autograd::make_result(loss, {logits}, op, [x, target, weight, denom](const Tensor& gy, Grads& g) {
-    g.add(0, elementwise_grad(x, target, weight, denom, gy.item(), [](float xi, float ti) {
-      return 1.f / (1.f + std::exp(-xi)) - ti;
-    }));
+    g.add(0, elementwise_grad(x, target, weight, denom, gy.item(),
+                              [](float xi, float ti) { return 1.f / (1.f + std::exp(-xi)) - ti; }));
   });
 }
 
@@ -250,11 +256,11 @@ Var l1_loss(const Var& pred, const core::Tensor& target, const core::Tensor& wei
   constexpr const char* op = "l1_loss";
   const double denom = check_elementwise(op, pred, target, weight);
   const Tensor x = pred.value();
-  Tensor loss = Tensor::scalar(elementwise_mean(x, target, weight, denom, [](float xi, float ti) { return std::abs(xi - ti); }));
+  Tensor loss =
+      Tensor::scalar(elementwise_mean(x, target, weight, denom, [](float xi, float ti) { return std::abs(xi - ti); }));
   return autograd::make_result(loss, {pred}, op, [x, target, weight, denom](const Tensor& gy, Grads& g) {
-    g.add(0, elementwise_grad(x, target, weight, denom, gy.item(), [](float xi, float ti) {
-      return xi > ti ? 1.f : (xi < ti ? -1.f : 0.f);
-    }));
+    g.add(0, elementwise_grad(x, target, weight, denom, gy.item(),
+                              [](float xi, float ti) { return xi > ti ? 1.f : (xi < ti ? -1.f : 0.f); }));
   });
 }
 
@@ -268,13 +274,13 @@ Var huber_loss(const Var& pred, const core::Tensor& target, float delta, const c
     return a <= delta ? 0.5f * d * d : delta * (a - 0.5f * delta);
   }));
   return autograd::make_result(loss, {pred}, op, [x, target, weight, denom, delta](const Tensor& gy, Grads& g) {
-    g.add(0, elementwise_grad(x, target, weight, denom, gy.item(), [delta](float xi, float ti) {
-      return std::clamp(xi - ti, -delta, delta);
-    }));
+    g.add(0, elementwise_grad(x, target, weight, denom, gy.item(),
+                              [delta](float xi, float ti) { return std::clamp(xi - ti, -delta, delta); }));
   });
 }
 
-ATTNLAB_OP(softmax_cross_entropy, true, "native", "fused log-softmax + NLL over the last axis, ignore_index, label smoothing");
+ATTNLAB_OP(softmax_cross_entropy, true, "native",
+           "fused log-softmax + NLL over the last axis, ignore_index, label smoothing");
 ATTNLAB_OP(bce_with_logits, true, "native", "binary cross-entropy on logits, optional elementwise weight");
 ATTNLAB_OP(mse_loss, true, "native", "mean squared error, optional elementwise weight");
 ATTNLAB_OP(l1_loss, true, "native", "mean absolute error, optional elementwise weight");

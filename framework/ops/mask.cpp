@@ -10,7 +10,8 @@ namespace attnlab::ops {
 namespace {
 
 template <class M>
-void fill_row(const float* __restrict src, const M* __restrict mask, float* __restrict dst, std::int64_t n, float value) {
+void fill_row(const float* __restrict src, const M* __restrict mask, float* __restrict dst, std::int64_t n,
+              float value) {
   for (std::int64_t j = 0; j < n; ++j) dst[j] = mask[j] != M(0) ? value : src[j];
 }
 

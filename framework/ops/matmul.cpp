@@ -1,9 +1,9 @@
 #include "framework/ops/matmul.h"
 
+#include "framework/onednn/onednn.h"
 #include "framework/ops/common.h"
 #include "framework/ops/eltwise.h"
 #include "framework/ops/op_registry.h"
-#include "framework/onednn/onednn.h"
 
 #include <algorithm>
 #include <cmath>
@@ -60,10 +60,11 @@ std::shared_ptr<GemmKernel> gemm_kernel(const char* op, const Gemm& g, bool bias
       }
       if (bias) {
         k.bias_md = batched ? onednn::plain_md(Shape{1, 1, g.n}) : onednn::plain_md(Shape{1, g.n});
-        k.prim = dnnl::matmul(
-            dnnl::matmul::primitive_desc(dnnl::matmul::desc(k.x_md, k.y_md, k.bias_md, k.z_md), attr, onednn::engine()));
+        k.prim = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(k.x_md, k.y_md, k.bias_md, k.z_md), attr,
+                                                           onednn::engine()));
       } else {
-        k.prim = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(k.x_md, k.y_md, k.z_md), attr, onednn::engine()));
+        k.prim = dnnl::matmul(
+            dnnl::matmul::primitive_desc(dnnl::matmul::desc(k.x_md, k.y_md, k.z_md), attr, onednn::engine()));
       }
       return k;
     });
@@ -76,10 +77,17 @@ Tensor empty_product(Tensor& z, std::int64_t n, const Tensor& bias, algorithm ac
   for (std::int64_t i = 0; i < z.numel(); ++i) {
     const float v = bias.defined() ? bias.f32()[i % n] : 0.f;
     switch (act) {
-      case algorithm::eltwise_relu: p[i] = std::max(v, 0.f); break;
-      case algorithm::eltwise_tanh: p[i] = std::tanh(v); break;
-      case algorithm::eltwise_logistic: p[i] = 1.f / (1.f + std::exp(-v)); break;
-      default: p[i] = v;
+      case algorithm::eltwise_relu:
+        p[i] = std::max(v, 0.f);
+        break;
+      case algorithm::eltwise_tanh:
+        p[i] = std::tanh(v);
+        break;
+      case algorithm::eltwise_logistic:
+        p[i] = 1.f / (1.f + std::exp(-v));
+        break;
+      default:
+        p[i] = v;
     }
   }
   return z;
@@ -142,7 +150,7 @@ Var matmul(const Var& a, const Var& b, bool trans_a, bool trans_b) {
   return autograd::make_result(
       y, {a, b}, "matmul",
       [av = a.value(), bv = b.value(), trans_a, trans_b, shared, flat, bx, by, rows, m, k, n, batch](const Tensor& gy,
-                                                                                                   Grads& g) {
+                                                                                                     Grads& g) {
         if (g.needs(0)) {
           // da = gy · op(b)ᵀ, stored transposed when trans_a: op(b) · gyᵀ.
           Tensor da = trans_a ? gemm("matmul", Gemm{by, bx, k, n, m, trans_b, true}, bv, gy, av.shape())
@@ -183,13 +191,18 @@ Var linear(const Var& x, const Var& w, const Var& b, Activation act) {
   // The fused forward uses the plain algorithm; backward the *_use_dst_for_bwd twin on the output.
   algorithm fwd_alg = algorithm::undef, bwd_alg = algorithm::undef;
   switch (act) {
-    case Activation::relu: fwd_alg = algorithm::eltwise_relu, bwd_alg = algorithm::eltwise_relu_use_dst_for_bwd; break;
-    case Activation::tanh: fwd_alg = algorithm::eltwise_tanh, bwd_alg = algorithm::eltwise_tanh_use_dst_for_bwd; break;
+    case Activation::relu:
+      fwd_alg = algorithm::eltwise_relu, bwd_alg = algorithm::eltwise_relu_use_dst_for_bwd;
+      break;
+    case Activation::tanh:
+      fwd_alg = algorithm::eltwise_tanh, bwd_alg = algorithm::eltwise_tanh_use_dst_for_bwd;
+      break;
     case Activation::sigmoid:
       fwd_alg = algorithm::eltwise_logistic, bwd_alg = algorithm::eltwise_logistic_use_dst_for_bwd;
       break;
     case Activation::none:
-    case Activation::gelu: break;
+    case Activation::gelu:
+      break;
   }
 
   Tensor y = gemm("linear", Gemm{1, 1, rows, in, out, false, true}, x.value(), w.value(), Shape(out_dims),
@@ -202,7 +215,8 @@ Var linear(const Var& x, const Var& w, const Var& b, Activation act) {
         fmt::format("linear_act:{}:{}", static_cast<int>(bwd_alg), y.numel()), [&] {
           return onednn::guard("linear", fmt::format("activation backward over {} elements", y.numel()), [&] {
             dnnl::eltwise_forward::primitive_desc hint(
-                dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, bwd_alg, act_md, 0.f, 0.f), onednn::engine());
+                dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, bwd_alg, act_md, 0.f, 0.f),
+                onednn::engine());
             return dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(
                 dnnl::eltwise_backward::desc(bwd_alg, act_md, act_md, 0.f, 0.f), onednn::engine(), hint));
           });
@@ -211,7 +225,7 @@ Var linear(const Var& x, const Var& w, const Var& b, Activation act) {
   return autograd::make_result(
       y, {x, w, b}, "linear",
       [xv = x.value(), wv = w.value(), saved = act_bwd ? y : Tensor(), act_bwd, act_md, rows, in, out](const Tensor& gy,
-                                                                                                      Grads& g) {
+                                                                                                       Grads& g) {
         Tensor gz = gy;  // [rows, out]: the gradient before the activation
         if (act_bwd) {
           gz = Tensor::empty(gy.shape());

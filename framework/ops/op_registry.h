@@ -27,6 +27,7 @@ struct OpRegistrar {
 #define ATTNLAB_OP_CAT2(a, b) a##b
 #define ATTNLAB_OP_CAT(a, b) ATTNLAB_OP_CAT2(a, b)
 /// Registers an op: ATTNLAB_OP(relu, true, "onednn", "max(x, 0)");
-#define ATTNLAB_OP(name, has_backward, backend, summary)                                    \
-  static const ::attnlab::ops::OpRegistrar ATTNLAB_OP_CAT(attnlab_op_registrar_, __LINE__){ \
-      ::attnlab::ops::OpInfo{#name, has_backward, backend, summary}}
+#define ATTNLAB_OP(name, has_backward, backend, summary)                                     \
+  static const ::attnlab::ops::OpRegistrar ATTNLAB_OP_CAT(attnlab_op_registrar_, __LINE__) { \
+    ::attnlab::ops::OpInfo { #name, has_backward, backend, summary }                         \
+  }

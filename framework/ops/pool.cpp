@@ -1,8 +1,8 @@
 #include "framework/ops/pool.h"
 
+#include "framework/onednn/onednn.h"
 #include "framework/ops/common.h"
 #include "framework/ops/op_registry.h"
-#include "framework/onednn/onednn.h"
 
 #include <string>
 #include <unordered_map>

@@ -166,10 +166,11 @@ Tensor reduce_to(const Tensor& x, const Shape& target, float scale) {
       // A large output: split the kept dim that follows, and walk the leading reduced dim in order.
       const std::int64_t d1 = p.dims[1];
       const std::int64_t os1 = p.out_strides[1];
-      parallel_blocks(d1, std::max<std::int64_t>(1, kChunk / (d0 * p.in_strides[1])), [&](std::int64_t lo, std::int64_t hi) {
-        std::fill(out + lo * os1, out + hi * os1, identity<K>());
-        for (std::int64_t i = 0; i < d0; ++i) accumulate<K>(p, 1, in + i * inner0, out, lo, hi);
-      });
+      parallel_blocks(d1, std::max<std::int64_t>(1, kChunk / (d0 * p.in_strides[1])),
+                      [&](std::int64_t lo, std::int64_t hi) {
+                        std::fill(out + lo * os1, out + hi * os1, identity<K>());
+                        for (std::int64_t i = 0; i < d0; ++i) accumulate<K>(p, 1, in + i * inner0, out, lo, hi);
+                      });
     }
   }
   if (K == RedOp::sum && scale != 1.f)
@@ -298,9 +299,10 @@ Var max(const Var& x, int axis, bool keepdim) {
   if (x.shape()[a] == 0)
     throw ShapeError("max", fmt::format("axis {} of {} is empty: the max is undefined", axis, x.shape().str()));
   auto [y, arg] = max_with_argmax(x.value(), a);
-  return autograd::make_result(y.reshape(out), {x}, "max", [xs = x.shape(), arg = std::move(arg), a](const Tensor& gy, Grads& g) {
-    g.add(0, max_backward(xs, a, arg, gy));
-  });
+  return autograd::make_result(y.reshape(out), {x}, "max",
+                               [xs = x.shape(), arg = std::move(arg), a](const Tensor& gy, Grads& g) {
+                                 g.add(0, max_backward(xs, a, arg, gy));
+                               });
 }
 
 Var sum_all(const Var& x) { return sum_or_mean_all("sum_all", x, false); }

@@ -1,8 +1,8 @@
 #include "framework/ops/rnn.h"
 
+#include "framework/onednn/onednn.h"
 #include "framework/ops/common.h"
 #include "framework/ops/op_registry.h"
-#include "framework/onednn/onednn.h"
 
 #include <array>
 #include <cstring>
@@ -77,7 +77,7 @@ struct RnnKernel {
   dnnl::primitive fwd, bwd;
   Staged fwd_wl, fwd_wi, bwd_wl, bwd_wi;
   Staged diff_wl, diff_wi;
-  Tensor diff_bias;                 // [1, D, 4, H]
+  Tensor diff_bias;                   // [1, D, 4, H]
   Tensor diff_wl_user, diff_wi_user;  // GRU: gradients in oneDNN gate order before the permutation
 };
 
@@ -114,7 +114,8 @@ RnnKernel build(Cell cell, const RnnDims& d, bool training) {
   const memory::desc wl_user({1, d.D, d.I, d.G, d.H}, dt::f32, tag::ldgoi);
   const memory::desc wi_user({1, d.D, d.H, d.G, d.H}, dt::f32, tag::ldgoi);
   const auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
-  const auto dir = d.D == 2 ? dnnl::rnn_direction::bidirectional_concat : dnnl::rnn_direction::unidirectional_left2right;
+  const auto dir =
+      d.D == 2 ? dnnl::rnn_direction::bidirectional_concat : dnnl::rnn_direction::unidirectional_left2right;
   auto& eng = onednn::engine();
 
   Pds p;
@@ -123,8 +124,9 @@ RnnKernel build(Cell cell, const RnnDims& d, bool training) {
         dnnl::lstm_forward::desc(prop, dir, k.x_md, none, none, wl_any, wi_any, k.bias_md, k.y_md, none, none), eng);
     if (training) {
       dnnl::lstm_backward::primitive_desc bpd(
-          dnnl::lstm_backward::desc(dnnl::prop_kind::backward, dir, k.x_md, none, none, wl_any, wi_any, k.bias_md, k.y_md,
-                                    none, none, k.x_md, none, none, wl_any, wi_any, k.bias_md, k.y_md, none, none),
+          dnnl::lstm_backward::desc(dnnl::prop_kind::backward, dir, k.x_md, none, none, wl_any, wi_any, k.bias_md,
+                                    k.y_md, none, none, k.x_md, none, none, wl_any, wi_any, k.bias_md, k.y_md, none,
+                                    none),
           eng, fpd);
       p = collect_pds<dnnl::lstm_forward, dnnl::lstm_backward>(fpd, &bpd);
     } else {
@@ -247,11 +249,11 @@ RnnDims check(const char* op, std::int64_t G, const Var& x, const Var& w_ih, con
   require_f32(op, b_hh, "b_hh");
   const std::int64_t D = bidirectional ? 2 : 1;
   auto fail = [&](const std::string& why) {
-    throw ShapeError(op, fmt::format("{}; expected x [B, T, I], w_ih [D, {}H, I], w_hh [D, {}H, H], b_ih and b_hh "
-                                     "[D, {}H] with D = {} ({}), got x {}, w_ih {}, w_hh {}, b_ih {}, b_hh {}",
-                                     why, G, G, G, D, bidirectional ? "bidirectional" : "unidirectional",
-                                     x.shape().str(), w_ih.shape().str(), w_hh.shape().str(), b_ih.shape().str(),
-                                     b_hh.shape().str()));
+    throw ShapeError(op,
+                     fmt::format("{}; expected x [B, T, I], w_ih [D, {}H, I], w_hh [D, {}H, H], b_ih and b_hh "
+                                 "[D, {}H] with D = {} ({}), got x {}, w_ih {}, w_hh {}, b_ih {}, b_hh {}",
+                                 why, G, G, G, D, bidirectional ? "bidirectional" : "unidirectional", x.shape().str(),
+                                 w_ih.shape().str(), w_hh.shape().str(), b_ih.shape().str(), b_hh.shape().str()));
   };
   if (x.rank() != 3) fail(fmt::format("x must have rank 3, not {}", x.rank()));
   if (w_hh.rank() != 3) fail(fmt::format("w_hh must have rank 3, not {}", w_hh.rank()));
@@ -274,8 +276,9 @@ Var rnn(const char* op, Cell cell, const Var& x, const Var& w_ih, const Var& w_h
   if (autograd::grad_enabled())
     for (const Var* v : {&x, &w_ih, &w_hh, &b_ih, &b_hh}) training = training || v->requires_grad();
 
-  const std::string context = fmt::format("x {}, w_ih {}, w_hh {}, b_ih {}, b_hh {}", x.shape().str(), w_ih.shape().str(),
-                                          w_hh.shape().str(), b_ih.shape().str(), b_hh.shape().str());
+  const std::string context =
+      fmt::format("x {}, w_ih {}, w_hh {}, b_ih {}, b_hh {}", x.shape().str(), w_ih.shape().str(), w_hh.shape().str(),
+                  b_ih.shape().str(), b_hh.shape().str());
   auto k = onednn::cached<RnnKernel>(
       fmt::format("rnn:{}:{}:B{}:T{}:I{}:H{}:D{}", op, training ? "train" : "infer", d.B, d.T, d.I, d.H, d.D),
       [&] { return onednn::guard(op, context, [&] { return build(cell, d, training); }); });
@@ -299,8 +302,7 @@ Var rnn(const char* op, Cell cell, const Var& x, const Var& w_ih, const Var& w_h
   if (!training) return autograd::make_result(y, {x, w_ih, w_hh, b_ih, b_hh}, op, {});
 
   return autograd::make_result(
-      y, {x, w_ih, w_hh, b_ih, b_hh}, op,
-      [k, xv = x.value(), y, ws, wl, wi, bias](const Tensor& gy, Grads& g) {
+      y, {x, w_ih, w_hh, b_ih, b_hh}, op, [k, xv = x.value(), y, ws, wl, wi, bias](const Tensor& gy, Grads& g) {
         const RnnDims& dm = k->d;
         Tensor gx = Tensor::empty(xv.shape());
         // oneDNN 2.6 adds into the weight and bias gradients instead of overwriting them.

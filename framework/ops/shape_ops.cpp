@@ -31,8 +31,8 @@ std::string shapes_str(const std::vector<Var>& xs) {
 int insert_axis(const char* op, const Shape& shape, int axis) {
   const int r = shape.rank();
   if (axis < -(r + 1) || axis > r)
-    throw ShapeError(op, fmt::format("axis {} out of range [{}, {}] for inserting a dim into {}", axis, -(r + 1), r,
-                                     shape.str()));
+    throw ShapeError(
+        op, fmt::format("axis {} out of range [{}, {}] for inserting a dim into {}", axis, -(r + 1), r, shape.str()));
   return axis < 0 ? axis + r + 1 : axis;
 }
 
@@ -68,8 +68,8 @@ Tensor slice_tensor(const Tensor& t, int axis, std::int64_t start, std::int64_t 
   Tensor y = Tensor::empty(out, t.dtype());
   const auto es = static_cast<std::int64_t>(core::size_of(t.dtype()));
   const std::int64_t inner = t.shape().prod(axis + 1, t.rank()) * es;
-  copy_blocks(bytes_of(y), len * inner, bytes_of(t) + start * inner, t.shape()[axis] * inner,
-              t.shape().prod(0, axis), len * inner);
+  copy_blocks(bytes_of(y), len * inner, bytes_of(t) + start * inner, t.shape()[axis] * inner, t.shape().prod(0, axis),
+              len * inner);
   return y;
 }
 
@@ -256,9 +256,9 @@ void check_joinable(const char* op, const std::vector<Var>& xs, int axis, bool s
     bool ok = s.rank() == s0.rank();
     for (int d = 0; ok && d < s.rank(); ++d) ok = s[d] == s0[d] || (!same_shape && d == axis);
     if (!ok)
-      throw ShapeError(op, same_shape ? fmt::format("inputs must have one shape, got {}", shapes_str(xs))
-                                      : fmt::format("inputs must agree on every dim but axis {}, got {}", axis,
-                                                    shapes_str(xs)));
+      throw ShapeError(
+          op, same_shape ? fmt::format("inputs must have one shape, got {}", shapes_str(xs))
+                         : fmt::format("inputs must agree on every dim but axis {}, got {}", axis, shapes_str(xs)));
   }
 }
 
@@ -326,9 +326,8 @@ Var slice(const Var& x, int axis, std::int64_t start, std::int64_t end) {
     throw IndexError("slice", fmt::format("[{}, {}) is out of range for axis {} of size {} in {}", start, end, axis, n,
                                           x.shape().str()));
   Tensor y = slice_tensor(x.value(), a, s, e - s);
-  return autograd::make_result(std::move(y), {x}, "slice", [in = x.shape(), a, s](const Tensor& gy, Grads& g) {
-    g.add(0, unslice(gy, in, a, s));
-  });
+  return autograd::make_result(std::move(y), {x}, "slice",
+                               [in = x.shape(), a, s](const Tensor& gy, Grads& g) { g.add(0, unslice(gy, in, a, s)); });
 }
 
 Var concat(const std::vector<Var>& xs, int axis) {

@@ -78,11 +78,16 @@ void adam_kernel(const AdamScalars& s, float* p, const float* g, float* m, float
 Adam::Adam(std::vector<Var> params, const AdamConfig& config) : Adam("adam", std::move(params), config, false) {}
 
 Adam::Adam(const char* name, std::vector<Var> params, const AdamConfig& config, bool decoupled)
-    : Optimizer(name, std::move(params), config.lr, slots(config.amsgrad)), cfg_(checked(name, config)), decoupled_(decoupled) {}
+    : Optimizer(name, std::move(params), config.lr, slots(config.amsgrad)), cfg_(checked(name, config)),
+      decoupled_(decoupled) {}
 
 AdamW::AdamW(std::vector<Var> params, const AdamWConfig& c)
     : Adam("adamw", std::move(params),
-           AdamConfig{.lr = c.lr, .beta1 = c.beta1, .beta2 = c.beta2, .eps = c.eps, .weight_decay = c.weight_decay,
+           AdamConfig{.lr = c.lr,
+                      .beta1 = c.beta1,
+                      .beta2 = c.beta2,
+                      .eps = c.eps,
+                      .weight_decay = c.weight_decay,
                       .amsgrad = c.amsgrad},
            true) {}
 

@@ -36,9 +36,13 @@ Optimizer::Optimizer(std::string name, std::vector<Var> params, float lr, std::v
   for (std::size_t i = 0; i < params_.size(); ++i) {
     const Var& p = params_[i];
     if (!p.defined()) throw Error(fmt::format("{}: parameter {} is undefined", name_, i));
-    if (!p.is_leaf()) throw Error(fmt::format("{}: parameter {} {} is the result of '{}', not a leaf", name_, i, p.shape().str(), p.op()));
-    if (!p.requires_grad()) throw Error(fmt::format("{}: parameter {} {} does not require grad", name_, i, p.shape().str()));
-    if (!seen.insert(p.node().get()).second) throw Error(fmt::format("{}: parameter {} {} appears twice", name_, i, p.shape().str()));
+    if (!p.is_leaf())
+      throw Error(
+          fmt::format("{}: parameter {} {} is the result of '{}', not a leaf", name_, i, p.shape().str(), p.op()));
+    if (!p.requires_grad())
+      throw Error(fmt::format("{}: parameter {} {} does not require grad", name_, i, p.shape().str()));
+    if (!seen.insert(p.node().get()).second)
+      throw Error(fmt::format("{}: parameter {} {} appears twice", name_, i, p.shape().str()));
   }
   set_lr(lr);
   param_steps_.assign(params_.size(), 0);
@@ -46,7 +50,8 @@ Optimizer::Optimizer(std::string name, std::vector<Var> params, float lr, std::v
 }
 
 void Optimizer::set_lr(float lr) {
-  if (!(lr >= 0.0f) || !std::isfinite(lr)) throw Error(fmt::format("{}: learning rate must be finite and >= 0, got {}", name_, lr));
+  if (!(lr >= 0.0f) || !std::isfinite(lr))
+    throw Error(fmt::format("{}: learning rate must be finite and >= 0, got {}", name_, lr));
   lr_ = lr;
 }
 
@@ -83,7 +88,8 @@ void Optimizer::step() {
       update(u, begin, end);
     };
     if (n >= kParallelMin)
-      tbb::parallel_for(std::int64_t{0}, (n + kChunk - 1) / kChunk, [&](std::int64_t c) { chunk(c * kChunk, std::min(n, (c + 1) * kChunk)); });
+      tbb::parallel_for(std::int64_t{0}, (n + kChunk - 1) / kChunk,
+                        [&](std::int64_t c) { chunk(c * kChunk, std::min(n, (c + 1) * kChunk)); });
     else
       chunk(0, n);
     if (!ok.load() && nonfinite_ < 0) nonfinite_ = static_cast<std::int64_t>(i);
@@ -103,7 +109,8 @@ State Optimizer::state() const {
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (param_steps_[i] == 0) continue;
     s[fmt::format("{}.step", i)] = scalar_i64(param_steps_[i]);
-    for (std::size_t k = 0; k < slot_names_.size(); ++k) s[fmt::format("{}.{}", i, slot_names_[k])] = slots_[i][k].clone();
+    for (std::size_t k = 0; k < slot_names_.size(); ++k)
+      s[fmt::format("{}.{}", i, slot_names_[k])] = slots_[i][k].clone();
   }
   return s;
 }
@@ -136,7 +143,8 @@ void Optimizer::load_state(const State& state) {
   const Tensor* lr = take("lr", core::DType::f32, Shape{});
   const Tensor* count = take("num_params", core::DType::i64, Shape{});
   if (count && count->i64()[0] != static_cast<std::int64_t>(params_.size()))
-    problems.push_back(fmt::format("the state is for {} parameters, this optimizer has {}", count->i64()[0], params_.size()));
+    problems.push_back(
+        fmt::format("the state is for {} parameters, this optimizer has {}", count->i64()[0], params_.size()));
   if (steps && steps->i64()[0] < 0) problems.push_back(fmt::format("'step' is negative ({})", steps->i64()[0]));
   if (lr && (!(lr->f32()[0] >= 0.0f) || !std::isfinite(lr->f32()[0])))
     problems.push_back(fmt::format("'lr' is not finite and >= 0 ({})", lr->f32()[0]));
@@ -164,8 +172,8 @@ void Optimizer::load_state(const State& state) {
       problems.push_back(fmt::format("unexpected key '{}'", key));
   }
   if (!problems.empty())
-    throw Error(fmt::format("{}: load_state: {} problem{}:\n  {}", name_, problems.size(), problems.size() == 1 ? "" : "s",
-                            fmt::join(problems, "\n  ")));
+    throw Error(fmt::format("{}: load_state: {} problem{}:\n  {}", name_, problems.size(),
+                            problems.size() == 1 ? "" : "s", fmt::join(problems, "\n  ")));
 
   steps_ = steps->i64()[0];
   lr_ = lr->f32()[0];

@@ -110,7 +110,7 @@ class Optimizer {
   float lr_;
   std::int64_t steps_ = 0;
   std::int64_t nonfinite_ = -1;
-  std::vector<std::int64_t> param_steps_;    // per parameter
+  std::vector<std::int64_t> param_steps_;   // per parameter
   std::vector<std::vector<Tensor>> slots_;  // per parameter, per slot; empty until the first update
 };
 

@@ -9,7 +9,8 @@ namespace attnlab::optim {
 namespace {
 
 float checked_lr(const char* what, float lr) {
-  if (!(lr >= 0.0f) || !std::isfinite(lr)) throw Error(fmt::format("{}: learning rate must be finite and >= 0, got {}", what, lr));
+  if (!(lr >= 0.0f) || !std::isfinite(lr))
+    throw Error(fmt::format("{}: learning rate must be finite and >= 0, got {}", what, lr));
   return lr;
 }
 
@@ -29,7 +30,8 @@ float ConstantLr::lr(std::int64_t step) const {
 StepDecayLr::StepDecayLr(float base_lr, std::int64_t step_size, float gamma)
     : base_(checked_lr("step_decay_lr", base_lr)), step_size_(step_size), gamma_(gamma) {
   if (step_size <= 0) throw Error(fmt::format("step_decay_lr: step_size must be > 0, got {}", step_size));
-  if (!(gamma > 0.0f) || !std::isfinite(gamma)) throw Error(fmt::format("step_decay_lr: gamma must be > 0, got {}", gamma));
+  if (!(gamma > 0.0f) || !std::isfinite(gamma))
+    throw Error(fmt::format("step_decay_lr: gamma must be > 0, got {}", gamma));
 }
 
 float StepDecayLr::lr(std::int64_t step) const {
@@ -46,7 +48,8 @@ float CosineLr::lr(std::int64_t step) const {
   check_step("cosine_lr", step);
   if (step >= total_) return min_;
   const double progress = static_cast<double>(step) / static_cast<double>(total_);
-  return static_cast<float>(min_ + (static_cast<double>(base_) - min_) * (1.0 + std::cos(std::numbers::pi * progress)) / 2.0);
+  return static_cast<float>(min_ +
+                            (static_cast<double>(base_) - min_) * (1.0 + std::cos(std::numbers::pi * progress)) / 2.0);
 }
 
 WarmupLr::WarmupLr(std::shared_ptr<const LrSchedule> after, std::int64_t warmup_steps, float start_factor)

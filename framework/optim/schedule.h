@@ -16,8 +16,8 @@ class LrSchedule {
   /// The plugin family (framework/registry): schedules are built from a spec's train.schedule.
   static constexpr const char* kFamily = "schedule";
   struct Context {
-    float base_lr = 0.0f;             // the optimizer's lr
-    std::int64_t total_steps = 0;     // steps in the whole run (epochs x batches per epoch)
+    float base_lr = 0.0f;          // the optimizer's lr
+    std::int64_t total_steps = 0;  // steps in the whole run (epochs x batches per epoch)
   };
   virtual ~LrSchedule() = default;
   virtual float lr(std::int64_t step) const = 0;

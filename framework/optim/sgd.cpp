@@ -7,8 +7,9 @@ SgdConfig checked(const SgdConfig& c) {
   if (!(c.momentum >= 0.0)) throw Error(fmt::format("sgd: momentum must be >= 0, got {}", c.momentum));
   if (!(c.weight_decay >= 0.0)) throw Error(fmt::format("sgd: weight_decay must be >= 0, got {}", c.weight_decay));
   if (c.nesterov && (c.momentum <= 0.0 || c.dampening != 0.0))
-    throw Error(fmt::format("sgd: nesterov momentum needs momentum > 0 and dampening = 0, got momentum {} and dampening {}",
-                            c.momentum, c.dampening));
+    throw Error(
+        fmt::format("sgd: nesterov momentum needs momentum > 0 and dampening = 0, got momentum {} and dampening {}",
+                    c.momentum, c.dampening));
   return c;
 }
 

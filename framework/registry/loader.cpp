@@ -19,9 +19,9 @@ namespace attnlab::registry {
 
 const std::vector<FamilyInfo>& families() {
   static const std::vector<FamilyInfo> all = {
-      family_info<model::Extractor>(), family_info<model::Attention>(), family_info<model::Pooling>(),
-      family_info<model::MultiTask>(), family_info<model::Head>(),      family_info<model::Weighting>(),
-      family_info<data::Dataset>(),    family_info<data::Preprocess>(), family_info<optim::Optimizer>(),
+      family_info<model::Extractor>(),  family_info<model::Attention>(), family_info<model::Pooling>(),
+      family_info<model::MultiTask>(),  family_info<model::Head>(),      family_info<model::Weighting>(),
+      family_info<data::Dataset>(),     family_info<data::Preprocess>(), family_info<optim::Optimizer>(),
       family_info<optim::LrSchedule>(), family_info<model::Objective>(),
   };
   return all;
@@ -72,10 +72,11 @@ std::vector<LoadedPlugin> load_plugin_library(const std::string& path) {
     const char* e = dlerror();
     const std::string why = e ? e : "unknown dlopen error";
     // The usual cause: a library built against other attnlab headers, or a host without exported symbols.
-    const char* hint = why.find("undefined symbol") == std::string::npos
-                           ? ""
-                           : " (a plugin library must be built against this attnlab's headers and loaded by an executable "
-                             "linked with ENABLE_EXPORTS)";
+    const char* hint =
+        why.find("undefined symbol") == std::string::npos
+            ? ""
+            : " (a plugin library must be built against this attnlab's headers and loaded by an executable "
+              "linked with ENABLE_EXPORTS)";
     throw Error(fmt::format("cannot load plugin library '{}': {}{}", path, why, hint));
   }
 
@@ -84,15 +85,15 @@ std::vector<LoadedPlugin> load_plugin_library(const std::string& path) {
     const FamilyInfo* f = find_family(family);
     const auto names = f ? f->names() : std::vector<std::string>{};
     if (std::find(names.begin(), names.end(), name) == names.end())
-      ctx.errors.push_back(fmt::format("{} plugin '{}' registered into a registry the host does not see "
-                                       "(is the host executable linked with ENABLE_EXPORTS? is the family listed in registry::families()?)",
-                                       family, name));
+      ctx.errors.push_back(fmt::format(
+          "{} plugin '{}' registered into a registry the host does not see "
+          "(is the host executable linked with ENABLE_EXPORTS? is the family listed in registry::families()?)",
+          family, name));
     else
       added.push_back({family, name});
   }
   std::string error;
-  if (!ctx.errors.empty())
-    error = fmt::format("plugin library '{}': {}", path, fmt::join(ctx.errors, "; "));
+  if (!ctx.errors.empty()) error = fmt::format("plugin library '{}': {}", path, fmt::join(ctx.errors, "; "));
   loaded().push_back({canonical, error});
   if (!error.empty()) throw Error(error);
   std::sort(added.begin(), added.end(), [](const auto& a, const auto& b) { return a.str() < b.str(); });

@@ -137,7 +137,8 @@ namespace attnlab::registry {
 template <class Base>
 std::unique_ptr<Base> create(const config::PluginSpec<Base>& spec, const typename Base::Context& ctx) {
   const auto& reg = Registry<Base>::get();
-  if (spec.type.empty()) throw PluginError(Base::kFamily, "", fmt::format("{} plugin: {}", Base::kFamily, reg.missing_type_message()));
+  if (spec.type.empty())
+    throw PluginError(Base::kFamily, "", fmt::format("{} plugin: {}", Base::kFamily, reg.missing_type_message()));
   const auto* e = reg.find(spec.type);
   if (!e) throw PluginError(Base::kFamily, spec.type, reg.unknown_message(spec.type));
   return e->make(config::resolve(spec), ctx);

@@ -98,11 +98,13 @@ class [[gnu::visibility("default")]] Registry {
   /// already registered ("attention plugin 'x' is registered twice: by <origin> and by <origin>").
   void add(Entry e) {
     if (e.name.empty() || !e.validate || !e.make)
-      throw PluginError(family(), e.name, fmt::format("{} plugin '{}' (from {}): a registration needs a name, validate and make",
-                                                      family(), e.name, e.origin));
+      throw PluginError(family(), e.name,
+                        fmt::format("{} plugin '{}' (from {}): a registration needs a name, validate and make",
+                                    family(), e.name, e.origin));
     if (const auto it = entries_.find(e.name); it != entries_.end())
       throw PluginError(family(), e.name,
-                        fmt::format("{} plugin '{}' is registered twice: by {} and by {}", family(), e.name, it->second.origin, e.origin));
+                        fmt::format("{} plugin '{}' is registered twice: by {} and by {}", family(), e.name,
+                                    it->second.origin, e.origin));
     std::string key = e.name;
     entries_.emplace(std::move(key), std::move(e));
   }
@@ -129,11 +131,13 @@ class [[gnu::visibility("default")]] Registry {
   std::string unknown_message(std::string_view name) const {
     const auto all = names();
     const auto hint = core::nearest(name, all);
-    return fmt::format("unknown {} '{}'; {}registered: {}", family(), name, hint ? fmt::format("did you mean '{}'? ", *hint) : "",
-                       join_names(all));
+    return fmt::format("unknown {} '{}'; {}registered: {}", family(), name,
+                       hint ? fmt::format("did you mean '{}'? ", *hint) : "", join_names(all));
   }
   /// "missing required key 'type'; registered: a, b".
-  std::string missing_type_message() const { return fmt::format("missing required key 'type'; registered: {}", join_names(names())); }
+  std::string missing_type_message() const {
+    return fmt::format("missing required key 'type'; registered: {}", join_names(names()));
+  }
 
   /// Builds the plugin named by node["type"] from its config `node` (a map; `path` is its dotted
   /// config path, for messages). Throws config::ConfigError with every problem when the node is
@@ -148,11 +152,14 @@ class [[gnu::visibility("default")]] Registry {
     else if (!type)
       p.add(node.mark(), path, missing_type_message());
     else if (!type->is_scalar())
-      p.add(type->mark(), config::join_path(path, "type"), fmt::format("expected a {} name, got {}", family(), type->kind_name()));
+      p.add(type->mark(), config::join_path(path, "type"),
+            fmt::format("expected a {} name, got {}", family(), type->kind_name()));
     p.check();
     const Entry* e = find(type->text());
     if (!e)
-      throw PluginError(family(), type->text(), config::Problem{type->mark(), config::join_path(path, "type"), unknown_message(type->text())}.str());
+      throw PluginError(
+          family(), type->text(),
+          config::Problem{type->mark(), config::join_path(path, "type"), unknown_message(type->text())}.str());
     config::Value resolved = e->validate(node, path, p);
     p.check();
     return e->make(resolved, ctx);
@@ -180,7 +187,8 @@ template <class Base>
 FamilyInfo family_info() {
   return {Base::kFamily, [] {
             std::vector<EntryInfo> r;
-            for (const auto* e : Registry<Base>::get().entries()) r.push_back({e->name, e->summary, e->origin, e->schema, e->validate});
+            for (const auto* e : Registry<Base>::get().entries())
+              r.push_back({e->name, e->summary, e->origin, e->schema, e->validate});
             return r;
           }};
 }
@@ -262,7 +270,7 @@ struct Registrar {
 
 /// Registers plugin `name` (an identifier) of family `Base`: see the top of this file. One line at
 /// namespace scope at the end of the plugin's .cpp, followed by a semicolon.
-#define ATTNLAB_REGISTER_PLUGIN(Base, name, Class, Config, summary)                                        \
+#define ATTNLAB_REGISTER_PLUGIN(Base, name, Class, Config, summary)                                                  \
   [[maybe_unused]] static const ::attnlab::registry::detail::Registrar<Base, Class, Config> ATTNLAB_REGISTRY_CONCAT( \
       attnlab_registrar_, __LINE__)(#name, summary, __FILE__)
 

@@ -63,7 +63,8 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
   check_names(file, "arrays", c.arrays);
   for (const auto* m : {&c.params, &c.optimizer})
     for (const auto& [name, t] : *m)
-      if (!t.defined()) throw StoreError(file, (m == &c.params ? "/params/" : "/optimizer/") + name, "undefined tensor");
+      if (!t.defined())
+        throw StoreError(file, (m == &c.params ? "/params/" : "/optimizer/") + name, "undefined tensor");
 
   write_durably(path, [&](const std::filesystem::path& temp) {
     h5::File f = h5::File::create(temp);

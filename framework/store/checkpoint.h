@@ -37,9 +37,9 @@ struct Checkpoint {
   std::map<std::string, core::Tensor> params{};     ///< Module::params by hierarchical name
   std::map<std::string, core::Tensor> optimizer{};  ///< optim::State
   std::map<std::string, core::Rng::State> rngs{};   ///< named RNG streams ("init", "dropout", "shuffle")
-  std::int64_t epoch = 0;  ///< epoch in progress (or the next one to run)
-  std::int64_t batch = 0;  ///< batch position inside that epoch (the data cursor)
-  std::int64_t step = 0;   ///< optimizer steps so far
+  std::int64_t epoch = 0;                           ///< epoch in progress (or the next one to run)
+  std::int64_t batch = 0;                           ///< batch position inside that epoch (the data cursor)
+  std::int64_t step = 0;                            ///< optimizer steps so far
   std::string config_hash{};  ///< the trial's config hash: a resume refuses a checkpoint of another config
   std::map<std::string, double> scalars{};
   std::map<std::string, std::vector<double>> arrays{};

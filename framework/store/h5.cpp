@@ -17,8 +17,7 @@ static_assert(std::is_same_v<herr_t, int>, "h5::Id::Closer must match herr_t");
 
 StoreError::StoreError(std::string file, std::string object, const std::string& message)
     : Error(object.empty() ? fmt::format("{}: {}", file, message) : fmt::format("{}:{}: {}", file, object, message)),
-      file_(std::move(file)),
-      object_(std::move(object)) {}
+      file_(std::move(file)), object_(std::move(object)) {}
 
 std::recursive_mutex& hdf5_mutex() {
   static std::recursive_mutex m;
@@ -201,15 +200,24 @@ namespace h5 {
 
 const char* name_of(Kind kind) {
   switch (kind) {
-    case Kind::f32: return "f32";
-    case Kind::f64: return "f64";
-    case Kind::i64: return "i64";
-    case Kind::u64: return "u64";
-    case Kind::other_int: return "integer";
-    case Kind::other_float: return "float";
-    case Kind::string: return "string";
-    case Kind::compound: return "compound";
-    case Kind::other: return "other";
+    case Kind::f32:
+      return "f32";
+    case Kind::f64:
+      return "f64";
+    case Kind::i64:
+      return "i64";
+    case Kind::u64:
+      return "u64";
+    case Kind::other_int:
+      return "integer";
+    case Kind::other_float:
+      return "float";
+    case Kind::string:
+      return "string";
+    case Kind::compound:
+      return "compound";
+    case Kind::other:
+      return "other";
   }
   return "?";
 }
@@ -222,9 +230,12 @@ Kind kind_of_type(hid type) {
       return Kind::other_int;
     case H5T_FLOAT:
       return size == 4 ? Kind::f32 : size == 8 ? Kind::f64 : Kind::other_float;
-    case H5T_STRING: return Kind::string;
-    case H5T_COMPOUND: return Kind::compound;
-    default: return Kind::other;
+    case H5T_STRING:
+      return Kind::string;
+    case H5T_COMPOUND:
+      return Kind::compound;
+    default:
+      return Kind::other;
   }
 }
 
@@ -284,17 +295,20 @@ OpenAttr open_attr(const Object& obj, std::string_view name) {
   const htri_t exists = check(H5Aexists(obj.id(), n.c_str()), f, obj.path(), "cannot query attribute " + n);
   if (exists == 0) throw StoreError(f, obj.path(), fmt::format("attribute '{}' is missing", n));
   OpenAttr a;
-  a.attr = Id(check(H5Aopen(obj.id(), n.c_str(), H5P_DEFAULT), f, obj.path(), "cannot open attribute " + n), close_attr);
+  a.attr =
+      Id(check(H5Aopen(obj.id(), n.c_str(), H5P_DEFAULT), f, obj.path(), "cannot open attribute " + n), close_attr);
   a.type = type_id(check(H5Aget_type(a.attr.get()), f, obj.path(), "cannot read attribute " + n));
   a.space = space_id(check(H5Aget_space(a.attr.get()), f, obj.path(), "cannot read attribute " + n));
   a.kind = kind_of_type(a.type.get());
-  a.n = static_cast<std::size_t>(check(H5Sget_simple_extent_npoints(a.space.get()), f, obj.path(), "bad attribute " + n));
+  a.n =
+      static_cast<std::size_t>(check(H5Sget_simple_extent_npoints(a.space.get()), f, obj.path(), "bad attribute " + n));
   return a;
 }
 
 [[noreturn]] void wrong_attr(const Object& obj, std::string_view name, const OpenAttr& a, std::string_view want) {
-  throw StoreError(obj.file_name(), obj.path(),
-                   fmt::format("attribute '{}' is {} with {} element(s), expected {}", name, name_of(a.kind), a.n, want));
+  throw StoreError(
+      obj.file_name(), obj.path(),
+      fmt::format("attribute '{}' is {} with {} element(s), expected {}", name, name_of(a.kind), a.n, want));
 }
 
 }  // namespace
@@ -507,7 +521,6 @@ void Group::remove(std::string_view path) {
   check(H5Ldelete(id(), p.c_str(), H5P_DEFAULT), file_, child_path(path), "cannot remove");
 }
 
-
 namespace {
 
 Dataset create_dataset(Group& grp, std::string_view path, hid_t file_type, hid_t space, hid_t dcpl) {
@@ -532,13 +545,15 @@ Dataset write_array(Group& grp, std::string_view path, hid_t type, const void* d
     numel *= d;
   }
   if (static_cast<std::size_t>(numel) != count)
-    throw StoreError(file, full, fmt::format("{} values do not fill shape [{}] ({} elements)", count,
-                                             fmt::join(shape, ", "), numel));
+    throw StoreError(
+        file, full,
+        fmt::format("{} values do not fill shape [{}] ({} elements)", count, fmt::join(shape, ", "), numel));
   if (options.deflate < 0 || options.deflate > 9)
     throw StoreError(file, full, fmt::format("deflate level {} not in [0, 9]", options.deflate));
   if (!options.chunk.empty() && options.chunk.size() != shape.size())
-    throw StoreError(file, full, fmt::format("chunk [{}] does not match shape [{}]", fmt::join(options.chunk, ", "),
-                                             fmt::join(shape, ", ")));
+    throw StoreError(
+        file, full,
+        fmt::format("chunk [{}] does not match shape [{}]", fmt::join(options.chunk, ", "), fmt::join(shape, ", ")));
   Id space = simple_space(shape);
   Id dcpl = plist_id(H5Pcreate(H5P_DATASET_CREATE));
   // Chunking (and so compression) needs a non-scalar, non-empty dataset.
@@ -573,8 +588,8 @@ Dataset Group::write(std::string_view path, std::span<const std::int64_t> values
                      const ArrayOptions& options) {
   return write_array(*this, path, H5T_NATIVE_INT64, values.data(), values.size(), shape, options);
 }
-Dataset Group::write(std::string_view path, std::span<const std::uint64_t> values,
-                     std::span<const std::int64_t> shape, const ArrayOptions& options) {
+Dataset Group::write(std::string_view path, std::span<const std::uint64_t> values, std::span<const std::int64_t> shape,
+                     const ArrayOptions& options) {
   return write_array(*this, path, H5T_NATIVE_UINT64, values.data(), values.size(), shape, options);
 }
 
@@ -629,7 +644,8 @@ Dataset Group::write_strings(std::string_view path, std::span<const std::string>
   std::vector<const char*> ptrs;
   for (const auto& v : values) ptrs.push_back(v.c_str());
   if (n > 0)
-    check(H5Dwrite(d.id(), t.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), file_, d.path(), "cannot write strings");
+    check(H5Dwrite(d.id(), t.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), file_, d.path(),
+          "cannot write strings");
   return d;
 }
 
@@ -645,10 +661,12 @@ Dataset Group::write_table(std::string_view path, const std::vector<TableColumn>
     const TableColumn& col = columns[c];
     if (col.name.empty()) throw StoreError(file_, full, fmt::format("column {} has no name", c));
     for (std::size_t k = 0; k < c; ++k)
-      if (columns[k].name == col.name) throw StoreError(file_, full, fmt::format("column '{}' appears twice", col.name));
+      if (columns[k].name == col.name)
+        throw StoreError(file_, full, fmt::format("column '{}' appears twice", col.name));
     if (col.rows() != rows)
-      throw StoreError(file_, full, fmt::format("column '{}' has {} rows, column '{}' has {}", col.name, col.rows(),
-                                                columns[0].name, rows));
+      throw StoreError(
+          file_, full,
+          fmt::format("column '{}' has {} rows, column '{}' has {}", col.name, col.rows(), columns[0].name, rows));
     std::size_t size = sizeof(double);
     if (col.numeric) {
       types.push_back(type_id(H5Tcopy(H5T_NATIVE_DOUBLE)));
@@ -769,8 +787,8 @@ Info info_of(const Dataset& d) {
   i.space = space_id(check(H5Dget_space(d.id()), d.file_name(), d.path(), "cannot read the shape"));
   i.kind = kind_of_type(i.type.get());
   i.dims = dims_of(i.space.get(), d.file_name(), d.path());
-  i.n = static_cast<std::size_t>(check(H5Sget_simple_extent_npoints(i.space.get()), d.file_name(), d.path(),
-                                       "cannot read the shape"));
+  i.n = static_cast<std::size_t>(
+      check(H5Sget_simple_extent_npoints(i.space.get()), d.file_name(), d.path(), "cannot read the shape"));
   return i;
 }
 [[noreturn]] void wrong_kind(const Dataset& d, const Info& i, std::string_view want) {
@@ -815,10 +833,11 @@ std::vector<T> Dataset::read() const {
     ok = i.kind == Kind::u64;
   }
   if (!ok) {
-    wrong_kind(*this, i, std::is_same_v<T, double>         ? "f32 or f64"
-                         : std::is_same_v<T, float>        ? "f32"
-                         : std::is_same_v<T, std::int64_t> ? "an integer type"
-                                                           : "u64");
+    wrong_kind(*this, i,
+               std::is_same_v<T, double>         ? "f32 or f64"
+               : std::is_same_v<T, float>        ? "f32"
+               : std::is_same_v<T, std::int64_t> ? "an integer type"
+                                                 : "u64");
   }
   std::vector<T> out(i.n);
   if (i.n > 0) check(H5Dread(id(), mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), file_, path_, "cannot read");
@@ -879,7 +898,8 @@ std::vector<TableColumn> Dataset::read_table() const {
       Id mem = type_id(H5Tcreate(H5T_COMPOUND, size));
       H5Tinsert(mem.get(), col.name.c_str(), 0, field_type);
       if (i.n > 0)
-        check(H5Dread(id(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), file_, path_, "cannot read column " + col.name);
+        check(H5Dread(id(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), file_, path_,
+              "cannot read column " + col.name);
       return mem;
     };
     if (cls == H5T_FLOAT || cls == H5T_INTEGER) {
@@ -925,11 +945,11 @@ namespace {
 void append_values(const Dataset& d, hid_t mem, Kind want, const void* data, std::size_t count) {
   Guard g;
   Info i = info_of(d);
-  if (i.kind != want || i.dims.size() != 1)
-    wrong_kind(d, i, fmt::format("a 1-D extendible {} dataset", name_of(want)));
+  if (i.kind != want || i.dims.size() != 1) wrong_kind(d, i, fmt::format("a 1-D extendible {} dataset", name_of(want)));
   hsize_t maxdim = 0, dim = 0;
   H5Sget_simple_extent_dims(i.space.get(), &dim, &maxdim);
-  if (maxdim != H5S_UNLIMITED) throw StoreError(d.file_name(), d.path(), "cannot append: the dataset is not extendible");
+  if (maxdim != H5S_UNLIMITED)
+    throw StoreError(d.file_name(), d.path(), "cannot append: the dataset is not extendible");
   if (count == 0) return;
   const hsize_t n = count, grown = dim + n;
   check(H5Dset_extent(d.id(), &grown), d.file_name(), d.path(), "cannot extend");

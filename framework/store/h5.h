@@ -111,7 +111,8 @@ struct TableColumn {
 class Object {
  public:
   /// Internal: adopts an open HDF5 id (the store's .cpp files build handles with it).
-  Object(Id id, std::string file, std::string path) : id_(std::move(id)), file_(std::move(file)), path_(std::move(path)) {}
+  Object(Id id, std::string file, std::string path)
+      : id_(std::move(id)), file_(std::move(file)), path_(std::move(path)) {}
   Object(Object&&) noexcept = default;
   Object& operator=(Object&&) noexcept = default;
   virtual ~Object() = default;
@@ -130,10 +131,8 @@ class Object {
   void set_attr(std::string_view name, double value);
   void set_attr(std::string_view name, std::span<const std::string> values);  ///< 1-D string array
   template <class T>
-    requires std::is_integral_v<T>
-  void set_attr(std::string_view name, T value) {
-    set_attr(name, static_cast<std::int64_t>(value));
-  }
+  requires std::is_integral_v<T>
+  void set_attr(std::string_view name, T value) { set_attr(name, static_cast<std::int64_t>(value)); }
   bool has_attr(std::string_view name) const;
   /// Reading: throws StoreError when the attribute is missing or of another kind (a string attribute
   /// may be variable- or fixed-length; integers of any width read as int64; f32/f64 read as double).

@@ -45,7 +45,8 @@ void write_index(const std::filesystem::path& sweep_dir, const std::vector<Index
     if (!ids.insert(r.id).second) throw StoreError(name, "/trials/" + r.id, "trial listed twice");
     std::error_code ec;
     if (!r.file.empty() && !std::filesystem::exists(sweep_dir / r.file, ec))
-      throw StoreError(name, "/trials/" + r.id, fmt::format("trial file {} does not exist", (sweep_dir / r.file).string()));
+      throw StoreError(name, "/trials/" + r.id,
+                       fmt::format("trial file {} does not exist", (sweep_dir / r.file).string()));
   }
 
   // Columns: id, status, swept keys (first appearance), finals (sorted).
@@ -97,8 +98,10 @@ void write_index(const std::filesystem::path& sweep_dir, const std::vector<Index
   std::vector<std::string> names;
   for (const auto& c : columns) {
     if (std::find(names.begin(), names.end(), c.name) != names.end())
-      throw StoreError(name, "/summary", fmt::format("column '{}' appears twice (a swept key clashes with a "
-                                                     "reserved column or a metric)", c.name));
+      throw StoreError(name, "/summary",
+                       fmt::format("column '{}' appears twice (a swept key clashes with a "
+                                   "reserved column or a metric)",
+                                   c.name));
     names.push_back(c.name);
   }
 
@@ -110,7 +113,9 @@ void write_index(const std::filesystem::path& sweep_dir, const std::vector<Index
     f.set_attr("summary_roles", std::span<const std::string>(roles));
     std::vector<std::string> better;
     for (std::size_t i = 0; i < names.size(); ++i)
-      better.emplace_back(roles[i] != "final" || !lower_is_better ? "" : lower_is_better(names[i]) ? "lower" : "higher");
+      better.emplace_back(roles[i] != "final" || !lower_is_better ? ""
+                          : lower_is_better(names[i])             ? "lower"
+                                                                  : "higher");
     f.set_attr("summary_better", std::span<const std::string>(better));
     {
       h5::Group trials = f.group("trials");

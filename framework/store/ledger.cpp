@@ -51,11 +51,20 @@ std::string escape_field(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -71,10 +80,18 @@ std::string unescape_field(std::string_view text) {
     }
     const char n = text[++i];
     switch (n) {
-      case '\\': out += '\\'; break;
-      case 't': out += '\t'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
+      case '\\':
+        out += '\\';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
       default:
         out += '\\';
         out += n;
@@ -134,8 +151,9 @@ LedgerContents read_ledger(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::error_code ec;
-    throw StoreError(path.string(), "",
-                     std::filesystem::exists(path, ec) ? "cannot read the ledger" : "cannot read the ledger: no such file");
+    throw StoreError(
+        path.string(), "",
+        std::filesystem::exists(path, ec) ? "cannot read the ledger" : "cannot read the ledger: no such file");
   }
   std::stringstream buf;
   buf << in.rdbuf();

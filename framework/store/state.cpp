@@ -4,10 +4,14 @@ namespace attnlab::store {
 
 std::string_view name_of(TrialState state) {
   switch (state) {
-    case TrialState::planned: return "planned";
-    case TrialState::running: return "running";
-    case TrialState::done: return "done";
-    case TrialState::failed: return "failed";
+    case TrialState::planned:
+      return "planned";
+    case TrialState::running:
+      return "running";
+    case TrialState::done:
+      return "done";
+    case TrialState::failed:
+      return "failed";
   }
   return "?";
 }

@@ -20,9 +20,10 @@ bool valid_component(std::string_view name) {
 void check_component(const std::filesystem::path& file, const std::string& object, std::string_view what,
                      std::string_view name) {
   if (!valid_component(name))
-    throw StoreError(file.string(), object,
-                     fmt::format("invalid {} name '{}': must be one path component (non-empty, no '/', not '.' or '..')",
-                                 what, name));
+    throw StoreError(
+        file.string(), object,
+        fmt::format("invalid {} name '{}': must be one path component (non-empty, no '/', not '.' or '..')", what,
+                    name));
 }
 
 // Cuts a message to at most `max` bytes at a UTF-8 character boundary, marking the cut.
@@ -59,11 +60,8 @@ struct TrialWriter::Axis {
 };
 
 TrialWriter::TrialWriter(const std::filesystem::path& dir, std::string id)
-    : id_(std::move(id)),
-      temp_(trial_temp_path(dir, id_)),
-      final_(trial_path(dir, id_)),
-      curves_(std::make_unique<Axis>()),
-      timing_(std::make_unique<Axis>()) {
+    : id_(std::move(id)), temp_(trial_temp_path(dir, id_)), final_(trial_path(dir, id_)),
+      curves_(std::make_unique<Axis>()), timing_(std::make_unique<Axis>()) {
   check_component(temp_, "", "trial id", id_);
   curves_->root = "curves";
   timing_->root = "timing";
@@ -309,8 +307,8 @@ TrialReader::TrialReader(const std::filesystem::path& path) : file_(h5::File::op
   version_ = file_.attr_int("format_version");
   if (version_ < 1 || version_ > kTrialFormatVersion)
     throw StoreError(name, "",
-                     fmt::format("trial file format_version {} is not supported (this attnlab reads 1 to {})",
-                                 version_, kTrialFormatVersion));
+                     fmt::format("trial file format_version {} is not supported (this attnlab reads 1 to {})", version_,
+                                 kTrialFormatVersion));
   id_ = file_.attr_string("trial_id");
   h5::Group status = file_.open_group("status");
   const std::string state = status.attr_string("state");
@@ -406,7 +404,8 @@ Timing TrialReader::timing() const {
   if (g.exists("epoch_seconds")) t.epoch_seconds = g.open_dataset("epoch_seconds").read<double>();
   if (g.exists("epoch_samples_per_second"))
     t.epoch_samples_per_second = g.open_dataset("epoch_samples_per_second").read<double>();
-  if (g.exists("epoch_faults_per_step")) t.epoch_faults_per_step = g.open_dataset("epoch_faults_per_step").read<double>();
+  if (g.exists("epoch_faults_per_step"))
+    t.epoch_faults_per_step = g.open_dataset("epoch_faults_per_step").read<double>();
   if (g.exists("total_seconds")) t.total_seconds = g.open_dataset("total_seconds").read_scalar<double>();
   if (g.exists("samples_per_second")) t.samples_per_second = g.open_dataset("samples_per_second").read_scalar<double>();
   if (g.exists("peak_rss_bytes")) t.peak_rss_bytes = g.open_dataset("peak_rss_bytes").read_scalar<std::int64_t>();
@@ -450,7 +449,7 @@ TrialFileStatus inspect_trial(const std::filesystem::path& dir, const std::strin
   const auto done = trial_path(dir, id);
   if (!std::filesystem::exists(done, ec))
     return {std::filesystem::exists(trial_temp_path(dir, id), ec) ? TrialFileStatus::Kind::unfinished
-                                                                   : TrialFileStatus::Kind::missing,
+                                                                  : TrialFileStatus::Kind::missing,
             ""};
   try {
     TrialReader r(done);

@@ -65,7 +65,7 @@ using Series = std::map<std::string, std::vector<double>>;
 
 /// What the data pipeline did (/data).
 struct DataRecord {
-  std::string protocol{};                                          ///< e.g. "random 0.8/0.1/0.1 seed 3"
+  std::string protocol{};                                           ///< e.g. "random 0.8/0.1/0.1 seed 3"
   std::vector<std::pair<std::string, std::int64_t>> split_sizes{};  ///< {"train", 800}, ...
   std::vector<std::string> report{};                                ///< DataReport::lines
   /// Per fitted step (unique names, e.g. "standardize"): named arrays (data::Fitted).
@@ -78,7 +78,7 @@ struct Timing {
   std::vector<double> epoch_seconds{}, epoch_samples_per_second{}, epoch_faults_per_step{};
   double total_seconds = std::numeric_limits<double>::quiet_NaN();       ///< NaN when never written
   double samples_per_second = std::numeric_limits<double>::quiet_NaN();  ///< NaN when never written
-  std::int64_t peak_rss_bytes = -1;                  ///< -1 when never written
+  std::int64_t peak_rss_bytes = -1;                                      ///< -1 when never written
 };
 
 class TrialWriter {

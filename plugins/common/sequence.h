@@ -28,14 +28,15 @@ using nn::masked_softmax;
 /// defined, is [B, T]; DTypeError unless the mask is f32.
 inline void check_sequence(const std::string& op, const Var& x, const Tensor& mask, std::int64_t dim) {
   if (x.rank() != 3 || (dim > 0 && x.shape()[2] != dim))
-    throw ShapeError(op, fmt::format("expected x [B, T, {}], got {}", dim > 0 ? std::to_string(dim) : "dim", x.shape().str()));
+    throw ShapeError(
+        op, fmt::format("expected x [B, T, {}], got {}", dim > 0 ? std::to_string(dim) : "dim", x.shape().str()));
   if (!mask.defined()) return;
   if (mask.dtype() != core::DType::f32)
-    throw DTypeError(op, fmt::format("the mask must be f32 [B, T] (1 = real step), got {} {}", core::name_of(mask.dtype()),
-                                     mask.shape().str()));
+    throw DTypeError(op, fmt::format("the mask must be f32 [B, T] (1 = real step), got {} {}",
+                                     core::name_of(mask.dtype()), mask.shape().str()));
   if (mask.shape() != core::Shape{x.shape()[0], x.shape()[1]})
-    throw ShapeError(op, fmt::format("mask {} does not match x {}: expected [B, T] = [{}, {}]", mask.shape().str(), x.shape().str(),
-                                     x.shape()[0], x.shape()[1]));
+    throw ShapeError(op, fmt::format("mask {} does not match x {}: expected [B, T] = [{}, {}]", mask.shape().str(),
+                                     x.shape().str(), x.shape()[0], x.shape()[1]));
 }
 
 /// Throws ShapeError naming `op` unless `query` is defined and [batch, query_dim].
@@ -43,7 +44,8 @@ inline void check_query(const std::string& op, const Var& query, std::int64_t ba
   if (!query.defined())
     throw ShapeError(op, fmt::format("needs a query [B, {}] (a user or target-item embedding), got none", query_dim));
   if (query.shape() != core::Shape{batch, query_dim})
-    throw ShapeError(op, fmt::format("expected the query [B, query_dim] = [{}, {}], got {}", batch, query_dim, query.shape().str()));
+    throw ShapeError(
+        op, fmt::format("expected the query [B, query_dim] = [{}, {}], got {}", batch, query_dim, query.shape().str()));
 }
 
 /// Σ_t w[b, t] x[b, t, :]: weights [B, T], x [B, T, H] -> [B, H].

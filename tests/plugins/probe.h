@@ -51,15 +51,19 @@ inline const std::vector<Override>& overrides() {
       {"extractor", "transformer", "{activation: gelu}", 0, 0,
        "its ReLU feed-forward layer has many units; at probe sizes some pre-activations land within eps of the kink"},
       {"extractor", "cnn2d", "{in_channels: 8, pool: 1}", 0, 0,
-       "it outputs out_len() = H'*W' spatial positions, not seq_len steps; as a 5x1 image of 8 channels without pooling it keeps "
+       "it outputs out_len() = H'*W' spatial positions, not seq_len steps; as a 5x1 image of 8 channels without "
+       "pooling it keeps "
        "the 5 positions the probe's checks and compositions expect"},
-      {"head", "next_item", "{tied: false}", 0, 0, "tied scoring needs the model's item embedding table, which a probe has not"},
+      {"head", "next_item", "{tied: false}", 0, 0,
+       "tied scoring needs the model's item embedding table, which a probe has not"},
   };
   return table;
 }
 
-inline const Override* find_override(const std::vector<Override>& table, const std::string& family, const std::string& name) {
-  const auto it = std::find_if(table.begin(), table.end(), [&](const Override& o) { return o.family == family && o.name == name; });
+inline const Override* find_override(const std::vector<Override>& table, const std::string& family,
+                                     const std::string& name) {
+  const auto it =
+      std::find_if(table.begin(), table.end(), [&](const Override& o) { return o.family == family && o.name == name; });
   return it == table.end() ? nullptr : &*it;
 }
 
@@ -102,7 +106,11 @@ inline model::Head::Context context<model::Head>(core::Rng& rng) {
   // Training counts of the outputs (ids 1..: item 0 is padding), for popularity heads and samplers.
   std::vector<float> counts(static_cast<std::size_t>(kNumOutputs));
   for (std::size_t i = 1; i < counts.size(); ++i) counts[i] = static_cast<float>(i + 1);
-  return {.in_dim = kDim, .num_outputs = kNumOutputs, .rng = &rng, .item_table = {}, .item_counts = core::Tensor::from(counts, core::Shape{kNumOutputs})};
+  return {.in_dim = kDim,
+          .num_outputs = kNumOutputs,
+          .rng = &rng,
+          .item_table = {},
+          .item_counts = core::Tensor::from(counts, core::Shape{kNumOutputs})};
 }
 template <>
 inline model::MultiTask::Context context<model::MultiTask>(core::Rng& rng) {
@@ -115,7 +123,8 @@ inline model::Weighting::Context context<model::Weighting>(core::Rng& rng) {
 
 /// Plugin `name` built from spec(name, table) with `ctx` (by default the probe Context).
 template <class Base>
-std::unique_ptr<Base> build(const std::string& name, const typename Base::Context& ctx, const std::vector<Override>& table = overrides()) {
+std::unique_ptr<Base> build(const std::string& name, const typename Base::Context& ctx,
+                            const std::vector<Override>& table = overrides()) {
   return registry::create(spec<Base>(name, table), ctx);
 }
 
@@ -140,7 +149,8 @@ inline core::Tensor distinct_values(const core::Shape& shape, core::Rng& rng) {
 inline core::Tensor padding_mask() {
   std::vector<float> m(static_cast<std::size_t>(kBatch * kSeqLen), 1.f);
   for (std::int64_t b = 1; b < kBatch; ++b)
-    for (std::int64_t t = kSeqLen - std::min<std::int64_t>(b, 2); t < kSeqLen; ++t) m[static_cast<std::size_t>(b * kSeqLen + t)] = 0.f;
+    for (std::int64_t t = kSeqLen - std::min<std::int64_t>(b, 2); t < kSeqLen; ++t)
+      m[static_cast<std::size_t>(b * kSeqLen + t)] = 0.f;
   return core::Tensor::from(m, core::Shape{kBatch, kSeqLen});
 }
 

@@ -101,7 +101,8 @@ inline void expect_normalised(const Tensor& w, const Tensor& mask) {
 
 inline void expect_close(const std::string& what, const Tensor& got, const Tensor& want, double tol = 1e-4) {
   const double e = max_rel_error(got, want);
-  BOOST_TEST(e <= tol, what << ": max relative error " << e << " (shapes " << got.shape().str() << " vs " << want.shape().str() << ")");
+  BOOST_TEST(e <= tol, what << ": max relative error " << e << " (shapes " << got.shape().str() << " vs "
+                            << want.shape().str() << ")");
 }
 
 /// Loads golden `name` (seq_<scenario>): its parameters "p:<name>" into m (every parameter of m must

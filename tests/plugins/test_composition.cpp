@@ -6,7 +6,8 @@
 // test_plugins' main in test_registry_gradcheck.cpp), named <extractor>__<attention>__<pooling>;
 // an attention that pools() skips the pooling stage and has one case, <extractor>__<attention>.
 // An attention that needs a query (it cannot be built with Context::query_dim 0, or cannot run
-// without a query) gets the model's user embedding [B, embedding] as its query (model.query: user). Plugins are configured as in the gradient check (probe.h).
+// without a query) gets the model's user embedding [B, embedding] as its query (model.query: user). Plugins are
+// configured as in the gradient check (probe.h).
 #include <boost/test/unit_test.hpp>
 
 #include "framework/data/marker_task.h"
@@ -62,7 +63,11 @@ void train_one_step(const Combination& c) {
   if (!c.pooling.empty()) section.pooling = spec<model::Pooling>(c.pooling);
   section.head = spec<model::Head>("next_item");  // tied to the item embeddings
   if (c.needs_query) section.query = "user";
-  const model::ModelDims dims{.vocab = kVocab, .seq_len = kSeqLen, .num_outputs = kClasses, .query_dim = 0, .padding_idx = kPadId,
+  const model::ModelDims dims{.vocab = kVocab,
+                              .seq_len = kSeqLen,
+                              .num_outputs = kClasses,
+                              .query_dim = 0,
+                              .padding_idx = kPadId,
                               .users = c.needs_query ? kTaskBatch : 0};
   model::Model model(section, dims, rng);
   BOOST_TEST(model.attention_pools() == c.pooling.empty());
@@ -86,7 +91,8 @@ void train_one_step(const Combination& c) {
     const auto now = v.value().to_vector(), was = before.at(name).to_vector();
     if (now == was) unchanged.push_back(name);
   }
-  BOOST_TEST(unchanged.empty(), "parameters unchanged by one Adam step: " << fmt::format("{}", fmt::join(unchanged, ", ")));
+  BOOST_TEST(unchanged.empty(),
+             "parameters unchanged by one Adam step: " << fmt::format("{}", fmt::join(unchanged, ", ")));
 
   autograd::NoGrad no_grad;
   BOOST_TEST(std::isfinite(model.losses(model.forward(in), {task.labels}).at(0).value().item()), "loss after the step");
@@ -104,8 +110,7 @@ std::pair<bool, bool> query_and_pooling(const std::string& name) {
     autograd::NoGrad no_grad;
     attention->forward(Var(distinct_values(Shape{kBatch, kSeqLen, kDim}, rng)), padding_mask(), Var());
     return {false, attention->pools()};
-  } catch (const std::exception&) {
-  }
+  } catch (const std::exception&) {}
   try {
     return {true, build<model::Attention>(name, context<model::Attention>(rng))->pools()};
   } catch (const std::exception&) {
@@ -124,7 +129,11 @@ boost::unit_test::test_suite* make_composition_suite() {
       for (const std::string pooling : {"flatten", "mean"}) {
         const Combination c{extractor, attention, pools ? "" : pooling, needs_query};
         const std::string id = pools ? extractor + "__" + attention : extractor + "__" + attention + "__" + pooling;
-        suite->add(make_test_case([c, id] { BOOST_TEST_CONTEXT(id) { train_one_step(c); } }, test_name(id), __FILE__, __LINE__));
+        suite->add(make_test_case(
+            [c, id] {
+              BOOST_TEST_CONTEXT(id) { train_one_step(c); }
+            },
+            test_name(id), __FILE__, __LINE__));
         if (pools) break;
       }
     }
@@ -177,19 +186,23 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_typed_errors_naming_the_shapes) {
   };
   const Tensor short_ids = Tensor::from_i64(std::vector<std::int64_t>(8, 2), Shape{2, 4});
   BOOST_CHECK_THROW(model.forward({.tokens = short_ids}), ShapeError);
-  BOOST_TEST(message([&] { model.forward({.tokens = short_ids}); }) == "model: token ids must be [B, 5]; got tokens [2, 4], mask none");
+  BOOST_TEST(message([&] { model.forward({.tokens = short_ids}); }) ==
+             "model: token ids must be [B, 5]; got tokens [2, 4], mask none");
   BOOST_CHECK_THROW(model.forward({.tokens = Tensor::zeros(Shape{2, 5})}), DTypeError);
   BOOST_CHECK_THROW(model.forward({.tokens = ids, .mask = Tensor::full(Shape{2, 4}, 1.f)}), ShapeError);
-  BOOST_TEST(message([&] { model.forward({.tokens = ids, .masked = Tensor::zeros(Shape{2, 5})}); }).find("no mask token") !=
-             std::string::npos);
+  BOOST_TEST(message([&] {
+               model.forward({.tokens = ids, .masked = Tensor::zeros(Shape{2, 5})});
+             }).find("no mask token") != std::string::npos);
 
   model::ModelSection with_users = seed_like();
   with_users.query = "user";
   with_users.attention = spec<model::Attention>("user");
   model::Model personal(with_users, {.vocab = 7, .seq_len = 5, .num_outputs = 3, .users = 4}, rng);
-  BOOST_TEST(message([&] { personal.forward({.tokens = ids}); }) == "model: model.query user needs user ids i64 [2]; got none");
+  BOOST_TEST(message([&] { personal.forward({.tokens = ids}); }) ==
+             "model: model.query user needs user ids i64 [2]; got none");
   BOOST_CHECK_THROW(personal.forward({.tokens = ids, .users = Tensor::zeros(Shape{3}, core::DType::i64)}), ShapeError);
-  BOOST_TEST(personal.forward({.tokens = ids, .users = Tensor::zeros(Shape{2}, core::DType::i64)}).at(0).shape() == (Shape{2, 3}));
+  BOOST_TEST(personal.forward({.tokens = ids, .users = Tensor::zeros(Shape{2}, core::DType::i64)}).at(0).shape() ==
+             (Shape{2, 3}));
 
   BOOST_CHECK_THROW(model::Model(seed_like(), {.vocab = 0, .seq_len = 5, .num_outputs = 3}, rng), Error);
   model::ModelSection unknown = seed_like();

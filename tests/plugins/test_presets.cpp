@@ -32,7 +32,9 @@ namespace {
 const std::vector<std::string> kSmallSynthetic{"++data.dataset.sequences=64", "++data.dataset.train=48",
                                                "++data.dataset.valid=8", "++data.dataset.test=8"};
 
-std::string dataset_type(const std::string& path) { return experiment::load_experiment(path, {}).spec.data.dataset.type; }
+std::string dataset_type(const std::string& path) {
+  return experiment::load_experiment(path, {}).spec.data.dataset.type;
+}
 
 std::vector<std::string> small_overrides(const std::string& path) {
   return dataset_type(path) == "synthetic" ? kSmallSynthetic : std::vector<std::string>{};
@@ -64,8 +66,8 @@ std::size_t train_one_step(const experiment::ResolvedSpec& resolved) {
   const auto objective = registry::create(spec.train.objective, model::Objective::Context{});
   model::Model model(spec.model, dims, model_rng, objective.get());
   model.train();
-  const auto batches = objective->training_batches(data.examples, data.splits.train,
-                                                   {.seq_len = data.seq_len, .append_mask = false, .seen = model.wants_seen()}, 3);
+  const auto batches = objective->training_batches(
+      data.examples, data.splits.train, {.seq_len = data.seq_len, .append_mask = false, .seen = model.wants_seen()}, 3);
   BOOST_TEST_REQUIRE(batches.units.size() >= 4u);
   const std::vector<std::int64_t> units(batches.units.begin(), batches.units.begin() + 4);
   const data::Batch b = batches.build(units, 1);

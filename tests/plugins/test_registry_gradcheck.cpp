@@ -98,7 +98,8 @@ KinkTolerantResult kink_tolerant_check(const std::function<Var()>& forward, cons
     float* x = const_cast<float*>(t.var.value().f32());
     const std::int64_t n = t.var.value().numel();
     for (std::int64_t c = 0; c < std::min<std::int64_t>(n, opt.max_coords); ++c) {
-      const std::int64_t k = n <= opt.max_coords ? c : static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n)));
+      const std::int64_t k =
+          n <= opt.max_coords ? c : static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n)));
       const float orig = x[k];
       x[k] = orig + static_cast<float>(opt.eps);
       const double up = static_cast<double>(x[k]) - orig, lp = loss();  // the steps actually taken in f32
@@ -106,7 +107,9 @@ KinkTolerantResult kink_tolerant_check(const std::function<Var()>& forward, cons
       const double down = orig - static_cast<double>(x[k]), lm = loss();
       x[k] = orig;
       const double a = g.defined() ? g.f32()[k] : 0.0;
-      const auto excess = [&](double num) { return std::abs(a - num) - opt.tol * std::max({std::abs(a), std::abs(num), 1.0}); };
+      const auto excess = [&](double num) {
+        return std::abs(a - num) - opt.tol * std::max({std::abs(a), std::abs(num), 1.0});
+      };
       const double central = excess((lp - lm) / (up + down));
       ++res.checked;
       if (central <= 0) continue;
@@ -117,22 +120,23 @@ KinkTolerantResult kink_tolerant_check(const std::function<Var()>& forward, cons
       ++res.failed;
       if (res.worst.empty() || central > res.worst_excess || std::isnan(central)) {
         res.worst_excess = central;
-        res.worst = fmt::format("{}[{}]: analytic {} vs central {}, one-sided {} and {}", t.name, k, a, (lp - lm) / (up + down),
-                                (lp - l0) / up, (l0 - lm) / down);
+        res.worst = fmt::format("{}[{}]: analytic {} vs central {}, one-sided {} and {}", t.name, k, a,
+                                (lp - lm) / (up + down), (lp - l0) / up, (l0 - lm) / down);
       }
     }
   }
   return res;
 }
 
-void expect_passes(const std::function<Var()>& forward, const std::vector<Checked>& tensors, const GradcheckOptions& opt,
-                   const std::string& what) {
+void expect_passes(const std::function<Var()>& forward, const std::vector<Checked>& tensors,
+                   const GradcheckOptions& opt, const std::string& what) {
   const GradcheckResult r = gradcheck(forward, tensors, opt);
   if (r.ok()) return;
   const KinkTolerantResult k = kink_tolerant_check(forward, tensors, opt);
-  BOOST_TEST(k.ok(), what << ": " << r.failed << " of " << r.checked << " coordinates off (eps " << opt.eps << ", tol " << opt.tol
-                          << "); worst " << r.worst << ". Kink-tolerant second opinion: " << k.failed << " of " << k.checked
-                          << " off, " << k.one_sided << " only one-sided" << (k.worst.empty() ? "" : "; worst " + k.worst));
+  BOOST_TEST(k.ok(), what << ": " << r.failed << " of " << r.checked << " coordinates off (eps " << opt.eps << ", tol "
+                          << opt.tol << "); worst " << r.worst << ". Kink-tolerant second opinion: " << k.failed
+                          << " of " << k.checked << " off, " << k.one_sided << " only one-sided"
+                          << (k.worst.empty() ? "" : "; worst " + k.worst));
   if (k.ok())
     BOOST_TEST_MESSAGE(what << ": passed the kink-tolerant check (" << k.one_sided << " of " << k.checked
                             << " coordinates one-sided) after gradcheck failed at " << r.worst);
@@ -147,7 +151,8 @@ void check_extractor(const std::string& name) {
   const Var x = leaf(Shape{kBatch, kSeqLen, kDim}, rng);
   const Tensor mask = probe::padding_mask();
   BOOST_TEST(p->forward(x, mask).shape() == (Shape{kBatch, kSeqLen, p->out_dim()}));
-  expect_passes([&] { return p->forward(x, mask); }, checked({{"x", x}}, *p), options_for("extractor", name), "forward");
+  expect_passes([&] { return p->forward(x, mask); }, checked({{"x", x}}, *p), options_for("extractor", name),
+                "forward");
 }
 
 void check_attention(const std::string& name) {
@@ -198,7 +203,8 @@ void check_head(const std::string& name) {
   p->eval();
   const Var h = leaf(Shape{kBatch, kDim}, rng);
   const Var predictions = p->forward(h);
-  BOOST_TEST((predictions.rank() >= 1 && predictions.shape()[0] == kBatch), "predictions " << predictions.shape().str());
+  BOOST_TEST((predictions.rank() >= 1 && predictions.shape()[0] == kBatch),
+             "predictions " << predictions.shape().str());
   const Tensor labels = labels_for(*p, predictions, rng);
   BOOST_TEST(p->loss(predictions, labels).value().numel() == 1);
   if (!predictions.requires_grad()) {  // a baseline (popularity, random): nothing to differentiate, nothing to train
@@ -221,7 +227,8 @@ void check_multitask(const std::string& name) {
   const auto outs = p->forward(x);
   BOOST_TEST(outs.size() == 2u);
   for (const auto& o : outs) BOOST_TEST(o.shape() == (Shape{kBatch, p->out_dim()}));
-  expect_passes([&] { return ops::concat(p->forward(x), 1); }, checked({{"x", x}}, *p), options_for("multitask", name), "forward");
+  expect_passes([&] { return ops::concat(p->forward(x), 1); }, checked({{"x", x}}, *p), options_for("multitask", name),
+                "forward");
 }
 
 // Loss weightings: the combined loss of two task losses, w.r.t. the losses and the weighting's own
@@ -235,8 +242,9 @@ void check_weighting(const std::string& name) {
   // GradNorm trains its task weights with its own objective inside backward() (checked by hand in
   // tests/plugins/weighting/test_gradnorm.cpp); combine() treats them as constants by design.
   static const std::set<std::string> kWeightsTrainedOutsideCombine{"gradnorm"};
-  auto tensors = kWeightsTrainedOutsideCombine.count(name) ? std::vector<testing::Checked>{{"loss_a", l1}, {"loss_b", l2}}
-                                                           : checked({{"loss_a", l1}, {"loss_b", l2}}, *p);
+  auto tensors = kWeightsTrainedOutsideCombine.count(name)
+                     ? std::vector<testing::Checked>{{"loss_a", l1}, {"loss_b", l2}}
+                     : checked({{"loss_a", l1}, {"loss_b", l2}}, *p);
   expect_passes([&] { return p->combine({l1, l2}); }, tensors, options_for("weighting", name), "combine");
 }
 
@@ -245,8 +253,11 @@ void add_family(boost::unit_test::test_suite& suite, void (*check)(const std::st
   for (const auto* e : registry::Registry<Base>::get().entries()) {
     const std::string name = e->name;
     const std::string id = std::string(Base::kFamily) + "/" + name;
-    suite.add(boost::unit_test::make_test_case([check, name, id] { BOOST_TEST_CONTEXT(id) { check(name); } },
-                                               probe::test_name(std::string(Base::kFamily) + "_" + name), __FILE__, __LINE__));
+    suite.add(boost::unit_test::make_test_case(
+        [check, name, id] {
+          BOOST_TEST_CONTEXT(id) { check(name); }
+        },
+        probe::test_name(std::string(Base::kFamily) + "_" + name), __FILE__, __LINE__));
   }
 }
 
@@ -260,11 +271,11 @@ void collect_unbuildable(const std::vector<probe::Override>& table, std::vector<
     try {
       probe::build<Base>(name, probe::context<Base>(rng), table);
     } catch (const std::exception& x) {
-      problems.push_back(fmt::format("{} '{}' does not build at probe sizes {}: {}; add or fix its entry in the override "
-                                     "table (tests/plugins/probe.h)",
-                                     Base::kFamily, name,
-                                     probe::find_override(table, Base::kFamily, name) ? "with its table entry" : "with its defaults",
-                                     x.what()));
+      problems.push_back(fmt::format(
+          "{} '{}' does not build at probe sizes {}: {}; add or fix its entry in the override "
+          "table (tests/plugins/probe.h)",
+          Base::kFamily, name,
+          probe::find_override(table, Base::kFamily, name) ? "with its table entry" : "with its defaults", x.what()));
     }
   }
   for (const auto& o : table)
@@ -283,7 +294,8 @@ std::vector<std::string> unbuildable(const std::vector<probe::Override>& table) 
   for (const auto& o : table)
     if (o.family != "extractor" && o.family != "attention" && o.family != "pooling" && o.family != "head" &&
         o.family != "multitask" && o.family != "weighting")
-      problems.push_back(fmt::format("the override table names the family '{}' (plugin '{}'), which is not probed", o.family, o.name));
+      problems.push_back(
+          fmt::format("the override table names the family '{}' (plugin '{}'), which is not probed", o.family, o.name));
   return problems;
 }
 
@@ -324,10 +336,12 @@ BOOST_AUTO_TEST_CASE(an_unbuildable_plugin_or_a_stale_entry_is_reported) {
       {"attention", "no_such_attention", "", 0, 0, "not registered"},
       {"optimizer", "adam", "", 0, 0, "not a probed family"},
   };
-  const auto problems = unbuildable(table);  // may also hold problems of real plugins: every_plugin_builds... reports those
+  const auto problems =
+      unbuildable(table);  // may also hold problems of real plugins: every_plugin_builds... reports those
   const auto reported = [&](const std::string& a, const std::string& b) {
-    return std::any_of(problems.begin(), problems.end(),
-                       [&](const std::string& p) { return p.find(a) != std::string::npos && p.find(b) != std::string::npos; });
+    return std::any_of(problems.begin(), problems.end(), [&](const std::string& p) {
+      return p.find(a) != std::string::npos && p.find(b) != std::string::npos;
+    });
   };
   const std::string all = fmt::format("{}", fmt::join(problems, "\n"));
   BOOST_TEST(reported("extractor 'lstm' does not build at probe sizes with its table entry", "hidden"), all);
@@ -371,4 +385,6 @@ BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace attnlab::testing
 
-int main(int argc, char* argv[]) { return boost::unit_test::unit_test_main(&attnlab::testing::init_unit_test, argc, argv); }
+int main(int argc, char* argv[]) {
+  return boost::unit_test::unit_test_main(&attnlab::testing::init_unit_test, argc, argv);
+}

@@ -3,8 +3,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include "framework/config/value.h"
-#include "framework/model/model.h"
 #include "framework/experiment/spec.h"
+#include "framework/model/model.h"
 #include "tests/support/expect.h"
 
 using namespace attnlab;
@@ -44,8 +44,8 @@ BOOST_AUTO_TEST_CASE(side_features_change_predictions_and_get_gradients) {
   const Var b = model.forward(side(ids, 0)).at(0);
   BOOST_TEST(a.shape() == (Shape{2, 4}));
   const auto va = a.value().to_vector(), vb = b.value().to_vector();
-  BOOST_TEST(std::equal(va.begin() + 4, va.end(), vb.begin() + 4));      // sample 1 keeps its features
-  BOOST_TEST(!std::equal(va.begin(), va.begin() + 4, vb.begin()));       // sample 0's second feature changed
+  BOOST_TEST(std::equal(va.begin() + 4, va.end(), vb.begin() + 4));  // sample 1 keeps its features
+  BOOST_TEST(!std::equal(va.begin(), va.begin() + 4, vb.begin()));   // sample 0's second feature changed
   model.backward(model.losses({a}, {Tensor::from_i64(std::vector<std::int64_t>{1, 3}, Shape{2})}));
   bool side_grad = false;
   for (const auto& [name, v] : model.named_params())
@@ -74,9 +74,10 @@ BOOST_AUTO_TEST_SUITE(length_changing_extractor)
 
 BOOST_AUTO_TEST_CASE(cnn2d_feeds_later_stages_its_own_sequence_length) {
   // 8 steps of width 8 are an 8x8 image; two conv+pool layers leave 2x2 = 4 positions of 32 channels.
-  const auto section = config::bind_or_throw<model::ModelSection>(config::parse(
-      "embedding: 8\nextractor: {type: cnn2d}\nattention: {type: seed_self}\npooling: {type: flatten}\nhead: {type: classification}\n",
-      "cnn2d.yaml"));
+  const auto section = config::bind_or_throw<model::ModelSection>(
+      config::parse("embedding: 8\nextractor: {type: cnn2d}\nattention: {type: seed_self}\npooling: {type: "
+                    "flatten}\nhead: {type: classification}\n",
+                    "cnn2d.yaml"));
   core::Rng rng(11);
   model::ModelDims dims;
   dims.vocab = 10;

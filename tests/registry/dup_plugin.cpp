@@ -22,4 +22,5 @@ class DupAttention : public attnlab::model::Attention {
 
 }  // namespace duplicate
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Attention, hello, duplicate::DupAttention, duplicate::DupConfig, "a duplicate of hello");
+ATTNLAB_REGISTER_PLUGIN(attnlab::model::Attention, hello, duplicate::DupAttention, duplicate::DupConfig,
+                        "a duplicate of hello");

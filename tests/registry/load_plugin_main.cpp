@@ -69,7 +69,8 @@ void check_forward(model::Attention& a, float scale, const std::string& what) {
   check(same, what + ": forward gives scale * x");
   check(a.out_dim() == 3 && !a.pools(), what + ": out_dim 3, does not pool");
   const auto w = a.weights().to_vector();
-  check(a.weights().shape() == core::Shape{2, 2, 2} && w == std::vector<float>{1, 0, 0, 1, 1, 0, 0, 1}, what + ": identity weights");
+  check(a.weights().shape() == core::Shape{2, 2, 2} && w == std::vector<float>{1, 0, 0, 1, 1, 0, 0, 1},
+        what + ": identity weights");
   ops::sum_all(y).backward();
   bool grad = x.grad().defined();
   for (float g : grad ? x.grad().to_vector() : std::vector<float>{}) grad = grad && std::abs(g - scale) < 1e-6f;
@@ -89,7 +90,8 @@ int main(int argc, char** argv) {
   try {
     check(attention.find("hello") == nullptr, "attention/hello is not registered before loading");
     const auto added = registry::load_plugin_library(hello_lib);
-    check(added == std::vector<registry::LoadedPlugin>{{"attention", "hello"}}, "loading reports attention/hello as new");
+    check(added == std::vector<registry::LoadedPlugin>{{"attention", "hello"}},
+          "loading reports attention/hello as new");
     check(registry::load_plugin_library(hello_lib).empty(), "loading the same library again is a no-op");
     check(registry::loaded_plugin_libraries().size() == 1, "one library is loaded");
     const auto* family = registry::find_family("attention");
@@ -99,15 +101,18 @@ int main(int argc, char** argv) {
     check(e && contains(e->origin, "hello_attention.cpp") && contains(e->origin, "hello_attention.so") &&
               contains(e->summary, "scales"),
           "the entry names its source file, library and summary");
-    check(e && e->schema.size() == 1 && e->schema[0].name == "scale" && e->schema[0].min == 0.0, "the schema has scale >= 0");
+    check(e && e->schema.size() == 1 && e->schema[0].name == "scale" && e->schema[0].min == 0.0,
+          "the schema has scale >= 0");
 
     auto a = attention.create(hello_node("2"), ctx, "model.attention");
     check_forward(*a, 2.f, "{type: hello, scale: 2}");
     const std::string shape = error_of([&] { a->forward(autograd::Var(core::Tensor::zeros({2, 2, 4})), {}, {}); });
-    check(contains(shape, "attention/hello") && contains(shape, "[2, 2, 4]"), "a wrong width is a ShapeError: " + shape);
+    check(contains(shape, "attention/hello") && contains(shape, "[2, 2, 4]"),
+          "a wrong width is a ShapeError: " + shape);
 
     const std::string bad = error_of([&] { attention.create(hello_node("-1"), ctx, "model.attention"); });
-    check(contains(bad, "spec.yaml:4:12: model.attention.scale: -1 not in [0, 100]"), "{scale: -1} is a ConfigError at its path: " + bad);
+    check(contains(bad, "spec.yaml:4:12: model.attention.scale: -1 not in [0, 100]"),
+          "{scale: -1} is a ConfigError at its path: " + bad);
 
     // A host config with a PluginSpec defaulting to the loaded plugin.
     const HostConfig defaults = config::bind_or_throw<HostConfig>(Value::map(), "model");
@@ -131,14 +136,16 @@ int main(int argc, char** argv) {
     check(contains(dup, "attention plugin 'hello' is registered twice") && contains(dup, "hello_attention.cpp") &&
               contains(dup, "dup_plugin.cpp"),
           "a duplicate names both origins: " + dup);
-    check(error_of([&] { registry::load_plugin_library(dup_lib); }) == dup, "loading the failed library again repeats its error");
+    check(error_of([&] { registry::load_plugin_library(dup_lib); }) == dup,
+          "loading the failed library again repeats its error");
     check(attention.find("hello") == e && attention.names() == names, "the first registration of hello stays");
 
     const std::string unresolved = error_of([&] { registry::load_plugin_library(bad_lib); });
     check(contains(unresolved, "undefined symbol") && contains(unresolved, "attnlab_symbol_nobody_defines"),
           "an unresolved symbol is an Error with dlerror's text: " + unresolved);
     const std::string missing = error_of([&] { registry::load_plugin_library("no/such/plugin.so"); });
-    check(contains(missing, "no/such/plugin.so") && contains(missing, "No such file"), "a missing file is an Error: " + missing);
+    check(contains(missing, "no/such/plugin.so") && contains(missing, "No such file"),
+          "a missing file is an Error: " + missing);
   } catch (const std::exception& x) {
     check(false, std::string("unexpected exception: ") + x.what());
   }

@@ -21,7 +21,8 @@ Golden Golden::load(const std::string& name) {
     std::string word, key;
     int rank = -1;
     head >> word >> key >> rank;
-    if (word != "tensor" || rank < 0) throw Error(fmt::format("{}:{}: expected 'tensor <name> <rank> <dims...>'", g.path_, lineno));
+    if (word != "tensor" || rank < 0)
+      throw Error(fmt::format("{}:{}: expected 'tensor <name> <rank> <dims...>'", g.path_, lineno));
     std::vector<std::int64_t> dims(static_cast<std::size_t>(rank));
     for (auto& d : dims) head >> d;
     core::Shape shape(dims);
@@ -34,7 +35,8 @@ Golden Golden::load(const std::string& name) {
     double x;
     while (vals >> x) v.push_back(x);
     if (static_cast<std::int64_t>(v.size()) != shape.numel())
-      throw Error(fmt::format("{}:{}: tensor '{}' of shape {} has {} values", g.path_, lineno, key, shape.str(), v.size()));
+      throw Error(
+          fmt::format("{}:{}: tensor '{}' of shape {} has {} values", g.path_, lineno, key, shape.str(), v.size()));
     g.t_[key] = {shape, std::move(v)};
   }
   return g;

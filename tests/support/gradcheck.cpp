@@ -35,7 +35,8 @@ GradcheckResult gradcheck(const std::function<Var()>& forward, const std::vector
     const std::int64_t n = t.var.value().numel();
     const int coords = static_cast<int>(std::min<std::int64_t>(n, opt.max_coords));
     for (int c = 0; c < coords; ++c) {
-      const std::int64_t k = n <= opt.max_coords ? c : static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n)));
+      const std::int64_t k =
+          n <= opt.max_coords ? c : static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n)));
       const float orig = x[k];
       x[k] = orig + static_cast<float>(opt.eps);
       const double lp = weighted_sum(forward().value(), r);

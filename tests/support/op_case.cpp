@@ -39,7 +39,8 @@ std::function<std::vector<double>(const Shape&, core::Rng&)> distinct() {
     std::iota(perm.begin(), perm.end(), 0);
     for (std::size_t i = n; i > 1; --i) std::swap(perm[i - 1], perm[rng.below(i)]);
     for (std::size_t i = 0; i < n; ++i)
-      v[i] = n > 1 ? -1.0 + 2.0 * (static_cast<double>(perm[i]) + 0.25 * rng.uniform_double()) / static_cast<double>(n) : 0.5;
+      v[i] = n > 1 ? -1.0 + 2.0 * (static_cast<double>(perm[i]) + 0.25 * rng.uniform_double()) / static_cast<double>(n)
+                   : 0.5;
     return v;
   };
 }

@@ -36,7 +36,9 @@ struct InputSpec {
 
   static InputSpec real(Shape s, double lo = -1.0, double hi = 1.0) { return {std::move(s), true, false, lo, hi, {}}; }
   /// A float input that is not differentiated (e.g. a mask or a target).
-  static InputSpec constant(Shape s, double lo = -1.0, double hi = 1.0) { return {std::move(s), false, false, lo, hi, {}}; }
+  static InputSpec constant(Shape s, double lo = -1.0, double hi = 1.0) {
+    return {std::move(s), false, false, lo, hi, {}};
+  }
   static InputSpec index(Shape s, std::int64_t lo, std::int64_t hi) {
     return {std::move(s), false, true, static_cast<double>(lo), static_cast<double>(hi), {}};
   }
@@ -60,9 +62,9 @@ struct OpCase {
   /// Gradients for every input given the output gradient (non-differentiable inputs: any value).
   /// Leave empty for an op without a backward.
   std::function<std::vector<RefArray>(const std::vector<RefArray>&, const RefArray& gy)> backward;
-  double rtol = 1e-4, atol = 1e-5;     // tier 1: |got - want| <= atol + rtol * |want|
-  double fd_eps = 1e-6, fd_tol = 1e-6; // tier 2: |a - n| <= fd_tol * max(|a|, |n|, 1)
-  int max_coords = 64;                 // tier 2 samples at most this many coordinates per input
+  double rtol = 1e-4, atol = 1e-5;      // tier 1: |got - want| <= atol + rtol * |want|
+  double fd_eps = 1e-6, fd_tol = 1e-6;  // tier 2: |a - n| <= fd_tol * max(|a|, |n|, 1)
+  int max_coords = 64;                  // tier 2 samples at most this many coordinates per input
 };
 
 /// An elementwise unary op: y = f(x), dy/dx = d(x), with the reference map/map_grad loops.
@@ -93,4 +95,4 @@ struct OpCaseRegistrar {
 #define ATTNLAB_OP_CASES_CAT(a, b) ATTNLAB_OP_CASES_CAT2(a, b)
 /// ATTNLAB_OP_CASES(make_eltwise_cases); where make_eltwise_cases returns std::vector<OpCase>.
 #define ATTNLAB_OP_CASES(fn) \
-  static const ::attnlab::testing::OpCaseRegistrar ATTNLAB_OP_CASES_CAT(attnlab_cases_, __LINE__){&fn}
+  static const ::attnlab::testing::OpCaseRegistrar ATTNLAB_OP_CASES_CAT(attnlab_cases_, __LINE__) { &fn }

@@ -54,7 +54,8 @@ Array<T> matmul(const Array<T>& a, const Array<T>& b, bool ta, bool tb) {
 /// {da, db}: da[i, l] = Σ_j gy[i, j] b[l, j], db[l, j] = Σ_i a[i, l] gy[i, j] (in op(·) terms),
 /// written back through the same transposed indexing; a shared b sums over the batch.
 template <class T>
-std::pair<Array<T>, Array<T>> matmul_backward(const Array<T>& a, const Array<T>& b, bool ta, bool tb, const Array<T>& gy) {
+std::pair<Array<T>, Array<T>> matmul_backward(const Array<T>& a, const Array<T>& b, bool ta, bool tb,
+                                              const Array<T>& gy) {
   const MatmulDims d = matmul_dims(a, b, ta, tb);
   Array<T> da(a.shape), db(b.shape);
   for (std::int64_t p = 0; p < d.batch; ++p) {

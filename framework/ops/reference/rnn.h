@@ -35,10 +35,10 @@ Dims dims_of(const Array<T>& x, const Array<T>& w_ih, const Array<T>& w_hh) {
 /// What backward needs of one direction, indexed by step s (time t = s, or T-1-s for direction 1).
 template <class T>
 struct Trace {
-  std::vector<T> h;     // [T+1, B, H], h[0] = 0: the state before step s is h[s]
-  std::vector<T> c;     // LSTM: [T+1, B, H] cell states, likewise
-  std::vector<T> act;   // [T, B, G, H] gate activations (LSTM i, f, g, o; GRU r, z, n)
-  std::vector<T> hn;    // GRU: [T, B, H] W_hn h + b_hn (inside the reset product)
+  std::vector<T> h;    // [T+1, B, H], h[0] = 0: the state before step s is h[s]
+  std::vector<T> c;    // LSTM: [T+1, B, H] cell states, likewise
+  std::vector<T> act;  // [T, B, G, H] gate activations (LSTM i, f, g, o; GRU r, z, n)
+  std::vector<T> hn;   // GRU: [T, B, H] W_hn h + b_hn (inside the reset product)
 };
 
 template <class T>
@@ -65,7 +65,9 @@ Trace<T> run_direction(RnnCell cell, const Dims& d, std::int64_t dir, const Arra
       T* act = &tr.act[static_cast<std::size_t>((s * B + b) * GH)];
       T* hn = &tr.h[static_cast<std::size_t>(((s + 1) * B + b) * H)];
       for (std::int64_t j = 0; j < H; ++j) {
-        auto a = [&](std::int64_t g) { return ax[static_cast<std::size_t>(g * H + j)] + ah[static_cast<std::size_t>(g * H + j)]; };
+        auto a = [&](std::int64_t g) {
+          return ax[static_cast<std::size_t>(g * H + j)] + ah[static_cast<std::size_t>(g * H + j)];
+        };
         if (cell == RnnCell::lstm) {
           const T gi = sigm(a(0)), gf = sigm(a(1)), gg = std::tanh(a(2)), go = sigm(a(3));
           const T cp = tr.c[static_cast<std::size_t>((s * B + b) * H + j)];

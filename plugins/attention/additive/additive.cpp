@@ -32,10 +32,14 @@ struct AdditiveConfig {
   bool causal = false;
   template <class V>
   void visit(V& v) {
-    v("attention_dim", attention_dim).range(1, 65536).doc("width A of the score network's hidden layer; absent: the input width");
+    v("attention_dim", attention_dim)
+        .range(1, 65536)
+        .doc("width A of the score network's hidden layer; absent: the input width");
     v("query_from", query_from)
         .choices({"self", "context"})
-        .doc("self: every step queries every step -> [B, T, dim]; context: the model's query [B, query_dim] -> [B, dim]");
+        .doc(
+            "self: every step queries every step -> [B, T, dim]; context: the model's query [B, query_dim] -> [B, "
+            "dim]");
     v("causal", causal).doc("self only: step i attends to steps j <= i");
   }
 };
@@ -45,7 +49,8 @@ class AdditiveAttention : public model::Attention {
   AdditiveAttention(const AdditiveConfig& c, const Context& ctx)
       : dim_(ctx.dim), query_dim_(ctx.query_dim), context_(c.query_from == "context"), causal_(c.causal) {
     if (context_ && ctx.query_dim <= 0)
-      throw ShapeError("attention/additive", "query_from: context needs a query, but the model provides none (query_dim 0)");
+      throw ShapeError("attention/additive",
+                       "query_from: context needs a query, but the model provides none (query_dim 0)");
     if (context_ && causal_) throw Error("attention/additive: causal applies to query_from: self only");
     const std::int64_t a = c.attention_dim.value_or(ctx.dim);
     w_q_ = &add_child("w_q", std::make_unique<nn::Linear>(context_ ? ctx.query_dim : ctx.dim, a, false, *ctx.rng));
@@ -59,10 +64,10 @@ class AdditiveAttention : public model::Attention {
     const Var k = w_k_->forward(x);  // [B, T, A]
     if (context_) {
       check_query("attention/additive", query, B, query_dim_);
-      const Var e = ops::tanh(ops::unsqueeze(w_q_->forward(query), 1) + k);        // [B, T, A]
+      const Var e = ops::tanh(ops::unsqueeze(w_q_->forward(query), 1) + k);                // [B, T, A]
       const Var w = masked_softmax(ops::squeeze(v_->forward(e), -1), Mask{.real = mask});  // [B, T]
       weights_ = w.value();
-      return weighted_sum(w, x);                                                    // [B, dim]
+      return weighted_sum(w, x);  // [B, dim]
     }
     const Var e = ops::tanh(ops::unsqueeze(w_q_->forward(x), 2) + ops::unsqueeze(k, 1));  // [B, T, T, A]
     const Var w = masked_softmax(ops::squeeze(v_->forward(e), -1), Mask{.real = mask, .causal = causal_});  // [B, T, T]
@@ -83,5 +88,6 @@ class AdditiveAttention : public model::Attention {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Attention, additive, attnlab::plugins::AdditiveAttention, attnlab::plugins::AdditiveConfig,
-                        "additive attention, vᵀ tanh(W_q q + W_k k) (Bahdanau et al. 2015): self or queried by the context");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::model::Attention, additive, attnlab::plugins::AdditiveAttention, attnlab::plugins::AdditiveConfig,
+    "additive attention, vᵀ tanh(W_q q + W_k k) (Bahdanau et al. 2015): self or queried by the context");

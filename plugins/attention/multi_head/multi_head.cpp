@@ -45,7 +45,8 @@ class MultiHeadSelfAttention : public model::Attention {
  private:
   static std::unique_ptr<nn::MultiHeadAttention> make(const MultiHeadConfig& c, const Context& ctx) {
     if (ctx.dim < 1 || ctx.dim % c.num_heads != 0)
-      throw ShapeError("attention/multi_head", fmt::format("num_heads {} does not divide the input width dim {}", c.num_heads, ctx.dim));
+      throw ShapeError("attention/multi_head",
+                       fmt::format("num_heads {} does not divide the input width dim {}", c.num_heads, ctx.dim));
     return std::make_unique<nn::MultiHeadAttention>(ctx.dim, c.num_heads, static_cast<float>(c.dropout), *ctx.rng);
   }
 
@@ -55,5 +56,6 @@ class MultiHeadSelfAttention : public model::Attention {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Attention, multi_head, attnlab::plugins::MultiHeadSelfAttention, attnlab::plugins::MultiHeadConfig,
-                        "multi-head scaled dot-product self-attention, as torch.nn.MultiheadAttention (Vaswani et al. 2017)");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::model::Attention, multi_head, attnlab::plugins::MultiHeadSelfAttention, attnlab::plugins::MultiHeadConfig,
+    "multi-head scaled dot-product self-attention, as torch.nn.MultiheadAttention (Vaswani et al. 2017)");

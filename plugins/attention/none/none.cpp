@@ -25,5 +25,5 @@ class NoAttention : public model::Attention {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Attention, none, attnlab::plugins::NoAttention, attnlab::plugins::NoAttentionConfig,
-                        "no attention (baseline)");
+ATTNLAB_REGISTER_PLUGIN(attnlab::model::Attention, none, attnlab::plugins::NoAttention,
+                        attnlab::plugins::NoAttentionConfig, "no attention (baseline)");

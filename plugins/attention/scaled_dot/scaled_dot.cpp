@@ -27,7 +27,9 @@ struct ScaledDotConfig {
   double dropout = 0.0;
   template <class V>
   void visit(V& v) {
-    v("dim_out", dim_out).range(1, 65536).doc("width d of the query, key and value projections and of the output; absent: the input width");
+    v("dim_out", dim_out)
+        .range(1, 65536)
+        .doc("width d of the query, key and value projections and of the output; absent: the input width");
     v("bias", bias).doc("add a bias to the three projections (the paper has none)");
     v("causal", causal).doc("hide later steps: query i sees keys j <= i only");
     v("dropout", dropout).range(0.0, 0.99).doc("dropout on the attention probabilities (training only)");
@@ -37,8 +39,8 @@ struct ScaledDotConfig {
 class ScaledDotAttention : public model::Attention {
  public:
   ScaledDotAttention(const ScaledDotConfig& c, const Context& ctx)
-      : dim_out_(c.dim_out.value_or(ctx.dim)), causal_(c.causal), dropout_(static_cast<float>(c.dropout)), rng_(*ctx.rng),
-        query_(add_child("query", std::make_unique<nn::Linear>(ctx.dim, dim_out_, c.bias, *ctx.rng))),
+      : dim_out_(c.dim_out.value_or(ctx.dim)), causal_(c.causal), dropout_(static_cast<float>(c.dropout)),
+        rng_(*ctx.rng), query_(add_child("query", std::make_unique<nn::Linear>(ctx.dim, dim_out_, c.bias, *ctx.rng))),
         key_(add_child("key", std::make_unique<nn::Linear>(ctx.dim, dim_out_, c.bias, *ctx.rng))),
         value_(add_child("value", std::make_unique<nn::Linear>(ctx.dim, dim_out_, c.bias, *ctx.rng))) {}
 
@@ -65,5 +67,6 @@ class ScaledDotAttention : public model::Attention {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Attention, scaled_dot, attnlab::plugins::ScaledDotAttention, attnlab::plugins::ScaledDotConfig,
-                        "single-head scaled dot-product self-attention, softmax(q kᵀ / sqrt(d)) v (Vaswani et al. 2017)");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::model::Attention, scaled_dot, attnlab::plugins::ScaledDotAttention, attnlab::plugins::ScaledDotConfig,
+    "single-head scaled dot-product self-attention, softmax(q kᵀ / sqrt(d)) v (Vaswani et al. 2017)");

@@ -32,7 +32,8 @@ class SeedSelfAttention : public model::Attention {
   Var forward(const Var& x, const Tensor& mask, const Var&) override {
     Var scores = ops::matmul(query_.forward(x), x, false, true);  // [B, T, T]
     // Padding keys get weight 0; a row whose keys are all padding gets all-zero weights, not NaN.
-    Var w = mask_padding_ && mask.defined() ? nn::masked_softmax(scores, nn::Mask{.real = mask}) : ops::softmax(scores, -1);
+    Var w =
+        mask_padding_ && mask.defined() ? nn::masked_softmax(scores, nn::Mask{.real = mask}) : ops::softmax(scores, -1);
     weights_ = w.value();
     return ops::matmul(w, x);  // [B, T, H]
   }
@@ -46,5 +47,6 @@ class SeedSelfAttention : public model::Attention {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Attention, seed_self, attnlab::plugins::SeedSelfAttention, attnlab::plugins::SeedSelfConfig,
+ATTNLAB_REGISTER_PLUGIN(attnlab::model::Attention, seed_self, attnlab::plugins::SeedSelfAttention,
+                        attnlab::plugins::SeedSelfConfig,
                         "the founding article's self-attention: softmax((xW + b) xᵀ) x");

@@ -35,11 +35,15 @@ struct TargetConfig {
   std::string normalize = "none";
   template <class V>
   void visit(V& v) {
-    v("hidden", hidden).range(1, 65536).doc("hidden widths of the activation unit's MLP (may be empty: one linear score)");
+    v("hidden", hidden)
+        .range(1, 65536)
+        .doc("hidden widths of the activation unit's MLP (may be empty: one linear score)");
     v("activation", activation).choices({"sigmoid", "relu", "prelu"}).doc("activation of the MLP's hidden layers");
     v("normalize", normalize)
         .choices({"none", "softmax"})
-        .doc("none: raw scores as weights (the paper); softmax: softmax(score / sqrt(dim)) over real steps (DIN's code)");
+        .doc(
+            "none: raw scores as weights (the paper); softmax: softmax(score / sqrt(dim)) over real steps (DIN's "
+            "code)");
   }
 };
 
@@ -48,12 +52,14 @@ class TargetAttention : public model::Attention {
   TargetAttention(const TargetConfig& c, const Context& ctx)
       : dim_(ctx.dim), query_dim_(ctx.query_dim), activation_(c.activation), softmax_(c.normalize == "softmax") {
     if (ctx.query_dim <= 0)
-      throw ShapeError("attention/target", "needs the candidate item as its query, but the model provides none (query_dim 0)");
+      throw ShapeError("attention/target",
+                       "needs the candidate item as its query, but the model provides none (query_dim 0)");
     if (ctx.query_dim != ctx.dim)
       query_proj_ = &add_child("query_proj", std::make_unique<nn::Linear>(ctx.query_dim, ctx.dim, false, *ctx.rng));
     std::int64_t in = 4 * ctx.dim;
     for (std::size_t i = 0; i < c.hidden.size(); ++i) {
-      layers_.push_back(&add_child(fmt::format("layer{}", i), std::make_unique<nn::Linear>(in, c.hidden[i], true, *ctx.rng)));
+      layers_.push_back(
+          &add_child(fmt::format("layer{}", i), std::make_unique<nn::Linear>(in, c.hidden[i], true, *ctx.rng)));
       if (activation_ == "prelu")
         slopes_.push_back(add_param(fmt::format("prelu{}", i), core::Shape{c.hidden[i]}, nn::init::constant(0.25f)));
       in = c.hidden[i];
@@ -65,14 +71,16 @@ class TargetAttention : public model::Attention {
     check_sequence("attention/target", x, mask, dim_);
     const std::int64_t B = x.shape()[0], T = x.shape()[1];
     check_query("attention/target", query, B, query_dim_);
-    Var q = query_proj_ ? query_proj_->forward(query) : query;                     // [B, dim]
-    q = ops::unsqueeze(q, 1) * Var(Tensor::full(core::Shape{B, T, 1}, 1.f));      // [B, T, dim]
-    Var h = ops::concat({q, x, q - x, q * x}, -1);                                 // [B, T, 4 dim]
+    Var q = query_proj_ ? query_proj_->forward(query) : query;                // [B, dim]
+    q = ops::unsqueeze(q, 1) * Var(Tensor::full(core::Shape{B, T, 1}, 1.f));  // [B, T, dim]
+    Var h = ops::concat({q, x, q - x, q * x}, -1);                            // [B, T, 4 dim]
     for (std::size_t i = 0; i < layers_.size(); ++i) h = hidden(i, h);
-    const Var a = ops::squeeze(score_->forward(h), -1);                            // [B, T]
+    const Var a = ops::squeeze(score_->forward(h), -1);  // [B, T]
     Var w;
-    if (softmax_) w = masked_softmax(a / std::sqrt(static_cast<float>(dim_)), Mask{.real = mask});
-    else w = mask.defined() ? a * Var(mask) : a;
+    if (softmax_)
+      w = masked_softmax(a / std::sqrt(static_cast<float>(dim_)), Mask{.real = mask});
+    else
+      w = mask.defined() ? a * Var(mask) : a;
     weights_ = w.value();
     return weighted_sum(w, x);  // [B, dim]
   }
@@ -98,5 +106,6 @@ class TargetAttention : public model::Attention {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Attention, target, attnlab::plugins::TargetAttention, attnlab::plugins::TargetConfig,
-                        "target attention (DIN, Zhou et al. 2018): the candidate item weighs the history through an MLP");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::model::Attention, target, attnlab::plugins::TargetAttention, attnlab::plugins::TargetConfig,
+    "target attention (DIN, Zhou et al. 2018): the candidate item weighs the history through an MLP");

@@ -31,8 +31,12 @@ struct UserAttentionConfig {
   bool key_bias = false;
   template <class V>
   void visit(V& v) {
-    v("attention_dim", attention_dim).range(1, 65536).doc("width A of the query and key projections; absent: the input width");
-    v("query_activation", query_activation).choices({"none", "relu", "tanh"}).doc("activation of the projected user query (NPA: relu)");
+    v("attention_dim", attention_dim)
+        .range(1, 65536)
+        .doc("width A of the query and key projections; absent: the input width");
+    v("query_activation", query_activation)
+        .choices({"none", "relu", "tanh"})
+        .doc("activation of the projected user query (NPA: relu)");
     v("key_bias", key_bias).doc("a bias in the key projection");
   }
 };
@@ -41,7 +45,8 @@ class UserAttention : public model::Attention {
  public:
   UserAttention(const UserAttentionConfig& c, const Context& ctx) : dim_(ctx.dim), query_dim_(ctx.query_dim) {
     if (ctx.query_dim <= 0)
-      throw ShapeError("attention/user", "needs the user embedding as its query, but the model provides none (query_dim 0)");
+      throw ShapeError("attention/user",
+                       "needs the user embedding as its query, but the model provides none (query_dim 0)");
     const std::int64_t a = c.attention_dim.value_or(ctx.dim);
     scale_ = 1.0f / std::sqrt(static_cast<float>(a));
     if (c.query_activation == "relu") act_ = ops::Activation::relu;
@@ -53,9 +58,9 @@ class UserAttention : public model::Attention {
   Var forward(const Var& x, const Tensor& mask, const Var& query) override {
     check_sequence("attention/user", x, mask, dim_);
     check_query("attention/user", query, x.shape()[0], query_dim_);
-    const Var q = ops::unsqueeze(w_q_->forward(query, act_), 2);                 // [B, A, 1]
-    const Var scores = ops::squeeze(ops::matmul(w_k_->forward(x), q), -1);       // [B, T]
-    const Var w = masked_softmax(scores * scale_, Mask{.real = mask});                          // [B, T]
+    const Var q = ops::unsqueeze(w_q_->forward(query, act_), 2);            // [B, A, 1]
+    const Var scores = ops::squeeze(ops::matmul(w_k_->forward(x), q), -1);  // [B, T]
+    const Var w = masked_softmax(scores * scale_, Mask{.real = mask});      // [B, T]
     weights_ = w.value();
     return weighted_sum(w, x);  // [B, dim]
   }
@@ -72,5 +77,6 @@ class UserAttention : public model::Attention {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Attention, user, attnlab::plugins::UserAttention, attnlab::plugins::UserAttentionConfig,
-                        "personalized attention: the user embedding queries the history, softmax(q·k/sqrt(A)) (NPA, Wu et al. 2019)");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::model::Attention, user, attnlab::plugins::UserAttention, attnlab::plugins::UserAttentionConfig,
+    "personalized attention: the user embedding queries the history, softmax(q·k/sqrt(A)) (NPA, Wu et al. 2019)");

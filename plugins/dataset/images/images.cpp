@@ -61,18 +61,22 @@ bool parse_number(std::string_view s, double& out) {
 }  // namespace
 
 IdxArray read_idx(const std::string& path, std::int64_t expect_dims) {
-  if (std::filesystem::is_directory(path)) throw data::DataError(fmt::format("{}: cannot open: it is a directory", path));
+  if (std::filesystem::is_directory(path))
+    throw data::DataError(fmt::format("{}: cannot open: it is a directory", path));
   gzFile f = gzopen(path.c_str(), "rb");  // plain files are read through transparently
   if (f == nullptr) throw data::DataError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   std::unique_ptr<gzFile_s, int (*)(gzFile)> guard(f, gzclose);
   gzbuffer(f, 1 << 17);
   unsigned char magic[4];
-  if (read_some(f, path, magic, 4) < 4) throw data::DataError(fmt::format("{}: not an IDX file: shorter than its 4-byte magic number", path));
+  if (read_some(f, path, magic, 4) < 4)
+    throw data::DataError(fmt::format("{}: not an IDX file: shorter than its 4-byte magic number", path));
   if (magic[0] != 0 || magic[1] != 0)
-    throw data::DataError(fmt::format("{}: not an IDX file: magic number {:02x}{:02x}{:02x}{:02x} does not start with two zero bytes", path,
-                                      magic[0], magic[1], magic[2], magic[3]));
+    throw data::DataError(
+        fmt::format("{}: not an IDX file: magic number {:02x}{:02x}{:02x}{:02x} does not start with two zero bytes",
+                    path, magic[0], magic[1], magic[2], magic[3]));
   if (magic[2] != 0x08)
-    throw data::DataError(fmt::format("{}: IDX element type 0x{:02X} is not supported (only unsigned bytes, 0x08)", path, magic[2]));
+    throw data::DataError(
+        fmt::format("{}: IDX element type 0x{:02X} is not supported (only unsigned bytes, 0x08)", path, magic[2]));
   const std::int64_t ndims = magic[3];
   if (expect_dims > 0 && ndims != expect_dims)
     throw data::DataError(fmt::format("{}: expected {} dimensions ({}), the IDX header has {}", path, expect_dims,
@@ -81,8 +85,10 @@ IdxArray read_idx(const std::string& path, std::int64_t expect_dims) {
   std::int64_t total = 1;
   for (std::int64_t d = 0; d < ndims; ++d) {
     unsigned char b[4];
-    if (read_some(f, path, b, 4) < 4) throw data::DataError(fmt::format("{}: truncated: the header ends inside dimension {}", path, d + 1));
-    const std::int64_t size = (std::int64_t{b[0]} << 24) | (std::int64_t{b[1]} << 16) | (std::int64_t{b[2]} << 8) | std::int64_t{b[3]};
+    if (read_some(f, path, b, 4) < 4)
+      throw data::DataError(fmt::format("{}: truncated: the header ends inside dimension {}", path, d + 1));
+    const std::int64_t size =
+        (std::int64_t{b[0]} << 24) | (std::int64_t{b[1]} << 16) | (std::int64_t{b[2]} << 8) | std::int64_t{b[3]};
     if (size > (std::int64_t{1} << 31) - 1 || (size > 0 && total > (std::int64_t{1} << 40) / size))
       throw data::DataError(fmt::format("{}: dimension {} = {} is implausibly large", path, d + 1, size));
     a.dims.push_back(size);
@@ -97,7 +103,8 @@ IdxArray read_idx(const std::string& path, std::int64_t expect_dims) {
   std::size_t more = 0;
   for (std::size_t r; (r = read_some(f, path, extra, sizeof extra)) > 0;) more += r;
   if (more > 0)
-    throw data::DataError(fmt::format("{}: {} bytes after the data the header ({}) describes", path, more, fmt::join(a.dims, " x ")));
+    throw data::DataError(
+        fmt::format("{}: {} bytes after the data the header ({}) describes", path, more, fmt::join(a.dims, " x ")));
   return a;
 }
 
@@ -105,7 +112,8 @@ PixelImages read_idx_images(const std::string& images_path, const std::string& l
   IdxArray images = read_idx(images_path, 3);
   const IdxArray labels = read_idx(labels_path, 1);
   if (images.dims[0] != labels.dims[0])
-    throw data::DataError(fmt::format("{} holds {} images but {} holds {} labels", images_path, images.dims[0], labels_path, labels.dims[0]));
+    throw data::DataError(fmt::format("{} holds {} images but {} holds {} labels", images_path, images.dims[0],
+                                      labels_path, labels.dims[0]));
   PixelImages p;
   p.height = images.dims[1];
   p.width = images.dims[2];
@@ -131,9 +139,11 @@ PixelImages read_pixel_csv(const std::string& path, const ImagesConfig& c) {
       std::int64_t w = c.width, h = c.height;
       const std::int64_t pixels = n - 1;
       if (w == 0 && h == 0) {
-        w = h = static_cast<std::int64_t>(std::llround(std::sqrt(static_cast<double>(std::max<std::int64_t>(pixels, 0)))));
+        w = h =
+            static_cast<std::int64_t>(std::llround(std::sqrt(static_cast<double>(std::max<std::int64_t>(pixels, 0)))));
         if (pixels < 1 || w * h != pixels)
-          throw data::DataError(fmt::format("{}:{}: {} pixel columns are not a square image: set width and height", path, line, pixels));
+          throw data::DataError(
+              fmt::format("{}:{}: {} pixel columns are not a square image: set width and height", path, line, pixels));
       } else if (w == 0 || h == 0) {
         const std::int64_t known = w == 0 ? h : w;
         if (pixels < 1 || pixels % known != 0)
@@ -146,8 +156,8 @@ PixelImages read_pixel_csv(const std::string& path, const ImagesConfig& c) {
     }
     const std::int64_t want = p.width * p.height + 1;
     if (n != want)
-      throw data::DataError(fmt::format("{}:{}: expected {} columns ({} x {} pixels and the label), got {}", path, line, want, p.width,
-                                        p.height, n));
+      throw data::DataError(fmt::format("{}:{}: expected {} columns ({} x {} pixels and the label), got {}", path, line,
+                                        want, p.width, p.height, n));
     const std::int64_t label_at = label_first ? 0 : n - 1;
     for (std::int64_t j = 0; j < n; ++j) {
       double x = 0;
@@ -156,7 +166,8 @@ PixelImages read_pixel_csv(const std::string& path, const ImagesConfig& c) {
         throw data::DataError(fmt::format("{}:{}: column {}: expected a number, got '{}'", path, line, j + 1, f));
       if (j == label_at) {
         if (x < 0 || x != std::floor(x) || x > 1e9)
-          throw data::DataError(fmt::format("{}:{}: column {}: label '{}' is not a class id (an integer >= 0)", path, line, j + 1, f));
+          throw data::DataError(
+              fmt::format("{}:{}: column {}: label '{}' is not a class id (an integer >= 0)", path, line, j + 1, f));
         p.labels.push_back(static_cast<std::int64_t>(x));
       } else {
         p.pixels.push_back(static_cast<float>(x));
@@ -171,7 +182,8 @@ PixelImages read_pixel_csv(const std::string& path, const ImagesConfig& c) {
 ImagesDataset::ImagesDataset(const ImagesConfig& c, const Context& ctx) : c_(c), base_dir_(ctx.base_dir) {
   if (c_.format == "idx") {
     if (c_.train_images.empty() || c_.train_labels.empty()) fail("format idx needs train_images and train_labels");
-    if (c_.test_images.empty() != c_.test_labels.empty()) fail("test_images and test_labels go together: give both or neither");
+    if (c_.test_images.empty() != c_.test_labels.empty())
+      fail("test_images and test_labels go together: give both or neither");
   } else {
     if (c_.path.empty()) fail("format csv needs `path`");
     if (c_.delimiter.size() != 1) fail(fmt::format("delimiter '{}' must be one character", c_.delimiter));
@@ -191,13 +203,15 @@ data::Built ImagesDataset::build(data::Table, data::DataReport& report) {
   const bool idx = c_.format == "idx";
   const bool has_test = idx ? !c_.test_images.empty() : !c_.test_path.empty();
   std::string source = idx ? resolve(c_.train_images) : resolve(c_.path);
-  PixelImages train = idx ? read_idx_images(resolve(c_.train_images), resolve(c_.train_labels)) : read_pixel_csv(resolve(c_.path), c_);
+  PixelImages train =
+      idx ? read_idx_images(resolve(c_.train_images), resolve(c_.train_labels)) : read_pixel_csv(resolve(c_.path), c_);
   PixelImages test;
   if (has_test) {
     const std::string test_source = idx ? resolve(c_.test_images) : resolve(c_.test_path);
     test = idx ? read_idx_images(test_source, resolve(c_.test_labels)) : read_pixel_csv(test_source, c_);
     if (test.width != train.width || test.height != train.height)
-      fail(fmt::format("{} has {} x {} images but {} has {} x {}", source, train.width, train.height, test_source, test.width, test.height));
+      fail(fmt::format("{} has {} x {} images but {} has {} x {}", source, train.width, train.height, test_source,
+                       test.width, test.height));
     source += ", " + test_source;
   }
   const std::int64_t n_train = train.size(), n = n_train + test.size(), T = train.height, W = train.width;
@@ -209,7 +223,8 @@ data::Built ImagesDataset::build(data::Table, data::DataReport& report) {
   for (const auto* part : {&train, &test})
     for (const auto l : part->labels) max_label = std::max(max_label, l);
   if (classes == 0) classes = max_label + 1;
-  if (max_label >= classes) fail(fmt::format("label {} in {} is out of range for classes = {}", max_label, source, classes));
+  if (max_label >= classes)
+    fail(fmt::format("label {} in {} is out of range for classes = {}", max_label, source, classes));
 
   data::Built b;
   auto& ex = b.examples;
@@ -239,7 +254,9 @@ data::Built ImagesDataset::build(data::Table, data::DataReport& report) {
     part->bytes = {};
     part->pixels = {};
   }
-  if (top > scale) fail(fmt::format("a pixel of {} is {}, above scale = {}: set `scale` to the largest pixel value", source, top, c_.scale));
+  if (top > scale)
+    fail(fmt::format("a pixel of {} is {}, above scale = {}: set `scale` to the largest pixel value", source, top,
+                     c_.scale));
   if (bottom < 0) fail(fmt::format("a pixel of {} is {}: pixels must be >= 0", source, bottom));
   ex.tokens.assign(static_cast<std::size_t>(n * T), 0);
   ex.begin.resize(static_cast<std::size_t>(n));
@@ -269,12 +286,13 @@ data::Built ImagesDataset::build(data::Table, data::DataReport& report) {
     b.protocol = fmt::format("test file; valid {:g} of the training file, seed {}", c_.valid_ratio, seed);
   } else {
     b.splits = data::random_split(n_train, c_.train_ratio, c_.valid_ratio, seed, kWho);
-    b.protocol = fmt::format("random {:g}/{:g}/{:g} seed {}", c_.train_ratio, c_.valid_ratio, 1.0 - c_.train_ratio - c_.valid_ratio, seed);
+    b.protocol = fmt::format("random {:g}/{:g}/{:g} seed {}", c_.train_ratio, c_.valid_ratio,
+                             1.0 - c_.train_ratio - c_.valid_ratio, seed);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  report.lines.push_back(fmt::format("images: {} images of {} x {} ({} classes) from {} in {:.2f} s; train {}, valid {}, test {} ({})", n, W,
-                                     T, classes, source, seconds, b.splits.train.size(), b.splits.valid.size(), b.splits.test.size(),
-                                     b.protocol));
+  report.lines.push_back(fmt::format(
+      "images: {} images of {} x {} ({} classes) from {} in {:.2f} s; train {}, valid {}, test {} ({})", n, W, T,
+      classes, source, seconds, b.splits.train.size(), b.splits.valid.size(), b.splits.test.size(), b.protocol));
   return b;
 }
 

@@ -52,7 +52,9 @@ struct ImagesConfig {
 
   template <class V>
   void visit(V& v) {
-    v("format", format).choices({"idx", "csv"}).doc("idx: MNIST IDX image + label files; csv: pixel rows with a label column");
+    v("format", format)
+        .choices({"idx", "csv"})
+        .doc("idx: MNIST IDX image + label files; csv: pixel rows with a label column");
     v("train_images", train_images).doc("idx: training images file (idx3-ubyte, plain or gzip)");
     v("train_labels", train_labels).doc("idx: training labels file (idx1-ubyte)");
     v("test_images", test_images).doc("idx: test images file (empty: a random test split of the training file)");
@@ -68,7 +70,9 @@ struct ImagesConfig {
     v("classes", classes).min(0).doc("number of classes (0: the largest label + 1)");
     v("class_names", class_names).doc("names of the classes (empty: their numbers)");
     v("task", task).doc("name of the label column");
-    v("train_ratio", train_ratio).range(0.0, 1.0).doc("fraction of the training file for training (without a test file)");
+    v("train_ratio", train_ratio)
+        .range(0.0, 1.0)
+        .doc("fraction of the training file for training (without a test file)");
     v("valid_ratio", valid_ratio).range(0.0, 1.0).doc("fraction of the training file for validation");
   }
 };
@@ -92,7 +96,7 @@ struct PixelImages {
   std::int64_t width = 0, height = 0;
   std::vector<std::uint8_t> bytes;
   std::vector<float> pixels;
-  std::vector<std::int64_t> labels;   ///< [N], >= 0
+  std::vector<std::int64_t> labels;  ///< [N], >= 0
   std::int64_t size() const { return static_cast<std::int64_t>(labels.size()); }
 };
 
@@ -110,8 +114,8 @@ class ImagesDataset : public data::Dataset {
  public:
   /// Checks the config at once: throws data::DataError "dataset images: ..." when the files of the
   /// format are missing from the config (idx: train_images and train_labels, test ones as a pair;
-  /// csv: path), the delimiter is not one character, train_ratio + valid_ratio > 1 without a test file, class_names has an entry
-  /// count other than classes, or ctx.rng is null.
+  /// csv: path), the delimiter is not one character, train_ratio + valid_ratio > 1 without a test file, class_names has
+  /// an entry count other than classes, or ctx.rng is null.
   ImagesDataset(const ImagesConfig& c, const Context& ctx);
   /// Reads the files and builds examples and splits (see the top of this file). Throws data::DataError
   /// for unreadable or malformed files, mismatched image sizes between the train and test files, a

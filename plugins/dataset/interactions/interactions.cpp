@@ -18,7 +18,8 @@ constexpr const char* kWho = "dataset interactions";
 InteractionsDataset::InteractionsDataset(const InteractionsConfig& c, const Context& ctx)
     : c_(c), path_(data::resolve_path(c.path, ctx.base_dir)) {
   if (c_.click_threshold && c_.rating_col.empty())
-    throw data::DataError(fmt::format("{}: click_threshold needs rating_col (the rating a click is derived from)", kWho));
+    throw data::DataError(
+        fmt::format("{}: click_threshold needs rating_col (the rating a click is derived from)", kWho));
   if (c_.split == "temporal" && c_.q_train > c_.q_valid)
     throw data::DataError(fmt::format("{}: q_train {} must not exceed q_valid {}", kWho, c_.q_train, c_.q_valid));
   if (c_.split == "temporal" && (c_.format == "sasrec" || c_.time_col.empty()))
@@ -76,7 +77,8 @@ data::Built InteractionsDataset::build(data::Table table, data::DataReport& repo
         if (col->missing(r)) {
           const auto line = table.line[static_cast<std::size_t>(r)];
           if (c_.on_error == "fail")
-            throw data::DataError(fmt::format("{}: {}:{}: column '{}' is missing", kWho, table.source, line, col->name));
+            throw data::DataError(
+                fmt::format("{}: {}:{}: column '{}' is missing", kWho, table.source, line, col->name));
           if (dropped++ == 0) first = fmt::format("line {}: column '{}'", line, col->name);
           keep[static_cast<std::size_t>(r)] = 0;
           break;
@@ -99,7 +101,8 @@ data::Built InteractionsDataset::build(data::Table table, data::DataReport& repo
     const std::vector<std::string>* text = &col.str;
     if (col.numeric) {
       formatted.emplace_back(r.size());
-      for (std::size_t i = 0; i < r.size(); ++i) formatted.back()[i] = data::cell_text(col, static_cast<std::int64_t>(i));
+      for (std::size_t i = 0; i < r.size(); ++i)
+        formatted.back()[i] = data::cell_text(col, static_cast<std::int64_t>(i));
       text = &formatted.back();
     }
     for (std::size_t i = 0; i < r.size(); ++i) r[i] = (*text)[i];
@@ -119,34 +122,37 @@ data::Built InteractionsDataset::build(data::Table table, data::DataReport& repo
   b.examples = data::next_item_examples(s, c_.min_history, kWho);
   auto& ex = b.examples;
   if (ex.size() == 0)
-    throw data::DataError(fmt::format("{}: no examples: {} rows, {} users, and no user has more than min_history = {} interactions",
-                                      kWho, table.rows(), s.num_users(), c_.min_history));
+    throw data::DataError(
+        fmt::format("{}: no examples: {} rows, {} users, and no user has more than min_history = {} interactions", kWho,
+                    table.rows(), s.num_users(), c_.min_history));
   if (rated) {
     data::LabelColumn rating{.task = "rating", .kind = data::LabelKind::kValue};
     data::LabelColumn click{.task = "click", .kind = data::LabelKind::kBinary};
     for (std::int64_t i = 0; i < ex.size(); ++i) {
       const float r = s.ratings[static_cast<std::size_t>(ex.end[static_cast<std::size_t>(i)])];  // the target's rating
       rating.values.push_back(r);
-      if (c_.click_threshold)
-        click.values.push_back(std::isnan(r) ? r : (r >= *c_.click_threshold ? 1.0f : 0.0f));
+      if (c_.click_threshold) click.values.push_back(std::isnan(r) ? r : (r >= *c_.click_threshold ? 1.0f : 0.0f));
     }
     ex.labels.push_back(std::move(rating));
     if (c_.click_threshold) ex.labels.push_back(std::move(click));
   }
   if (c_.fill_targets)
-    for (std::int64_t i = 0; i < ex.size(); ++i) ex.targets.push_back(s.items[static_cast<std::size_t>(ex.end[static_cast<std::size_t>(i)])]);
+    for (std::int64_t i = 0; i < ex.size(); ++i)
+      ex.targets.push_back(s.items[static_cast<std::size_t>(ex.end[static_cast<std::size_t>(i)])]);
 
   if (c_.split == "leave_one_out") {
     b.splits = data::leave_one_out(ex, s.offsets);
-    b.protocol = fmt::format("leave_one_out (per user: last target test, second-to-last valid, earlier train; users with < 3 "
-                             "interactions train only), min_history {}",
-                             c_.min_history);
+    b.protocol = fmt::format(
+        "leave_one_out (per user: last target test, second-to-last valid, earlier train; users with < 3 "
+        "interactions train only), min_history {}",
+        c_.min_history);
   } else {
     auto t = data::temporal_split(ex, c_.q_train, c_.q_valid, kWho);
     b.splits = std::move(t.splits);
-    b.protocol = fmt::format("temporal (target time <= {} train, <= {} valid, later test: quantiles {} and {} of target times), "
-                             "min_history {}",
-                             t.cut_train, t.cut_valid, c_.q_train, c_.q_valid, c_.min_history);
+    b.protocol = fmt::format(
+        "temporal (target time <= {} train, <= {} valid, later test: quantiles {} and {} of target times), "
+        "min_history {}",
+        t.cut_train, t.cut_valid, c_.q_train, c_.q_valid, c_.min_history);
   }
   if (c_.max_train_per_user > 0) {
     // Training rows are sorted, so a user's targets run oldest to newest: keep the last N of each.
@@ -155,19 +161,19 @@ data::Built InteractionsDataset::build(data::Table table, data::DataReport& repo
     for (auto it = b.splits.train.rbegin(); it != b.splits.train.rend(); ++it)
       if (seen[ex.users[static_cast<std::size_t>(*it)]]++ < c_.max_train_per_user) kept.push_back(*it);
     std::reverse(kept.begin(), kept.end());
-    report.lines.push_back(fmt::format("{}: max_train_per_user {} keeps {} of {} training targets", kWho, c_.max_train_per_user,
-                                       kept.size(), b.splits.train.size()));
+    report.lines.push_back(fmt::format("{}: max_train_per_user {} keeps {} of {} training targets", kWho,
+                                       c_.max_train_per_user, kept.size(), b.splits.train.size()));
     b.splits.train = std::move(kept);
     b.protocol += fmt::format("; training limited to each user's last {} targets", c_.max_train_per_user);
   }
-  report.lines.push_back(fmt::format("{}: {} interactions, {} users, {} items; {} examples: train {}, valid {}, test {}", kWho,
-                                     s.items.size(), s.num_users(), s.num_items(), ex.size(), b.splits.train.size(),
-                                     b.splits.valid.size(), b.splits.test.size()));
+  report.lines.push_back(fmt::format(
+      "{}: {} interactions, {} users, {} items; {} examples: train {}, valid {}, test {}", kWho, s.items.size(),
+      s.num_users(), s.num_items(), ex.size(), b.splits.train.size(), b.splits.valid.size(), b.splits.test.size()));
   return b;
 }
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::data::Dataset, interactions, attnlab::plugins::InteractionsDataset,
-                        attnlab::plugins::InteractionsConfig,
-                        "user-item interaction logs (CSV/TSV/SASRec, .gz) as next-item examples with leave-one-out or temporal splits");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::data::Dataset, interactions, attnlab::plugins::InteractionsDataset, attnlab::plugins::InteractionsConfig,
+    "user-item interaction logs (CSV/TSV/SASRec, .gz) as next-item examples with leave-one-out or temporal splits");

@@ -62,8 +62,11 @@ struct InteractionsConfig {
 
   template <class V>
   void visit(V& v) {
-    v.required("path", path).doc("interactions file (plain or .gz); relative paths are resolved against the spec's directory");
-    v("format", format).choices({"table", "sasrec"}).doc("table: delimited columns; sasrec: 'user item' per line, time-ordered, no header");
+    v.required("path", path)
+        .doc("interactions file (plain or .gz); relative paths are resolved against the spec's directory");
+    v("format", format)
+        .choices({"table", "sasrec"})
+        .doc("table: delimited columns; sasrec: 'user item' per line, time-ordered, no header");
     v("delimiter", delimiter).doc("table: one character (',' '\\t' ';'), 'tab', or 'whitespace' (runs of blanks)");
     v("header", header).doc("table: the first line names the columns (else give names)");
     v("names", names).doc("table: column names (required without a header; with one, they replace its names)");
@@ -74,14 +77,26 @@ struct InteractionsConfig {
     v("time_col", time_col).doc("table: column of the numeric timestamp; '' = none (the row order is the time order)");
     v("rating_col", rating_col).doc("numeric rating column: adds the 'rating' value label ('' = none)");
     v("click_threshold", click_threshold).doc("adds the 'click' binary label: rating >= this (needs rating_col)");
-    v("split", split).choices({"leave_one_out", "temporal"}).doc("leave_one_out: per user last target test, second-to-last valid; temporal: global time quantiles");
-    v("q_train", q_train).range(0.0, 1.0).doc("temporal: targets with time <= the q_train quantile of target times train");
-    v("q_valid", q_valid).range(0.0, 1.0).doc("temporal: targets with time <= the q_valid quantile (and > the q_train one) validate; later ones test");
+    v("split", split)
+        .choices({"leave_one_out", "temporal"})
+        .doc("leave_one_out: per user last target test, second-to-last valid; temporal: global time quantiles");
+    v("q_train", q_train)
+        .range(0.0, 1.0)
+        .doc("temporal: targets with time <= the q_train quantile of target times train");
+    v("q_valid", q_valid)
+        .range(0.0, 1.0)
+        .doc("temporal: targets with time <= the q_valid quantile (and > the q_train one) validate; later ones test");
     v("min_history", min_history).min(1).doc("shortest history of an example (targets at positions >= this)");
-    v("on_error", on_error).choices({"fail", "drop"}).doc("malformed rows and rows missing user/item/time: fail, or drop them (counted in the log)");
-    v("max_train_per_user", max_train_per_user).min(0)
+    v("on_error", on_error)
+        .choices({"fail", "drop"})
+        .doc("malformed rows and rows missing user/item/time: fail, or drop them (counted in the log)");
+    v("max_train_per_user", max_train_per_user)
+        .min(0)
         .doc("keep only each user's most recent N training targets (0: all); valid and test are unchanged");
-    v("fill_targets", fill_targets).doc("fill Examples::targets with the target item (for rating/click models with query: target; leaks the next_item label)");
+    v("fill_targets", fill_targets)
+        .doc(
+            "fill Examples::targets with the target item (for rating/click models with query: target; leaks the "
+            "next_item label)");
   }
 };
 

@@ -18,14 +18,20 @@ constexpr const char* kWho = "dataset synthetic";
 
 [[noreturn]] void fail(const std::string& what) { throw data::DataError(fmt::format("{}: {}", kWho, what)); }
 
-std::int64_t below(core::Rng& rng, std::int64_t n) { return static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n))); }
+std::int64_t below(core::Rng& rng, std::int64_t n) {
+  return static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n)));
+}
 
-bool wants(const SyntheticConfig& c, const char* task) { return std::find(c.tasks.begin(), c.tasks.end(), task) != c.tasks.end(); }
+bool wants(const SyntheticConfig& c, const char* task) {
+  return std::find(c.tasks.begin(), c.tasks.end(), task) != c.tasks.end();
+}
 
 // Items grouped by topic, compressed: topic t's items are items[off[t], off[t+1]).
 struct Groups {
   std::vector<std::int64_t> off, items;
-  std::int64_t size(std::int64_t t) const { return off[static_cast<std::size_t>(t) + 1] - off[static_cast<std::size_t>(t)]; }
+  std::int64_t size(std::int64_t t) const {
+    return off[static_cast<std::size_t>(t) + 1] - off[static_cast<std::size_t>(t)];
+  }
   std::int64_t pick(std::int64_t t, core::Rng& rng) const {
     return items[static_cast<std::size_t>(off[static_cast<std::size_t>(t)] + below(rng, size(t)))];
   }
@@ -40,8 +46,9 @@ void check_synthetic_config(const SyntheticConfig& c) {
     fail(fmt::format("user_interests = {} exceeds num_topics = {}", c.user_interests, c.num_topics));
   if (c.num_topics < 2) fail(fmt::format("num_topics = {}: at least 2 topics are needed", c.num_topics));
   if (c.num_items < 2 * c.num_topics)
-    fail(fmt::format("num_items = {} is less than 2 * num_topics = {} (each topic needs a signal and a background item)",
-                     c.num_items, 2 * c.num_topics));
+    fail(
+        fmt::format("num_items = {} is less than 2 * num_topics = {} (each topic needs a signal and a background item)",
+                    c.num_items, 2 * c.num_topics));
   if (c.distractor + c.decoy > 1.0 + 1e-12)
     fail(fmt::format("distractor + decoy = {} + {} exceeds 1", c.distractor, c.decoy));
   if (c.train_ratio + c.valid_ratio > 1.0 + 1e-12)
@@ -60,7 +67,8 @@ SyntheticData generate_synthetic(const SyntheticConfig& c, std::int64_t n, core:
   // ---- the world ----
   std::vector<std::int64_t> perm(static_cast<std::size_t>(c.num_items));
   std::iota(perm.begin(), perm.end(), 1);
-  for (std::int64_t i = c.num_items - 1; i > 0; --i) std::swap(perm[static_cast<std::size_t>(i)], perm[static_cast<std::size_t>(below(rng, i + 1))]);
+  for (std::int64_t i = c.num_items - 1; i > 0; --i)
+    std::swap(perm[static_cast<std::size_t>(i)], perm[static_cast<std::size_t>(below(rng, i + 1))]);
   d.item_topic.assign(static_cast<std::size_t>(c.num_items) + 1, -1);
   d.item_signal.assign(static_cast<std::size_t>(c.num_items) + 1, 0);
   d.successor.assign(static_cast<std::size_t>(c.num_items) + 1, 0);
@@ -72,7 +80,8 @@ SyntheticData generate_synthetic(const SyntheticConfig& c, std::int64_t n, core:
     std::vector<std::int64_t> members;  // perm positions j with j % num_topics == t: a random, balanced deal
     for (std::int64_t j = t; j < c.num_items; j += num_topics) members.push_back(perm[static_cast<std::size_t>(j)]);
     const auto size = static_cast<std::int64_t>(members.size());
-    const std::int64_t n_signal = std::clamp<std::int64_t>(std::llround(c.signal_fraction * static_cast<double>(size)), 1, size - 1);
+    const std::int64_t n_signal =
+        std::clamp<std::int64_t>(std::llround(c.signal_fraction * static_cast<double>(size)), 1, size - 1);
     for (std::int64_t j = 0; j < size; ++j) {
       const std::int64_t item = members[static_cast<std::size_t>(j)];
       d.item_topic[static_cast<std::size_t>(item)] = t;
@@ -234,7 +243,8 @@ data::Built SyntheticDataset::build(data::Table, data::DataReport& report) {
   if (random) {
     const std::uint64_t seed = rng_.fork(2).next_u64();
     b.splits = data::random_split(n, c_.train_ratio, c_.valid_ratio, seed, kWho);
-    b.protocol = fmt::format("random {:g}/{:g}/{:g} seed {}", c_.train_ratio, c_.valid_ratio, 1.0 - c_.train_ratio - c_.valid_ratio, seed);
+    b.protocol = fmt::format("random {:g}/{:g}/{:g} seed {}", c_.train_ratio, c_.valid_ratio,
+                             1.0 - c_.train_ratio - c_.valid_ratio, seed);
   } else {
     auto range = [](std::int64_t from, std::int64_t to) {
       std::vector<std::int64_t> r(static_cast<std::size_t>(to - from));
@@ -245,7 +255,8 @@ data::Built SyntheticDataset::build(data::Table, data::DataReport& report) {
     b.protocol = fmt::format("count {}/{}/{}", c_.train, c_.valid, c_.test);
   }
   report.lines.push_back(fmt::format(
-      "synthetic: {} sequences of {} items ({} informative), {} items in {} topics (signal fraction {}), {} users with {} "
+      "synthetic: {} sequences of {} items ({} informative), {} items in {} topics (signal fraction {}), {} users with "
+      "{} "
       "interests; distractor {}, decoy {}; train {}, valid {}, test {}",
       n, c_.seq_len, c_.informative, c_.num_items, c_.num_topics, c_.signal_fraction, c_.num_users, c_.user_interests,
       c_.distractor, c_.decoy, b.splits.train.size(), b.splits.valid.size(), b.splits.test.size()));
@@ -254,5 +265,6 @@ data::Built SyntheticDataset::build(data::Table, data::DataReport& report) {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::data::Dataset, synthetic, attnlab::plugins::SyntheticDataset, attnlab::plugins::SyntheticConfig,
-                        "generated user sequences with planted informative positions (topic, next_item, click, rating)");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::data::Dataset, synthetic, attnlab::plugins::SyntheticDataset, attnlab::plugins::SyntheticConfig,
+    "generated user sequences with planted informative positions (topic, next_item, click, rating)");

@@ -77,16 +77,24 @@ struct SyntheticConfig {
   void visit(V& v) {
     v("num_items", num_items).min(2).doc("items (ids 1..num_items; 0 is padding); at least 2 per topic");
     v("num_topics", num_topics).min(2).doc("topics the items are dealt into");
-    v("signal_fraction", signal_fraction).range(0.0, 1.0).doc("fraction of each topic's items that are signal items (at least 1, at most all but 1)");
+    v("signal_fraction", signal_fraction)
+        .range(0.0, 1.0)
+        .doc("fraction of each topic's items that are signal items (at least 1, at most all but 1)");
     v("num_users", num_users).min(1).doc("users");
     v("user_interests", user_interests).min(1).doc("interest topics per user (at most num_topics)");
     v("seq_len", seq_len).min(1).doc("items per sequence");
     v("informative", informative).min(1).doc("planted (truth) positions per sequence, k <= seq_len");
-    v("distractor", distractor).range(0.0, 1.0).doc("probability that a noise position holds an item of the user's other interest topics");
-    v("decoy", decoy).range(0.0, 1.0).doc("probability that a noise position holds a signal item of another topic (distractor + decoy <= 1)");
+    v("distractor", distractor)
+        .range(0.0, 1.0)
+        .doc("probability that a noise position holds an item of the user's other interest topics");
+    v("decoy", decoy)
+        .range(0.0, 1.0)
+        .doc("probability that a noise position holds a signal item of another topic (distractor + decoy <= 1)");
     v("rating_noise", rating_noise).min(0.0).doc("standard deviation of the rating noise before rounding");
     v("tasks", tasks).choices({"topic", "next_item", "click", "rating"}).doc("label columns to produce, in this order");
-    v("split", split).choices({"random", "count"}).doc("random: sequences split by ratios; count: train/valid/test sequences");
+    v("split", split)
+        .choices({"random", "count"})
+        .doc("random: sequences split by ratios; count: train/valid/test sequences");
     v("sequences", sequences).min(1).doc("sequences to generate (split: random)");
     v("train_ratio", train_ratio).range(0.0, 1.0).doc("fraction of sequences for training (split: random)");
     v("valid_ratio", valid_ratio).range(0.0, 1.0).doc("fraction for validation (split: random); the rest is test");
@@ -99,11 +107,11 @@ struct SyntheticConfig {
 /// The generated examples and the hidden world they came from (for tests and analysis).
 struct SyntheticData {
   data::Examples examples;
-  std::vector<std::int64_t> item_topic;        ///< [num_items + 1]: topic of item i (item_topic[0] = -1)
-  std::vector<std::uint8_t> item_signal;       ///< [num_items + 1]: 1 for a signal item
-  std::vector<std::int64_t> successor;         ///< [num_items + 1]: successor of a signal item (0 otherwise)
-  std::vector<std::int64_t> user_topics;       ///< [num_users * user_interests]: user u's interests
-  std::vector<std::int64_t> target_topic;      ///< [N]: the target topic of each example
+  std::vector<std::int64_t> item_topic;    ///< [num_items + 1]: topic of item i (item_topic[0] = -1)
+  std::vector<std::uint8_t> item_signal;   ///< [num_items + 1]: 1 for a signal item
+  std::vector<std::int64_t> successor;     ///< [num_items + 1]: successor of a signal item (0 otherwise)
+  std::vector<std::int64_t> user_topics;   ///< [num_users * user_interests]: user u's interests
+  std::vector<std::int64_t> target_topic;  ///< [N]: the target topic of each example
 };
 
 /// Checks a config: throws data::DataError "dataset synthetic: <what>" when informative > seq_len,

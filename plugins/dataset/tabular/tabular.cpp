@@ -23,7 +23,9 @@ std::string join(const std::vector<std::string>& v) {
   return r.empty() ? "(none)" : r;
 }
 
-bool contains(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+bool contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
 
 std::optional<double> as_number(const std::string& s) {
   double v = 0;
@@ -38,15 +40,16 @@ std::vector<std::string> sorted_distinct(std::vector<std::string> v) {
   v.erase(std::unique(v.begin(), v.end()), v.end());
   bool numbers = true;
   for (const auto& x : v) numbers = numbers && as_number(x).has_value();
-  if (numbers) std::stable_sort(v.begin(), v.end(), [](const std::string& a, const std::string& b) { return *as_number(a) < *as_number(b); });
+  if (numbers)
+    std::stable_sort(v.begin(), v.end(),
+                     [](const std::string& a, const std::string& b) { return *as_number(a) < *as_number(b); });
   return v;
 }
 
 }  // namespace
 
 TabularDataset::TabularDataset(const TabularConfig& c, const Context& ctx)
-    : c_(c),
-      path_(data::resolve_path(c.path, ctx.base_dir)),
+    : c_(c), path_(data::resolve_path(c.path, ctx.base_dir)),
       test_path_(c.test_path.empty() ? "" : data::resolve_path(c.test_path, ctx.base_dir)),
       seed_(c.seed ? static_cast<std::uint64_t>(*c.seed) : (ctx.rng ? ctx.rng->fork(0x7ab1e).next_u64() : 0)) {
   if (c_.tasks.empty()) throw data::DataError(fmt::format("{}: no tasks: give at least one label column", kWho));
@@ -56,7 +59,8 @@ TabularDataset::TabularDataset(const TabularConfig& c, const Context& ctx)
   std::vector<std::pair<std::string, std::string>> used;  // (column, role)
   auto use = [&used](const std::string& col, const std::string& role) {
     for (const auto& [c2, r2] : used)
-      if (c2 == col) throw data::DataError(fmt::format("{}: column '{}' is used twice: as {} and as {}", kWho, col, r2, role));
+      if (c2 == col)
+        throw data::DataError(fmt::format("{}: column '{}' is used twice: as {} and as {}", kWho, col, r2, role));
     used.emplace_back(col, role);
   };
   for (const auto& f : c_.categorical) use(f, "a categorical feature");
@@ -102,7 +106,9 @@ data::Table TabularDataset::load(data::DataReport& report) {
 
 data::Built TabularDataset::build(data::Table table, data::DataReport& report) {
   const std::int64_t n = table.rows();
-  if (n == 0) throw data::DataError(fmt::format("{}: no examples: {} has no rows left after reading and row steps", kWho, table.source));
+  if (n == 0)
+    throw data::DataError(
+        fmt::format("{}: no examples: {} has no rows left after reading and row steps", kWho, table.source));
   data::Built b;
   // Splits first: the categorical codes are learnt from the training rows only.
   if (table.part.empty()) {
@@ -111,15 +117,19 @@ data::Built TabularDataset::build(data::Table table, data::DataReport& report) {
   } else {
     std::vector<std::int64_t> first;
     for (std::int64_t r = 0; r < n; ++r) {
-      if (table.part[static_cast<std::size_t>(r)] == 0) first.push_back(r);
-      else b.splits.test.push_back(r);
+      if (table.part[static_cast<std::size_t>(r)] == 0)
+        first.push_back(r);
+      else
+        b.splits.test.push_back(r);
     }
-    const auto inner = data::random_split(static_cast<std::int64_t>(first.size()), 1.0 - c_.valid, c_.valid, seed_, kWho);
+    const auto inner =
+        data::random_split(static_cast<std::int64_t>(first.size()), 1.0 - c_.valid, c_.valid, seed_, kWho);
     for (auto i : inner.train) b.splits.train.push_back(first[static_cast<std::size_t>(i)]);
     for (auto i : inner.test) b.splits.train.push_back(first[static_cast<std::size_t>(i)]);  // rounding leftovers
     for (auto i : inner.valid) b.splits.valid.push_back(first[static_cast<std::size_t>(i)]);
     std::sort(b.splits.train.begin(), b.splits.train.end());
-    b.protocol = fmt::format("test file {}; valid {} of the training file at random, seed {}", c_.test_path, c_.valid, seed_);
+    b.protocol =
+        fmt::format("test file {}; valid {} of the training file at random, seed {}", c_.test_path, c_.valid, seed_);
   }
   if (b.splits.train.empty())
     throw data::DataError(fmt::format("{}: no training examples ({} rows, protocol: {})", kWho, n, b.protocol));
@@ -151,26 +161,31 @@ data::Built TabularDataset::build(data::Table table, data::DataReport& report) {
   for (std::int64_t d = 0; d < D; ++d) {
     const data::Column& col = table.column(c_.numeric[static_cast<std::size_t>(d)], kWho);
     if (!col.numeric) throw data::DataError(fmt::format("{}: numeric column '{}' holds text", kWho, col.name));
-    for (std::int64_t r = 0; r < n; ++r) ex.dense[static_cast<std::size_t>(r * D + d)] = static_cast<float>(col.num[static_cast<std::size_t>(r)]);
+    for (std::int64_t r = 0; r < n; ++r)
+      ex.dense[static_cast<std::size_t>(r * D + d)] = static_cast<float>(col.num[static_cast<std::size_t>(r)]);
     ex.dense_names.push_back(col.name);
   }
   if (c_.tokens && F > 0) {
     std::vector<std::int64_t> offset(static_cast<std::size_t>(F), 0);
     for (std::int64_t f = 1; f < F; ++f)
-      offset[static_cast<std::size_t>(f)] = offset[static_cast<std::size_t>(f - 1)] + ex.categorical_cardinality[static_cast<std::size_t>(f - 1)];
+      offset[static_cast<std::size_t>(f)] =
+          offset[static_cast<std::size_t>(f - 1)] + ex.categorical_cardinality[static_cast<std::size_t>(f - 1)];
     ex.vocab = 1 + offset.back() + ex.categorical_cardinality.back();
     ex.tokens.resize(static_cast<std::size_t>(n * F));
     for (std::int64_t r = 0; r < n; ++r) {
       ex.begin[static_cast<std::size_t>(r)] = r * F;
       ex.end[static_cast<std::size_t>(r)] = (r + 1) * F;
       for (std::int64_t f = 0; f < F; ++f)
-        ex.tokens[static_cast<std::size_t>(r * F + f)] = 1 + offset[static_cast<std::size_t>(f)] + ex.categorical[static_cast<std::size_t>(r * F + f)];
+        ex.tokens[static_cast<std::size_t>(r * F + f)] =
+            1 + offset[static_cast<std::size_t>(f)] + ex.categorical[static_cast<std::size_t>(r * F + f)];
     }
   }
 
   for (const auto& t : c_.tasks) {
     const data::Column& col = table.column(t.column, kWho);
-    auto where = [&](std::int64_t r) { return fmt::format("{}: {}:{}: task '{}'", kWho, table.source, table.line[static_cast<std::size_t>(r)], t.name); };
+    auto where = [&](std::int64_t r) {
+      return fmt::format("{}: {}:{}: task '{}'", kWho, table.source, table.line[static_cast<std::size_t>(r)], t.name);
+    };
     auto label_text = [&](std::int64_t r) {
       std::string v = data::cell_text(col, r);
       if (!t.strip.empty() && v.size() > t.strip.size() && v.ends_with(t.strip)) v.resize(v.size() - t.strip.size());
@@ -180,18 +195,23 @@ data::Built TabularDataset::build(data::Table table, data::DataReport& report) {
     l.task = t.name;
     if (t.kind == "value") {
       l.kind = data::LabelKind::kValue;
-      if (!col.numeric) throw data::DataError(fmt::format("{}: task '{}': column '{}' holds text, not numbers", kWho, t.name, col.name));
+      if (!col.numeric)
+        throw data::DataError(
+            fmt::format("{}: task '{}': column '{}' holds text, not numbers", kWho, t.name, col.name));
       for (double x : col.num) l.values.push_back(static_cast<float>(x));
     } else if (t.kind == "binary") {
       l.kind = data::LabelKind::kBinary;
       for (std::int64_t r = 0; r < n; ++r) {
         const std::string v = label_text(r);
-        if (v.empty()) l.values.push_back(std::numeric_limits<float>::quiet_NaN());
-        else if (contains(t.positive, v)) l.values.push_back(1.0f);
-        else if (t.negative.empty() || contains(t.negative, v)) l.values.push_back(0.0f);
+        if (v.empty())
+          l.values.push_back(std::numeric_limits<float>::quiet_NaN());
+        else if (contains(t.positive, v))
+          l.values.push_back(1.0f);
+        else if (t.negative.empty() || contains(t.negative, v))
+          l.values.push_back(0.0f);
         else
-          throw data::DataError(fmt::format("{}: value '{}' is not one of: {} (positive), {} (negative)", where(r), v, join(t.positive),
-                                            join(t.negative)));
+          throw data::DataError(fmt::format("{}: value '{}' is not one of: {} (positive), {} (negative)", where(r), v,
+                                            join(t.positive), join(t.negative)));
       }
     } else {
       l.kind = data::LabelKind::kClass;
@@ -214,25 +234,28 @@ data::Built TabularDataset::build(data::Table table, data::DataReport& report) {
           continue;
         }
         const auto it = id.find(v);
-        if (it == id.end()) throw data::DataError(fmt::format("{}: value '{}' is not one of: {}", where(r), v, join(l.class_names)));
+        if (it == id.end())
+          throw data::DataError(fmt::format("{}: value '{}' is not one of: {}", where(r), v, join(l.class_names)));
         l.ids.push_back(it->second);
       }
       l.classes = static_cast<std::int64_t>(l.class_names.size());
       if (l.classes < 2)
-        throw data::DataError(fmt::format("{}: task '{}': column '{}' has {} class(es) ({}); a class task needs at least 2", kWho, t.name,
-                                          col.name, l.classes, join(l.class_names)));
+        throw data::DataError(
+            fmt::format("{}: task '{}': column '{}' has {} class(es) ({}); a class task needs at least 2", kWho, t.name,
+                        col.name, l.classes, join(l.class_names)));
     }
     ex.labels.push_back(std::move(l));
   }
 
-  report.lines.push_back(fmt::format("{}: {} rows ({}); {} categorical, {} numeric features; {} unseen categorical values coded 0; "
-                                     "train {}, valid {}, test {}",
-                                     kWho, n, table.source, F, D, unseen_total, b.splits.train.size(), b.splits.valid.size(),
-                                     b.splits.test.size()));
+  report.lines.push_back(fmt::format(
+      "{}: {} rows ({}); {} categorical, {} numeric features; {} unseen categorical values coded 0; "
+      "train {}, valid {}, test {}",
+      kWho, n, table.source, F, D, unseen_total, b.splits.train.size(), b.splits.valid.size(), b.splits.test.size()));
   return b;
 }
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::data::Dataset, tabular, attnlab::plugins::TabularDataset, attnlab::plugins::TabularConfig,
-                        "rows of a CSV table with categorical/numeric features and one label column per task (UCI Adult-style)");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::data::Dataset, tabular, attnlab::plugins::TabularDataset, attnlab::plugins::TabularConfig,
+    "rows of a CSV table with categorical/numeric features and one label column per task (UCI Adult-style)");

@@ -55,7 +55,9 @@ struct TabularTask {
   void visit(V& v) {
     v.required("name", name).doc("task name (the label column's name in Examples)");
     v.required("column", column).doc("table column holding the label");
-    v("kind", kind).choices({"class", "binary", "value"}).doc("class: class ids; binary: 0/1 by `positive`; value: a number");
+    v("kind", kind)
+        .choices({"class", "binary", "value"})
+        .doc("class: class ids; binary: 0/1 by `positive`; value: a number");
     v("positive", positive).doc("binary: the values meaning 1");
     v("negative", negative).doc("binary: the values meaning 0 (empty: every value not positive); others are errors");
     v("classes", classes).doc("class: the class names in id order (empty: the sorted distinct values)");
@@ -92,11 +94,17 @@ struct TabularConfig {
     v("comment", comment).doc("lines starting with this prefix are skipped ('|' for UCI Adult's test file)");
     v("missing", missing).doc("values meaning missing in any column");
     v("on_error", on_error).choices({"fail", "drop"}).doc("malformed rows: fail, or drop them (counted in the log)");
-    v("categorical", categorical).doc("categorical feature columns (coded per column from the training split; 0 = missing/unseen)");
+    v("categorical", categorical)
+        .doc("categorical feature columns (coded per column from the training split; 0 = missing/unseen)");
     v("numeric", numeric).doc("numeric feature columns (Examples::dense)");
-    v.required("tasks", tasks).doc("label columns, one task each: {name, column, kind: class|binary|value, positive, negative, classes, strip}");
+    v.required("tasks", tasks)
+        .doc(
+            "label columns, one task each: {name, column, kind: class|binary|value, positive, negative, classes, "
+            "strip}");
     v("train", train).range(0.0, 1.0).doc("without test_path: fraction of rows for training");
-    v("valid", valid).range(0.0, 1.0).doc("fraction of rows for validation (of all rows, or of the path rows with test_path)");
+    v("valid", valid)
+        .range(0.0, 1.0)
+        .doc("fraction of rows for validation (of all rows, or of the path rows with test_path)");
     v("seed", seed).min(0).doc("split seed; absent: drawn from the trial's data random stream");
     v("tokens", tokens).doc("make every categorical field a history token (attention over fields)");
   }

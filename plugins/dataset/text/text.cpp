@@ -46,7 +46,8 @@ TextDataset::TextDataset(const TextConfig& c, const Context& ctx) : c_(c) {
   if (c_.kind == "binary" && c_.positive.empty())
     throw data::DataError(fmt::format("{}: kind binary needs `positive`, the label that counts as 1", kWho));
   if (c_.test_path.empty() && c_.train_ratio + c_.valid_ratio > 1.0 + 1e-12)
-    throw data::DataError(fmt::format("{}: train_ratio + valid_ratio = {} + {} exceeds 1", kWho, c_.train_ratio, c_.valid_ratio));
+    throw data::DataError(
+        fmt::format("{}: train_ratio + valid_ratio = {} + {} exceeds 1", kWho, c_.train_ratio, c_.valid_ratio));
   if (ctx.rng == nullptr) throw data::DataError(fmt::format("{}: no data Rng in the context", kWho));
   rng_ = ctx.rng->fork(0x7e47);
   path_ = data::resolve_path(c_.path, ctx.base_dir);
@@ -74,7 +75,8 @@ data::Table TextDataset::load(data::DataReport& report) {
       if (label.empty()) {
         const std::string where = fmt::format("{}:{}", path, line);
         if (c_.on_error == "fail")
-          throw data::DataError(fmt::format("{}: expected label<TAB>text{}", where, tab == std::string_view::npos ? "" : ", got an empty label"));
+          throw data::DataError(fmt::format("{}: expected label<TAB>text{}", where,
+                                            tab == std::string_view::npos ? "" : ", got an empty label"));
         if (dropped++ == 0) first_dropped = where;
         return true;
       }
@@ -93,7 +95,8 @@ data::Table TextDataset::load(data::DataReport& report) {
   }
   if (t.rows() == 0) throw data::DataError(fmt::format("{}: no label<TAB>text rows in {}", kWho, t.source));
   report.lines.push_back(fmt::format("text: {} rows from {}", t.rows(), t.source));
-  if (dropped > 0) report.lines.push_back(fmt::format("text: {} malformed lines dropped (first: {})", dropped, first_dropped));
+  if (dropped > 0)
+    report.lines.push_back(fmt::format("text: {} malformed lines dropped (first: {})", dropped, first_dropped));
   if (blank > 0) report.lines.push_back(fmt::format("text: {} blank lines skipped", blank));
   return t;
 }
@@ -107,23 +110,28 @@ data::Built TextDataset::build(data::Table table, data::DataReport& report) {
   const bool has_part = !table.part.empty();
   auto where = [&](std::int64_t row) {
     const bool test = has_part && table.part[static_cast<std::size_t>(row)] == 1;
-    return fmt::format("{}:{}", test ? test_path_ : path_, table.line.empty() ? row + 1 : table.line[static_cast<std::size_t>(row)]);
+    return fmt::format("{}:{}", test ? test_path_ : path_,
+                       table.line.empty() ? row + 1 : table.line[static_cast<std::size_t>(row)]);
   };
   for (std::int64_t i = 0; i < n; ++i)
-    if (labels.str[static_cast<std::size_t>(i)].empty()) throw data::DataError(fmt::format("{}: empty label", where(i)));
+    if (labels.str[static_cast<std::size_t>(i)].empty())
+      throw data::DataError(fmt::format("{}: empty label", where(i)));
 
   data::Built b;
   const std::uint64_t seed = rng_.fork(1).next_u64();
   if (has_part) {
     std::vector<std::int64_t> first;
-    for (std::int64_t i = 0; i < n; ++i) (table.part[static_cast<std::size_t>(i)] == 0 ? first : b.splits.test).push_back(i);
+    for (std::int64_t i = 0; i < n; ++i)
+      (table.part[static_cast<std::size_t>(i)] == 0 ? first : b.splits.test).push_back(i);
     carve(first, c_.valid_ratio, seed, b.splits);
     b.protocol = fmt::format("test file; valid {:g} of the training file, seed {}", c_.valid_ratio, seed);
   } else {
     b.splits = data::random_split(n, c_.train_ratio, c_.valid_ratio, seed, kWho);
-    b.protocol = fmt::format("random {:g}/{:g}/{:g} seed {}", c_.train_ratio, c_.valid_ratio, 1.0 - c_.train_ratio - c_.valid_ratio, seed);
+    b.protocol = fmt::format("random {:g}/{:g}/{:g} seed {}", c_.train_ratio, c_.valid_ratio,
+                             1.0 - c_.train_ratio - c_.valid_ratio, seed);
   }
-  if (b.splits.train.empty()) throw data::DataError(fmt::format("{}: the training split of {} is empty ({} rows)", kWho, table.source, n));
+  if (b.splits.train.empty())
+    throw data::DataError(fmt::format("{}: the training split of {} is empty ({} rows)", kWho, table.source, n));
 
   data::WordCounter counter;
   for (const auto i : b.splits.train) counter.add_text(texts.str[static_cast<std::size_t>(i)], c_.lowercase);
@@ -138,7 +146,8 @@ data::Built TextDataset::build(data::Table table, data::DataReport& report) {
   for (std::int64_t i = 0; i < n; ++i) {
     ex.begin[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(ex.tokens.size());
     oov[static_cast<std::size_t>(i)] = vocab.encode(texts.str[static_cast<std::size_t>(i)], c_.lowercase, ex.tokens);
-    words[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(ex.tokens.size()) - ex.begin[static_cast<std::size_t>(i)];
+    words[static_cast<std::size_t>(i)] =
+        static_cast<std::int64_t>(ex.tokens.size()) - ex.begin[static_cast<std::size_t>(i)];
     if (words[static_cast<std::size_t>(i)] == 0) {
       ex.tokens.push_back(data::Vocabulary::kUnknown);
       ++wordless;
@@ -163,8 +172,8 @@ data::Built TextDataset::build(data::Table table, data::DataReport& report) {
     if (!counts.contains(c_.positive)) {
       std::vector<std::string> seen;
       for (const auto& [name, count] : counts) seen.push_back(name);
-      throw data::DataError(fmt::format("{}: positive label '{}' is not a label of any row of {}; labels: {}", kWho, c_.positive,
-                                        table.source, fmt::join(seen, ", ")));
+      throw data::DataError(fmt::format("{}: positive label '{}' is not a label of any row of {}; labels: {}", kWho,
+                                        c_.positive, table.source, fmt::join(seen, ", ")));
     }
     label.kind = data::LabelKind::kBinary;
     label.values.reserve(static_cast<std::size_t>(n));
@@ -174,8 +183,9 @@ data::Built TextDataset::build(data::Table table, data::DataReport& report) {
 
   std::vector<std::string> label_counts;
   for (const auto& [name, count] : counts) label_counts.push_back(fmt::format("{} {}", name, count));
-  report.lines.push_back(fmt::format("text: {} texts ({}); splits train {}, valid {}, test {} ({})", n, fmt::join(label_counts, ", "),
-                                     b.splits.train.size(), b.splits.valid.size(), b.splits.test.size(), b.protocol));
+  report.lines.push_back(fmt::format("text: {} texts ({}); splits train {}, valid {}, test {} ({})", n,
+                                     fmt::join(label_counts, ", "), b.splits.train.size(), b.splits.valid.size(),
+                                     b.splits.test.size(), b.protocol));
   auto rate = [&](const std::vector<std::int64_t>& rows) {
     std::int64_t o = 0, w = 0;
     for (const auto i : rows) {
@@ -184,15 +194,17 @@ data::Built TextDataset::build(data::Table table, data::DataReport& report) {
     }
     return w == 0 ? 0.0 : 100.0 * static_cast<double>(o) / static_cast<double>(w);
   };
-  report.lines.push_back(fmt::format("text: vocabulary {} words (+ padding, OOV) of {} distinct training words (min_count {}, max_size {}); "
-                                     "OOV rate train {:.2f}%, valid {:.2f}%, test {:.2f}%",
-                                     vocab.size() - 2, counter.distinct(), c_.min_count, c_.max_size, rate(b.splits.train),
-                                     rate(b.splits.valid), rate(b.splits.test)));
+  report.lines.push_back(fmt::format(
+      "text: vocabulary {} words (+ padding, OOV) of {} distinct training words (min_count {}, max_size {}); "
+      "OOV rate train {:.2f}%, valid {:.2f}%, test {:.2f}%",
+      vocab.size() - 2, counter.distinct(), c_.min_count, c_.max_size, rate(b.splits.train), rate(b.splits.valid),
+      rate(b.splits.test)));
   if (wordless > 0) report.lines.push_back(fmt::format("text: {} texts without any word got one OOV token", wordless));
   return b;
 }
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::data::Dataset, text, attnlab::plugins::TextDataset, attnlab::plugins::TextConfig,
-                        "labelled texts, one `label<TAB>text` per line (SMS spam format), tokenized with a train-only vocabulary");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::data::Dataset, text, attnlab::plugins::TextDataset, attnlab::plugins::TextConfig,
+    "labelled texts, one `label<TAB>text` per line (SMS spam format), tokenized with a train-only vocabulary");

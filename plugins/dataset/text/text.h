@@ -50,14 +50,20 @@ struct TextConfig {
     v.required("path", path).doc("label<TAB>text file (plain or gzip); relative paths from the spec's directory");
     v("test_path", test_path).doc("a separate test file in the same format (empty: a random test split of `path`)");
     v("task", task).doc("name of the label column (the task heads refer to)");
-    v("kind", kind).choices({"class", "binary"}).doc("class: one class per distinct label (sorted); binary: 1 iff label == positive");
+    v("kind", kind)
+        .choices({"class", "binary"})
+        .doc("class: one class per distinct label (sorted); binary: 1 iff label == positive");
     v("positive", positive).doc("the positive label (kind: binary)");
     v("lowercase", lowercase).doc("lowercase ASCII letters before building the vocabulary");
     v("min_count", min_count).min(1).doc("keep words seen at least this often in the training split");
     v("max_size", max_size).min(0).doc("keep at most this many words, most frequent first (0: no limit)");
     v("train_ratio", train_ratio).range(0.0, 1.0).doc("fraction of rows for training (without test_path)");
-    v("valid_ratio", valid_ratio).range(0.0, 1.0).doc("fraction of rows (of `path` rows with test_path) for validation");
-    v("on_error", on_error).choices({"fail", "drop"}).doc("a malformed line: fail, or drop it and count it in the report");
+    v("valid_ratio", valid_ratio)
+        .range(0.0, 1.0)
+        .doc("fraction of rows (of `path` rows with test_path) for validation");
+    v("on_error", on_error)
+        .choices({"fail", "drop"})
+        .doc("a malformed line: fail, or drop it and count it in the report");
   }
 };
 

@@ -48,11 +48,17 @@ struct CnnConfig {
   double dropout = 0.0;
   template <class V>
   void visit(V& v) {
-    v("kernel_sizes", kernel_sizes).range(1, 64).doc("kernel widths of the parallel branches of every layer (at least one)");
-    v("channels", channels).range(1, 65536).doc("output channels of each branch; a layer outputs channels * len(kernel_sizes)");
+    v("kernel_sizes", kernel_sizes)
+        .range(1, 64)
+        .doc("kernel widths of the parallel branches of every layer (at least one)");
+    v("channels", channels)
+        .range(1, 65536)
+        .doc("output channels of each branch; a layer outputs channels * len(kernel_sizes)");
     v("layers", layers).range(1, 32).doc("stacked convolution layers");
     v("dilations", dilations).range(1, 4096).doc("dilation of each layer (one per layer); empty: dilation_growth^l");
-    v("dilation_growth", dilation_growth).range(1, 8).doc("layer l has dilation dilation_growth^l (NextItNet: 2); only without dilations");
+    v("dilation_growth", dilation_growth)
+        .range(1, 8)
+        .doc("layer l has dilation dilation_growth^l (NextItNet: 2); only without dilations");
     v("causal", causal).doc("pad on the left only, so step t sees steps <= t (NextItNet); otherwise 'same' padding");
     v("activation", activation).choices({"relu", "gelu", "tanh"}).doc("activation after each layer's convolutions");
     v("residual", residual).doc("add each layer's input to its output where both widths agree");
@@ -64,21 +70,20 @@ class CnnExtractor : public model::Extractor {
  public:
   CnnExtractor(const CnnConfig& c, const Context& ctx)
       : in_dim_(ctx.in_dim), width_(c.channels * static_cast<std::int64_t>(c.kernel_sizes.size())),
-        act_(activation_of(c.activation)), dropout_(static_cast<float>(c.dropout)),
-        rng_(ctx.rng->next_u64()) {
+        act_(activation_of(c.activation)), dropout_(static_cast<float>(c.dropout)), rng_(ctx.rng->next_u64()) {
     if (c.kernel_sizes.empty()) throw Error("extractor/cnn: kernel_sizes must hold at least one kernel width");
     causal_ = c.causal || std::all_of(c.kernel_sizes.begin(), c.kernel_sizes.end(), [](int k) { return k == 1; });
     if (!c.dilations.empty() && c.dilations.size() != static_cast<std::size_t>(c.layers))
-      throw Error(fmt::format("extractor/cnn: dilations has {} entries for {} layers (give one per layer, or none)", c.dilations.size(),
-                              c.layers));
+      throw Error(fmt::format("extractor/cnn: dilations has {} entries for {} layers (give one per layer, or none)",
+                              c.dilations.size(), c.layers));
     if (!c.dilations.empty() && c.dilation_growth != 1)
       throw Error("extractor/cnn: give either dilations or dilation_growth, not both");
     std::int64_t in = ctx.in_dim, grown = 1;
     for (int l = 0; l < c.layers; ++l, grown *= c.dilation_growth) {
       const std::int64_t d = c.dilations.empty() ? grown : c.dilations[static_cast<std::size_t>(l)];
       if (d > kMaxDilation)
-        throw Error(fmt::format("extractor/cnn: layer {} would have dilation {} (dilation_growth {}), beyond {}", l, d, c.dilation_growth,
-                                kMaxDilation));
+        throw Error(fmt::format("extractor/cnn: layer {} would have dilation {} (dilation_growth {}), beyond {}", l, d,
+                                c.dilation_growth, kMaxDilation));
       Layer layer;
       for (std::size_t k = 0; k < c.kernel_sizes.size(); ++k) {
         const int ks = c.kernel_sizes[k];
@@ -108,7 +113,7 @@ class CnnExtractor : public model::Extractor {
       const Var in = m.defined() ? h * m : h;
       std::vector<Var> ys;
       for (const Branch& br : layer.branches) ys.push_back(ops::conv1d(in, br.w, br.b, br.opt));  // [B, T, C]
-      Var y = activate(ys.size() == 1 ? ys.front() : ops::concat(ys, 2), act_);               // [B, T, C·K]
+      Var y = activate(ys.size() == 1 ? ys.front() : ops::concat(ys, 2), act_);                   // [B, T, C·K]
       y = ops::dropout(y, dropout_, training(), rng_);
       h = layer.residual ? y + in : y;
     }
@@ -137,5 +142,6 @@ class CnnExtractor : public model::Extractor {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Extractor, cnn, attnlab::plugins::CnnExtractor, attnlab::plugins::CnnConfig,
-                        "1-D convolutions over time: parallel kernel widths, stacked, dilated, causal (TextCNN, Caser, NextItNet)");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::model::Extractor, cnn, attnlab::plugins::CnnExtractor, attnlab::plugins::CnnConfig,
+    "1-D convolutions over time: parallel kernel widths, stacked, dilated, causal (TextCNN, Caser, NextItNet)");

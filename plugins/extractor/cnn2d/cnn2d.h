@@ -45,8 +45,12 @@ struct Cnn2dConfig {
   std::string activation = "relu";
   template <class V>
   void visit(V& v) {
-    v("in_channels", in_channels).range(1, 4096).doc("channels of a pixel C; a row of in_dim values holds in_dim / C pixels");
-    v("channels", channels).range(1, 4096).doc("output channels of each convolution layer (one entry per layer, at least one)");
+    v("in_channels", in_channels)
+        .range(1, 4096)
+        .doc("channels of a pixel C; a row of in_dim values holds in_dim / C pixels");
+    v("channels", channels)
+        .range(1, 4096)
+        .doc("output channels of each convolution layer (one entry per layer, at least one)");
     v("kernel", kernel).range(1, 31).doc("square kernel size k (odd), with 'same' padding k/2");
     v("pool", pool).range(1, 8).doc("max_pool2d window and stride after each layer; 1: no pooling");
     v("activation", activation).choices({"relu", "gelu", "tanh"}).doc("activation after each convolution");
@@ -56,26 +60,31 @@ struct Cnn2dConfig {
 class Cnn2dExtractor : public model::Extractor {
  public:
   Cnn2dExtractor(const Cnn2dConfig& c, const Context& ctx)
-      : in_dim_(ctx.in_dim), height_(ctx.seq_len), channels_in_(c.in_channels), pool_(c.pool), act_(activation_of(c.activation)) {
+      : in_dim_(ctx.in_dim), height_(ctx.seq_len), channels_in_(c.in_channels), pool_(c.pool),
+        act_(activation_of(c.activation)) {
     if (c.channels.empty()) throw Error("extractor/cnn2d: channels must list at least one layer");
-    if (c.kernel % 2 == 0) throw Error(fmt::format("extractor/cnn2d: kernel {} is even; 'same' padding needs an odd kernel", c.kernel));
+    if (c.kernel % 2 == 0)
+      throw Error(fmt::format("extractor/cnn2d: kernel {} is even; 'same' padding needs an odd kernel", c.kernel));
     if (in_dim_ % channels_in_ != 0)
-      throw ShapeError("extractor/cnn2d", fmt::format("in_dim {} is not a multiple of in_channels {}: rows [B, H, W*C] cannot be split "
-                                                      "into pixels of {} channels",
-                                                      in_dim_, channels_in_, channels_in_));
+      throw ShapeError("extractor/cnn2d",
+                       fmt::format("in_dim {} is not a multiple of in_channels {}: rows [B, H, W*C] cannot be split "
+                                   "into pixels of {} channels",
+                                   in_dim_, channels_in_, channels_in_));
     width_ = in_dim_ / channels_in_;
     opt_.padding = {c.kernel / 2, c.kernel / 2};
     std::int64_t in = channels_in_, h = height_, w = width_;
     for (std::size_t l = 0; l < c.channels.size(); ++l) {
       const std::int64_t out = c.channels[l];
       if (h < pool_ || w < pool_)
-        throw ShapeError("extractor/cnn2d", fmt::format("layer {} sees a {}x{} map (image [H, W, C] = [{}, {}, {}]), smaller than "
-                                                        "its {}x{} pooling",
-                                                        l, h, w, height_, width_, channels_in_, pool_, pool_));
+        throw ShapeError("extractor/cnn2d",
+                         fmt::format("layer {} sees a {}x{} map (image [H, W, C] = [{}, {}, {}]), smaller than "
+                                     "its {}x{} pooling",
+                                     l, h, w, height_, width_, channels_in_, pool_, pool_));
       const float bound = 1.0f / std::sqrt(static_cast<float>(in * c.kernel * c.kernel));  // torch.nn.Conv2d's default
       const std::string name = fmt::format("conv{}_", l);
       Layer layer;
-      layer.w = add_param(name + "weight", core::Shape{out, in, c.kernel, c.kernel}, nn::init::uniform(*ctx.rng, -bound, bound));
+      layer.w = add_param(name + "weight", core::Shape{out, in, c.kernel, c.kernel},
+                          nn::init::uniform(*ctx.rng, -bound, bound));
       layer.b = add_param(name + "bias", core::Shape{out}, nn::init::uniform(*ctx.rng, -bound, bound));
       layers_.push_back(std::move(layer));
       in = out;
@@ -91,8 +100,8 @@ class Cnn2dExtractor : public model::Extractor {
   Var forward(const Var& x, const Tensor& mask) override {
     check_sequence("extractor/cnn2d", x, mask, in_dim_);
     if (x.shape()[1] != height_)
-      throw ShapeError("extractor/cnn2d", fmt::format("expected x [B, {}, {}] (image height = seq_len {}), got {}", height_, in_dim_,
-                                                      height_, x.shape().str()));
+      throw ShapeError("extractor/cnn2d", fmt::format("expected x [B, {}, {}] (image height = seq_len {}), got {}",
+                                                      height_, in_dim_, height_, x.shape().str()));
     const std::int64_t B = x.shape()[0];
     Var h = ops::permute(ops::reshape(x, core::Shape{B, height_, width_, channels_in_}), {0, 3, 1, 2});  // [B, C, H, W]
     for (const Layer& layer : layers_) {

@@ -21,11 +21,16 @@ inline ops::Activation activation_of(const std::string& name) {
 /// Applies a configured activation: x -> act(x), same shape.
 inline autograd::Var activate(const autograd::Var& x, ops::Activation a) {
   switch (a) {
-    case ops::Activation::relu: return ops::relu(x);
-    case ops::Activation::gelu: return ops::gelu(x);
-    case ops::Activation::tanh: return ops::tanh(x);
-    case ops::Activation::sigmoid: return ops::sigmoid(x);
-    case ops::Activation::none: break;
+    case ops::Activation::relu:
+      return ops::relu(x);
+    case ops::Activation::gelu:
+      return ops::gelu(x);
+    case ops::Activation::tanh:
+      return ops::tanh(x);
+    case ops::Activation::sigmoid:
+      return ops::sigmoid(x);
+    case ops::Activation::none:
+      break;
   }
   return x;
 }

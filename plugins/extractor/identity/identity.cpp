@@ -25,5 +25,5 @@ class IdentityExtractor : public model::Extractor {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Extractor, identity, attnlab::plugins::IdentityExtractor, attnlab::plugins::IdentityConfig,
-                        "no extractor: the embeddings pass through");
+ATTNLAB_REGISTER_PLUGIN(attnlab::model::Extractor, identity, attnlab::plugins::IdentityExtractor,
+                        attnlab::plugins::IdentityConfig, "no extractor: the embeddings pass through");

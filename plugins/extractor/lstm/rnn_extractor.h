@@ -27,7 +27,8 @@ template <nn::Cell kCell>
 class RnnExtractor : public model::Extractor {
  public:
   RnnExtractor(const RnnExtractorConfig& c, const Context& ctx)
-      : rnn_(add_child("rnn", std::make_unique<nn::Recurrent>(kCell, ctx.in_dim, c.hidden, c.layers, c.bidirectional, *ctx.rng))),
+      : rnn_(add_child(
+            "rnn", std::make_unique<nn::Recurrent>(kCell, ctx.in_dim, c.hidden, c.layers, c.bidirectional, *ctx.rng))),
         causal_(!c.bidirectional) {}
   Var forward(const Var& x, const Tensor&) override { return rnn_.forward(x); }
   std::int64_t out_dim() const override { return rnn_.out_dim(); }

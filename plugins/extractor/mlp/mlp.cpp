@@ -31,7 +31,9 @@ struct MlpConfig {
   double dropout = 0.0;
   template <class V>
   void visit(V& v) {
-    v("hidden", hidden).range(1, 65536).doc("width of each layer, in order (at least one); the last is the output width");
+    v("hidden", hidden)
+        .range(1, 65536)
+        .doc("width of each layer, in order (at least one); the last is the output width");
     v("activation", activation).choices({"relu", "gelu", "tanh", "sigmoid"}).doc("activation after each layer");
     v("activate_last", activate_last).doc("apply the activation after the last layer too");
     v("dropout", dropout).range(0.0, 0.99).doc("dropout after every layer but the last (training only)");
@@ -46,7 +48,8 @@ class MlpExtractor : public model::Extractor {
     if (c.hidden.empty()) throw Error("extractor/mlp: hidden must hold at least one layer width");
     std::int64_t in = ctx.in_dim;
     for (std::size_t i = 0; i < c.hidden.size(); ++i) {
-      layers_.push_back(&add_child(fmt::format("layer{}", i), std::make_unique<nn::Linear>(in, c.hidden[i], true, *ctx.rng)));
+      layers_.push_back(
+          &add_child(fmt::format("layer{}", i), std::make_unique<nn::Linear>(in, c.hidden[i], true, *ctx.rng)));
       in = c.hidden[i];
     }
     out_dim_ = in;

@@ -43,10 +43,18 @@ struct TransformerConfig {
     v("layers", layers).range(1, 64).doc("number of encoder layers");
     v("num_heads", num_heads).range(1, 1024).doc("attention heads per layer; must divide dim");
     v("ffn_dim", ffn_dim).range(1, 1 << 20).doc("hidden width of the feed-forward block; absent: 4 * dim");
-    v("activation", activation).choices({"relu", "gelu"}).doc("activation of the feed-forward block (gelu: exact erf form)");
-    v("dropout", dropout).range(0.0, 0.99).doc("dropout on the attention probabilities, the residual branches and inside the feed-forward block (training only)");
-    v("norm_first", norm_first).doc("pre-norm (LayerNorm before each block, PyTorch's norm_first) instead of post-norm");
-    v("final_norm", final_norm).doc("a LayerNorm after the last layer (TransformerEncoder's norm=; usual with norm_first)");
+    v("activation", activation)
+        .choices({"relu", "gelu"})
+        .doc("activation of the feed-forward block (gelu: exact erf form)");
+    v("dropout", dropout)
+        .range(0.0, 0.99)
+        .doc(
+            "dropout on the attention probabilities, the residual branches and inside the feed-forward block (training "
+            "only)");
+    v("norm_first", norm_first)
+        .doc("pre-norm (LayerNorm before each block, PyTorch's norm_first) instead of post-norm");
+    v("final_norm", final_norm)
+        .doc("a LayerNorm after the last layer (TransformerEncoder's norm=; usual with norm_first)");
     v("causal", causal).doc("hide later steps: step i attends to steps j <= i only");
     v("layer_norm_eps", layer_norm_eps).range(1e-12, 1.0).doc("epsilon of every LayerNorm");
   }
@@ -105,13 +113,16 @@ std::int64_t checked_dim(const TransformerConfig& c, std::int64_t in_dim) {
 
 class TransformerExtractor : public model::Extractor {
  public:
-  TransformerExtractor(const TransformerConfig& c, const Context& ctx) : dim_(checked_dim(c, ctx.in_dim)), causal_(c.causal) {
-    if (ctx.in_dim != dim_) input_proj_ = &add_child("input_proj", std::make_unique<nn::Linear>(ctx.in_dim, dim_, true, *ctx.rng));
+  TransformerExtractor(const TransformerConfig& c, const Context& ctx)
+      : dim_(checked_dim(c, ctx.in_dim)), causal_(c.causal) {
+    if (ctx.in_dim != dim_)
+      input_proj_ = &add_child("input_proj", std::make_unique<nn::Linear>(ctx.in_dim, dim_, true, *ctx.rng));
     auto& stack = add_child("layers", std::make_unique<nn::Module>());
     for (int l = 0; l < c.layers; ++l)
-      layers_.push_back(
-          &stack.add_child(std::to_string(l), std::make_unique<EncoderLayer>(c, dim_, c.ffn_dim.value_or(4 * dim_), *ctx.rng)));
-    if (c.final_norm) norm_ = &add_child("norm", std::make_unique<nn::LayerNorm>(dim_, static_cast<float>(c.layer_norm_eps)));
+      layers_.push_back(&stack.add_child(
+          std::to_string(l), std::make_unique<EncoderLayer>(c, dim_, c.ffn_dim.value_or(4 * dim_), *ctx.rng)));
+    if (c.final_norm)
+      norm_ = &add_child("norm", std::make_unique<nn::LayerNorm>(dim_, static_cast<float>(c.layer_norm_eps)));
   }
 
   Var forward(const Var& x, const Tensor& mask) override {
@@ -134,5 +145,6 @@ class TransformerExtractor : public model::Extractor {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Extractor, transformer, attnlab::plugins::TransformerExtractor, attnlab::plugins::TransformerConfig,
+ATTNLAB_REGISTER_PLUGIN(attnlab::model::Extractor, transformer, attnlab::plugins::TransformerExtractor,
+                        attnlab::plugins::TransformerConfig,
                         "Transformer encoder layers, as torch.nn.TransformerEncoderLayer (Vaswani et al. 2017)");

@@ -20,7 +20,9 @@ struct BinaryConfig {
   std::vector<std::int64_t> hidden;
   template <class V>
   void visit(V& v) {
-    v("hidden", hidden).min(1).doc("widths of the ReLU layers of the tower before the logit (DIN: [200, 80]); empty: linear");
+    v("hidden", hidden)
+        .min(1)
+        .doc("widths of the ReLU layers of the tower before the logit (DIN: [200, 80]); empty: linear");
   }
 };
 
@@ -29,7 +31,8 @@ class BinaryHead : public model::Head {
   BinaryHead(const BinaryConfig& c, const Context& ctx) {
     std::int64_t width = ctx.in_dim;
     for (std::size_t l = 0; l < c.hidden.size(); ++l) {
-      tower_.push_back(&add_child(fmt::format("tower_{}", l), std::make_unique<nn::Linear>(width, c.hidden[l], true, *ctx.rng)));
+      tower_.push_back(
+          &add_child(fmt::format("tower_{}", l), std::make_unique<nn::Linear>(width, c.hidden[l], true, *ctx.rng)));
       width = c.hidden[l];
     }
     out_ = &add_child("out", std::make_unique<nn::Linear>(width, 1, true, *ctx.rng));
@@ -42,10 +45,11 @@ class BinaryHead : public model::Head {
   }
   Var loss(const Var& logits, const Tensor& labels) override {
     if (labels.dtype() != core::DType::f32)
-      throw DTypeError("head/binary", fmt::format("labels must be f32 in [0, 1], got {} {}", core::name_of(labels.dtype()),
-                                                  labels.shape().str()));
+      throw DTypeError("head/binary", fmt::format("labels must be f32 in [0, 1], got {} {}",
+                                                  core::name_of(labels.dtype()), labels.shape().str()));
     if (labels.numel() != logits.value().numel())
-      throw ShapeError("head/binary", fmt::format("labels {} for logits {}", labels.shape().str(), logits.shape().str()));
+      throw ShapeError("head/binary",
+                       fmt::format("labels {} for logits {}", labels.shape().str(), logits.shape().str()));
     const auto [t, w] = mask_missing(labels.reshape(logits.shape()));
     return ops::bce_with_logits(logits, t, w);
   }

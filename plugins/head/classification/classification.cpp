@@ -15,7 +15,9 @@ struct ClassificationConfig {
   double label_smoothing = 0.0;
   template <class V>
   void visit(V& v) {
-    v("label_smoothing", label_smoothing).range(0, 1).doc("mass spread uniformly over the classes (Szegedy et al. 2016)");
+    v("label_smoothing", label_smoothing)
+        .range(0, 1)
+        .doc("mass spread uniformly over the classes (Szegedy et al. 2016)");
   }
 };
 

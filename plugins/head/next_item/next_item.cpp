@@ -44,14 +44,23 @@ struct NextItemConfig {
   template <class V>
   void visit(V& v) {
     v("tied", tied).doc("score with the item embeddings (weight tying) instead of a separate output layer");
-    v("loss", loss).choices({"softmax", "bce"})
-        .doc("training loss: softmax cross-entropy (full, or sampled with negatives > 0), or binary cross-entropy of the target "
-             "against the sampled negatives (SASRec; needs negatives >= 1)");
-    v("negatives", negatives).min(0).doc("sampled negatives per example (or per position) in training (0: full softmax over all items)");
-    v("sampler", sampler).choices({"uniform", "popularity"}).doc("distribution of the sampled negatives (never padding)");
+    v("loss", loss)
+        .choices({"softmax", "bce"})
+        .doc(
+            "training loss: softmax cross-entropy (full, or sampled with negatives > 0), or binary cross-entropy of "
+            "the target "
+            "against the sampled negatives (SASRec; needs negatives >= 1)");
+    v("negatives", negatives)
+        .min(0)
+        .doc("sampled negatives per example (or per position) in training (0: full softmax over all items)");
+    v("sampler", sampler)
+        .choices({"uniform", "popularity"})
+        .doc("distribution of the sampled negatives (never padding)");
     v("logq_correction", logq_correction).doc("sampled softmax: subtract log(negatives * q(item)) from sampled logits");
-    v("exclude_seen", exclude_seen).doc("draw negatives outside the row's own sequence (its history and targets), as SASRec does");
-    v("transform", transform).doc("tied only: a GELU dense layer and LayerNorm before scoring (BERT4Rec's output layer)");
+    v("exclude_seen", exclude_seen)
+        .doc("draw negatives outside the row's own sequence (its history and targets), as SASRec does");
+    v("transform", transform)
+        .doc("tied only: a GELU dense layer and LayerNorm before scoring (BERT4Rec's output layer)");
     v("bias", bias).doc("tied only: a learned score bias per item (BERT4Rec); untied heads always have one");
   }
 };
@@ -59,8 +68,10 @@ struct NextItemConfig {
 class NextItemHead : public model::Head {
  public:
   NextItemHead(const NextItemConfig& c, const Context& ctx) : c_(c), items_(ctx.num_outputs), rng_(*ctx.rng) {
-    if (items_ < 3) throw Error(fmt::format("head/next_item: needs at least 2 items besides padding (ids 1..), got {} ids", items_));
-    if (c.loss == "bce" && c.negatives < 1) throw Error("head/next_item: loss bce needs negatives >= 1 (SASRec: 1 per position)");
+    if (items_ < 3)
+      throw Error(fmt::format("head/next_item: needs at least 2 items besides padding (ids 1..), got {} ids", items_));
+    if (c.loss == "bce" && c.negatives < 1)
+      throw Error("head/next_item: loss bce needs negatives >= 1 (SASRec: 1 per position)");
     if (c.tied) {
       if (!ctx.item_table.defined())
         throw Error("head/next_item: tied = true needs the item embedding table (the model has none); set tied: false");
@@ -101,11 +112,12 @@ class NextItemHead : public model::Head {
     if (labels.dtype() != core::DType::i64 || labels.shape() != core::Shape{B})
       throw ShapeError("head/next_item", fmt::format("labels must be i64 [{}]; got {}", B, labels.shape().str()));
     if (!seen.empty() && static_cast<std::int64_t>(seen.begin.size()) != B)
-      throw ShapeError("head/next_item", fmt::format("seen items for {} rows, representation [{}, ...]", seen.begin.size(), B));
+      throw ShapeError("head/next_item",
+                       fmt::format("seen items for {} rows, representation [{}, ...]", seen.begin.size(), B));
     const bool bce = c_.loss == "bce";
-    Tensor cand = Tensor::empty(Shape{B, K}, core::DType::i64);         // column 0: the target
+    Tensor cand = Tensor::empty(Shape{B, K}, core::DType::i64);  // column 0: the target
     Tensor correction = Tensor::zeros(Shape{B, K});
-    Tensor hit = Tensor::zeros(Shape{B, K});                            // 1: a negative equal to the target
+    Tensor hit = Tensor::zeros(Shape{B, K});  // 1: a negative equal to the target
     Tensor target = Tensor::zeros(Shape{B}, core::DType::i64);
     const std::int64_t* y = labels.i64();
     std::int64_t labelled = 0;
@@ -118,17 +130,19 @@ class NextItemHead : public model::Head {
       const std::span<const std::int64_t> avoid =
           c_.exclude_seen && !seen.empty()
               ? seen.items.subspan(static_cast<std::size_t>(seen.begin[static_cast<std::size_t>(b)]),
-                                   static_cast<std::size_t>(seen.end[static_cast<std::size_t>(b)] - seen.begin[static_cast<std::size_t>(b)]))
+                                   static_cast<std::size_t>(seen.end[static_cast<std::size_t>(b)] -
+                                                            seen.begin[static_cast<std::size_t>(b)]))
               : std::span<const std::int64_t>{};
       for (std::int64_t k = 0; k < K; ++k) {
         const std::int64_t item = k == 0 ? std::max<std::int64_t>(y[b], 0) : sample_outside(avoid, y[b]);
         cand.i64()[b * K + k] = item;
-        if (!bce && c_.logq_correction) correction.f32()[b * K + k] = -std::log(static_cast<float>(c_.negatives) * prob(item));
+        if (!bce && c_.logq_correction)
+          correction.f32()[b * K + k] = -std::log(static_cast<float>(c_.negatives) * prob(item));
         if (k > 0 && item == y[b]) hit.f32()[b * K + k] = 1.f;
       }
     }
-    Var q = out_ ? h : query(h);                                         // [B, D]
-    Var w = ops::embedding(out_ ? out_->weight() : table_, cand);       // [B, K, D]
+    Var q = out_ ? h : query(h);                                                   // [B, D]
+    Var w = ops::embedding(out_ ? out_->weight() : table_, cand);                  // [B, K, D]
     Var logits = ops::reshape(ops::matmul(w, ops::unsqueeze(q, 2)), Shape{B, K});  // [B, K]
     if (out_ || bias_.defined()) {
       const Var& b = out_ ? out_->bias() : bias_;
@@ -168,7 +182,8 @@ class NextItemHead : public model::Head {
       throw Error("head/next_item: sampler 'popularity' needs the dataset's item counts");
     cdf_.resize(static_cast<std::size_t>(items_));
     double total = 0;
-    for (std::int64_t i = 1; i < items_; ++i) total += std::max(0.f, counts.f32()[i]) + 1.0;  // +1: every item can be drawn
+    for (std::int64_t i = 1; i < items_; ++i)
+      total += std::max(0.f, counts.f32()[i]) + 1.0;  // +1: every item can be drawn
     double acc = 0;
     cdf_[0] = 0.0;  // padding is never drawn
     for (std::int64_t i = 1; i < items_; ++i) {
@@ -187,7 +202,8 @@ class NextItemHead : public model::Head {
   /// seen nearly every item), returning the last draw (masked later if it is the target).
   std::int64_t sample_outside(std::span<const std::int64_t> avoid, std::int64_t target) {
     std::int64_t item = sample();
-    for (int attempt = 0; attempt < 64 && (item == target || std::binary_search(avoid.begin(), avoid.end(), item)); ++attempt)
+    for (int attempt = 0; attempt < 64 && (item == target || std::binary_search(avoid.begin(), avoid.end(), item));
+         ++attempt)
       item = sample();
     return item;
   }
@@ -211,5 +227,6 @@ class NextItemHead : public model::Head {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Head, next_item, attnlab::plugins::NextItemHead, attnlab::plugins::NextItemConfig,
+ATTNLAB_REGISTER_PLUGIN(attnlab::model::Head, next_item, attnlab::plugins::NextItemHead,
+                        attnlab::plugins::NextItemConfig,
                         "scores over all items (tied or untied), full or sampled softmax");

@@ -30,10 +30,13 @@ class PopularityHead : public model::Head {
  public:
   PopularityHead(const PopularityConfig&, const Context& ctx) : items_(ctx.num_outputs) {
     if (!ctx.item_counts.defined() || ctx.item_counts.numel() != items_)
-      throw Error(fmt::format("head/popularity: needs the training frequency of each of the {} output ids, which the data gives "
-                              "for next-item labels only", items_));
+      throw Error(fmt::format(
+          "head/popularity: needs the training frequency of each of the {} output ids, which the data gives "
+          "for next-item labels only",
+          items_));
     scores_.resize(static_cast<std::size_t>(items_));
-    for (std::int64_t i = 0; i < items_; ++i) scores_[static_cast<std::size_t>(i)] = std::log1p(std::max(0.f, ctx.item_counts.f32()[i]));
+    for (std::int64_t i = 0; i < items_; ++i)
+      scores_[static_cast<std::size_t>(i)] = std::log1p(std::max(0.f, ctx.item_counts.f32()[i]));
     double m = -std::numeric_limits<double>::infinity(), sum = 0;
     for (const float s : scores_) m = std::max<double>(m, s);
     for (const float s : scores_) sum += std::exp(static_cast<double>(s) - m);
@@ -56,7 +59,8 @@ class PopularityHead : public model::Head {
     for (std::int64_t b = 0; b < labels.numel(); ++b) {
       const std::int64_t y = labels.i64()[b];
       if (y < 0) continue;
-      if (y >= items_) throw IndexError("head/popularity", fmt::format("label {} at row {} outside [0, {})", y, b, items_));
+      if (y >= items_)
+        throw IndexError("head/popularity", fmt::format("label {} at row {} outside [0, {})", y, b, items_));
       sum += log_partition_ - scores_[static_cast<std::size_t>(y)];
       ++n;
     }
@@ -71,5 +75,6 @@ class PopularityHead : public model::Head {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Head, popularity, attnlab::plugins::PopularityHead, attnlab::plugins::PopularityConfig,
+ATTNLAB_REGISTER_PLUGIN(attnlab::model::Head, popularity, attnlab::plugins::PopularityHead,
+                        attnlab::plugins::PopularityConfig,
                         "baseline: every item scored by its training frequency (no parameters)");

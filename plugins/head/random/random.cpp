@@ -28,7 +28,8 @@ struct RandomHeadConfig {
 
 class RandomHead : public model::Head {
  public:
-  RandomHead(const RandomHeadConfig& c, const Context& ctx) : items_(ctx.num_outputs), seed_(static_cast<std::uint64_t>(c.seed)) {
+  RandomHead(const RandomHeadConfig& c, const Context& ctx)
+      : items_(ctx.num_outputs), seed_(static_cast<std::uint64_t>(c.seed)) {
     if (items_ < 1) throw Error(fmt::format("head/random: needs at least one output, got {}", items_));
   }
   Var forward(const Var& h) override {

@@ -37,10 +37,11 @@ class RegressionHead : public model::Head {
   }
   Var loss(const Var& pred, const Tensor& labels) override {
     if (labels.dtype() != core::DType::f32)
-      throw DTypeError("head/regression", fmt::format("labels must be f32 targets, got {} {}", core::name_of(labels.dtype()),
-                                                      labels.shape().str()));
+      throw DTypeError("head/regression", fmt::format("labels must be f32 targets, got {} {}",
+                                                      core::name_of(labels.dtype()), labels.shape().str()));
     if (labels.numel() != pred.value().numel())
-      throw ShapeError("head/regression", fmt::format("labels {} for predictions {}", labels.shape().str(), pred.shape().str()));
+      throw ShapeError("head/regression",
+                       fmt::format("labels {} for predictions {}", labels.shape().str(), pred.shape().str()));
     const auto [t, w] = mask_missing(labels.reshape(pred.shape()));
     if (c_.loss == "mae") return ops::l1_loss(pred, t, w);
     if (c_.loss == "huber") return ops::huber_loss(pred, t, static_cast<float>(c_.delta), w);
@@ -55,5 +56,5 @@ class RegressionHead : public model::Head {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Head, regression, attnlab::plugins::RegressionHead, attnlab::plugins::RegressionConfig,
-                        "real-valued targets with MSE, MAE or Huber loss");
+ATTNLAB_REGISTER_PLUGIN(attnlab::model::Head, regression, attnlab::plugins::RegressionHead,
+                        attnlab::plugins::RegressionConfig, "real-valued targets with MSE, MAE or Huber loss");

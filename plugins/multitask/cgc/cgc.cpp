@@ -4,7 +4,8 @@
 
 namespace attnlab::plugins {
 
-PleStack::PleStack(const CgcConfig& c, int levels, const Context& ctx, const char* plugin) : plugin_(plugin), in_dim_(ctx.in_dim) {
+PleStack::PleStack(const CgcConfig& c, int levels, const Context& ctx, const char* plugin)
+    : plugin_(plugin), in_dim_(ctx.in_dim) {
   check_multitask_context(plugin, ctx);
   if (c.expert_hidden.empty()) throw Error(fmt::format("{}: expert_hidden needs at least one layer", plugin));
   if (levels < 1) throw Error(fmt::format("{}: levels must be >= 1, got {}", plugin, levels));
@@ -22,11 +23,13 @@ PleStack::PleStack(const CgcConfig& c, int levels, const Context& ctx, const cha
       auto& tm = te.add_child(std::to_string(t), std::make_unique<nn::Module>());
       l.task_experts.emplace_back();
       for (int k = 0; k < c.task_experts; ++k)
-        l.task_experts.back().push_back(&tm.add_child(std::to_string(k), std::make_unique<Mlp>(in, c.expert_hidden, act, rng)));
+        l.task_experts.back().push_back(
+            &tm.add_child(std::to_string(k), std::make_unique<Mlp>(in, c.expert_hidden, act, rng)));
     }
     auto& se = m.add_child("shared_experts", std::make_unique<nn::Module>());
     for (int k = 0; k < c.shared_experts; ++k)
-      l.shared_experts.push_back(&se.add_child(std::to_string(k), std::make_unique<Mlp>(in, c.expert_hidden, act, rng)));
+      l.shared_experts.push_back(
+          &se.add_child(std::to_string(k), std::make_unique<Mlp>(in, c.expert_hidden, act, rng)));
     auto& tg = m.add_child("task_gates", std::make_unique<nn::Module>());
     for (std::size_t t = 0; t < tasks; ++t)
       l.task_gates.push_back(&tg.add_child(std::to_string(t), std::make_unique<nn::Linear>(in, experts, true, rng)));
@@ -74,5 +77,6 @@ std::vector<Var> PleStack::forward(const Var& x) {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::MultiTask, cgc, attnlab::plugins::Cgc, attnlab::plugins::CgcConfig,
-                        "customized gate control: shared plus task-specific experts, one gate per task (Tang et al. 2020)");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::model::MultiTask, cgc, attnlab::plugins::Cgc, attnlab::plugins::CgcConfig,
+    "customized gate control: shared plus task-specific experts, one gate per task (Tang et al. 2020)");

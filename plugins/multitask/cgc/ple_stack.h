@@ -37,7 +37,9 @@ struct CgcConfig {
     v("shared_experts", shared_experts).range(1, 1024).doc("experts shared by every task, per level");
     v("task_experts", task_experts).range(1, 1024).doc("experts of each task, per level");
     v("expert_hidden", expert_hidden).min(1).doc("layer widths of each expert MLP (at least one layer)");
-    v("activation", activation).choices({"relu", "tanh", "sigmoid", "gelu", "none"}).doc("applied after every expert layer");
+    v("activation", activation)
+        .choices({"relu", "tanh", "sigmoid", "gelu", "none"})
+        .doc("applied after every expert layer");
   }
 };
 

@@ -34,7 +34,8 @@ inline ops::Activation parse_activation(const std::string& name) {
 /// children "0", "1", ... with parameters "<i>.weight" [h_i, h_{i-1}] and "<i>.bias" [h_i].
 class Mlp : public nn::Module {
  public:
-  Mlp(std::int64_t in, const std::vector<std::int64_t>& hidden, ops::Activation act, core::Rng& rng) : out_(in), act_(act) {
+  Mlp(std::int64_t in, const std::vector<std::int64_t>& hidden, ops::Activation act, core::Rng& rng)
+      : out_(in), act_(act) {
     for (std::size_t i = 0; i < hidden.size(); ++i) {
       layers_.push_back(&add_child(std::to_string(i), std::make_unique<nn::Linear>(out_, hidden[i], true, rng)));
       out_ = hidden[i];

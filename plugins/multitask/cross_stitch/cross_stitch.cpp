@@ -19,15 +19,20 @@ struct CrossStitchConfig {
   double init_self = 0.9;
   template <class V>
   void visit(V& v) {
-    v("hidden", hidden).min(1).doc("layer widths of every task tower (at least one layer); a cross-stitch follows each layer");
-    v("activation", activation).choices({"relu", "tanh", "sigmoid", "gelu", "none"}).doc("applied after every tower layer");
+    v("hidden", hidden)
+        .min(1)
+        .doc("layer widths of every task tower (at least one layer); a cross-stitch follows each layer");
+    v("activation", activation)
+        .choices({"relu", "tanh", "sigmoid", "gelu", "none"})
+        .doc("applied after every tower layer");
     v("init_self", init_self).range(0, 1).doc("initial weight of a task's own activations in its cross-stitch row");
   }
 };
 
 class CrossStitch : public model::MultiTask {
  public:
-  CrossStitch(const CrossStitchConfig& c, const Context& ctx) : in_dim_(ctx.in_dim), act_(parse_activation(c.activation)) {
+  CrossStitch(const CrossStitchConfig& c, const Context& ctx)
+      : in_dim_(ctx.in_dim), act_(parse_activation(c.activation)) {
     check_multitask_context("multitask/cross_stitch", ctx);
     if (c.hidden.empty()) throw Error("multitask/cross_stitch: hidden needs at least one layer");
     const auto tasks = static_cast<std::int64_t>(ctx.tasks.size());
@@ -37,7 +42,8 @@ class CrossStitch : public model::MultiTask {
       auto& tower = towers.add_child(std::to_string(t), std::make_unique<nn::Module>());
       std::int64_t in = in_dim_;
       for (std::size_t l = 0; l < c.hidden.size(); ++l) {
-        towers_[t].push_back(&tower.add_child(std::to_string(l), std::make_unique<nn::Linear>(in, c.hidden[l], true, *ctx.rng)));
+        towers_[t].push_back(
+            &tower.add_child(std::to_string(l), std::make_unique<nn::Linear>(in, c.hidden[l], true, *ctx.rng)));
         in = c.hidden[l];
       }
     }
@@ -48,7 +54,8 @@ class CrossStitch : public model::MultiTask {
         a[static_cast<std::size_t>(i * tasks + j)] = i != j ? off : tasks > 1 ? static_cast<float>(c.init_self) : 1.f;
     const Tensor init = Tensor::from(a, core::Shape{tasks, tasks});
     for (std::size_t l = 0; l < c.hidden.size(); ++l)
-      stitches_.push_back(add_param(fmt::format("stitch_{}", l), init.shape(), [&init](const core::Shape&) { return init.clone(); }));
+      stitches_.push_back(
+          add_param(fmt::format("stitch_{}", l), init.shape(), [&init](const core::Shape&) { return init.clone(); }));
     out_dim_ = c.hidden.back();
   }
 
@@ -79,5 +86,6 @@ class CrossStitch : public model::MultiTask {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::MultiTask, cross_stitch, attnlab::plugins::CrossStitch, attnlab::plugins::CrossStitchConfig,
-                        "one tower per task, activations mixed by a learned [T, T] matrix after every layer (Misra et al. 2016)");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::model::MultiTask, cross_stitch, attnlab::plugins::CrossStitch, attnlab::plugins::CrossStitchConfig,
+    "one tower per task, activations mixed by a learned [T, T] matrix after every layer (Misra et al. 2016)");

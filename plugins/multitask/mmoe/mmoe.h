@@ -21,7 +21,9 @@ struct MmoeConfig {
   void visit(V& v) {
     v("num_experts", num_experts).range(1, 1024).doc("number of experts shared by the gates");
     v("expert_hidden", expert_hidden).min(1).doc("layer widths of each expert MLP (at least one layer)");
-    v("activation", activation).choices({"relu", "tanh", "sigmoid", "gelu", "none"}).doc("applied after every expert layer");
+    v("activation", activation)
+        .choices({"relu", "tanh", "sigmoid", "gelu", "none"})
+        .doc("applied after every expert layer");
   }
 };
 

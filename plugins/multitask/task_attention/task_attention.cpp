@@ -6,7 +6,8 @@
 
 namespace attnlab::plugins {
 
-TaskAttention::TaskAttention(const TaskAttentionConfig& c, const Context& ctx) : in_dim_(ctx.in_dim), residual_(c.residual) {
+TaskAttention::TaskAttention(const TaskAttentionConfig& c, const Context& ctx)
+    : in_dim_(ctx.in_dim), residual_(c.residual) {
   check_multitask_context("multitask/task_attention", ctx);
   if (c.hidden.empty()) throw Error("multitask/task_attention: hidden needs at least one layer");
   const ops::Activation act = parse_activation(c.activation);
@@ -24,7 +25,7 @@ std::vector<Var> TaskAttention::forward(const Var& x) {
   const std::int64_t b = x.shape()[0];
   std::vector<Var> h;
   for (const Mlp* t : towers_) h.push_back(t->forward(x));
-  Var r = ops::stack(h, 1);                                          // [B, T, H]
+  Var r = ops::stack(h, 1);                                                  // [B, T, H]
   Var scores = ops::transpose(ops::matmul(r, queries_, false, true), 1, 2);  // [B, T(query), T(source)]
   Var alpha = ops::softmax(scores * (1.0f / std::sqrt(static_cast<float>(out_dim_))), -1);
   weights_ = alpha.value();
@@ -40,6 +41,6 @@ std::vector<Var> TaskAttention::forward(const Var& x) {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::MultiTask, task_attention, attnlab::plugins::TaskAttention,
-                        attnlab::plugins::TaskAttentionConfig,
-                        "per-task towers, then each task attends over every task's representation with a learned query");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::model::MultiTask, task_attention, attnlab::plugins::TaskAttention, attnlab::plugins::TaskAttentionConfig,
+    "per-task towers, then each task attends over every task's representation with a learned query");

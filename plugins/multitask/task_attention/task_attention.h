@@ -21,7 +21,9 @@ struct TaskAttentionConfig {
   template <class V>
   void visit(V& v) {
     v("hidden", hidden).min(1).doc("layer widths of every task tower (at least one layer)");
-    v("activation", activation).choices({"relu", "tanh", "sigmoid", "gelu", "none"}).doc("applied after every tower layer");
+    v("activation", activation)
+        .choices({"relu", "tanh", "sigmoid", "gelu", "none"})
+        .doc("applied after every tower layer");
     v("residual", residual).doc("add each task's own tower output to its attention output");
   }
 };

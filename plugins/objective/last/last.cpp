@@ -17,9 +17,11 @@ class LastObjective : public model::Objective {
                                           const data::BatchOptions& options, std::uint64_t) const override {
     for (std::size_t k = 0; k < train_rows.size(); ++k)
       if (train_rows[k] < 0 || train_rows[k] >= examples.size())
-        throw data::DataError(fmt::format("objective last: training row {} is outside the {} examples", train_rows[k], examples.size()));
+        throw data::DataError(
+            fmt::format("objective last: training row {} is outside the {} examples", train_rows[k], examples.size()));
     return {.units = train_rows,
-            .build = [&examples, options](std::span<const std::int64_t> rows, std::int64_t) { return data::make_batch(examples, rows, options); },
+            .build = [&examples, options](std::span<const std::int64_t> rows,
+                                          std::int64_t) { return data::make_batch(examples, rows, options); },
             .describe = fmt::format("one example per row: {} training examples, each from the last step of its history",
                                     train_rows.size())};
   }
@@ -27,5 +29,6 @@ class LastObjective : public model::Objective {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Objective, last, attnlab::plugins::LastObjective, attnlab::plugins::LastObjectiveConfig,
+ATTNLAB_REGISTER_PLUGIN(attnlab::model::Objective, last, attnlab::plugins::LastObjective,
+                        attnlab::plugins::LastObjectiveConfig,
                         "one example per row, predicted from its pooled history (default)");

@@ -18,7 +18,7 @@ AttentionPooling::AttentionPooling(const AttentionPoolConfig& c, const Context& 
 
 Var AttentionPooling::forward(const Var& x, const Tensor& mask) {
   check_sequence("pooling/attention_pool", x, mask, dim_);
-  const Var u = proj_ ? proj_->forward(x, ops::Activation::tanh) : x;  // [B, T, A]
+  const Var u = proj_ ? proj_->forward(x, ops::Activation::tanh) : x;                          // [B, T, A]
   const Var w = masked_softmax(ops::squeeze(ops::matmul(u, query_), -1), Mask{.real = mask});  // [B, T]
   weights_ = w.value();
   return weighted_sum(w, x);  // [B, dim]
@@ -26,5 +26,6 @@ Var AttentionPooling::forward(const Var& x, const Tensor& mask) {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Pooling, attention_pool, attnlab::plugins::AttentionPooling, attnlab::plugins::AttentionPoolConfig,
+ATTNLAB_REGISTER_PLUGIN(attnlab::model::Pooling, attention_pool, attnlab::plugins::AttentionPooling,
+                        attnlab::plugins::AttentionPoolConfig,
                         "attention pooling with a learned query vector (HAN, Yang et al. 2016)");

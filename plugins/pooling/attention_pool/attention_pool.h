@@ -27,7 +27,9 @@ struct AttentionPoolConfig {
   template <class V>
   void visit(V& v) {
     v("projection", projection).doc("score tanh(x W + b) · c as in HAN; false: x · c");
-    v("attention_dim", attention_dim).range(1, 65536).doc("width A of the projection; absent: the input width (needs projection)");
+    v("attention_dim", attention_dim)
+        .range(1, 65536)
+        .doc("width A of the projection; absent: the input width (needs projection)");
   }
 };
 

@@ -25,5 +25,5 @@ class FlattenPooling : public model::Pooling {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Pooling, flatten, attnlab::plugins::FlattenPooling, attnlab::plugins::FlattenConfig,
-                        "concatenate all steps (needs a fixed sequence length)");
+ATTNLAB_REGISTER_PLUGIN(attnlab::model::Pooling, flatten, attnlab::plugins::FlattenPooling,
+                        attnlab::plugins::FlattenConfig, "concatenate all steps (needs a fixed sequence length)");

@@ -18,9 +18,9 @@ class MeanPooling : public model::Pooling {
   MeanPooling(const MeanPoolConfig&, const Context& ctx) : dim_(ctx.dim) {}
   Var forward(const Var& x, const Tensor& mask) override {
     if (!mask.defined()) return ops::mean(x, 1);
-    Var m(mask.reshape(core::Shape{mask.shape()[0], mask.shape()[1], 1}));   // [B, T, 1]
-    Var count = ops::sum(m, 1) + 1e-9f;                                        // [B, 1]
-    return ops::sum(x * m, 1) / count;                                         // [B, H]
+    Var m(mask.reshape(core::Shape{mask.shape()[0], mask.shape()[1], 1}));  // [B, T, 1]
+    Var count = ops::sum(m, 1) + 1e-9f;                                     // [B, 1]
+    return ops::sum(x * m, 1) / count;                                      // [B, H]
   }
   std::int64_t out_dim() const override { return dim_; }
 

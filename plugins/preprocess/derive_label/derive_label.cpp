@@ -28,7 +28,9 @@ struct DeriveLabelConfig {
   void visit(V& v) {
     v.required("column", column).doc("source column");
     v.required("name", name).doc("name of the new 0/1 column");
-    v("rule", rule).choices({"equals", "in", "threshold"}).doc("equals: value == values[0]; in: value among values; threshold: value >= threshold");
+    v("rule", rule)
+        .choices({"equals", "in", "threshold"})
+        .doc("equals: value == values[0]; in: value among values; threshold: value >= threshold");
     v("values", values).doc("equals / in: the values that give 1 (as text; parsed as numbers for a numeric column)");
     v("threshold", threshold).doc("threshold: the smallest value that gives 1");
   }
@@ -39,16 +41,20 @@ class DeriveLabel : public data::Preprocess {
   DeriveLabel(const DeriveLabelConfig& c, const Context&) : c_(c) {
     const std::string who = "preprocess derive_label";
     if (c_.rule == "equals" && c_.values.size() != 1)
-      throw data::DataError(fmt::format("{}: rule equals needs exactly one entry in values, got {}", who, c_.values.size()));
-    if (c_.rule == "in" && c_.values.empty()) throw data::DataError(fmt::format("{}: rule in needs at least one entry in values", who));
-    if (c_.rule == "threshold" && !c_.threshold) throw data::DataError(fmt::format("{}: rule threshold needs threshold", who));
+      throw data::DataError(
+          fmt::format("{}: rule equals needs exactly one entry in values, got {}", who, c_.values.size()));
+    if (c_.rule == "in" && c_.values.empty())
+      throw data::DataError(fmt::format("{}: rule in needs at least one entry in values", who));
+    if (c_.rule == "threshold" && !c_.threshold)
+      throw data::DataError(fmt::format("{}: rule threshold needs threshold", who));
   }
   Stage stage() const override { return Stage::kRows; }
 
   void apply_rows(data::Table& table, data::DataReport& report) override {
     const std::string who = "preprocess derive_label";
     const auto& col = table.column(c_.column, who);
-    if (table.has(c_.name)) throw data::DataError(fmt::format("{}: column '{}' already exists in the table", who, c_.name));
+    if (table.has(c_.name))
+      throw data::DataError(fmt::format("{}: column '{}' already exists in the table", who, c_.name));
     if (c_.rule == "threshold" && !col.numeric)
       throw data::DataError(fmt::format("{}: rule threshold needs a numeric column; '{}' holds text", who, c_.column));
     std::vector<double> numbers;
@@ -57,7 +63,8 @@ class DeriveLabel : public data::Preprocess {
         double x = 0;
         const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
         if (ec != std::errc() || end != s.data() + s.size())
-          throw data::DataError(fmt::format("{}: value '{}' is not a number, but column '{}' is numeric", who, s, c_.column));
+          throw data::DataError(
+              fmt::format("{}: value '{}' is not a number, but column '{}' is numeric", who, s, c_.column));
         numbers.push_back(x);
       }
     const std::size_t n = static_cast<std::size_t>(table.rows());
@@ -73,16 +80,20 @@ class DeriveLabel : public data::Preprocess {
         continue;
       }
       bool one = false;
-      if (c_.rule == "threshold") one = col.num[r] >= *c_.threshold;
-      else if (col.numeric) one = std::find(numbers.begin(), numbers.end(), col.num[r]) != numbers.end();
-      else one = std::find(c_.values.begin(), c_.values.end(), col.str[r]) != c_.values.end();
+      if (c_.rule == "threshold")
+        one = col.num[r] >= *c_.threshold;
+      else if (col.numeric)
+        one = std::find(numbers.begin(), numbers.end(), col.num[r]) != numbers.end();
+      else
+        one = std::find(c_.values.begin(), c_.values.end(), col.str[r]) != c_.values.end();
       out.num[r] = one ? 1.0 : 0.0;
       ones += one;
     }
     const std::string rule = c_.rule == "threshold" ? fmt::format(">= {}", *c_.threshold)
                                                     : fmt::format("{} [{}]", c_.rule, fmt::join(c_.values, ", "));
     table.columns.push_back(std::move(out));
-    report.lines.push_back(fmt::format("derive_label: '{}' = {} {}: {} of {} rows 1, {} missing", c_.name, c_.column, rule, ones, n, missing));
+    report.lines.push_back(fmt::format("derive_label: '{}' = {} {}: {} of {} rows 1, {} missing", c_.name, c_.column,
+                                       rule, ones, n, missing));
   }
 
  private:
@@ -91,5 +102,6 @@ class DeriveLabel : public data::Preprocess {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::data::Preprocess, derive_label, attnlab::plugins::DeriveLabel, attnlab::plugins::DeriveLabelConfig,
+ATTNLAB_REGISTER_PLUGIN(attnlab::data::Preprocess, derive_label, attnlab::plugins::DeriveLabel,
+                        attnlab::plugins::DeriveLabelConfig,
                         "adds a 0/1 column from a rule on another column (equals, in, threshold), usable as a label");

@@ -55,5 +55,6 @@ class DropMissing : public data::Preprocess {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::data::Preprocess, drop_missing, attnlab::plugins::DropMissing, attnlab::plugins::DropMissingConfig,
+ATTNLAB_REGISTER_PLUGIN(attnlab::data::Preprocess, drop_missing, attnlab::plugins::DropMissing,
+                        attnlab::plugins::DropMissingConfig,
                         "drops rows with a missing or invalid value in the listed columns");

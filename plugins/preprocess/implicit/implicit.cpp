@@ -23,7 +23,9 @@ struct ImplicitConfig {
   void visit(V& v) {
     v("column", column).doc("numeric rating column");
     v.required("threshold", threshold).doc("a rating >= threshold is a positive interaction");
-    v("keep", keep).choices({"above", "all"}).doc("above: keep only the positive rows; all: keep every row (needs label)");
+    v("keep", keep)
+        .choices({"above", "all"})
+        .doc("above: keep only the positive rows; all: keep every row (needs label)");
     v("label", label).doc("name of a new 0/1 column marking the positive rows (absent: no column)");
   }
 };
@@ -32,7 +34,9 @@ class Implicit : public data::Preprocess {
  public:
   Implicit(const ImplicitConfig& c, const Context&) : c_(c) {
     if (c_.keep == "all" && !c_.label)
-      throw data::DataError("preprocess implicit: keep: all without a label changes nothing; set label (a new 0/1 column) or keep: above");
+      throw data::DataError(
+          "preprocess implicit: keep: all without a label changes nothing; set label (a new 0/1 column) or keep: "
+          "above");
   }
   Stage stage() const override { return Stage::kRows; }
 
@@ -74,5 +78,6 @@ class Implicit : public data::Preprocess {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::data::Preprocess, implicit, attnlab::plugins::Implicit, attnlab::plugins::ImplicitConfig,
+ATTNLAB_REGISTER_PLUGIN(attnlab::data::Preprocess, implicit, attnlab::plugins::Implicit,
+                        attnlab::plugins::ImplicitConfig,
                         "ratings to implicit feedback: keep rows rated >= threshold, or mark them in a 0/1 column");

@@ -59,8 +59,9 @@ class KCore : public data::Preprocess {
     };
     const std::int64_t n = table.rows();
     table.filter(keep);
-    report.lines.push_back(fmt::format("kcore: k_user {}, k_item {}: {} of {} rows dropped in {} passes; {} users, {} items left", c_.k_user,
-                                       c_.k_item, n - table.rows(), n, passes, alive(user_rows), alive(item_rows)));
+    report.lines.push_back(
+        fmt::format("kcore: k_user {}, k_item {}: {} of {} rows dropped in {} passes; {} users, {} items left",
+                    c_.k_user, c_.k_item, n - table.rows(), n, passes, alive(user_rows), alive(item_rows)));
   }
 
  private:
@@ -78,8 +79,9 @@ class KCore : public data::Preprocess {
     std::unordered_map<std::string_view, std::size_t> by_str;
     for (std::size_t r = 0; r < out.id.size(); ++r) {
       if (col.missing(static_cast<std::int64_t>(r)))
-        throw data::DataError(fmt::format("{}: {}:{}: column '{}' has no value (run drop_missing first)", who, table.source,
-                                          r < table.line.size() ? table.line[r] : static_cast<std::int64_t>(r + 1), name));
+        throw data::DataError(
+            fmt::format("{}: {}:{}: column '{}' has no value (run drop_missing first)", who, table.source,
+                        r < table.line.size() ? table.line[r] : static_cast<std::int64_t>(r + 1), name));
       out.id[r] = col.numeric ? by_num.try_emplace(col.num[r], by_num.size()).first->second
                               : by_str.try_emplace(col.str[r], by_str.size()).first->second;
     }
@@ -92,5 +94,6 @@ class KCore : public data::Preprocess {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::data::Preprocess, kcore, attnlab::plugins::KCore, attnlab::plugins::KCoreConfig,
-                        "keeps the k-core of the user-item graph (users and items with enough rows), iterated to a fixed point");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::data::Preprocess, kcore, attnlab::plugins::KCore, attnlab::plugins::KCoreConfig,
+    "keeps the k-core of the user-item graph (users and items with enough rows), iterated to a fixed point");

@@ -24,8 +24,12 @@ struct OutliersConfig {
   template <class V>
   void visit(V& v) {
     v.required("column", column).doc("numeric column whose outliers are dropped");
-    v("method", method).choices({"zscore", "iqr"}).doc("zscore: distance from the mean in standard deviations; iqr: Tukey's fences");
-    v("threshold", threshold).min(0).doc("zscore: standard deviations (default 3.0); iqr: multiples of the IQR beyond the quartiles (default 1.5)");
+    v("method", method)
+        .choices({"zscore", "iqr"})
+        .doc("zscore: distance from the mean in standard deviations; iqr: Tukey's fences");
+    v("threshold", threshold)
+        .min(0)
+        .doc("zscore: standard deviations (default 3.0); iqr: multiples of the IQR beyond the quartiles (default 1.5)");
   }
 };
 
@@ -64,10 +68,11 @@ class Outliers : public data::Preprocess {
     }
     const std::int64_t n = table.rows();
     std::vector<std::uint8_t> keep(static_cast<std::size_t>(n), 1);
-    for (std::size_t r = 0; r < keep.size(); ++r) keep[r] = !(col.num[r] < lo || col.num[r] > hi);  // NaN compares false: kept
+    for (std::size_t r = 0; r < keep.size(); ++r)
+      keep[r] = !(col.num[r] < lo || col.num[r] > hi);  // NaN compares false: kept
     table.filter(keep);
-    report.lines.push_back(fmt::format("outliers: {} {} {}: {} of {} rows dropped (kept [{}, {}])", c_.column, c_.method, t,
-                                       n - table.rows(), n, lo, hi));
+    report.lines.push_back(fmt::format("outliers: {} {} {}: {} of {} rows dropped (kept [{}, {}])", c_.column,
+                                       c_.method, t, n - table.rows(), n, lo, hi));
   }
 
  private:
@@ -76,5 +81,6 @@ class Outliers : public data::Preprocess {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::data::Preprocess, outliers, attnlab::plugins::Outliers, attnlab::plugins::OutliersConfig,
+ATTNLAB_REGISTER_PLUGIN(attnlab::data::Preprocess, outliers, attnlab::plugins::Outliers,
+                        attnlab::plugins::OutliersConfig,
                         "drops rows whose value in a numeric column is an outlier (z-score or IQR)");

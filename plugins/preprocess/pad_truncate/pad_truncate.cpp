@@ -17,7 +17,9 @@ struct PadTruncateConfig {
   template <class V>
   void visit(V& v) {
     v("max_len", max_len).min(1).doc("longest history kept, and the padded length of every batch");
-    v("keep", keep).choices({"last", "first"}).doc("which end of a longer history is kept: last = the most recent steps");
+    v("keep", keep)
+        .choices({"last", "first"})
+        .doc("which end of a longer history is kept: last = the most recent steps");
   }
 };
 
@@ -30,8 +32,8 @@ class PadTruncate : public data::Preprocess {
   void apply_examples(data::Examples& ex, const data::Splits&, data::DataReport& report) override {
     const bool last = c_.keep == "last", has_truth = !ex.truth_offsets.empty();
     if (has_truth && ex.truth_offsets.size() != ex.begin.size() + 1)
-      throw data::DataError(fmt::format("preprocess pad_truncate: {} truth offsets for {} examples (expected one more)", ex.truth_offsets.size(),
-                                        ex.begin.size()));
+      throw data::DataError(fmt::format("preprocess pad_truncate: {} truth offsets for {} examples (expected one more)",
+                                        ex.truth_offsets.size(), ex.begin.size()));
     std::int64_t truncated = 0, truth_dropped = 0;
     std::vector<std::int64_t> offsets, truth;
     if (has_truth) offsets.push_back(0);
@@ -41,14 +43,18 @@ class PadTruncate : public data::Preprocess {
       const std::int64_t shift = last ? cut : 0;  // new offset = old offset - shift
       if (cut > 0) {
         ++truncated;
-        if (last) ex.begin[u] += cut;
-        else ex.end[u] -= cut;
+        if (last)
+          ex.begin[u] += cut;
+        else
+          ex.end[u] -= cut;
       }
       if (!has_truth) continue;
       for (auto k = ex.truth_offsets[u]; k < ex.truth_offsets[u + 1]; ++k) {
         const std::int64_t p = ex.truth[static_cast<std::size_t>(k)] - shift;
-        if (p >= 0 && p < len - cut) truth.push_back(p);
-        else ++truth_dropped;
+        if (p >= 0 && p < len - cut)
+          truth.push_back(p);
+        else
+          ++truth_dropped;
       }
       offsets.push_back(static_cast<std::int64_t>(truth.size()));
     }
@@ -56,8 +62,9 @@ class PadTruncate : public data::Preprocess {
       ex.truth_offsets = std::move(offsets);
       ex.truth = std::move(truth);
     }
-    report.lines.push_back(fmt::format("pad_truncate: {} of {} histories truncated to {} (keep {}){}", truncated, ex.size(), c_.max_len,
-                                       c_.keep, has_truth ? fmt::format(", {} truth positions dropped", truth_dropped) : ""));
+    report.lines.push_back(fmt::format("pad_truncate: {} of {} histories truncated to {} (keep {}){}", truncated,
+                                       ex.size(), c_.max_len, c_.keep,
+                                       has_truth ? fmt::format(", {} truth positions dropped", truth_dropped) : ""));
   }
 
  private:
@@ -66,5 +73,6 @@ class PadTruncate : public data::Preprocess {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::data::Preprocess, pad_truncate, attnlab::plugins::PadTruncate, attnlab::plugins::PadTruncateConfig,
+ATTNLAB_REGISTER_PLUGIN(attnlab::data::Preprocess, pad_truncate, attnlab::plugins::PadTruncate,
+                        attnlab::plugins::PadTruncateConfig,
                         "bounds histories to max_len steps (keep the last or first) and sets the padded batch length");

@@ -41,14 +41,18 @@ class Standardize : public data::Preprocess {
     for (const auto& f : c_.features) {
       const auto it = std::find(ex.dense_names.begin(), ex.dense_names.end(), f);
       if (it == ex.dense_names.end())
-        throw data::DataError(fmt::format("{}: no dense feature '{}'; dense features: {}", who, f, fmt::join(ex.dense_names, ", ")));
+        throw data::DataError(
+            fmt::format("{}: no dense feature '{}'; dense features: {}", who, f, fmt::join(ex.dense_names, ", ")));
       const auto j = static_cast<std::size_t>(it - ex.dense_names.begin());
-      if (std::find(cols.begin(), cols.end(), j) != cols.end()) throw data::DataError(fmt::format("{}: feature '{}' is listed twice", who, f));
+      if (std::find(cols.begin(), cols.end(), j) != cols.end())
+        throw data::DataError(fmt::format("{}: feature '{}' is listed twice", who, f));
       cols.push_back(j);
     }
-    if (splits.train.empty()) throw data::DataError(fmt::format("{}: the training split is empty; nothing to fit on", who));
+    if (splits.train.empty())
+      throw data::DataError(fmt::format("{}: the training split is empty; nothing to fit on", who));
     for (auto i : splits.train)
-      if (i < 0 || i >= n) throw data::DataError(fmt::format("{}: training index {} is outside the {} examples", who, i, n));
+      if (i < 0 || i >= n)
+        throw data::DataError(fmt::format("{}: training index {} is outside the {} examples", who, i, n));
 
     const bool zscore = c_.method == "zscore";
     std::vector<double> index, a, b;  // a, b: mean and std, or min and max
@@ -59,7 +63,8 @@ class Standardize : public data::Preprocess {
       for (auto i : splits.train)
         if (const double x = value(i); !std::isnan(x)) ++count, sum += x, lo = std::min(lo, x), hi = std::max(hi, x);
       if (count == 0)
-        throw data::DataError(fmt::format("{}: dense feature '{}' has no value in the training split", who, ex.dense_names[j]));
+        throw data::DataError(
+            fmt::format("{}: dense feature '{}' has no value in the training split", who, ex.dense_names[j]));
       const double mean = sum / static_cast<double>(count);
       double var = 0;
       for (auto i : splits.train)
@@ -77,8 +82,8 @@ class Standardize : public data::Preprocess {
     }
     fitted_ = zscore ? data::Fitted{{"feature_index", index}, {"mean", a}, {"std", b}}
                      : data::Fitted{{"feature_index", index}, {"min", a}, {"max", b}};
-    report.lines.push_back(fmt::format("standardize: {} on {} dense feature(s), fitted on {} training examples", c_.method, cols.size(),
-                                       splits.train.size()));
+    report.lines.push_back(fmt::format("standardize: {} on {} dense feature(s), fitted on {} training examples",
+                                       c_.method, cols.size(), splits.train.size()));
   }
   data::Fitted fitted() const override { return fitted_; }
 
@@ -89,5 +94,6 @@ class Standardize : public data::Preprocess {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::data::Preprocess, standardize, attnlab::plugins::Standardize, attnlab::plugins::StandardizeConfig,
+ATTNLAB_REGISTER_PLUGIN(attnlab::data::Preprocess, standardize, attnlab::plugins::Standardize,
+                        attnlab::plugins::StandardizeConfig,
                         "rescales dense features by z-score or min-max, fitted on the training split only");

@@ -19,7 +19,8 @@ struct CosineScheduleConfig {
 class CosineSchedule : public optim::CosineLr {
  public:
   CosineSchedule(const CosineScheduleConfig& c, const Context& ctx)
-      : CosineLr(ctx.base_lr, c.total_steps.value_or(std::max<std::int64_t>(ctx.total_steps, 1)), static_cast<float>(c.min_lr)) {}
+      : CosineLr(ctx.base_lr, c.total_steps.value_or(std::max<std::int64_t>(ctx.total_steps, 1)),
+                 static_cast<float>(c.min_lr)) {}
 };
 
 }  // namespace attnlab::plugins

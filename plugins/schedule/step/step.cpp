@@ -22,5 +22,5 @@ class StepSchedule : public optim::StepDecayLr {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::optim::LrSchedule, step, attnlab::plugins::StepSchedule, attnlab::plugins::StepScheduleConfig,
-                        "step decay: lr * gamma^(step / step_size)");
+ATTNLAB_REGISTER_PLUGIN(attnlab::optim::LrSchedule, step, attnlab::plugins::StepSchedule,
+                        attnlab::plugins::StepScheduleConfig, "step decay: lr * gamma^(step / step_size)");

@@ -19,8 +19,7 @@ struct WarmupScheduleConfig {
 class WarmupSchedule : public optim::WarmupLr {
  public:
   WarmupSchedule(const WarmupScheduleConfig& c, const Context& ctx)
-      : WarmupLr(registry::create(c.after, ctx), c.warmup_steps,
-                 static_cast<float>(c.start_factor)) {}
+      : WarmupLr(registry::create(c.after, ctx), c.warmup_steps, static_cast<float>(c.start_factor)) {}
 };
 
 }  // namespace attnlab::plugins

@@ -22,17 +22,20 @@ inline void check_weighting_context(const char* plugin, const model::Weighting::
 
 /// Throws ShapeError naming the plugin unless there is one defined, one-element loss per task.
 inline void check_task_losses(const char* plugin, const std::vector<Var>& losses, std::size_t tasks) {
-  if (losses.size() != tasks) throw ShapeError(plugin, fmt::format("{} task losses for {} tasks", losses.size(), tasks));
+  if (losses.size() != tasks)
+    throw ShapeError(plugin, fmt::format("{} task losses for {} tasks", losses.size(), tasks));
   for (std::size_t t = 0; t < losses.size(); ++t) {
     if (!losses[t].defined()) throw ShapeError(plugin, fmt::format("task loss {} is undefined", t));
     if (losses[t].value().numel() != 1)
-      throw ShapeError(plugin, fmt::format("task loss {} has shape {} (expected one element)", t, losses[t].shape().str()));
+      throw ShapeError(plugin,
+                       fmt::format("task loss {} has shape {} (expected one element)", t, losses[t].shape().str()));
   }
 }
 
 /// Throws ShapeError naming the plugin unless there is one value per task.
 inline void check_task_values(const char* plugin, const std::vector<double>& values, std::size_t tasks) {
-  if (values.size() != tasks) throw ShapeError(plugin, fmt::format("{} task losses for {} tasks", values.size(), tasks));
+  if (values.size() != tasks)
+    throw ShapeError(plugin, fmt::format("{} task losses for {} tasks", values.size(), tasks));
 }
 
 /// The task losses as one vector [T].

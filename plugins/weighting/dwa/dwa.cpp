@@ -19,7 +19,9 @@ struct DwaConfig {
   double temperature = 2.0;
   template <class V>
   void visit(V& v) {
-    v("temperature", temperature).min(1e-3).doc("softmax temperature of the loss ratios (higher: more uniform weights)");
+    v("temperature", temperature)
+        .min(1e-3)
+        .doc("softmax temperature of the loss ratios (higher: more uniform weights)");
   }
 };
 

@@ -19,7 +19,8 @@ class FixedWeighting : public model::Weighting {
     check_weighting_context("weighting/fixed", ctx);
     if (w_.empty()) w_.assign(ctx.tasks.size(), 1.f);
     if (w_.size() != ctx.tasks.size())
-      throw Error(fmt::format("weighting/fixed: {} weights for {} tasks ({})", w_.size(), ctx.tasks.size(), fmt::join(ctx.tasks, ", ")));
+      throw Error(fmt::format("weighting/fixed: {} weights for {} tasks ({})", w_.size(), ctx.tasks.size(),
+                              fmt::join(ctx.tasks, ", ")));
   }
   Var combine(const std::vector<Var>& losses) override {
     check_task_losses("weighting/fixed", losses, w_.size());
@@ -33,5 +34,5 @@ class FixedWeighting : public model::Weighting {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Weighting, fixed, attnlab::plugins::FixedWeighting, attnlab::plugins::FixedWeightingConfig,
-                        "constant task weights from the config: sum_t w_t L_t");
+ATTNLAB_REGISTER_PLUGIN(attnlab::model::Weighting, fixed, attnlab::plugins::FixedWeighting,
+                        attnlab::plugins::FixedWeightingConfig, "constant task weights from the config: sum_t w_t L_t");

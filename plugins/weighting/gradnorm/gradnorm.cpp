@@ -27,15 +27,20 @@ struct GradNormConfig {
   double min_weight = 1e-3;
   template <class V>
   void visit(V& v) {
-    v("alpha", alpha).range(0, 10).doc("restoring-force strength: how strongly slower tasks are pushed (0: equal gradient norms)");
-    v("min_weight", min_weight).range(1e-8, 1).doc("floor of every task weight before the weights are rescaled to sum to T");
+    v("alpha", alpha)
+        .range(0, 10)
+        .doc("restoring-force strength: how strongly slower tasks are pushed (0: equal gradient norms)");
+    v("min_weight", min_weight)
+        .range(1e-8, 1)
+        .doc("floor of every task weight before the weights are rescaled to sum to T");
   }
 };
 
 class GradNormWeighting : public model::Weighting {
  public:
   GradNormWeighting(const GradNormConfig& c, const Context& ctx)
-      : alpha_(c.alpha), min_weight_(c.min_weight), tasks_((check_weighting_context("weighting/gradnorm", ctx), ctx.tasks.size())),
+      : alpha_(c.alpha), min_weight_(c.min_weight),
+        tasks_((check_weighting_context("weighting/gradnorm", ctx), ctx.tasks.size())),
         w_(add_param("task_weights", core::Shape{static_cast<std::int64_t>(tasks_)}, nn::init::ones())),
         initial_(add_buffer("initial_losses", Tensor::zeros(core::Shape{static_cast<std::int64_t>(tasks_)}))),
         started_(add_buffer("started", Tensor::zeros(core::Shape{1}, core::DType::i64))) {}
@@ -48,7 +53,8 @@ class GradNormWeighting : public model::Weighting {
   /// Throws ShapeError for a wrong number of losses, attnlab::Error when `shared` is empty.
   void backward(const std::vector<Var>& losses, const std::vector<Var>& shared) override {
     check_task_losses("weighting/gradnorm", losses, tasks_);
-    if (shared.empty()) throw Error("weighting/gradnorm: backward needs the shared parameters (their last tensor is measured)");
+    if (shared.empty())
+      throw Error("weighting/gradnorm: backward needs the shared parameters (their last tensor is measured)");
     const std::vector<float> w = weights();
     w_.set_value(Tensor::from(w, w_.shape()));
     std::vector<double> loss(tasks_);
@@ -120,5 +126,6 @@ class GradNormWeighting : public model::Weighting {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Weighting, gradnorm, attnlab::plugins::GradNormWeighting, attnlab::plugins::GradNormConfig,
-                        "learned task weights that balance gradient norms on the last shared tensor (Chen et al. 2018)");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::model::Weighting, gradnorm, attnlab::plugins::GradNormWeighting, attnlab::plugins::GradNormConfig,
+    "learned task weights that balance gradient norms on the last shared tensor (Chen et al. 2018)");

@@ -79,7 +79,8 @@ class PcGradWeighting : public model::Weighting {
     for (std::size_t p = 0; p < shared.size(); ++p) {
       Tensor out = Tensor::empty(shared[p].shape());
       float* dst = out.f32();
-      for (std::int64_t k = 0; k < out.numel(); ++k) dst[k] = static_cast<float>(total[static_cast<std::size_t>(offset[p] + k)]);
+      for (std::int64_t k = 0; k < out.numel(); ++k)
+        dst[k] = static_cast<float>(total[static_cast<std::size_t>(offset[p] + k)]);
       set_grad(shared[p], add_grads(kept[p], out));
     }
   }
@@ -101,5 +102,6 @@ class PcGradWeighting : public model::Weighting {
 
 }  // namespace attnlab::plugins
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::model::Weighting, pcgrad, attnlab::plugins::PcGradWeighting, attnlab::plugins::PcGradConfig,
-                        "gradient surgery: per-task gradients of the shared parameters projected off conflicting tasks (Yu et al. 2020)");
+ATTNLAB_REGISTER_PLUGIN(
+    attnlab::model::Weighting, pcgrad, attnlab::plugins::PcGradWeighting, attnlab::plugins::PcGradConfig,
+    "gradient surgery: per-task gradients of the shared parameters projected off conflicting tasks (Yu et al. 2020)");

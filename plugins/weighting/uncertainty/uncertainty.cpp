@@ -46,4 +46,5 @@ class UncertaintyWeighting : public model::Weighting {
 }  // namespace attnlab::plugins
 
 ATTNLAB_REGISTER_PLUGIN(attnlab::model::Weighting, uncertainty, attnlab::plugins::UncertaintyWeighting,
-                        attnlab::plugins::UncertaintyConfig, "learned log-variances: sum_t exp(-s_t) L_t + s_t (Kendall et al. 2018)");
+                        attnlab::plugins::UncertaintyConfig,
+                        "learned log-variances: sum_t exp(-s_t) L_t + s_t (Kendall et al. 2018)");

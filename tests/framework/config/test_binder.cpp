@@ -76,13 +76,13 @@ BOOST_AUTO_TEST_CASE(defaults_stay_when_keys_are_absent) {
 
 BOOST_AUTO_TEST_CASE(every_problem_is_reported_at_once_with_position_and_path) {
   const auto m = messages(
-      "heads: 0\n"            // out of range
-      "scale: high\n"         // wrong type
-      "causal: yes\n"         // YAML 1.1 boolean
-      "mode: scaledd\n"       // not a choice
-      "ks: [1, 0]\n"          // element out of range
-      "inner: {rate: 2}\n"    // nested out of range
-      "head: 3\n");           // unknown key; width missing
+      "heads: 0\n"          // out of range
+      "scale: high\n"       // wrong type
+      "causal: yes\n"       // YAML 1.1 boolean
+      "mode: scaledd\n"     // not a choice
+      "ks: [1, 0]\n"        // element out of range
+      "inner: {rate: 2}\n"  // nested out of range
+      "head: 3\n");         // unknown key; width missing
   // In declaration order (a ConfigError sorts them by position when it is thrown).
   const std::vector<std::string> want{
       "t.yaml:1:8: attn.heads: 0 must be >= 1",
@@ -92,7 +92,8 @@ BOOST_AUTO_TEST_CASE(every_problem_is_reported_at_once_with_position_and_path) {
       "t.yaml:4:7: attn.mode: 'scaledd' is not one of scaled, plain; did you mean 'scaled'?",
       "t.yaml:5:9: attn.ks[1]: 0 must be >= 1",
       "t.yaml:6:15: attn.inner.rate: 2 not in [0, 1]",
-      "t.yaml:7:1: attn.head: unknown key 'head'; did you mean 'heads'? valid: causal, dim_out, heads, inner, ks, mode, scale, width",
+      "t.yaml:7:1: attn.head: unknown key 'head'; did you mean 'heads'? valid: causal, dim_out, heads, inner, ks, "
+      "mode, scale, width",
   };
   BOOST_TEST(m == want, boost::test_tools::per_element());
 }
@@ -169,7 +170,8 @@ struct WithMap {
 };
 
 BOOST_AUTO_TEST_CASE(maps_bind_by_key_with_paths_in_messages) {
-  const auto ok = config::bind_or_throw<WithMap>(parse("tasks: {click: {weight: 2}, rating: {head: regression}}\nscales: {a: 0.5}\n"));
+  const auto ok = config::bind_or_throw<WithMap>(
+      parse("tasks: {click: {weight: 2}, rating: {head: regression}}\nscales: {a: 0.5}\n"));
   BOOST_TEST(ok.tasks.size() == 2u);
   BOOST_TEST(ok.tasks.at("click").weight == 2.0);
   BOOST_TEST(ok.tasks.at("rating").head == "regression");

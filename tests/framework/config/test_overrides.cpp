@@ -247,14 +247,15 @@ BOOST_AUTO_TEST_CASE(problems_are_collected_and_failed_overrides_change_nothing)
 BOOST_AUTO_TEST_CASE(one_key_grammar) {
   const KeyPath k = parse_key("model.layers[1].w-2/x@y");
   BOOST_TEST(k.ok());
-  BOOST_TEST(k.path == (std::vector<std::string>{"model", "layers", "[1]", "w-2/x@y"}), boost::test_tools::per_element());
-  for (const auto& [bad, pos, why] : std::vector<std::tuple<std::string, std::size_t, std::string>>{
-           {"", 0, "missing key"},
-           {"model..type", 6, "empty key segment"},
-           {"[0].a", 0, "must start with a name"},
-           {"a[x]", 1, "bad list index"},
-           {"a.b c", 3, "unexpected character ' '"},
-           {"a$b", 1, "unexpected character '$'"}}) {
+  BOOST_TEST(k.path == (std::vector<std::string>{"model", "layers", "[1]", "w-2/x@y"}),
+             boost::test_tools::per_element());
+  for (const auto& [bad, pos, why] :
+       std::vector<std::tuple<std::string, std::size_t, std::string>>{{"", 0, "missing key"},
+                                                                      {"model..type", 6, "empty key segment"},
+                                                                      {"[0].a", 0, "must start with a name"},
+                                                                      {"a[x]", 1, "bad list index"},
+                                                                      {"a.b c", 3, "unexpected character ' '"},
+                                                                      {"a$b", 1, "unexpected character '$'"}}) {
     const KeyPath e = parse_key(bad);
     BOOST_TEST(!e.ok(), bad);
     BOOST_TEST(e.path.empty());

@@ -82,7 +82,7 @@ BOOST_AUTO_TEST_CASE(an_account_counts_the_buffers_of_its_scope_only) {
   const Tensor outside = Tensor::empty(Shape{1 << 16});
   {
     const core::ScopedAccount scope(account);
-    Tensor a = Tensor::empty(Shape{1 << 10});   // 4 KiB
+    Tensor a = Tensor::empty(Shape{1 << 10});  // 4 KiB
     {
       const Tensor b = Tensor::empty(Shape{1 << 12});  // 16 KiB
       BOOST_TEST(account->live() == 20 * 1024);
@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(trial_threads_flush_denormals_and_charge_the_trial) {
     tbb::task_arena arena(2);
     arena.execute([] {
       const auto account = std::make_shared<core::MemoryAccount>();
-      const core::ScopedAccount scope(account);  // the trial's own thread, as the trainer does
+      const core::ScopedAccount scope(account);           // the trial's own thread, as the trainer does
       const core::TrialThreadObserver observer(account);  // the workers that join its arena
       std::atomic<int> flushed{0}, total{0};
       std::vector<Tensor> kept(64);

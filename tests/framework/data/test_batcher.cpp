@@ -37,7 +37,8 @@ data::Examples small() {
   ex.dense_names = {"age"};
   ex.dense = {0.5f, 1.5f, 2.5f};
   ex.labels.push_back({.task = "cls", .kind = data::LabelKind::kClass, .classes = 4, .ids = {3, -1, 0}});
-  ex.labels.push_back({.task = "ctr", .kind = data::LabelKind::kBinary, .classes = 0, .ids = {}, .values = {1, 0, NAN}});
+  ex.labels.push_back(
+      {.task = "ctr", .kind = data::LabelKind::kBinary, .classes = 0, .ids = {}, .values = {1, 0, NAN}});
   return ex;
 }
 
@@ -140,7 +141,11 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_data_errors) {
   expect_error<DataError>([&] { data::make_batch(ex, I64s{1, 4}, 3); }, {"rows[1] = 4", "4 examples"});
   expect_error<DataError>([&] { Batcher b(ex, {0, 1}, {.batch_size = 2, .seq_len = 0}); }, {"batcher", "seq_len 0"});
   expect_error<DataError>([&] { Batcher b(ex, {0, 1}, {.batch_size = 0, .seq_len = 1}); }, {"batcher", "batch_size 0"});
-  expect_error<DataError>([&] { Batcher b(ex, {0, -1}, {.batch_size = 1, .seq_len = 1}); }, {"batcher", "rows[1] = -1"});
+  expect_error<DataError>(
+      [&] {
+        Batcher b(ex, {0, -1}, {.batch_size = 1, .seq_len = 1});
+      },
+      {"batcher", "rows[1] = -1"});
   Batcher b(ex, {0, 1, 2}, {.batch_size = 2, .seq_len = 1});
   expect_error<DataError>([&] { b.start_epoch(0, 3); }, {"position 3", "[0, 2]"});
   expect_error<DataError>([&] { b.start_epoch(-1); }, {"epoch -1"});

@@ -7,12 +7,12 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "tests/support/temp_dir.h"
 #include <zlib.h>
+#include "tests/support/temp_dir.h"
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 namespace attnlab_images_test {
 
@@ -32,7 +32,8 @@ struct Scratch : testing::TempDir {
 };
 
 Bytes be32(std::uint32_t x) {
-  return {static_cast<std::uint8_t>(x >> 24), static_cast<std::uint8_t>(x >> 16), static_cast<std::uint8_t>(x >> 8), static_cast<std::uint8_t>(x)};
+  return {static_cast<std::uint8_t>(x >> 24), static_cast<std::uint8_t>(x >> 16), static_cast<std::uint8_t>(x >> 8),
+          static_cast<std::uint8_t>(x)};
 }
 
 // magic = 00 00 <type> <ndims>, dims big-endian, then data.
@@ -54,7 +55,8 @@ void write(const std::string& path, const Bytes& b, bool gzip = false) {
     gzclose(f);
     return;
   }
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
 // Four training images of height 2 x width 3, pixel (i, r, x) = 10 * i + 3 * r + x, labels 3 0 1 3;
@@ -111,8 +113,8 @@ BOOST_AUTO_TEST_CASE(idx_train_and_gzip_test_files_become_rows_of_pixels) {
   // image 2, row 1, column 2: (10 * 2 + 3 * 1 + 2) / 255
   BOOST_TEST(ex.step_values[(2 * 2 + 1) * 3 + 2] == 25.0f / 255.0f);
   BOOST_TEST(ex.step_values[0] == 0.0f);
-  BOOST_TEST(ex.step_values[4 * 6] == 1.0f);        // first test image: all 255
-  BOOST_TEST(ex.step_values[5 * 6 + 5] == 0.0f);    // second: all 0
+  BOOST_TEST(ex.step_values[4 * 6] == 1.0f);      // first test image: all 255
+  BOOST_TEST(ex.step_values[5 * 6 + 5] == 0.0f);  // second: all 0
   const auto& l = ex.labels.at(0);
   BOOST_TEST(l.task == "label");
   BOOST_TEST((l.kind == data::LabelKind::kClass));
@@ -172,7 +174,8 @@ BOOST_AUTO_TEST_CASE(read_idx_checks_magic_sizes_and_counts) {
   expect_error<data::DataError>([&] { plugins::read_idx_images(f.train_images, s / "labels3"); },
                                 {"holds 4 images but", "labels3 holds 3 labels"});
   // Images and labels swapped.
-  expect_error<data::DataError>([&] { plugins::read_idx_images(f.train_labels, f.train_images); }, {"expected 3 dimensions"});
+  expect_error<data::DataError>([&] { plugins::read_idx_images(f.train_labels, f.train_images); },
+                                {"expected 3 dimensions"});
 }
 
 BOOST_AUTO_TEST_CASE(idx_dataset_errors) {
@@ -193,12 +196,15 @@ BOOST_AUTO_TEST_CASE(idx_dataset_errors) {
   core::Rng rng(1);
   auto only_images = f.config();
   only_images.test_labels.clear();
-  expect_error<data::DataError>([&] { plugins::ImagesDataset ds(only_images, {.rng = &rng}); }, {"give both or neither"});
+  expect_error<data::DataError>([&] { plugins::ImagesDataset ds(only_images, {.rng = &rng}); },
+                                {"give both or neither"});
   ImagesConfig none;
-  expect_error<data::DataError>([&] { plugins::ImagesDataset ds(none, {.rng = &rng}); }, {"needs train_images and train_labels"});
+  expect_error<data::DataError>([&] { plugins::ImagesDataset ds(none, {.rng = &rng}); },
+                                {"needs train_images and train_labels"});
   auto names = f.config();
   names.class_names = {"a", "b"};
-  expect_error<data::DataError>([&] { plugins::ImagesDataset ds(names, {.rng = &rng}); }, {"class_names has 2 names but classes = 0"});
+  expect_error<data::DataError>([&] { plugins::ImagesDataset ds(names, {.rng = &rng}); },
+                                {"class_names has 2 names but classes = 0"});
 }
 
 BOOST_AUTO_TEST_CASE(csv_pixel_rows) {
@@ -214,8 +220,8 @@ BOOST_AUTO_TEST_CASE(csv_pixel_rows) {
   BOOST_TEST(ex.size() == 4);
   BOOST_TEST(ex.step_dim == 2);
   BOOST_TEST(ex.length(0) == 2);
-  BOOST_TEST((ex.step_values == std::vector<float>{0.0f, 1.0f, 0.5f, 0.25f, 1.0f, 0.0f, 0.0f, 1.0f, 0.25f, 0.25f, 0.25f, 0.25f,
-                                                   1.0f / 16, 2.0f / 16, 3.0f / 16, 4.0f / 16}));
+  BOOST_TEST((ex.step_values == std::vector<float>{0.0f, 1.0f, 0.5f, 0.25f, 1.0f, 0.0f, 0.0f, 1.0f, 0.25f, 0.25f, 0.25f,
+                                                   0.25f, 1.0f / 16, 2.0f / 16, 3.0f / 16, 4.0f / 16}));
   BOOST_TEST((ex.labels[0].ids == Ids{1, 0, 2, 1}));
   BOOST_TEST(ex.labels[0].classes == 3);
   BOOST_TEST(b.splits.train.size() == 2u);
@@ -248,7 +254,8 @@ BOOST_AUTO_TEST_CASE(csv_pixel_rows) {
   six.format = "csv";
   six.path = "digits_six.csv";
   six.scale = 6;
-  expect_error<data::DataError>([&] { build(six, 1, kDir); }, {"digits_six.csv:1: 6 pixel columns are not a square image"});
+  expect_error<data::DataError>([&] { build(six, 1, kDir); },
+                                {"digits_six.csv:1: 6 pixel columns are not a square image"});
   six.height = 2;
   const auto tall = build(six, 1, kDir);
   BOOST_TEST(tall.examples.step_dim == 3);
@@ -269,7 +276,8 @@ BOOST_AUTO_TEST_CASE(csv_errors_name_file_line_and_column) {
   fails("no_such.csv", {"no_such.csv: cannot open"});
   c.delimiter = ";;";
   core::Rng rng(1);
-  expect_error<data::DataError>([&] { plugins::ImagesDataset ds(c, {.rng = &rng}); }, {"delimiter ';;' must be one character"});
+  expect_error<data::DataError>([&] { plugins::ImagesDataset ds(c, {.rng = &rng}); },
+                                {"delimiter ';;' must be one character"});
 }
 
 BOOST_AUTO_TEST_CASE(registered_with_its_config) {

@@ -9,12 +9,12 @@
 
 #include "tests/support/temp_dir.h"
 
+#include <unistd.h>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace attnlab;
@@ -79,8 +79,10 @@ void check_consistent(const Examples& ex) {
     BOOST_TEST(t < ex.vocab);
   }
   for (const auto& l : ex.labels) {
-    if (l.kind == LabelKind::kItem || l.kind == LabelKind::kClass) BOOST_TEST(l.ids.size() == n);
-    else BOOST_TEST(l.values.size() == n);
+    if (l.kind == LabelKind::kItem || l.kind == LabelKind::kClass)
+      BOOST_TEST(l.ids.size() == n);
+    else
+      BOOST_TEST(l.values.size() == n);
     for (auto id : l.ids) BOOST_TEST((id >= 1 && id < l.classes));
   }
 }
@@ -112,7 +114,8 @@ BOOST_AUTO_TEST_CASE(ids_tie_breaking_examples_and_leave_one_out_by_hand) {
   BOOST_TEST(b.splits.test == (V{3, 5}), boost::test_tools::per_element());
   BOOST_TEST(b.protocol.starts_with("leave_one_out"));
   BOOST_REQUIRE(!report.lines.empty());
-  BOOST_TEST(report.lines.back().find("9 interactions, 3 users, 4 items; 6 examples: train 2, valid 2, test 2") != std::string::npos,
+  BOOST_TEST(report.lines.back().find("9 interactions, 3 users, 4 items; 6 examples: train 2, valid 2, test 2") !=
+                 std::string::npos,
              report.lines.back());
   check_consistent(ex);
 }
@@ -213,7 +216,8 @@ BOOST_AUTO_TEST_CASE(sasrec_format) {
   check_consistent(ex);
   c.split = "temporal";
   core::Rng rng(1);
-  testing::expect_error<DataError>([&] { InteractionsDataset(c, {.rng = &rng, .base_dir = kFiles}); }, {"temporal", "sasrec"});
+  testing::expect_error<DataError>([&] { InteractionsDataset(c, {.rng = &rng, .base_dir = kFiles}); },
+                                   {"temporal", "sasrec"});
 }
 
 // A generated log: 40 users, random items and timestamps with many ties, rows shuffled.
@@ -240,7 +244,8 @@ BOOST_AUTO_TEST_CASE(no_leakage_under_leave_one_out) {
   BOOST_TEST(test_of.size() == b.splits.test.size());
   BOOST_TEST(valid_of.size() == 40u);
   auto history = [&](std::int64_t i) {
-    return V(ex.tokens.begin() + ex.begin[static_cast<std::size_t>(i)], ex.tokens.begin() + ex.end[static_cast<std::size_t>(i)]);
+    return V(ex.tokens.begin() + ex.begin[static_cast<std::size_t>(i)],
+             ex.tokens.begin() + ex.end[static_cast<std::size_t>(i)]);
   };
   std::set<std::int64_t> held_out(b.splits.valid.begin(), b.splits.valid.end());
   held_out.insert(b.splits.test.begin(), b.splits.test.end());
@@ -252,7 +257,8 @@ BOOST_AUTO_TEST_CASE(no_leakage_under_leave_one_out) {
       if (it == m->end()) continue;
       const auto j = it->second;
       // never the same (prefix, target) as a held-out example of the same user
-      BOOST_TEST(!(history(i) == history(j) && target[static_cast<std::size_t>(i)] == target[static_cast<std::size_t>(j)]));
+      BOOST_TEST(
+          !(history(i) == history(j) && target[static_cast<std::size_t>(i)] == target[static_cast<std::size_t>(j)]));
     }
     // every training target precedes the user's valid target (in time, and in the sequence)
     const auto v = valid_of.at(u);
@@ -260,7 +266,8 @@ BOOST_AUTO_TEST_CASE(no_leakage_under_leave_one_out) {
     BOOST_TEST(ex.end[static_cast<std::size_t>(i)] < ex.end[static_cast<std::size_t>(v)]);
   }
   // the test target is each user's last interaction, the valid one the second-to-last
-  for (const auto& [u, j] : test_of) BOOST_TEST(ex.end[static_cast<std::size_t>(j)] == ex.end[static_cast<std::size_t>(valid_of.at(u))] + 1);
+  for (const auto& [u, j] : test_of)
+    BOOST_TEST(ex.end[static_cast<std::size_t>(j)] == ex.end[static_cast<std::size_t>(valid_of.at(u))] + 1);
 }
 
 BOOST_AUTO_TEST_CASE(no_leakage_under_the_temporal_split) {
@@ -278,7 +285,8 @@ BOOST_AUTO_TEST_CASE(no_leakage_under_the_temporal_split) {
   for (auto i : b.splits.test) min_held = std::min(min_held, ex.times[static_cast<std::size_t>(i)]);
   BOOST_TEST(max_train <= cut);
   BOOST_TEST(min_held > cut);
-  BOOST_TEST(b.splits.train.size() + b.splits.valid.size() + b.splits.test.size() == static_cast<std::size_t>(ex.size()));
+  BOOST_TEST(b.splits.train.size() + b.splits.valid.size() + b.splits.test.size() ==
+             static_cast<std::size_t>(ex.size()));
   BOOST_TEST(!b.splits.valid.empty());
   BOOST_TEST(!b.splits.test.empty());
 }
@@ -308,7 +316,8 @@ BOOST_AUTO_TEST_CASE(errors) {
   DataReport report;
   InteractionsConfig c = tiny_config();
   c.path = "no_such.tsv";
-  testing::expect_error<DataError>([&] { InteractionsDataset(c, ctx).load(report); }, {"dataset interactions", kFiles + "/no_such.tsv", "cannot open"});
+  testing::expect_error<DataError>([&] { InteractionsDataset(c, ctx).load(report); },
+                                   {"dataset interactions", kFiles + "/no_such.tsv", "cannot open"});
 
   c = tiny_config();
   c.user_col = "userId";
@@ -317,12 +326,15 @@ BOOST_AUTO_TEST_CASE(errors) {
 
   c = tiny_config();
   c.path = "tiny_bad.tsv";
-  testing::expect_error<DataError>([&] { InteractionsDataset(c, ctx).load(report); }, {"tiny_bad.tsv:4: expected 3 fields, got 2"});
+  testing::expect_error<DataError>([&] { InteractionsDataset(c, ctx).load(report); },
+                                   {"tiny_bad.tsv:4: expected 3 fields, got 2"});
   c.on_error = "drop";
   DataReport dropped;
   const Built b = load_and_build(c, &dropped);
   BOOST_REQUIRE(!dropped.lines.empty());
-  BOOST_TEST(dropped.lines[0].find("2 malformed rows dropped (first: line 4: expected 3 fields, got 2)") != std::string::npos, dropped.lines[0]);
+  BOOST_TEST(
+      dropped.lines[0].find("2 malformed rows dropped (first: line 4: expected 3 fields, got 2)") != std::string::npos,
+      dropped.lines[0]);
   // left: u1 a@1, u1 b@2, u2 b@3 (line 5, blanks trimmed), u3 a@4, u3 b@5 → examples u1→b, u3→b
   BOOST_TEST(b.examples.size() == 2);
 
@@ -346,7 +358,9 @@ BOOST_AUTO_TEST_CASE(errors) {
   DataReport r2;
   const Built b2 = InteractionsDataset(c, ctx).build(t, r2);
   BOOST_TEST(b2.examples.tokens.size() == 8u);
-  BOOST_TEST(r2.lines[0].find("1 row with a missing user, item or time dropped (first: line 4: column 'ts')") != std::string::npos, r2.lines[0]);
+  BOOST_TEST(r2.lines[0].find("1 row with a missing user, item or time dropped (first: line 4: column 'ts')") !=
+                 std::string::npos,
+             r2.lines[0]);
 }
 
 BOOST_AUTO_TEST_CASE(shipped_movielens_small_counts) {

@@ -26,8 +26,8 @@ const std::string kDir = std::string(ATTNLAB_TEST_DATA_DIR) + "/datasets/prep";
 // prep_rows: a comma-separated file with a header; a column is numeric when every non-empty field
 // parses as a number. build(): users and items numbered by first appearance (items from 1), one
 // example per interaction after a user's first (history: the user's earlier items; label
-// "next_item": the item, unless item_label is false; Examples::targets too with targets); dense features and the optional binary label "label" from the target's
-// row; the last example of each user is test, the others train.
+// "next_item": the item, unless item_label is false; Examples::targets too with targets); dense features and the
+// optional binary label "label" from the target's row; the last example of each user is test, the others train.
 struct PrepRowsConfig {
   std::string path;
   std::vector<std::string> dense_cols{};
@@ -56,7 +56,8 @@ class PrepRows : public data::Dataset {
     data::for_each_line(path_, [&](std::int64_t line, std::string_view text) {
       data::split_fields(text, ',', '"', true, fields);
       if (line == 1) {
-        for (const auto& f : fields) t.columns.push_back(data::Column{.name = f, .numeric = false, .num = {}, .str = {}});
+        for (const auto& f : fields)
+          t.columns.push_back(data::Column{.name = f, .numeric = false, .num = {}, .str = {}});
         cells.resize(fields.size());
         return true;
       }
@@ -74,8 +75,10 @@ class PrepRows : public data::Dataset {
       }
       auto& col = t.columns[k];
       col.numeric = numeric;
-      if (numeric) col.num = std::move(nums);
-      else col.str = std::move(cells[k]);
+      if (numeric)
+        col.num = std::move(nums);
+      else
+        col.str = std::move(cells[k]);
     }
     report.lines.push_back(fmt::format("prep_rows: {} rows from {}", t.rows(), c_.path));
     return t;
@@ -109,8 +112,10 @@ class PrepRows : public data::Dataset {
         const auto r = static_cast<std::size_t>(rows[k]);
         ex.tokens.push_back(item_id[key(item, r)]);
         if (k == 0) continue;
-        if (k + 1 == rows.size()) b.splits.test.push_back(ex.size());
-        else b.splits.train.push_back(ex.size());
+        if (k + 1 == rows.size())
+          b.splits.test.push_back(ex.size());
+        else
+          b.splits.train.push_back(ex.size());
         ex.begin.push_back(start);
         ex.end.push_back(start + static_cast<std::int64_t>(k));
         ex.users.push_back(static_cast<std::int64_t>(u));
@@ -180,10 +185,10 @@ const std::string kRows = "{type: prep_rows, path: ratings.csv, dense_cols: [rat
 
 }  // namespace attnlab_pipeline_test
 
-ATTNLAB_REGISTER_PLUGIN(attnlab::data::Dataset, prep_rows, attnlab_pipeline_test::PrepRows, attnlab_pipeline_test::PrepRowsConfig,
-                        "test only: a small CSV as next-item examples");
-ATTNLAB_REGISTER_PLUGIN(attnlab::data::Dataset, prep_bad, attnlab_pipeline_test::PrepBad, attnlab_pipeline_test::PrepBadConfig,
-                        "test only: examples that break an invariant");
+ATTNLAB_REGISTER_PLUGIN(attnlab::data::Dataset, prep_rows, attnlab_pipeline_test::PrepRows,
+                        attnlab_pipeline_test::PrepRowsConfig, "test only: a small CSV as next-item examples");
+ATTNLAB_REGISTER_PLUGIN(attnlab::data::Dataset, prep_bad, attnlab_pipeline_test::PrepBad,
+                        attnlab_pipeline_test::PrepBadConfig, "test only: examples that break an invariant");
 
 using namespace attnlab_pipeline_test;
 
@@ -202,14 +207,16 @@ BOOST_AUTO_TEST_CASE(marker_without_steps) {
   BOOST_TEST(d.item_counts[0] == 0.0f);
   BOOST_TEST(std::accumulate(d.item_counts.begin(), d.item_counts.end(), 0.0f) == 140.0f);
   BOOST_TEST(d.item_counts[1] == 20.0f);  // one marker per history
-  BOOST_TEST(d.report.lines.back() == "data: 30 examples (train 20, valid 5, test 5), seq_len 7, longest history 7, vocab 50; generated splits");
+  BOOST_TEST(d.report.lines.back() ==
+             "data: 30 examples (train 20, valid 5, test 5), seq_len 7, longest history 7, vocab 50; generated splits");
 }
 
 BOOST_AUTO_TEST_CASE(marker_with_pad_truncate_moves_the_truth) {
   const auto plain = prepare(kMarker, {});
   const auto cut = prepare(kMarker, {"{type: pad_truncate, max_len: 5}"});
   BOOST_TEST(cut.seq_len == 5);
-  BOOST_TEST(cut.report.lines.front().starts_with("pad_truncate: 30 of 30 histories truncated to 5 (keep last)"), cut.report.lines.front());
+  BOOST_TEST(cut.report.lines.front().starts_with("pad_truncate: 30 of 30 histories truncated to 5 (keep last)"),
+             cut.report.lines.front());
   // Each marker history has one truth position p (after the marker); keeping the last 5 of 7
   // steps shifts it to p - 2, or drops it when p < 2.
   I64s want_truth, want_offsets{0};
@@ -218,7 +225,8 @@ BOOST_AUTO_TEST_CASE(marker_with_pad_truncate_moves_the_truth) {
     if (p >= 2) want_truth.push_back(p - 2);
     want_offsets.push_back(static_cast<std::int64_t>(want_truth.size()));
     BOOST_TEST(cut.examples.length(i) == 5);
-    BOOST_TEST(cut.examples.begin[static_cast<std::size_t>(i)] == plain.examples.begin[static_cast<std::size_t>(i)] + 2);
+    BOOST_TEST(cut.examples.begin[static_cast<std::size_t>(i)] ==
+               plain.examples.begin[static_cast<std::size_t>(i)] + 2);
   }
   BOOST_TEST(cut.examples.truth == want_truth);
   BOOST_TEST(cut.examples.truth_offsets == want_offsets);
@@ -232,17 +240,19 @@ BOOST_AUTO_TEST_CASE(rows_to_examples_end_to_end) {
   // Examples: 0 [0,1)->b r4, 1 [0,2)->c r2, 2 [0,3)->a r3 (test), 3 [4,5)->c r1, 4 [4,6)->b r5 (test).
   // standardize on train (ratings 4 2 1): mean 7/3, population std sqrt(14)/3; x' = (3x - 7) / sqrt(14).
   // pad_truncate 2 keeps example 2's last two steps: [1, 3).
-  const auto d = prepare(kRows, {"{type: drop_missing, columns: [rating]}", "{type: kcore, k_user: 3, k_item: 2}", "{type: standardize}",
-                                 "{type: pad_truncate, max_len: 2}"});
-  BOOST_TEST(d.report.lines == (std::vector<std::string>{
-                                   "prep_rows: 12 rows from ratings.csv",
-                                   "drop_missing: 1 of 12 rows dropped (rating 1)",
-                                   "kcore: k_user 3, k_item 2: 4 of 11 rows dropped in 2 passes; 2 users, 3 items left",
-                                   "standardize: zscore on 1 dense feature(s), fitted on 3 training examples",
-                                   "pad_truncate: 1 of 5 histories truncated to 2 (keep last)",
-                                   "data: 5 examples (train 3, valid 0, test 2), seq_len 2, longest history 2, vocab 4; last per user test",
-                               }),
-             fmt::format("{}", fmt::join(d.report.lines, "\n")));
+  const auto d = prepare(kRows, {"{type: drop_missing, columns: [rating]}", "{type: kcore, k_user: 3, k_item: 2}",
+                                 "{type: standardize}", "{type: pad_truncate, max_len: 2}"});
+  BOOST_TEST(
+      d.report.lines ==
+          (std::vector<std::string>{
+              "prep_rows: 12 rows from ratings.csv",
+              "drop_missing: 1 of 12 rows dropped (rating 1)",
+              "kcore: k_user 3, k_item 2: 4 of 11 rows dropped in 2 passes; 2 users, 3 items left",
+              "standardize: zscore on 1 dense feature(s), fitted on 3 training examples",
+              "pad_truncate: 1 of 5 histories truncated to 2 (keep last)",
+              "data: 5 examples (train 3, valid 0, test 2), seq_len 2, longest history 2, vocab 4; last per user test",
+          }),
+      fmt::format("{}", fmt::join(d.report.lines, "\n")));
   const auto& ex = d.examples;
   BOOST_TEST(ex.tokens == (I64s{1, 2, 3, 1, 1, 3, 2}));
   BOOST_TEST(ex.begin == (I64s{0, 0, 1, 4, 4}));
@@ -254,7 +264,8 @@ BOOST_AUTO_TEST_CASE(rows_to_examples_end_to_end) {
   BOOST_TEST(d.seq_len == 2);
   const double r14 = std::sqrt(14.0);
   const std::vector<double> want{5 / r14, -1 / r14, 2 / r14, -4 / r14, 8 / r14};
-  for (std::size_t i = 0; i < 5; ++i) BOOST_TEST(std::abs(ex.dense[i] - want[i]) < 1e-6, "dense[" << i << "] = " << ex.dense[i]);
+  for (std::size_t i = 0; i < 5; ++i)
+    BOOST_TEST(std::abs(ex.dense[i] - want[i]) < 1e-6, "dense[" << i << "] = " << ex.dense[i]);
   BOOST_TEST_REQUIRE(d.fitted.size() == 1u);
   BOOST_TEST(d.fitted[0].first == "preprocess[2].standardize");
   BOOST_TEST(std::abs(d.fitted[0].second.at("mean")[0] - 7.0 / 3) < 1e-12);
@@ -282,30 +293,41 @@ BOOST_AUTO_TEST_CASE(a_derived_column_becomes_a_label) {
   const auto& v = d.examples.label("label").values;
   BOOST_TEST_REQUIRE(v.size() == 8u);
   const std::vector<float> want{1, 0, 0, NAN, 0, 1, 1, 0};
-  for (std::size_t i = 0; i < 8; ++i) BOOST_TEST((v[i] == want[i] || (std::isnan(v[i]) && std::isnan(want[i]))), "label " << i);
+  for (std::size_t i = 0; i < 8; ++i)
+    BOOST_TEST((v[i] == want[i] || (std::isnan(v[i]) && std::isnan(want[i]))), "label " << i);
 }
 
 BOOST_AUTO_TEST_CASE(empty_training_split_after_filtering) {
   // implicit >= 4 keeps u1 a b, u2 a b, u3 d, u4 b: one example each for u1 and u2, both their
   // users' last: all test.
-  expect_error<DataError>([] { prepare(kRows, {"{type: implicit, threshold: 4}"}); },
-                          {"dataset 'prep_rows': the training split is empty after preprocessing (2 examples; valid 0, test 2)"});
-  expect_error<DataError>([] { prepare(kRows, {"{type: kcore, k_user: 10}"}); }, {"training split is empty", "(0 examples"});
+  expect_error<DataError>(
+      [] { prepare(kRows, {"{type: implicit, threshold: 4}"}); },
+      {"dataset 'prep_rows': the training split is empty after preprocessing (2 examples; valid 0, test 2)"});
+  expect_error<DataError>([] { prepare(kRows, {"{type: kcore, k_user: 10}"}); },
+                          {"training split is empty", "(0 examples"});
 }
 
 BOOST_AUTO_TEST_CASE(step_order_and_missing_table) {
-  expect_error<DataError>([] { prepare(kRows, {"{type: drop_missing}", "{type: standardize}", "{type: pad_truncate}", "{type: kcore}"}); },
-                          {"preprocess[3] (kcore): a row step cannot follow example steps (preprocess[1] (standardize) comes earlier)"});
-  expect_error<DataError>([] { prepare(kMarker, {"{type: kcore}"}); },
-                          {"preprocess[0] (kcore): dataset 'marker' has no table", "row steps need a table-backed dataset"});
+  expect_error<DataError>(
+      [] {
+        prepare(kRows, {"{type: drop_missing}", "{type: standardize}", "{type: pad_truncate}", "{type: kcore}"});
+      },
+      {"preprocess[3] (kcore): a row step cannot follow example steps (preprocess[1] (standardize) comes earlier)"});
+  expect_error<DataError>(
+      [] { prepare(kMarker, {"{type: kcore}"}); },
+      {"preprocess[0] (kcore): dataset 'marker' has no table", "row steps need a table-backed dataset"});
 }
 
 BOOST_AUTO_TEST_CASE(step_errors_name_the_step_and_its_index) {
-  expect_error<DataError>([] { prepare(kRows, {"{type: drop_missing}", "{type: outliers, column: stars}"}); },
-                          {"preprocess[1] (outliers): no column 'stars'", "user, item, rating"});
+  expect_error<DataError>(
+      [] {
+        prepare(kRows, {"{type: drop_missing}", "{type: outliers, column: stars}"});
+      },
+      {"preprocess[1] (outliers): no column 'stars'", "user, item, rating"});
   expect_error<DataError>([] { prepare(kRows, {"{type: implicit, threshold: 3, keep: all}"}); },
                           {"preprocess[0] (implicit): keep: all without a label"});
-  expect_error<DataError>([] { prepare(kMarker, {"{type: standardize}"}); }, {"preprocess[0] (standardize): the examples have no dense features"});
+  expect_error<DataError>([] { prepare(kMarker, {"{type: standardize}"}); },
+                          {"preprocess[0] (standardize): the examples have no dense features"});
   expect_error<registry::PluginError>(
       [] {
         core::Rng rng(1);
@@ -323,9 +345,12 @@ BOOST_AUTO_TEST_CASE(long_histories_need_pad_truncate) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_examples_and_splits_from_a_dataset) {
-  expect_error<DataError>([] { prepare("{type: prep_bad, mode: token}", {}); }, {"dataset 'prep_bad': examples.tokens[2]: 9 is outside [0, vocab 3)"});
-  expect_error<DataError>([] { prepare("{type: prep_bad, mode: split_range}", {}); }, {"dataset 'prep_bad': splits.test[0] = 2 is outside the 2 examples"});
-  expect_error<DataError>([] { prepare("{type: prep_bad, mode: split_twice}", {}); }, {"example 0 is in splits.test and in an earlier split"});
+  expect_error<DataError>([] { prepare("{type: prep_bad, mode: token}", {}); },
+                          {"dataset 'prep_bad': examples.tokens[2]: 9 is outside [0, vocab 3)"});
+  expect_error<DataError>([] { prepare("{type: prep_bad, mode: split_range}", {}); },
+                          {"dataset 'prep_bad': splits.test[0] = 2 is outside the 2 examples"});
+  expect_error<DataError>([] { prepare("{type: prep_bad, mode: split_twice}", {}); },
+                          {"example 0 is in splits.test and in an earlier split"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -350,10 +375,17 @@ data::Examples full() {
   ex.categorical = {0, 2, 1};
   ex.dense_names = {"age", "income"};
   ex.dense = {1, 2, 3, 4, 5, 6};
-  ex.labels.push_back({.task = "cls", .kind = data::LabelKind::kClass, .classes = 3, .ids = {0, 2, -1}, .values = {}, .class_names = {"a", "b", "c"}});
+  ex.labels.push_back({.task = "cls",
+                       .kind = data::LabelKind::kClass,
+                       .classes = 3,
+                       .ids = {0, 2, -1},
+                       .values = {},
+                       .class_names = {"a", "b", "c"}});
   ex.labels.push_back({.task = "next", .kind = data::LabelKind::kItem, .classes = 5, .ids = {1, 4, -1}});
-  ex.labels.push_back({.task = "ctr", .kind = data::LabelKind::kBinary, .classes = 0, .ids = {}, .values = {0, 1, NAN}});
-  ex.labels.push_back({.task = "rate", .kind = data::LabelKind::kValue, .classes = 0, .ids = {}, .values = {-2.5f, 0, NAN}});
+  ex.labels.push_back(
+      {.task = "ctr", .kind = data::LabelKind::kBinary, .classes = 0, .ids = {}, .values = {0, 1, NAN}});
+  ex.labels.push_back(
+      {.task = "rate", .kind = data::LabelKind::kValue, .classes = 0, .ids = {}, .values = {-2.5f, 0, NAN}});
   ex.truth_offsets = {0, 1, 3, 3};
   ex.truth = {1, 0, 2};
   return ex;
@@ -417,7 +449,8 @@ BOOST_AUTO_TEST_CASE(every_invariant_is_checked) {
   broken([](E& e) { e.truth.push_back(0); }, {"truth_offsets[3]: 3 differs from the 4 truth entries"});
   broken([](E& e) { e.truth[0] = 2; }, {"truth[0]: 2 (example 0) is outside its history [0, 2)"});
   broken([](E& e) { e.truth_offsets.clear(); }, {"truth: has 3 entries but truth_offsets is empty"});
-  broken([](E& e) { e.step_dim = 4, e.step_values.assign(6, 0.0f); }, {"step_values: has 6 values, not a multiple of step_dim 4"});
+  broken([](E& e) { e.step_dim = 4, e.step_values.assign(6, 0.0f); },
+         {"step_values: has 6 values, not a multiple of step_dim 4"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

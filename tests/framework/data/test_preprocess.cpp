@@ -67,7 +67,8 @@ std::string run_rows(const std::string& yaml, Table& t) {
 bool same(const std::vector<double>& got, const std::vector<double>& want) {
   if (got.size() != want.size()) return false;
   for (std::size_t i = 0; i < got.size(); ++i)
-    if (!(got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i])) || std::abs(got[i] - want[i]) < 1e-9)) return false;
+    if (!(got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i])) || std::abs(got[i] - want[i]) < 1e-9))
+      return false;
   return true;
 }
 
@@ -80,7 +81,8 @@ BOOST_AUTO_TEST_SUITE(preprocess_rows)
 BOOST_AUTO_TEST_CASE(drop_missing_all_columns_and_listed_columns) {
   const double inf = std::numeric_limits<double>::infinity();
   auto make = [&] {
-    return table({text("user", {"u1", "", "u2", "u3", "u4"}), num("rating", {4, 3, kNaN, inf, 5}), text("note", {"a", "b", "", "c", ""})});
+    return table({text("user", {"u1", "", "u2", "u3", "u4"}), num("rating", {4, 3, kNaN, inf, 5}),
+                  text("note", {"a", "b", "", "c", ""})});
   };
   Table all = make();
   // Row 1 lacks user, row 2 rating and note, row 3 has an infinite rating, row 4 lacks note.
@@ -89,7 +91,8 @@ BOOST_AUTO_TEST_CASE(drop_missing_all_columns_and_listed_columns) {
   BOOST_TEST(all.line == (std::vector<std::int64_t>{2}));
 
   Table some = make();
-  BOOST_TEST(run_rows("{type: drop_missing, columns: [user, rating]}", some) == "drop_missing: 3 of 5 rows dropped (user 1, rating 2)");
+  BOOST_TEST(run_rows("{type: drop_missing, columns: [user, rating]}", some) ==
+             "drop_missing: 3 of 5 rows dropped (user 1, rating 2)");
   BOOST_TEST(texts(some, "user") == (std::vector<std::string>{"u1", "u4"}));
   BOOST_TEST(texts(some, "note") == (std::vector<std::string>{"a", ""}));
   BOOST_TEST(some.line == (std::vector<std::int64_t>{2, 6}));
@@ -126,7 +129,8 @@ BOOST_AUTO_TEST_CASE(outliers_iqr_interpolates_the_quartiles) {
   // threshold 1.0: [-1.75, 8.75]: both go.
   const std::vector<double> x{10, 1, 2, 3, 4, 5, 6, -8};
   Table t = table({num("x", x), text("id", {"a", "b", "c", "d", "e", "f", "g", "h"})});
-  BOOST_TEST(run_rows("{type: outliers, column: x, method: iqr}", t) == "outliers: x iqr 1.5: 1 of 8 rows dropped (kept [-3.5, 10.5])");
+  BOOST_TEST(run_rows("{type: outliers, column: x, method: iqr}", t) ==
+             "outliers: x iqr 1.5: 1 of 8 rows dropped (kept [-3.5, 10.5])");
   BOOST_TEST(texts(t, "id") == (std::vector<std::string>{"a", "b", "c", "d", "e", "f", "g"}));
 
   Table t1 = table({num("x", x)});
@@ -137,8 +141,10 @@ BOOST_AUTO_TEST_CASE(outliers_iqr_interpolates_the_quartiles) {
 
 BOOST_AUTO_TEST_CASE(outliers_errors) {
   Table t = table({text("name", {"a"}), num("x", {1})});
-  expect_error<DataError>([&] { run_rows("{type: outliers, column: name}", t); }, {"preprocess outliers", "'name' holds text"});
-  expect_error<DataError>([&] { run_rows("{type: outliers, column: y}", t); }, {"preprocess outliers", "no column 'y'", "name, x"});
+  expect_error<DataError>([&] { run_rows("{type: outliers, column: name}", t); },
+                          {"preprocess outliers", "'name' holds text"});
+  expect_error<DataError>([&] { run_rows("{type: outliers, column: y}", t); },
+                          {"preprocess outliers", "no column 'y'", "name, x"});
 }
 
 BOOST_AUTO_TEST_CASE(kcore_iterates_to_the_fixed_point) {
@@ -160,14 +166,17 @@ BOOST_AUTO_TEST_CASE(kcore_can_empty_the_table_and_names_bad_columns) {
   BOOST_TEST(t.rows() == 0);
 
   Table m = table({text("user", {"x", ""}), text("item", {"a", "a"})});
-  expect_error<DataError>([&] { run_rows("{type: kcore}", m); }, {"preprocess kcore", "t.csv:3", "column 'user' has no value", "drop_missing"});
+  expect_error<DataError>([&] { run_rows("{type: kcore}", m); },
+                          {"preprocess kcore", "t.csv:3", "column 'user' has no value", "drop_missing"});
   Table c = table({text("user", {"x"}), text("product", {"a"})});
-  expect_error<DataError>([&] { run_rows("{type: kcore}", c); }, {"preprocess kcore", "no column 'item'", "user, product"});
+  expect_error<DataError>([&] { run_rows("{type: kcore}", c); },
+                          {"preprocess kcore", "no column 'item'", "user, product"});
 }
 
 BOOST_AUTO_TEST_CASE(implicit_keeps_positives_or_marks_them) {
   Table above = table({num("rating", {5, 3, kNaN, 4, 1}), text("item", {"a", "b", "c", "d", "e"})});
-  BOOST_TEST(run_rows("{type: implicit, threshold: 4}", above) == "implicit: rating >= 4: 2 of 5 rows positive, 3 dropped");
+  BOOST_TEST(run_rows("{type: implicit, threshold: 4}", above) ==
+             "implicit: rating >= 4: 2 of 5 rows positive, 3 dropped");
   BOOST_TEST(texts(above, "item") == (std::vector<std::string>{"a", "d"}));
 
   Table all = table({num("stars", {5, 3, kNaN, 4, 1})});
@@ -180,9 +189,11 @@ BOOST_AUTO_TEST_CASE(implicit_keeps_positives_or_marks_them) {
   run_rows("{type: implicit, threshold: 4, label: pos}", both);
   BOOST_TEST(same(values(both, "pos"), {1}));
 
-  expect_error<DataError>([] { step("{type: implicit, threshold: 4, keep: all}"); }, {"preprocess implicit", "keep: all without a label"});
+  expect_error<DataError>([] { step("{type: implicit, threshold: 4, keep: all}"); },
+                          {"preprocess implicit", "keep: all without a label"});
   Table dup = table({num("rating", {5}), num("click", {1})});
-  expect_error<DataError>([&] { run_rows("{type: implicit, threshold: 4, label: click}", dup); }, {"'click' already exists"});
+  expect_error<DataError>([&] { run_rows("{type: implicit, threshold: 4, label: click}", dup); },
+                          {"'click' already exists"});
   Table txt = table({text("rating", {"good"})});
   expect_error<DataError>([&] { run_rows("{type: implicit, threshold: 4}", txt); }, {"'rating' holds text"});
 }
@@ -198,13 +209,17 @@ BOOST_AUTO_TEST_CASE(derive_label_rules) {
              "derive_label: 'good' = stars >= 4: 2 of 4 rows 1, 1 missing");
   BOOST_TEST(same(values(t, "good"), {0, 1, kNaN, 1}));
 
-  expect_error<DataError>([] { step("{type: derive_label, column: a, name: b, values: [x, y]}"); }, {"equals needs exactly one"});
-  expect_error<DataError>([] { step("{type: derive_label, column: a, name: b, rule: threshold}"); }, {"threshold needs threshold"});
-  expect_error<DataError>([&] { run_rows("{type: derive_label, column: income, name: x, rule: threshold, threshold: 1}", t); },
-                          {"needs a numeric column", "'income' holds text"});
+  expect_error<DataError>([] { step("{type: derive_label, column: a, name: b, values: [x, y]}"); },
+                          {"equals needs exactly one"});
+  expect_error<DataError>([] { step("{type: derive_label, column: a, name: b, rule: threshold}"); },
+                          {"threshold needs threshold"});
+  expect_error<DataError>(
+      [&] { run_rows("{type: derive_label, column: income, name: x, rule: threshold, threshold: 1}", t); },
+      {"needs a numeric column", "'income' holds text"});
   expect_error<DataError>([&] { run_rows("{type: derive_label, column: stars, name: x, values: [four]}", t); },
                           {"'four' is not a number", "'stars' is numeric"});
-  expect_error<DataError>([&] { run_rows("{type: derive_label, column: stars, name: rich, values: ['1']}", t); }, {"'rich' already exists"});
+  expect_error<DataError>([&] { run_rows("{type: derive_label, column: stars, name: rich, values: ['1']}", t); },
+                          {"'rich' already exists"});
   expect_error<DataError>([&] { run_rows("{type: derive_label, column: nope, name: z, values: ['1']}", t); },
                           {"no column 'nope'", "income, stars, rich, four, good"});
 }
@@ -221,10 +236,10 @@ data::Examples dense_examples() {
   ex.begin = {0, 0, 1, 0};
   ex.end = {1, 2, 2, 2};
   ex.dense_names = {"age", "income"};
-  ex.dense = {1, 5,  //
-              3, 5,  //
+  ex.dense = {1,   5,  //
+              3,   5,  //
               100, 9,  //
-              7, 0};
+              7,   0};
   return ex;
 }
 const data::Splits kSplits{{0, 1}, {2}, {3}};
@@ -253,7 +268,8 @@ BOOST_AUTO_TEST_CASE(standardize_zscore_is_fitted_on_train_only) {
   BOOST_TEST(f.at("mean") == (std::vector<double>{2, 5}));
   BOOST_TEST(f.at("std") == (std::vector<double>{1, 0}));
   BOOST_TEST(f.at("feature_index") == (std::vector<double>{0, 1}));
-  BOOST_TEST(report.lines == (std::vector<std::string>{"standardize: zscore on 2 dense feature(s), fitted on 2 training examples"}));
+  BOOST_TEST(report.lines ==
+             (std::vector<std::string>{"standardize: zscore on 2 dense feature(s), fitted on 2 training examples"}));
 }
 
 BOOST_AUTO_TEST_CASE(standardize_minmax_selected_features_and_nan) {
@@ -284,11 +300,17 @@ BOOST_AUTO_TEST_CASE(standardize_errors) {
   auto ex = dense_examples();
   expect_error<DataError>([&] { step("{type: standardize, features: [agee]}")->apply_examples(ex, kSplits, report); },
                           {"preprocess standardize", "no dense feature 'agee'", "age, income"});
-  expect_error<DataError>([&] { step("{type: standardize, features: [age, age]}")->apply_examples(ex, kSplits, report); }, {"listed twice"});
-  expect_error<DataError>([&] { step("{type: standardize}")->apply_examples(ex, data::Splits{{}, {0}, {1}}, report); },
-                          {"training split is empty"});
+  expect_error<DataError>(
+      [&] { step("{type: standardize, features: [age, age]}")->apply_examples(ex, kSplits, report); },
+      {"listed twice"});
+  expect_error<DataError>(
+      [&] {
+        step("{type: standardize}")->apply_examples(ex, data::Splits{{}, {0}, {1}}, report);
+      },
+      {"training split is empty"});
   data::Examples none;
-  expect_error<DataError>([&] { step("{type: standardize}")->apply_examples(none, kSplits, report); }, {"no dense features"});
+  expect_error<DataError>([&] { step("{type: standardize}")->apply_examples(none, kSplits, report); },
+                          {"no dense features"});
 }
 
 BOOST_AUTO_TEST_CASE(pad_truncate_keeps_the_last_or_first_steps_and_moves_the_truth) {
@@ -322,8 +344,10 @@ BOOST_AUTO_TEST_CASE(pad_truncate_keeps_the_last_or_first_steps_and_moves_the_tr
   BOOST_TEST(first.end == (std::vector<std::int64_t>{3, 4, 6}));
   BOOST_TEST(first.truth == (std::vector<std::int64_t>{0, 2, 1, 3, 0}));
   BOOST_TEST(first.truth_offsets == (std::vector<std::int64_t>{0, 2, 4, 5}));
-  BOOST_TEST(report.lines == (std::vector<std::string>{"pad_truncate: 2 of 3 histories truncated to 4 (keep last), 2 truth positions dropped",
-                                                       "pad_truncate: 2 of 3 histories truncated to 4 (keep first), 2 truth positions dropped"}));
+  BOOST_TEST(report.lines ==
+             (std::vector<std::string>{
+                 "pad_truncate: 2 of 3 histories truncated to 4 (keep last), 2 truth positions dropped",
+                 "pad_truncate: 2 of 3 histories truncated to 4 (keep first), 2 truth positions dropped"}));
 
   auto plain = make();
   plain.truth_offsets.clear();

@@ -7,11 +7,11 @@
 
 #include "tests/support/temp_dir.h"
 
+#include <unistd.h>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace attnlab;
@@ -59,7 +59,8 @@ BOOST_AUTO_TEST_CASE(csv_with_quotes_comments_blank_lines_and_missing_values) {
   BOOST_REQUIRE(t.columns.size() == 3u);  // only the kept ones, in keep order
   BOOST_TEST(t.columns[0].name == "name");
   BOOST_TEST(!t.columns[0].numeric);
-  BOOST_TEST(t.columns[0].str == (std::vector<std::string>{"Smith, J", "Lee", "Kim", "Ng", "Wu"}), boost::test_tools::per_element());
+  BOOST_TEST(t.columns[0].str == (std::vector<std::string>{"Smith, J", "Lee", "Kim", "Ng", "Wu"}),
+             boost::test_tools::per_element());
   const Column& score = t.column("score", "test");
   BOOST_TEST(score.numeric);
   BOOST_TEST(score.num[0] == 3.5);
@@ -70,7 +71,8 @@ BOOST_AUTO_TEST_CASE(csv_with_quotes_comments_blank_lines_and_missing_values) {
   BOOST_TEST(score.missing(1));
   BOOST_TEST(!score.missing(0));
   const Column& note = t.column("note", "test");
-  BOOST_TEST(note.str == (std::vector<std::string>{"ok", "say \"hi\"", "", "x", "y"}), boost::test_tools::per_element());
+  BOOST_TEST(note.str == (std::vector<std::string>{"ok", "say \"hi\"", "", "x", "y"}),
+             boost::test_tools::per_element());
   BOOST_TEST(note.missing(2));
   BOOST_TEST(!note.missing(3));
 }
@@ -112,7 +114,8 @@ BOOST_AUTO_TEST_CASE(tab_delimiter_keeps_blanks_inside_fields_and_gzip_is_transp
   const Table plain = read_table(o);
   BOOST_TEST(gz.rows() == 9);
   BOOST_TEST(gz.columns[0].name == "item");
-  BOOST_TEST(gz.columns[0].str == (std::vector<std::string>{"a", "b", "b", "c", "c", "a", "d", "a", "d"}), boost::test_tools::per_element());
+  BOOST_TEST(gz.columns[0].str == (std::vector<std::string>{"a", "b", "b", "c", "c", "a", "d", "a", "d"}),
+             boost::test_tools::per_element());
   BOOST_TEST(gz.columns[1].str == plain.columns[1].str, boost::test_tools::per_element());
   BOOST_TEST(gz.line == plain.line, boost::test_tools::per_element());
 
@@ -209,7 +212,8 @@ BOOST_AUTO_TEST_CASE(reads_a_million_rows_quickly, *boost::unit_test::disabled()
     std::ofstream f(path);
     f << "user\titem\trating\ttimestamp\ttitle\n";
     for (std::int64_t i = 0; i < 1000000; ++i)  // int64: i * 104729 overflows int (UB: the loop never ended)
-      f << (i * 7919) % 6040 << '\t' << (i * 104729) % 3706 << '\t' << 1 + i % 5 << '\t' << 956703932 + i << "\tSome movie title (1999)\n";
+      f << (i * 7919) % 6040 << '\t' << (i * 104729) % 3706 << '\t' << 1 + i % 5 << '\t' << 956703932 + i
+        << "\tSome movie title (1999)\n";
   }
   ReadOptions o;
   o.path = path;
@@ -248,7 +252,8 @@ BOOST_AUTO_TEST_CASE(has_column_and_missing) {
   BOOST_TEST(t.columns[0].missing(1));
   BOOST_TEST(!t.columns[0].missing(0));
   BOOST_TEST(t.columns[1].missing(1));
-  BOOST_TEST(testing::error_of([&] { t.column("c", "preprocess kcore"); }) == "preprocess kcore: no column 'c' in mem; columns: a, b");
+  BOOST_TEST(testing::error_of([&] { t.column("c", "preprocess kcore"); }) ==
+             "preprocess kcore: no column 'c' in mem; columns: a, b");
 }
 
 BOOST_AUTO_TEST_CASE(filter_keeps_rows_in_every_column_line_and_part) {

@@ -51,8 +51,11 @@ BOOST_AUTO_TEST_CASE(groups_are_sequences_in_order_of_their_first_row) {
 
   data::Examples broken = ex;
   broken.end[1] = broken.end[0];  // two examples of one sequence ending at the same step
-  expect_error<DataError>([&] { data::group_sequences(broken, I64s{0, 1}, "objective x"); },
-                          {"objective x", "end at the same step", "keep: first"});
+  expect_error<DataError>(
+      [&] {
+        data::group_sequences(broken, I64s{0, 1}, "objective x");
+      },
+      {"objective x", "end at the same step", "keep: first"});
   expect_error<DataError>([&] { data::group_sequences(ex, I64s{0, 6}, "objective x"); }, {"rows[1] = 6", "6 examples"});
   data::Examples images = ex;
   images.step_dim = 2;
@@ -87,7 +90,8 @@ BOOST_AUTO_TEST_CASE(every_position_carries_the_label_of_the_example_ending_ther
 
 BOOST_AUTO_TEST_CASE(truncation_keeps_the_labels_of_the_visible_positions_and_seen_items_of_the_whole_sequence) {
   auto ex = two_users();
-  for (std::size_t i = 0; i < 4; ++i) ex.begin[i] = std::max(ex.begin[i], ex.end[i] - 2);  // pad_truncate max_len 2, keep last
+  for (std::size_t i = 0; i < 4; ++i)
+    ex.begin[i] = std::max(ex.begin[i], ex.end[i] - 2);  // pad_truncate max_len 2, keep last
   ex.validate("test");
   const auto g = data::group_sequences(ex, I64s{0, 1, 2, 3}, "test");
   const auto last = data::sequence_windows(g, 0);
@@ -113,8 +117,9 @@ BOOST_AUTO_TEST_CASE(truncation_keeps_the_labels_of_the_visible_positions_and_se
   ex.sequence_begin[2] = ex.begin[2] + 1;  // a sequence cannot start inside the history
   BOOST_CHECK_THROW(ex.validate("test"), DataError);
   const std::vector<data::SequenceWindow> outside{{.group = 1, .first = 0, .last = 0}};
-  expect_error<DataError>([&] { data::make_sequence_batch(ex, g, outside, {.seq_len = 2, .append_mask = false, .seen = false}); },
-                          {"window 0 (group 1", "1 sequences"});
+  expect_error<DataError>(
+      [&] { data::make_sequence_batch(ex, g, outside, {.seq_len = 2, .append_mask = false, .seen = false}); },
+      {"window 0 (group 1", "1 sequences"});
 }
 
 BOOST_AUTO_TEST_CASE(a_mask_step_follows_the_history_for_cloze_evaluation) {
@@ -125,7 +130,8 @@ BOOST_AUTO_TEST_CASE(a_mask_step_follows_the_history_for_cloze_evaluation) {
   BOOST_TEST(b.masked.to_vector() == (std::vector<float>{0, 0, 1, 0, 0, 1}), boost::test_tools::per_element());
   BOOST_TEST(b.seen_offsets == (I64s{0, 5, 7}), boost::test_tools::per_element());  // a b c d + label e; f + label g
   BOOST_TEST(b.seen_items == (I64s{1, 2, 3, 4, 5, 6, 7}), boost::test_tools::per_element());
-  expect_error<DataError>([&] { data::make_batch(ex, I64s{0}, {.seq_len = 1, .append_mask = true, .seen = false}); }, {"seq_len >= 2"});
+  expect_error<DataError>([&] { data::make_batch(ex, I64s{0}, {.seq_len = 1, .append_mask = true, .seen = false}); },
+                          {"seq_len >= 2"});
 }
 
 BOOST_AUTO_TEST_CASE(cloze_masks_round_l_times_p_steps_and_labels_exactly_those) {
@@ -187,17 +193,22 @@ BOOST_AUTO_TEST_CASE(cloze_masks_are_uniform_over_steps_with_rate_p) {
     }
     BOOST_TEST(count == 10.0);
   }
-  for (std::size_t t = 0; t < 40; ++t) BOOST_TEST(freq[t] == 0.25, boost::test_tools::tolerance(0.2));  // relative: +-0.05
+  for (std::size_t t = 0; t < 40; ++t)
+    BOOST_TEST(freq[t] == 0.25, boost::test_tools::tolerance(0.2));  // relative: +-0.05
 }
 
 BOOST_AUTO_TEST_CASE(cloze_needs_next_item_sequences) {
   auto ex = two_users();
   ex.labels[0].ids[1] = 8;  // example 1's label is no longer the token after its history
   const auto g = data::group_sequences(ex, I64s{0, 1}, "test");
-  expect_error<DataError>([&] { data::make_cloze_batch(ex, g, I64s{0}, {.seq_len = 4, .append_mask = false, .seen = false}, {}); },
-                          {"make_cloze_batch", "not the token after its history"});
   expect_error<DataError>(
-      [&] { data::make_cloze_batch(ex, g, I64s{0}, {.seq_len = 4, .append_mask = false, .seen = false}, {.mask_prob = 0, .seed = 0}); },
+      [&] { data::make_cloze_batch(ex, g, I64s{0}, {.seq_len = 4, .append_mask = false, .seen = false}, {}); },
+      {"make_cloze_batch", "not the token after its history"});
+  expect_error<DataError>(
+      [&] {
+        data::make_cloze_batch(ex, g, I64s{0}, {.seq_len = 4, .append_mask = false, .seen = false},
+                               {.mask_prob = 0, .seed = 0});
+      },
       {"mask_prob 0"});
 }
 

@@ -196,7 +196,8 @@ BOOST_AUTO_TEST_CASE(the_task_needs_the_truth_positions) {
   for (std::int64_t i = 0; i < ex.size(); ++i) {
     // Oracle: the topic of the items at the truth positions (majority of them).
     std::vector<int> votes(10, 0), counts(10, 0);
-    for (std::int64_t o = ex.truth_offsets[i]; o < ex.truth_offsets[i + 1]; ++o) ++votes[d.item_topic[ex.tokens[ex.begin[i] + ex.truth[o]]]];
+    for (std::int64_t o = ex.truth_offsets[i]; o < ex.truth_offsets[i + 1]; ++o)
+      ++votes[d.item_topic[ex.tokens[ex.begin[i] + ex.truth[o]]]];
     oracle += std::max_element(votes.begin(), votes.end()) - votes.begin() == topic.ids[i];
     // Bag of all items: the most frequent topic of the whole sequence.
     for (std::int64_t p = ex.begin[i]; p < ex.end[i]; ++p) ++counts[d.item_topic[ex.tokens[p]]];
@@ -260,7 +261,12 @@ BOOST_AUTO_TEST_CASE(bad_configs_are_clear_errors) {
   bad([](SyntheticConfig& c) { c.informative = 21; }, {"dataset synthetic", "informative = 21", "seq_len = 20"});
   bad([](SyntheticConfig& c) { c.user_interests = 11; }, {"user_interests = 11", "num_topics = 10"});
   bad([](SyntheticConfig& c) { c.num_items = 19; }, {"num_items = 19", "2 * num_topics = 20"});
-  bad([](SyntheticConfig& c) { c.distractor = 0.7; c.decoy = 0.4; }, {"distractor + decoy"});
+  bad(
+      [](SyntheticConfig& c) {
+        c.distractor = 0.7;
+        c.decoy = 0.4;
+      },
+      {"distractor + decoy"});
   bad([](SyntheticConfig& c) { c.train_ratio = 0.95; }, {"train_ratio + valid_ratio"});
   bad([](SyntheticConfig& c) { c.tasks = {"topic", "topic"}; }, {"twice"});
   bad([](SyntheticConfig& c) { c.tasks = {}; }, {"tasks is empty"});
@@ -280,7 +286,8 @@ BOOST_AUTO_TEST_CASE(registered_with_its_config) {
   BOOST_TEST(report.lines.size() == 1u);
   // Config bounds come from the schema: a typo or a bad value is a config error naming the key.
   const auto typo = config::parse("type: synthetic\nsequence: 50\n", "spec.yaml");
-  expect_error<Error>([&] { reg.create(typo, {.rng = &rng}, "data.dataset"); }, {"sequence", "did you mean 'sequences'"});
+  expect_error<Error>([&] { reg.create(typo, {.rng = &rng}, "data.dataset"); },
+                      {"sequence", "did you mean 'sequences'"});
   const auto task = config::parse("type: synthetic\ntasks: [topic, genre]\n", "spec.yaml");
   expect_error<Error>([&] { reg.create(task, {.rng = &rng}, "data.dataset"); }, {"genre"});
 }

@@ -27,12 +27,18 @@ TabularConfig adult_config() {
   c.path = "adult_tiny.data";
   c.test_path = "adult_tiny.test";
   c.header = false;
-  c.names = {"age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation", "relationship",
-             "race", "sex", "capital-gain", "capital-loss", "hours-per-week", "native-country", "income"};
+  c.names = {"age",          "workclass", "fnlwgt", "education",    "education-num", "marital-status", "occupation",
+             "relationship", "race",      "sex",    "capital-gain", "capital-loss",  "hours-per-week", "native-country",
+             "income"};
   c.comment = "|";
   c.categorical = {"workclass", "sex"};
   c.numeric = {"age", "hours-per-week"};
-  TabularTask income{.name = "income", .column = "income", .kind = "binary", .positive = {">50K"}, .negative = {"<=50K"}, .strip = "."};
+  TabularTask income{.name = "income",
+                     .column = "income",
+                     .kind = "binary",
+                     .positive = {">50K"},
+                     .negative = {"<=50K"},
+                     .strip = "."};
   TabularTask marital{.name = "marital", .column = "marital-status", .kind = "class"};
   c.tasks = {income, marital};
   c.valid = 0.0;
@@ -45,7 +51,8 @@ TabularConfig shop_config() {
   c.path = "shop.csv";
   c.categorical = {"color", "size"};
   c.numeric = {"price"};
-  c.tasks = {TabularTask{.name = "rating", .column = "rating"}, TabularTask{.name = "label", .column = "label", .kind = "binary", .positive = {"yes"}}};
+  c.tasks = {TabularTask{.name = "rating", .column = "rating"},
+             TabularTask{.name = "label", .column = "label", .kind = "binary", .positive = {"yes"}}};
   c.train = 0.6;
   c.valid = 0.2;
   c.seed = 5;
@@ -90,20 +97,23 @@ BOOST_AUTO_TEST_CASE(uci_adult_format_with_a_test_file_by_hand) {
   BOOST_TEST(ex.begin[5] == 10);
   BOOST_TEST(ex.end[5] == 12);
   BOOST_TEST(ex.dense_names == (std::vector<std::string>{"age", "hours-per-week"}), boost::test_tools::per_element());
-  BOOST_TEST(ex.dense == (F{39, 40, 50, 13, 38, 40, 53, 40, 28, 40, 37, 40, 49, 16, 52, 45, 31, 50, 42, 40, 54, 60, 30, 40,  //
-                            25, 40, 38, 50, 28, 40, 44, 40, 18, 30}),
-             boost::test_tools::per_element());
+  BOOST_TEST(
+      ex.dense == (F{39, 40, 50, 13, 38, 40, 53, 40, 28, 40, 37, 40, 49, 16, 52, 45, 31, 50, 42, 40, 54, 60, 30, 40,  //
+                     25, 40, 38, 50, 28, 40, 44, 40, 18, 30}),
+      boost::test_tools::per_element());
 
   BOOST_REQUIRE(ex.labels.size() == 2u);
   BOOST_TEST(ex.labels[0].task == "income");
   BOOST_TEST((ex.labels[0].kind == LabelKind::kBinary));
-  BOOST_TEST(ex.labels[0].values == (F{0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0}), boost::test_tools::per_element());
+  BOOST_TEST(ex.labels[0].values == (F{0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0}),
+             boost::test_tools::per_element());
   BOOST_TEST((ex.labels[1].kind == LabelKind::kClass));
   BOOST_TEST(ex.labels[1].classes == 4);
   BOOST_TEST(ex.labels[1].class_names ==
                  (std::vector<std::string>{"Divorced", "Married-civ-spouse", "Married-spouse-absent", "Never-married"}),
              boost::test_tools::per_element());
-  BOOST_TEST(ex.labels[1].ids == (V{3, 1, 0, 1, 1, 1, 2, 1, 3, 1, 1, 1, 3, 1, 1, 1, 3}), boost::test_tools::per_element());
+  BOOST_TEST(ex.labels[1].ids == (V{3, 1, 0, 1, 1, 1, 2, 1, 3, 1, 1, 1, 3, 1, 1, 1, 3}),
+             boost::test_tools::per_element());
   BOOST_TEST(ex.users.empty());
   BOOST_REQUIRE(!report.lines.empty());
   BOOST_TEST(report.lines.back().find("1 unseen categorical values coded 0") != std::string::npos, report.lines.back());
@@ -131,11 +141,13 @@ BOOST_AUTO_TEST_CASE(random_split_codes_from_train_only_and_label_kinds) {
   BOOST_TEST(b.splits.test.size() == 2u);
   BOOST_TEST(b.protocol == "random 0.6/0.2/0.2 seed 5");
   // Codes: 1.. by first appearance among the training rows; a value absent from them → 0.
-  const std::vector<std::vector<std::string>> column{{"red", "blue", "red", "green", "blue", "red", "black", "red", "blue", "white"},
-                                                     {"S", "M", "L", "S", "M", "S", "XL", "M", "L", "S"}};
+  const std::vector<std::vector<std::string>> column{
+      {"red", "blue", "red", "green", "blue", "red", "black", "red", "blue", "white"},
+      {"S", "M", "L", "S", "M", "S", "XL", "M", "L", "S"}};
   for (std::size_t f = 0; f < 2; ++f) {
     std::map<std::string, std::int64_t> expected;
-    for (auto r : b.splits.train) expected.try_emplace(column[f][static_cast<std::size_t>(r)], static_cast<std::int64_t>(expected.size()) + 1);
+    for (auto r : b.splits.train)
+      expected.try_emplace(column[f][static_cast<std::size_t>(r)], static_cast<std::int64_t>(expected.size()) + 1);
     BOOST_TEST(ex.categorical_cardinality[f] == static_cast<std::int64_t>(expected.size()) + 1);
     for (std::size_t r = 0; r < 10; ++r) {
       const auto it = expected.find(column[f][r]);
@@ -170,8 +182,10 @@ BOOST_AUTO_TEST_CASE(the_split_seed_comes_from_the_trial_rng_when_absent) {
   c.seed.reset();
   core::Rng r1(11), r2(11), r3(12);
   DataReport report;
-  TabularDataset a(c, {.rng = &r1, .base_dir = kFiles}), b(c, {.rng = &r2, .base_dir = kFiles}), d(c, {.rng = &r3, .base_dir = kFiles});
-  const auto sa = a.build(a.load(report), report), sb = b.build(b.load(report), report), sd = d.build(d.load(report), report);
+  TabularDataset a(c, {.rng = &r1, .base_dir = kFiles}), b(c, {.rng = &r2, .base_dir = kFiles}),
+      d(c, {.rng = &r3, .base_dir = kFiles});
+  const auto sa = a.build(a.load(report), report), sb = b.build(b.load(report), report),
+             sd = d.build(d.load(report), report);
   BOOST_TEST(sa.splits.train == sb.splits.train, boost::test_tools::per_element());
   BOOST_TEST(sa.protocol == sb.protocol);
   BOOST_TEST(sa.protocol != sd.protocol);
@@ -183,7 +197,8 @@ BOOST_AUTO_TEST_CASE(errors) {
   DataReport report;
   TabularConfig c = shop_config();
   c.path = "nope.csv";
-  testing::expect_error<DataError>([&] { TabularDataset(c, ctx).load(report); }, {"dataset tabular", kFiles + "/nope.csv", "cannot open"});
+  testing::expect_error<DataError>([&] { TabularDataset(c, ctx).load(report); },
+                                   {"dataset tabular", kFiles + "/nope.csv", "cannot open"});
 
   c = shop_config();
   c.categorical = {"colour"};
@@ -203,7 +218,8 @@ BOOST_AUTO_TEST_CASE(errors) {
   // label value out of range: a class outside the given classes, at its line
   c = shop_config();
   c.tasks[0].classes = {"1", "2"};
-  testing::expect_error<DataError>([&] { load_and_build(c); }, {"shop.csv:3: task 'rating'", "value '10' is not one of: 1, 2"});
+  testing::expect_error<DataError>([&] { load_and_build(c); },
+                                   {"shop.csv:3: task 'rating'", "value '10' is not one of: 1, 2"});
 
   // empty after filtering
   c = shop_config();
@@ -216,17 +232,21 @@ BOOST_AUTO_TEST_CASE(errors) {
   c = adult_config();
   c.path = "adult_bad.data";
   c.test_path = "";
-  testing::expect_error<DataError>([&] { TabularDataset(c, ctx).load(report); }, {"adult_bad.data:2: expected 15 fields, got 14"});
+  testing::expect_error<DataError>([&] { TabularDataset(c, ctx).load(report); },
+                                   {"adult_bad.data:2: expected 15 fields, got 14"});
   c.on_error = "drop";
   DataReport dropped;
   TabularDataset bad(c, ctx);
   Table rows = bad.load(dropped);
   BOOST_TEST(rows.rows() == 3);
   BOOST_REQUIRE(dropped.lines.size() == 1u);
-  BOOST_TEST(dropped.lines[0].find("adult_bad.data: 2 malformed rows dropped (first: line 2: expected 15 fields, got 14)") != std::string::npos,
-             dropped.lines[0]);
-  testing::expect_error<DataError>([&] { bad.build(rows, dropped); },
-                                   {"adult_bad.data:5: task 'income'", "value 'maybe' is not one of: >50K (positive), <=50K (negative)"});
+  BOOST_TEST(
+      dropped.lines[0].find("adult_bad.data: 2 malformed rows dropped (first: line 2: expected 15 fields, got 14)") !=
+          std::string::npos,
+      dropped.lines[0]);
+  testing::expect_error<DataError>(
+      [&] { bad.build(rows, dropped); },
+      {"adult_bad.data:5: task 'income'", "value 'maybe' is not one of: >50K (positive), <=50K (negative)"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -25,11 +25,15 @@ BOOST_AUTO_TEST_SUITE(data_tokenizer)
 
 BOOST_AUTO_TEST_CASE(words_are_ascii_alphanumeric_runs_and_utf8_stays_whole) {
   BOOST_TEST((data::split_words("Go until jurong point, crazy..") == Words{"go", "until", "jurong", "point", "crazy"}));
-  BOOST_TEST((data::split_words("T&C's apply 08452810075over18's") == Words{"t", "c", "s", "apply", "08452810075over18", "s"}));
+  BOOST_TEST((data::split_words("T&C's apply 08452810075over18's") ==
+              Words{"t", "c", "s", "apply", "08452810075over18", "s"}));
   BOOST_TEST((data::split_words("  ,,, ") == Words{}));
   BOOST_TEST((data::split_words("") == Words{}));
   // "Café" = C a f 0xC3 0xA9; "ÉCOLE" = 0xC3 0x89 C O L E: only ASCII letters are lowercased.
-  BOOST_TEST((data::split_words("Caf\xc3\xa9-au-lait \xc3\x89" "COLE") == Words{"caf\xc3\xa9", "au", "lait", "\xc3\x89" "cole"}));
+  BOOST_TEST((data::split_words("Caf\xc3\xa9-au-lait \xc3\x89"
+                                "COLE") == Words{"caf\xc3\xa9", "au", "lait",
+                                                 "\xc3\x89"
+                                                 "cole"}));
   BOOST_TEST((data::split_words("MiXeD Case", false) == Words{"MiXeD", "Case"}));
   BOOST_TEST((data::split_words("tab\there\nnew_line") == Words{"tab", "here", "new", "line"}));
 }
@@ -61,7 +65,7 @@ BOOST_AUTO_TEST_CASE(vocabulary_by_frequency_then_bytes_with_min_count_and_max_s
   BOOST_TEST(top2.id("c") == 1);
   Ids out{9};
   BOOST_TEST(all.encode("A, e! b", true, out) == 1);  // e is OOV
-  BOOST_TEST((out == Ids{9, 3, 1, 2}));                // appended
+  BOOST_TEST((out == Ids{9, 3, 1, 2}));               // appended
   BOOST_TEST(Vocabulary().size() == 2);
   expect_error<data::DataError>([&] { (void)all.word(6); }, {"id 6 out of range [0, 6)"});
   expect_error<data::DataError>([&] { (void)Vocabulary::build(counts, 0, 0); }, {"min_count 0"});
@@ -74,7 +78,8 @@ BOOST_AUTO_TEST_SUITE_END()
 
 // ---- dataset/text ----
 
-data::Built load_and_build(const TextConfig& c, std::uint64_t seed, data::DataReport& report, const std::string& base = kDir) {
+data::Built load_and_build(const TextConfig& c, std::uint64_t seed, data::DataReport& report,
+                           const std::string& base = kDir) {
   core::Rng rng(seed);
   plugins::TextDataset ds(c, {.rng = &rng, .base_dir = base});
   return ds.build(ds.load(report), report);
@@ -88,7 +93,9 @@ TextConfig train_and_test() {
   return c;
 }
 
-Ids history(const data::Examples& ex, std::int64_t i) { return Ids(ex.tokens.begin() + ex.begin[i], ex.tokens.begin() + ex.end[i]); }
+Ids history(const data::Examples& ex, std::int64_t i) {
+  return Ids(ex.tokens.begin() + ex.begin[i], ex.tokens.begin() + ex.end[i]);
+}
 
 BOOST_AUTO_TEST_SUITE(data_text)
 
@@ -201,7 +208,8 @@ BOOST_AUTO_TEST_CASE(malformed_lines_fail_or_are_dropped) {
   BOOST_TEST(b.examples.size() == 3);
   BOOST_TEST((b.examples.labels[0].ids == Ids{0, 1, 0}));
   bool dropped = false;
-  for (const auto& line : report.lines) dropped |= line.find("2 malformed lines dropped (first: " + kDir + "/texts_bad.tsv:3)") != std::string::npos;
+  for (const auto& line : report.lines)
+    dropped |= line.find("2 malformed lines dropped (first: " + kDir + "/texts_bad.tsv:3)") != std::string::npos;
   BOOST_TEST(dropped);
 }
 
@@ -217,8 +225,9 @@ BOOST_AUTO_TEST_CASE(random_split_builds_the_vocabulary_on_train_only) {
   BOOST_TEST(b.splits.test.size() == 1u);
   // Every training word is known, and the vocabulary holds training words only.
   std::set<std::string> train_words;
-  const std::vector<std::string> texts = {"Go until jurong point, crazy..", "FREE entry!! Win a FREE prize now", "Ok lar... Joking wif u oni",
-                                          "Win cash now: call 0800", "Caf\xc3\xa9 au lait, ok?"};
+  const std::vector<std::string> texts = {"Go until jurong point, crazy..", "FREE entry!! Win a FREE prize now",
+                                          "Ok lar... Joking wif u oni", "Win cash now: call 0800",
+                                          "Caf\xc3\xa9 au lait, ok?"};
   for (const auto i : b.splits.train)
     for (const auto& w : data::split_words(texts[static_cast<std::size_t>(i)])) train_words.insert(w);
   BOOST_TEST(b.examples.vocab == static_cast<std::int64_t>(train_words.size()) + 2);
@@ -296,7 +305,8 @@ BOOST_AUTO_TEST_CASE(config_and_file_errors) {
 BOOST_AUTO_TEST_CASE(registered_with_its_config) {
   const auto& reg = registry::Registry<data::Dataset>::get();
   core::Rng rng(2);
-  const auto node = config::parse("type: text\npath: texts_train.tsv\ntest_path: texts_test.tsv\nvalid_ratio: 0.4\n", "spec.yaml");
+  const auto node =
+      config::parse("type: text\npath: texts_train.tsv\ntest_path: texts_test.tsv\nvalid_ratio: 0.4\n", "spec.yaml");
   auto ds = reg.create(node, {.rng = &rng, .base_dir = kDir}, "data.dataset");
   data::DataReport report;
   const auto b = ds->build(ds->load(report), report);

@@ -49,8 +49,8 @@ BOOST_AUTO_TEST_SUITE(eval_class_metrics)
 // class 1: tp 1, fp 1 (row 4), fn 2 (rows 1, 5)    P 1/2  R 1/3  F1 2/(2+1+2) = 2/5
 // class 2: tp 1, fp 1 (row 5), fn 0                P 1/2  R 1    F1 2/(2+1)   = 2/3
 // macro P = 1/3, R = (1/3 + 1)/3 = 4/9, F1 = (2/5 + 2/3)/3 = 16/45.
-const std::vector<float> kScores{.1f, .7f, .2f, 0, .5f, .5f, 0, 0, 0, 0, .9f, 0,
-                                 .3f, .2f, .1f, 0, .2f, .3f, .1f, 0, 0, 0, 1, 0};
+const std::vector<float> kScores{.1f, .7f, .2f, 0, .5f, .5f, 0,   0, 0, 0, .9f, 0,
+                                 .3f, .2f, .1f, 0, .2f, .3f, .1f, 0, 0, 0, 1,   0};
 const std::vector<std::int64_t> kLabels{1, 1, 2, -1, 0, 1};
 
 BOOST_AUTO_TEST_CASE(accuracy_and_macro_prf_by_hand) {
@@ -116,8 +116,8 @@ BOOST_AUTO_TEST_CASE(auc_counts_ties_as_half) {
 }
 
 BOOST_AUTO_TEST_CASE(auc_edge_cases) {
-  BOOST_TEST(std::isnan(ev::auc(std::vector<float>{.1f, .9f}, std::vector<float>{1, 1})));  // one class
-  BOOST_TEST(std::isnan(ev::auc({}, {})));                                                   // empty
+  BOOST_TEST(std::isnan(ev::auc(std::vector<float>{.1f, .9f}, std::vector<float>{1, 1})));    // one class
+  BOOST_TEST(std::isnan(ev::auc({}, {})));                                                    // empty
   BOOST_TEST(std::isnan(ev::auc(std::vector<float>{kNaNf, .9f}, std::vector<float>{0, 1})));  // diverged
   // A constant scorer ties every pair: 1/2. A perfect one: 1; a reversed one: 0.
   BOOST_TEST(ev::auc(std::vector<float>{3, 3, 3}, std::vector<float>{0, 1, 1}) == 0.5);
@@ -205,7 +205,7 @@ BOOST_AUTO_TEST_CASE(target_rank_is_pessimistic_on_ties_and_nan) {
   BOOST_TEST(ev::target_rank(std::vector<float>{.5f, .9f, .5f, .1f, .5f}) == 3);
   // constant scorer: tied with exactly m = 3 items -> rank 3.
   BOOST_TEST(ev::target_rank(std::vector<float>{1, 1, 1, 1}) == 3);
-  BOOST_TEST(ev::target_rank(std::vector<float>{kNaNf, 0, 1}) == 2);  // NaN target: last
+  BOOST_TEST(ev::target_rank(std::vector<float>{kNaNf, 0, 1}) == 2);      // NaN target: last
   BOOST_TEST(ev::target_rank(std::vector<float>{.5f, kNaNf, .1f}) == 1);  // NaN other beats it
   BOOST_TEST(ev::target_rank(std::vector<float>{2}) == 0);
   BOOST_CHECK_THROW(ev::target_rank({}), ShapeError);
@@ -249,7 +249,8 @@ BOOST_AUTO_TEST_CASE(rank_counter_over_chunks_equals_full_rank) {
   std::vector<float> target_scores(rows);
   for (std::int64_t r = 0; r < rows; ++r) {
     targets[static_cast<std::size_t>(r)] = 1 + static_cast<std::int64_t>(rng.below(items - 1));
-    target_scores[static_cast<std::size_t>(r)] = s[static_cast<std::size_t>(r * items + targets[static_cast<std::size_t>(r)])];
+    target_scores[static_cast<std::size_t>(r)] =
+        s[static_cast<std::size_t>(r * items + targets[static_cast<std::size_t>(r)])];
   }
   for (const std::int64_t chunk : {1, 10, 64, 103}) {
     ev::RankCounter counter(targets, target_scores, items);
@@ -263,7 +264,8 @@ BOOST_AUTO_TEST_CASE(rank_counter_over_chunks_equals_full_rank) {
     }
     for (std::int64_t r = 0; r < rows; ++r)
       BOOST_TEST(counter.ranks()[static_cast<std::size_t>(r)] ==
-                 ev::full_rank(std::span(s).subspan(static_cast<std::size_t>(r * items), items), targets[static_cast<std::size_t>(r)]));
+                 ev::full_rank(std::span(s).subspan(static_cast<std::size_t>(r * items), items),
+                               targets[static_cast<std::size_t>(r)]));
   }
   ev::RankCounter counter(targets, target_scores, items);
   BOOST_CHECK_THROW(counter.add_chunk(std::vector<float>(rows * 5), 5, items - 2), ShapeError);  // past the end
@@ -375,7 +377,8 @@ BOOST_AUTO_TEST_CASE(uniform_covers_every_non_target_id) {
   BOOST_TEST(seen[0] == 0);
   BOOST_TEST(seen[2] == 0);
   // each of 3 ids is in a 2-subset with probability 2/3: ~200 of 300.
-  for (int id : {1, 3, 4}) BOOST_TEST((seen[static_cast<std::size_t>(id)] > 150 && seen[static_cast<std::size_t>(id)] < 250));
+  for (int id : {1, 3, 4})
+    BOOST_TEST((seen[static_cast<std::size_t>(id)] > 150 && seen[static_cast<std::size_t>(id)] < 250));
 }
 
 BOOST_AUTO_TEST_CASE(popularity_follows_counts_and_never_draws_zero_counts_or_the_target) {
@@ -435,7 +438,8 @@ BOOST_AUTO_TEST_CASE(uniform_draws_avoid_the_history_and_stay_uniform_over_the_r
     BOOST_TEST(out == again);
   }
   for (const int id : {0, 2, 3, 6, 9, 11}) BOOST_TEST(freq[static_cast<std::size_t>(id)] == 0.0);
-  for (const int id : {1, 4, 5, 7, 8, 10}) BOOST_TEST(freq[static_cast<std::size_t>(id)] == 0.5, boost::test_tools::tolerance(0.08));
+  for (const int id : {1, 4, 5, 7, 8, 10})
+    BOOST_TEST(freq[static_cast<std::size_t>(id)] == 0.5, boost::test_tools::tolerance(0.08));
   // Fewer allowed ids than negatives: all of them.
   p.negatives = 8;
   ev::NegativeSampler(p, 12).draw(0, 6, out, history);
@@ -453,14 +457,17 @@ BOOST_AUTO_TEST_CASE(an_evaluator_that_excludes_the_history_needs_the_rows_seen_
   // ids 0..5, target 5 with the highest score but one: only item 4 beats it. With the history {4}
   // excluded and 3 negatives from {1, 2, 3}, the target ranks first; without exclusion it can lose.
   data::LabelColumn task{.task = "next", .kind = data::LabelKind::kItem, .classes = 6};
-  ev::EvalOptions o{.metrics = {"hr"}, .ks = {1}, .ranking = {.mode = "sampled", .negatives = 3, .sampler = "uniform",
-                                                              .exclude_history = true, .seed = 1}};
+  ev::EvalOptions o{
+      .metrics = {"hr"},
+      .ks = {1},
+      .ranking = {.mode = "sampled", .negatives = 3, .sampler = "uniform", .exclude_history = true, .seed = 1}};
   const core::Tensor scores = core::Tensor::from(std::vector<float>{0, .1f, .2f, .3f, .9f, .5f}, core::Shape{1, 6});
   const core::Tensor labels = core::Tensor::from_i64(std::vector<std::int64_t>{5}, core::Shape{1});
   ev::TaskEvaluator with(task, o);
   BOOST_TEST(with.wants_seen());
   BOOST_CHECK_THROW(with.add(scores, labels, {}, std::vector<std::int64_t>{0}), ShapeError);
-  with.add(scores, labels, {}, std::vector<std::int64_t>{0}, std::vector<std::int64_t>{0, 2}, std::vector<std::int64_t>{4, 5});
+  with.add(scores, labels, {}, std::vector<std::int64_t>{0}, std::vector<std::int64_t>{0, 2},
+           std::vector<std::int64_t>{4, 5});
   BOOST_TEST(with.finish().at(0).second == 1.0);
   o.ranking.exclude_history = false;
   ev::TaskEvaluator without(task, o);
@@ -476,8 +483,8 @@ BOOST_AUTO_TEST_CASE(unusable_counts_and_protocols_throw) {
   p.mode = "sampled";
   p.sampler = "popularity";
   p.negatives = 2;
-  BOOST_CHECK_THROW(ev::NegativeSampler(p, 6, std::vector<float>{0, 1, 0, 0, 0, 0}), data::DataError);  // one positive
-  BOOST_CHECK_THROW(ev::NegativeSampler(p, 6, std::vector<float>{0, 1, 2}), data::DataError);           // size
+  BOOST_CHECK_THROW(ev::NegativeSampler(p, 6, std::vector<float>{0, 1, 0, 0, 0, 0}), data::DataError);   // one positive
+  BOOST_CHECK_THROW(ev::NegativeSampler(p, 6, std::vector<float>{0, 1, 2}), data::DataError);            // size
   BOOST_CHECK_THROW(ev::NegativeSampler(p, 6, std::vector<float>{0, 1, -2, 1, 1, 1}), data::DataError);  // negative
   p.sampler = "zipf";
   BOOST_CHECK_THROW(ev::NegativeSampler(p, 6), Error);
@@ -494,7 +501,8 @@ BOOST_AUTO_TEST_CASE(protocol_descriptions) {
   BOOST_TEST(p.describe(9067) == "sampled ranking: 100 uniform negatives per target (without replacement), seed 7");
   p.exclude_history = true;
   BOOST_TEST(p.describe(9067) ==
-             "sampled ranking: 100 uniform negatives per target (without replacement, none from the example's history), seed 7");
+             "sampled ranking: 100 uniform negatives per target (without replacement, none from the example's "
+             "history), seed 7");
   p.exclude_history = false;
   p.sampler = "popularity";
   BOOST_TEST(p.describe(9067) ==

@@ -54,10 +54,19 @@ Split make_split(LabelKind kind, std::int64_t n, std::int64_t classes, std::uint
     s.users.push_back(static_cast<std::int64_t>(rng.below(6)));
     const bool missing = rng.bernoulli(0.1f);
     switch (kind) {
-      case LabelKind::kClass: s.ids.push_back(missing ? -1 : static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(classes)))); break;
-      case LabelKind::kItem: s.ids.push_back(missing ? -1 : 1 + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(classes - 1)))); break;
-      case LabelKind::kBinary: s.values.push_back(missing ? kNaNf : (rng.bernoulli(0.4f) ? 1.f : 0.f)); break;
-      case LabelKind::kValue: s.values.push_back(missing ? kNaNf : rng.normal(0.f, 1.f)); break;
+      case LabelKind::kClass:
+        s.ids.push_back(missing ? -1 : static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(classes))));
+        break;
+      case LabelKind::kItem:
+        s.ids.push_back(missing ? -1
+                                : 1 + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(classes - 1))));
+        break;
+      case LabelKind::kBinary:
+        s.values.push_back(missing ? kNaNf : (rng.bernoulli(0.4f) ? 1.f : 0.f));
+        break;
+      case LabelKind::kValue:
+        s.values.push_back(missing ? kNaNf : rng.normal(0.f, 1.f));
+        break;
     }
   }
   return s;
@@ -73,8 +82,9 @@ Results run(const Split& s, const ev::EvalOptions& o, std::int64_t batch, bool r
   for (const std::int64_t b0 : starts) {
     const std::int64_t B = std::min(batch, s.n - b0);
     const auto sz = [](std::int64_t v) { return static_cast<std::size_t>(v); };
-    Tensor pred = s.width == 1 ? Tensor::from(std::span(s.pred).subspan(sz(b0), sz(B)), Shape{B})
-                               : Tensor::from(std::span(s.pred).subspan(sz(b0 * s.width), sz(B * s.width)), Shape{B, s.width});
+    Tensor pred = s.width == 1
+                      ? Tensor::from(std::span(s.pred).subspan(sz(b0), sz(B)), Shape{B})
+                      : Tensor::from(std::span(s.pred).subspan(sz(b0 * s.width), sz(B * s.width)), Shape{B, s.width});
     Tensor labels = s.ids.empty() ? Tensor::from(std::span(s.values).subspan(sz(b0), sz(B)), Shape{B})
                                   : Tensor::from_i64(std::span(s.ids).subspan(sz(b0), sz(B)), Shape{B});
     Tensor users = Tensor::from_i64(std::span(s.users).subspan(sz(b0), sz(B)), Shape{B});
@@ -104,7 +114,8 @@ template <class T>
 std::vector<T> labelled(const Split& s, const std::vector<T>& v, std::int64_t width) {
   std::vector<T> out;
   for (std::int64_t i = 0; i < s.n; ++i) {
-    const bool miss = s.ids.empty() ? std::isnan(s.values[static_cast<std::size_t>(i)]) : s.ids[static_cast<std::size_t>(i)] < 0;
+    const bool miss =
+        s.ids.empty() ? std::isnan(s.values[static_cast<std::size_t>(i)]) : s.ids[static_cast<std::size_t>(i)] < 0;
     if (miss) continue;
     for (std::int64_t j = 0; j < width; ++j) out.push_back(v[static_cast<std::size_t>(i * width + j)]);
   }
@@ -118,8 +129,9 @@ ev::EvalOptions options(std::vector<std::string> metrics, std::vector<std::int64
   return o;
 }
 
-const std::vector<std::string> kAll{"accuracy", "macro_precision", "macro_recall", "macro_f1", "auc", "gauc", "logloss",
-                                    "rmse",     "mae",             "hr",           "ndcg",     "mrr", "recall"};
+const std::vector<std::string> kAll{
+    "accuracy", "macro_precision", "macro_recall", "macro_f1", "auc", "gauc", "logloss", "rmse", "mae", "hr", "ndcg",
+    "mrr",      "recall"};
 
 }  // namespace
 
@@ -132,9 +144,10 @@ BOOST_AUTO_TEST_CASE(results_do_not_depend_on_batch_size_or_order) {
     std::int64_t classes;
     std::string mode, sampler;
   };
-  const std::vector<Case> cases{{LabelKind::kClass, 5, "full", ""},       {LabelKind::kBinary, 0, "full", ""},
-                                {LabelKind::kValue, 0, "full", ""},       {LabelKind::kItem, 40, "full", ""},
-                                {LabelKind::kItem, 40, "sampled", "uniform"}, {LabelKind::kItem, 40, "sampled", "popularity"}};
+  const std::vector<Case> cases{
+      {LabelKind::kClass, 5, "full", ""},           {LabelKind::kBinary, 0, "full", ""},
+      {LabelKind::kValue, 0, "full", ""},           {LabelKind::kItem, 40, "full", ""},
+      {LabelKind::kItem, 40, "sampled", "uniform"}, {LabelKind::kItem, 40, "sampled", "popularity"}};
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT("kind " << static_cast<int>(c.kind) << " " << c.mode << " " << c.sampler) {
       const Split s = make_split(c.kind, N, c.classes, 17);
@@ -283,7 +296,8 @@ BOOST_AUTO_TEST_CASE(too_many_negatives_means_full_ranking) {
   o.ranking.negatives = 10;  // = items - 2: every possible negative
   check_bitwise_equal(run(s, o, 30), full);
   data::LabelColumn task = s.task;
-  BOOST_TEST(ev::TaskEvaluator(task, o).protocol() == "full ranking over 11 items (10 sampled negatives asked, only 10 exist)");
+  BOOST_TEST(ev::TaskEvaluator(task, o).protocol() ==
+             "full ranking over 11 items (10 sampled negatives asked, only 10 exist)");
 }
 
 BOOST_AUTO_TEST_CASE(item_task_keeps_only_ranks) {
@@ -343,13 +357,15 @@ BOOST_AUTO_TEST_CASE(bad_input_names_the_task_and_shapes) {
   // labels f32 for a class task
   BOOST_CHECK_THROW(e.add(good, Tensor::zeros(Shape{2}), Tensor(), rows), DTypeError);
   // labels [3] for predictions [2, 3]
-  BOOST_CHECK_THROW(e.add(good, Tensor::from_i64(std::vector<std::int64_t>{0, 1, 2}, Shape{3}), Tensor(), rows), ShapeError);
+  BOOST_CHECK_THROW(e.add(good, Tensor::from_i64(std::vector<std::int64_t>{0, 1, 2}, Shape{3}), Tensor(), rows),
+                    ShapeError);
   // label 3 out of range: nothing of the batch is kept
   const std::string oor = message([&] {
     e.add(good, Tensor::from_i64(std::vector<std::int64_t>{0, 3}, Shape{2}), Tensor(), rows);
   });
   BOOST_TEST(oor.find("eval genre") != std::string::npos, oor);
-  BOOST_CHECK_THROW(e.add(good, Tensor::from_i64(std::vector<std::int64_t>{0, 3}, Shape{2}), Tensor(), rows), IndexError);
+  BOOST_CHECK_THROW(e.add(good, Tensor::from_i64(std::vector<std::int64_t>{0, 3}, Shape{2}), Tensor(), rows),
+                    IndexError);
   BOOST_TEST(e.rows() == 0);
   // rows of the wrong length
   BOOST_CHECK_THROW(e.add(good, labels, Tensor(), std::vector<std::int64_t>{0}), ShapeError);
@@ -362,8 +378,9 @@ BOOST_AUTO_TEST_CASE(bad_input_names_the_task_and_shapes) {
   items.kind = LabelKind::kItem;
   items.classes = 4;
   ev::TaskEvaluator ei(items, options({"hr"}));
-  BOOST_CHECK_THROW(ei.add(Tensor::zeros(Shape{2, 4}), Tensor::from_i64(std::vector<std::int64_t>{0, 1}, Shape{2}), Tensor(), rows),
-                    IndexError);
+  BOOST_CHECK_THROW(
+      ei.add(Tensor::zeros(Shape{2, 4}), Tensor::from_i64(std::vector<std::int64_t>{0, 1}, Shape{2}), Tensor(), rows),
+      IndexError);
   // Binary task: gauc without users; label 2.
   data::LabelColumn ctr;
   ctr.task = "ctr";
@@ -391,7 +408,8 @@ BOOST_AUTO_TEST_CASE(metric_names_and_applicability) {
   BOOST_TEST(ev::metric_names() == kAll, boost::test_tools::per_element());
   std::int64_t total = 0;
   for (const auto& m : ev::metric_names())
-    for (auto k : {LabelKind::kClass, LabelKind::kBinary, LabelKind::kValue, LabelKind::kItem}) total += ev::applies(m, k);
+    for (auto k : {LabelKind::kClass, LabelKind::kBinary, LabelKind::kValue, LabelKind::kItem})
+      total += ev::applies(m, k);
   BOOST_TEST(total == 15);  // 5 class + 4 binary + 2 value + 4 item
   BOOST_TEST(ev::applies("accuracy", LabelKind::kBinary));
   BOOST_TEST(!ev::applies("auc", LabelKind::kClass));

@@ -79,7 +79,8 @@ BOOST_AUTO_TEST_CASE(every_broken_spec_reports_exactly_its_expected_problems) {
       } catch (const config::ConfigError& e) {
         const auto got = lines_of(e.what());
         BOOST_TEST_REQUIRE(got.size() == want.size(), e.what());
-        for (std::size_t i = 0; i < got.size(); ++i) BOOST_TEST(matches(got[i], want[i]), got[i] << "\n  expected " << want[i]);
+        for (std::size_t i = 0; i < got.size(); ++i)
+          BOOST_TEST(matches(got[i], want[i]), got[i] << "\n  expected " << want[i]);
       }
       ++checked;
     }

@@ -12,12 +12,12 @@
 #include "framework/store/trial.h"
 #include "tests/support/temp_dir.h"
 
+#include <unistd.h>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <unistd.h>
 
 namespace attnlab::experiment {
 namespace {
@@ -128,7 +128,8 @@ BOOST_AUTO_TEST_CASE(same_spec_same_seed_gives_bitwise_identical_results) {
   BOOST_REQUIRE(run_trial(plan_b).status == TrialOutcome::Status::kDone);
   const store::TrialReader ra(store::trial_path(a.path, plan_a.id)), rb(store::trial_path(b.path, plan_b.id));
   BOOST_TEST(ra.finals() == rb.finals());
-  for (const char* c : {"loss", "lr"}) BOOST_TEST(ra.curve("train", c) == rb.curve("train", c), boost::test_tools::per_element());
+  for (const char* c : {"loss", "lr"})
+    BOOST_TEST(ra.curve("train", c) == rb.curve("train", c), boost::test_tools::per_element());
   const core::Tensor wa = ra.attention("attention", 3), wb = rb.attention("attention", 3);
   BOOST_TEST(std::memcmp(wa.raw(), wb.raw(), wa.bytes()) == 0);
 }
@@ -171,7 +172,8 @@ BOOST_AUTO_TEST_CASE(a_diverging_trial_fails_naming_epoch_and_step_and_keeps_its
   const TrialOutcome out = run_trial(bad);
   BOOST_TEST((out.status == TrialOutcome::Status::kFailed));
   BOOST_TEST(out.message.find("epoch 1 step") != std::string::npos, out.message);
-  const bool names_value = out.message.find("nan") != std::string::npos || out.message.find("inf") != std::string::npos ||
+  const bool names_value = out.message.find("nan") != std::string::npos ||
+                           out.message.find("inf") != std::string::npos ||
                            out.message.find("NaN") != std::string::npos || out.message.find("Inf") != std::string::npos;
   BOOST_TEST(names_value, out.message);
   const store::TrialReader r(store::trial_path(d.path, bad.id));
@@ -193,7 +195,8 @@ BOOST_AUTO_TEST_CASE(data_problems_fail_the_trial_with_a_clear_message) {
   BOOST_TEST(out.message.find("topic") != std::string::npos, out.message);
   // A missing data file: the message names it.
   tree = config::parse(std::string(kSpec), "tiny.yaml");
-  config::apply_overrides(tree, {config::parse_override("data.dataset={type: interactions, path: no/such/file.csv}", 1)});
+  config::apply_overrides(tree,
+                          {config::parse_override("data.dataset={type: interactions, path: no/such/file.csv}", 1)});
   p.spec = resolve(tree);
   p.id = p.spec.hash.substr(0, 12);
   out = run_trial(p);
@@ -206,18 +209,19 @@ BOOST_AUTO_TEST_CASE(a_multi_task_trial_records_every_task) {
   Dir d;
   TrialPlan p = plan_for("", d.path);
   config::Value tree = config::parse(std::string(kSpec), "tiny.yaml");
-  config::apply_overrides(tree, {config::parse_override("~data.task", 1), config::parse_override("~model.head", 2),
-                                 config::parse_override("+model.tasks={click: {type: binary}, rating: {type: regression}}", 3),
-                                 config::parse_override("++model.query=target", 4),
-                                 config::parse_override("eval.metrics=[auc, rmse]", 5),
-                                 config::parse_override("eval.select=click.auc", 6)});
+  config::apply_overrides(
+      tree, {config::parse_override("~data.task", 1), config::parse_override("~model.head", 2),
+             config::parse_override("+model.tasks={click: {type: binary}, rating: {type: regression}}", 3),
+             config::parse_override("++model.query=target", 4), config::parse_override("eval.metrics=[auc, rmse]", 5),
+             config::parse_override("eval.select=click.auc", 6)});
   p.spec = resolve(tree);
   p.id = p.spec.hash.substr(0, 12);
   const TrialOutcome out = run_trial(p);
   BOOST_REQUIRE_MESSAGE(out.status == TrialOutcome::Status::kDone, out.message);
   const store::TrialReader r(store::trial_path(d.path, p.id));
   const auto finals = r.finals();
-  for (const char* k : {"click.auc", "click.loss", "rating.rmse", "rating.loss", "loss"}) BOOST_TEST(finals.at("test").count(k) == 1u, k);
+  for (const char* k : {"click.auc", "click.loss", "rating.rmse", "rating.loss", "loss"})
+    BOOST_TEST(finals.at("test").count(k) == 1u, k);
   BOOST_TEST(finals.at("test").count("click.rmse") == 0u);  // a metric only for the tasks it applies to
   BOOST_TEST(r.curve("train", "weight.click").size() == 3u);
   BOOST_TEST(r.curve("valid", "click.auc").size() == 3u);
@@ -234,8 +238,8 @@ BOOST_AUTO_TEST_CASE(a_multi_task_model_on_feature_vectors_alone_trains) {
     for (int r = 0; r < 600; ++r) {
       float x[6];
       for (float& v : x) v = rng.uniform(-1.f, 1.f);
-      csv << fmt::format("{},{},{},{},{},{},{},{}\n", x[0], x[1], x[2], x[3], x[4], x[5], x[0] + x[1] > 0 ? "yes" : "no",
-                         x[2] * x[3] > 0 ? "yes" : "no");
+      csv << fmt::format("{},{},{},{},{},{},{},{}\n", x[0], x[1], x[2], x[3], x[4], x[5],
+                         x[0] + x[1] > 0 ? "yes" : "no", x[2] * x[3] > 0 ? "yes" : "no");
     }
   }
   const std::string text = R"(name: dense
@@ -259,9 +263,9 @@ eval: {metrics: [auc], select: loss}
   BOOST_TEST(out.final.at("test/a.auc") > 0.95, out.final.at("test/a.auc"));  // linear: easy
   BOOST_TEST(out.final.at("test/b.auc") > 0.8, out.final.at("test/b.auc"));   // a product: needs the experts
   // Without side_features the model has no input: a clear failure, not a crash.
-  p.spec = resolve(config::parse(text.substr(0, text.find("  side_features: true\n")) +
-                                     text.substr(text.find("  side_features: true\n") + 22),
-                                 (d.path / "dense.yaml").string()));
+  p.spec = resolve(config::parse(
+      text.substr(0, text.find("  side_features: true\n")) + text.substr(text.find("  side_features: true\n") + 22),
+      (d.path / "dense.yaml").string()));
   p.spec.base_dir = d.path.string();
   p.id = p.spec.hash.substr(0, 12);
   const TrialOutcome refused = run_trial(p);
@@ -316,7 +320,8 @@ sweep:
   }
   BOOST_TEST(failed.count(0) == 0u);  // the grid's first trial is the one that runs
   for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))  // its scratch directory is gone
-    BOOST_TEST(e.path().filename().string().find(fmt::format("attnlab-rehearsal-{}-", ::getpid())) == std::string::npos);
+    BOOST_TEST(e.path().filename().string().find(fmt::format("attnlab-rehearsal-{}-", ::getpid())) ==
+               std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

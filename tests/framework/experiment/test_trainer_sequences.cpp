@@ -47,12 +47,12 @@ struct Dir : testing::TempDir {
 
 std::string spec_text(const std::string& model, const std::string& train, const std::string& eval) {
   return "name: seq\n"
-         "data:\n  task: next_item\n  dataset: {type: interactions, path: log.tsv, delimiter: tab, quote: '', user_col: user, "
+         "data:\n  task: next_item\n  dataset: {type: interactions, path: log.tsv, delimiter: tab, quote: '', "
+         "user_col: user, "
          "item_col: item, time_col: time, split: leave_one_out}\n"
          "preprocess: [{type: pad_truncate, max_len: 10}]\n"
-         "model:\n" + model +
-         "train:\n" + train +
-         "eval:\n" + eval;
+         "model:\n" +
+         model + "train:\n" + train + "eval:\n" + eval;
 }
 
 TrialPlan plan_for(const std::string& text, const fs::path& dir) {
@@ -67,8 +67,10 @@ TrialPlan plan_for(const std::string& text, const fs::path& dir) {
 
 const std::string kSasrec =
     "  embedding: 16\n  positions: learned\n  embedding_scale: true\n  embedding_init: xavier_normal\n"
-    "  extractor: {type: transformer, layers: 1, num_heads: 1, ffn_dim: 16, dropout: 0.1, norm_first: true, final_norm: true, causal: true}\n"
-    "  attention: {type: none}\n  pooling: {type: last}\n  head: {type: next_item, loss: bce, negatives: 1, exclude_seen: true}\n";
+    "  extractor: {type: transformer, layers: 1, num_heads: 1, ffn_dim: 16, dropout: 0.1, norm_first: true, "
+    "final_norm: true, causal: true}\n"
+    "  attention: {type: none}\n  pooling: {type: last}\n  head: {type: next_item, loss: bce, negatives: 1, "
+    "exclude_seen: true}\n";
 const std::string kSampledEval =
     "  metrics: [hr, ndcg]\n  ks: [5]\n  ranking: {mode: sampled, negatives: 10, exclude_history: true}\n"
     "  max_users: 40\n  select: ndcg@5\n  test_curves: true\n";
@@ -79,20 +81,22 @@ BOOST_AUTO_TEST_SUITE(trainer_sequences)
 
 BOOST_AUTO_TEST_CASE(all_positions_learns_and_records_test_curves_and_its_protocol) {
   Dir d;
-  const auto plan = plan_for(spec_text(kSasrec, "  objective: {type: all_positions}\n  epochs: 12\n  batch_size: 16\n"
-                                                "  optimizer: {type: adam, lr: 0.01}\n",
+  const auto plan = plan_for(spec_text(kSasrec,
+                                       "  objective: {type: all_positions}\n  epochs: 12\n  batch_size: 16\n"
+                                       "  optimizer: {type: adam, lr: 0.01}\n",
                                        kSampledEval),
                              d.path);
   const TrialOutcome out = run_trial(plan);
   BOOST_REQUIRE_MESSAGE(out.status == TrialOutcome::Status::kDone, out.message);
   const store::TrialReader r(store::trial_path(d.path, plan.id));
   const auto protocol = r.data().protocol;
-  BOOST_TEST(protocol.find(fmt::format("all positions of {} training sequences, the last 10 of each: {} of {} targets", kUsers,
-                                       kUsers * (kLength - 3), kUsers * (kLength - 3))) != std::string::npos,
+  BOOST_TEST(protocol.find(fmt::format("all positions of {} training sequences, the last 10 of each: {} of {} targets",
+                                       kUsers, kUsers * (kLength - 3), kUsers * (kLength - 3))) != std::string::npos,
              protocol);
   BOOST_TEST(protocol.find("none from the example's history") != std::string::npos, protocol);
   BOOST_TEST(protocol.find("sample of 40 users (valid 40 of 60 rows, test 40 of 60)") != std::string::npos, protocol);
-  BOOST_TEST(protocol.find("best epoch chosen on validation (test curves recorded every epoch)") != std::string::npos, protocol);
+  BOOST_TEST(protocol.find("best epoch chosen on validation (test curves recorded every epoch)") != std::string::npos,
+             protocol);
   const auto test_hr = r.curve("test", "hr@5");
   BOOST_TEST(test_hr.size() == 12u);
   BOOST_TEST(r.curve("valid", "ndcg@5").size() == 12u);
@@ -108,13 +112,16 @@ BOOST_AUTO_TEST_CASE(cloze_learns_and_resumes_bitwise) {
       "  embedding: 16\n  positions: learned\n  embedding_init: truncated_normal\n  embedding_std: 0.02\n"
       "  extractor: {type: transformer, layers: 1, num_heads: 2, ffn_dim: 32, dropout: 0.1, activation: gelu}\n"
       "  attention: {type: none}\n  pooling: {type: last}\n  head: {type: next_item}\n";
-  const std::string train = "  objective: {type: cloze, mask_prob: 0.3}\n  epochs: 4\n  batch_size: 16\n  optimizer: {type: adam, lr: 0.01}\n";
+  const std::string train =
+      "  objective: {type: cloze, mask_prob: 0.3}\n  epochs: 4\n  batch_size: 16\n  optimizer: {type: adam, lr: "
+      "0.01}\n";
   Dir whole, cut;
   const auto reference = plan_for(spec_text(model, train, kSampledEval), whole.path);
   const TrialOutcome done = run_trial(reference);
   BOOST_REQUIRE_MESSAGE(done.status == TrialOutcome::Status::kDone, done.message);
   const store::TrialReader rw(store::trial_path(whole.path, reference.id));
-  BOOST_TEST(rw.data().protocol.find("cloze: 60 training sequences, 30% of each sequence's steps masked per epoch") != std::string::npos);
+  BOOST_TEST(rw.data().protocol.find("cloze: 60 training sequences, 30% of each sequence's steps masked per epoch") !=
+             std::string::npos);
   BOOST_TEST(rw.curve("train", "loss").back() < rw.curve("train", "loss").front());
 
   TrialPlan plan = plan_for(spec_text(model, train, kSampledEval), cut.path);
@@ -155,14 +162,16 @@ BOOST_AUTO_TEST_CASE(popularity_baseline_gives_the_hand_computed_figure) {
     hits += rank < 10 ? 1 : 0;
   }
   const double want = hits / kUsers;
-  BOOST_TEST_REQUIRE((want > 0.05 && want < 0.95), "the hand-computed figure " << want << " would not tell ranks apart");
+  BOOST_TEST_REQUIRE((want > 0.05 && want < 0.95),
+                     "the hand-computed figure " << want << " would not tell ranks apart");
 
   Dir d;
-  const auto plan = plan_for(spec_text("  embedding: 4\n  extractor: {type: identity}\n  attention: {type: none}\n  pooling: {type: last}\n"
-                                       "  head: {type: popularity}\n",
-                                       "  epochs: 1\n  batch_size: 64\n",
-                                       "  metrics: [hr]\n  ks: [10]\n  ranking: {mode: full}\n  select: hr@10\n"),
-                             d.path);
+  const auto plan = plan_for(
+      spec_text("  embedding: 4\n  extractor: {type: identity}\n  attention: {type: none}\n  pooling: {type: last}\n"
+                "  head: {type: popularity}\n",
+                "  epochs: 1\n  batch_size: 64\n",
+                "  metrics: [hr]\n  ks: [10]\n  ranking: {mode: full}\n  select: hr@10\n"),
+      d.path);
   const TrialOutcome out = run_trial(plan);
   BOOST_REQUIRE_MESSAGE(out.status == TrialOutcome::Status::kDone, out.message);
   BOOST_TEST(out.final.at("test/hr@10") == want, boost::test_tools::tolerance(1e-12));
@@ -170,11 +179,11 @@ BOOST_AUTO_TEST_CASE(popularity_baseline_gives_the_hand_computed_figure) {
 
 BOOST_AUTO_TEST_CASE(a_model_unfit_for_the_objective_fails_the_trial_naming_the_config_path) {
   Dir d;
-  const auto plan = plan_for(spec_text("  embedding: 8\n  extractor: {type: gru, bidirectional: true}\n  attention: {type: none}\n"
-                                       "  pooling: {type: last}\n  head: {type: next_item}\n",
-                                       "  objective: {type: all_positions}\n  epochs: 1\n",
-                                       "  metrics: [hr]\n  ks: [5]\n  select: hr@5\n"),
-                             d.path);
+  const auto plan = plan_for(
+      spec_text("  embedding: 8\n  extractor: {type: gru, bidirectional: true}\n  attention: {type: none}\n"
+                "  pooling: {type: last}\n  head: {type: next_item}\n",
+                "  objective: {type: all_positions}\n  epochs: 1\n", "  metrics: [hr]\n  ks: [5]\n  select: hr@5\n"),
+      d.path);
   const TrialOutcome out = run_trial(plan);
   BOOST_TEST((out.status == TrialOutcome::Status::kFailed));
   BOOST_TEST(out.message.find("model.extractor") != std::string::npos, out.message);

@@ -53,7 +53,8 @@ model::ModelDims dims_of(const data::Examples& ex) {
 
 /// Sum over every example of its loss, and the gradients of every parameter, training each example
 /// alone from the last step of its own (left-padded) history.
-std::pair<double, std::map<std::string, Tensor>> per_prefix(model::Model& m, const data::Examples& ex, const I64s& rows) {
+std::pair<double, std::map<std::string, Tensor>> per_prefix(model::Model& m, const data::Examples& ex,
+                                                            const I64s& rows) {
   for (const auto& p : m.params()) p.zero_grad();
   double sum = 0;
   for (const auto r : rows) {
@@ -68,9 +69,11 @@ std::pair<double, std::map<std::string, Tensor>> per_prefix(model::Model& m, con
 }
 
 /// The same from one all-position batch of the sequences: its mean loss times the labelled positions.
-std::pair<double, std::map<std::string, Tensor>> all_positions(model::Model& m, const data::Examples& ex, const I64s& rows) {
+std::pair<double, std::map<std::string, Tensor>> all_positions(model::Model& m, const data::Examples& ex,
+                                                               const I64s& rows) {
   for (const auto& p : m.params()) p.zero_grad();
-  const auto batches = objective("all_positions")->training_batches(ex, rows, {.seq_len = kSeqLen, .append_mask = false, .seen = false}, 0);
+  const auto batches = objective("all_positions")
+                           ->training_batches(ex, rows, {.seq_len = kSeqLen, .append_mask = false, .seen = false}, 0);
   const auto b = batches.build(batches.units, 1);
   const Tensor& labels = b.labels[0];
   double n = 0;
@@ -111,14 +114,17 @@ BOOST_AUTO_TEST_CASE(all_positions_equals_the_sum_of_per_prefix_losses_causal_tr
   // Without position embeddings a step's representation does not depend on where the window
   // starts, so the equality is exact up to rounding (learned positions index the padded window,
   // as SASRec's do, and would differ between the two layouts).
-  check_equivalent("embedding: 8\nextractor: {type: transformer, layers: 2, num_heads: 2, ffn_dim: 16, dropout: 0.0, causal: true}\n"
-                   "attention: {type: none}\npooling: {type: last}\nhead: {type: next_item, tied: true}\n");
+  check_equivalent(
+      "embedding: 8\nextractor: {type: transformer, layers: 2, num_heads: 2, ffn_dim: 16, dropout: 0.0, causal: true}\n"
+      "attention: {type: none}\npooling: {type: last}\nhead: {type: next_item, tied: true}\n");
 }
 
 BOOST_AUTO_TEST_CASE(all_positions_equals_the_sum_of_per_prefix_losses_causal_cnn) {
   // Padding steps read as zeros, like the convolution's own padding: the same equality.
-  check_equivalent("embedding: 8\nextractor: {type: cnn, kernel_sizes: [2], channels: 8, layers: 2, dilation_growth: 2, causal: true}\n"
-                   "attention: {type: scaled_dot, causal: true}\npooling: {type: last}\nhead: {type: next_item, tied: false}\n");
+  check_equivalent(
+      "embedding: 8\nextractor: {type: cnn, kernel_sizes: [2], channels: 8, layers: 2, dilation_growth: 2, causal: "
+      "true}\n"
+      "attention: {type: scaled_dot, causal: true}\npooling: {type: last}\nhead: {type: next_item, tied: false}\n");
 }
 
 BOOST_AUTO_TEST_CASE(cloze_trains_a_mask_token_and_evaluates_at_an_appended_mask) {
@@ -127,9 +133,11 @@ BOOST_AUTO_TEST_CASE(cloze_trains_a_mask_token_and_evaluates_at_an_appended_mask
   for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<std::int64_t>(i);
   core::Rng rng(6);
   const auto obj = objective("cloze");
-  model::Model m(section("embedding: 8\npositions: learned\nextractor: {type: transformer, layers: 1, num_heads: 2, dropout: 0.0}\n"
-                         "attention: {type: none}\npooling: {type: last}\nhead: {type: next_item}\n"),
-                 dims_of(ex), rng, obj.get());
+  model::Model m(
+      section(
+          "embedding: 8\npositions: learned\nextractor: {type: transformer, layers: 1, num_heads: 2, dropout: 0.0}\n"
+          "attention: {type: none}\npooling: {type: last}\nhead: {type: next_item}\n"),
+      dims_of(ex), rng, obj.get());
   const auto batches = obj->training_batches(ex, rows, {.seq_len = kSeqLen, .append_mask = false, .seen = false}, 3);
   BOOST_TEST(batches.units.size() == 3u);  // one unit per user
   const auto b = batches.build(batches.units, 1);
@@ -146,9 +154,10 @@ BOOST_AUTO_TEST_CASE(cloze_trains_a_mask_token_and_evaluates_at_an_appended_mask
   BOOST_TEST(eval.masked.to_vector().back() == 1.f);
   BOOST_TEST(m.forward(eval.input()).at(0).shape() == (Shape{1, ex.vocab}));
   // A model built for another objective has no mask token.
-  model::Model plain(section("embedding: 8\nextractor: {type: identity}\nattention: {type: none}\npooling: {type: last}\n"
-                             "head: {type: next_item}\n"),
-                     dims_of(ex), rng);
+  model::Model plain(
+      section("embedding: 8\nextractor: {type: identity}\nattention: {type: none}\npooling: {type: last}\n"
+              "head: {type: next_item}\n"),
+      dims_of(ex), rng);
   testing::expect_error<ShapeError>([&] { plain.forward(eval.input()); }, {"no mask token", "cloze"});
 }
 
@@ -159,10 +168,14 @@ BOOST_AUTO_TEST_CASE(models_that_cannot_train_every_position_are_refused_by_conf
   const auto refused = [&](const std::string& yaml, std::initializer_list<std::string> parts) {
     testing::expect_error<Error>([&] { model::Model(section(yaml), dims_of(ex), rng, obj.get()); }, parts);
   };
-  refused("extractor: {type: transformer, num_heads: 2, causal: false}\nattention: {type: none}\npooling: {type: last}\nhead: {type: next_item}\n",
-          {"model.extractor", "transformer", "later steps", "causal: true"});
-  refused("extractor: {type: gru, bidirectional: true}\nattention: {type: none}\npooling: {type: last}\nhead: {type: next_item}\n",
-          {"model.extractor", "gru", "bidirectional: false"});
+  refused(
+      "extractor: {type: transformer, num_heads: 2, causal: false}\nattention: {type: none}\npooling: {type: "
+      "last}\nhead: {type: next_item}\n",
+      {"model.extractor", "transformer", "later steps", "causal: true"});
+  refused(
+      "extractor: {type: gru, bidirectional: true}\nattention: {type: none}\npooling: {type: last}\nhead: {type: "
+      "next_item}\n",
+      {"model.extractor", "gru", "bidirectional: false"});
   refused("extractor: {type: gru}\nattention: {type: scaled_dot}\npooling: {type: last}\nhead: {type: next_item}\n",
           {"model.attention", "scaled_dot", "causal: true"});
   refused("extractor: {type: gru}\nattention: {type: none}\npooling: {type: mean}\nhead: {type: next_item}\n",
@@ -171,13 +184,15 @@ BOOST_AUTO_TEST_CASE(models_that_cannot_train_every_position_are_refused_by_conf
   with_users.users = 3;
   testing::expect_error<Error>(
       [&] {
-        model::Model(section("extractor: {type: gru}\nattention: {type: additive, query_from: context}\nquery: user\npooling: {type: last}\n"
+        model::Model(section("extractor: {type: gru}\nattention: {type: additive, query_from: context}\nquery: "
+                             "user\npooling: {type: last}\n"
                              "head: {type: next_item}\n"),
                      with_users, rng, obj.get());
       },
       {"model.attention", "additive", "pools"});
   // Cloze needs no causality: a bidirectional encoder is its point.
-  model::Model bert(section("extractor: {type: transformer, num_heads: 2}\nattention: {type: none}\npooling: {type: last}\nhead: {type: next_item}\n"),
+  model::Model bert(section("extractor: {type: transformer, num_heads: 2}\nattention: {type: none}\npooling: {type: "
+                            "last}\nhead: {type: next_item}\n"),
                     dims_of(ex), rng, objective("cloze").get());
   BOOST_TEST(!bert.attention_pools());
 }
@@ -185,19 +200,22 @@ BOOST_AUTO_TEST_CASE(models_that_cannot_train_every_position_are_refused_by_conf
 BOOST_AUTO_TEST_CASE(embedding_options_scale_initialise_and_drop) {
   const auto ex = sequences();
   const auto b = data::make_batch(ex, I64s{3, 4}, kSeqLen);
-  const std::string rest = "extractor: {type: identity}\nattention: {type: none}\npooling: {type: last}\nhead: {type: next_item}\n";
+  const std::string rest =
+      "extractor: {type: identity}\nattention: {type: none}\npooling: {type: last}\nhead: {type: next_item}\n";
   // Scaling by sqrt(E) scales the last step's representation, so the tied scores, by exactly sqrt(E).
   core::Rng r1(8), r2(8);
   model::Model plain(section("embedding: 16\n" + rest), dims_of(ex), r1);
   model::Model scaled(section("embedding: 16\nembedding_scale: true\n" + rest), dims_of(ex), r2);
   plain.eval();
   scaled.eval();
-  const auto p = plain.forward(b.input()).at(0).value().to_vector(), s = scaled.forward(b.input()).at(0).value().to_vector();
+  const auto p = plain.forward(b.input()).at(0).value().to_vector(),
+             s = scaled.forward(b.input()).at(0).value().to_vector();
   for (std::size_t i = 0; i < p.size(); ++i) BOOST_TEST(s[i] == 4.f * p[i], boost::test_tools::tolerance(1e-5f));
   // Initialisations: the table's spread follows the choice (padding row 0 stays zero).
   const auto spread = [&](const std::string& init) {
     core::Rng rng(9);
-    model::Model m(section("embedding: 16\n" + init + rest), {.vocab = 2000, .seq_len = 4, .num_outputs = 2000, .padding_idx = 0}, rng);
+    model::Model m(section("embedding: 16\n" + init + rest),
+                   {.vocab = 2000, .seq_len = 4, .num_outputs = 2000, .padding_idx = 0}, rng);
     const auto t = m.named_params().front().second.value().to_vector();
     double sq = 0, max = 0;
     for (std::size_t i = 16; i < t.size(); ++i) {
@@ -211,7 +229,8 @@ BOOST_AUTO_TEST_CASE(embedding_options_scale_initialise_and_drop) {
   const auto [std_t, max_t] = spread("embedding_init: truncated_normal\nembedding_std: 0.02\n");
   BOOST_TEST(max_t <= 0.04 + 1e-7);
   BOOST_TEST(std_t == 0.02 * 0.88, boost::test_tools::tolerance(0.05));  // a N(0,1) truncated at 2 has std 0.88
-  BOOST_TEST(spread("embedding_init: xavier_normal\n").first == std::sqrt(2.0 / (2000 + 16)), boost::test_tools::tolerance(0.05));
+  BOOST_TEST(spread("embedding_init: xavier_normal\n").first == std::sqrt(2.0 / (2000 + 16)),
+             boost::test_tools::tolerance(0.05));
   BOOST_TEST(spread("embedding_init: xavier_uniform\n").second <= std::sqrt(6.0 / (2000 + 16)));
   // Dropout on the embedded sequence: in training some inputs are zeroed, in evaluation none.
   core::Rng r3(10);

@@ -16,8 +16,17 @@ using core::Tensor;
 BOOST_AUTO_TEST_SUITE(seed_demo)
 
 BOOST_AUTO_TEST_CASE(adam_training_makes_the_loss_fall_clearly) {
-  experiment::DemoOptions o{.vocab = 100, .embedding = 32, .hidden = 48, .seq_len = 20, .classes = 10,
-                            .train = 2048, .valid = 512, .epochs = 4, .batch = 32, .lr = 3e-3f, .quiet = true};
+  experiment::DemoOptions o{.vocab = 100,
+                            .embedding = 32,
+                            .hidden = 48,
+                            .seq_len = 20,
+                            .classes = 10,
+                            .train = 2048,
+                            .valid = 512,
+                            .epochs = 4,
+                            .batch = 32,
+                            .lr = 3e-3f,
+                            .quiet = true};
   const auto stats = experiment::run_seed_demo(o);
   BOOST_REQUIRE(stats.size() == 4u);
   BOOST_TEST_MESSAGE("train loss " << stats.front().train_loss << " -> " << stats.back().train_loss);
@@ -28,8 +37,15 @@ BOOST_AUTO_TEST_CASE(adam_training_makes_the_loss_fall_clearly) {
 }
 
 BOOST_AUTO_TEST_CASE(training_is_bitwise_reproducible) {
-  experiment::DemoOptions o{.vocab = 100, .embedding = 16, .hidden = 16, .seq_len = 12, .classes = 10,
-                            .train = 256, .valid = 64, .epochs = 1, .quiet = true};
+  experiment::DemoOptions o{.vocab = 100,
+                            .embedding = 16,
+                            .hidden = 16,
+                            .seq_len = 12,
+                            .classes = 10,
+                            .train = 256,
+                            .valid = 64,
+                            .epochs = 1,
+                            .quiet = true};
   const auto a = experiment::run_seed_demo(o);
   const auto b = experiment::run_seed_demo(o);
   BOOST_TEST(a.back().train_loss == b.back().train_loss);

@@ -20,8 +20,7 @@ using attnlab::testing::error_of;
 class Leaf : public nn::Module {
  public:
   Leaf(std::int64_t in, std::int64_t out, core::Rng& rng)
-      : w(add_param("w", {out, in}, nn::init::xavier_uniform(rng))),
-        b(add_param("b", {out}, nn::init::zeros())),
+      : w(add_param("w", {out, in}, nn::init::xavier_uniform(rng))), b(add_param("b", {out}, nn::init::zeros())),
         count(add_buffer("count", Tensor::zeros(Shape{1}, core::DType::i64))) {}
   Var w, b;
   Tensor count;
@@ -67,9 +66,9 @@ BOOST_AUTO_TEST_CASE(module_is_not_copyable_or_movable) {
 BOOST_AUTO_TEST_CASE(hierarchical_names_in_registration_order) {
   core::Rng rng(1);
   Model m(rng);
-  const std::vector<std::string> expected{"encoder.proj.w", "encoder.proj.b", "encoder.scale",
-                                          "encoder.layers.0.w", "encoder.layers.0.b", "encoder.layers.1.w",
-                                          "encoder.layers.1.b", "head"};
+  const std::vector<std::string> expected{
+      "encoder.proj.w",     "encoder.proj.b",     "encoder.scale",      "encoder.layers.0.w",
+      "encoder.layers.0.b", "encoder.layers.1.w", "encoder.layers.1.b", "head"};
   const auto got = names_of(m.named_params());
   BOOST_TEST(got == expected, boost::test_tools::per_element());
   BOOST_TEST(m.params().size() == expected.size());
@@ -165,8 +164,7 @@ BOOST_AUTO_TEST_CASE(load_state_writes_into_existing_tensors) {
   BOOST_TEST(r.unexpected.empty());
   for (const auto& [name, t] : a.state()) {
     const Tensor mine = b.state().at(name);
-    if (t.dtype() == core::DType::f32)
-      BOOST_TEST(mine.to_vector() == t.to_vector(), boost::test_tools::per_element());
+    if (t.dtype() == core::DType::f32) BOOST_TEST(mine.to_vector() == t.to_vector(), boost::test_tools::per_element());
   }
   // Existing handles see the loaded values: layer members, optimizers' Vars and buffer references.
   BOOST_TEST(w_before.to_vector() == a.enc.proj->w.value().to_vector(), boost::test_tools::per_element());
@@ -178,22 +176,25 @@ BOOST_AUTO_TEST_CASE(load_state_reports_every_problem_at_once_and_changes_nothin
   Model m(rng);
   const auto before = m.state();
   auto s = m.state();
-  s.erase("encoder.scale");                                          // missing
-  s.erase("encoder.layers.1.b");                                     // missing
-  s["encoder.layer.0.w"] = s.at("encoder.layers.0.w");               // unexpected, near a real key
-  s["optimizer.step"] = Tensor::zeros(Shape{});                      // unexpected, no hint
-  s["head"] = Tensor::zeros(Shape{3, 2});                            // shape mismatch
-  s["encoder.proj.count"] = Tensor::zeros(Shape{1});                 // dtype mismatch (f32 for i64)
-  s["encoder.proj.w"].fill_(123.0f);                                 // valid, must not be applied
+  s.erase("encoder.scale");                             // missing
+  s.erase("encoder.layers.1.b");                        // missing
+  s["encoder.layer.0.w"] = s.at("encoder.layers.0.w");  // unexpected, near a real key
+  s["optimizer.step"] = Tensor::zeros(Shape{});         // unexpected, no hint
+  s["head"] = Tensor::zeros(Shape{3, 2});               // shape mismatch
+  s["encoder.proj.count"] = Tensor::zeros(Shape{1});    // dtype mismatch (f32 for i64)
+  s["encoder.proj.w"].fill_(123.0f);                    // valid, must not be applied
   const std::string msg = error_of([&] { m.load_state(s); });
   BOOST_TEST_MESSAGE(msg);
   BOOST_TEST(msg.find("6 problems") != std::string::npos, msg);
   BOOST_TEST(msg.find("missing key 'encoder.scale'") != std::string::npos, msg);
   BOOST_TEST(msg.find("missing key 'encoder.layers.1.b'") != std::string::npos, msg);
-  BOOST_TEST(msg.find("unexpected key 'encoder.layer.0.w'; did you mean 'encoder.layers.0.w'?") != std::string::npos, msg);
+  BOOST_TEST(msg.find("unexpected key 'encoder.layer.0.w'; did you mean 'encoder.layers.0.w'?") != std::string::npos,
+             msg);
   BOOST_TEST(msg.find("unexpected key 'optimizer.step'\n") != std::string::npos, msg);
   BOOST_TEST(msg.find("'head': shape mismatch: state has [3, 2], module has [2, 3]") != std::string::npos, msg);
-  BOOST_TEST(msg.find("'encoder.proj.count': dtype mismatch: state has f32 [1], module has i64 [1]") != std::string::npos, msg);
+  BOOST_TEST(
+      msg.find("'encoder.proj.count': dtype mismatch: state has f32 [1], module has i64 [1]") != std::string::npos,
+      msg);
   for (const auto& [name, t] : m.state())
     if (t.dtype() == core::DType::f32)
       BOOST_TEST(t.to_vector() == before.at(name).to_vector(), boost::test_tools::per_element());

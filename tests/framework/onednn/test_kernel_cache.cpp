@@ -30,9 +30,9 @@ BOOST_AUTO_TEST_CASE(the_least_recently_used_kernel_goes_first) {
   for (int i = 0; i < n; ++i) get(i, built);
   BOOST_TEST(built == n);
   BOOST_TEST(onednn::cache_size() == onednn::kMaxCachedKernels);
-  get(0, built);                       // kernel 0 is now the most recent: kernel 1 is the oldest
+  get(0, built);  // kernel 0 is now the most recent: kernel 1 is the oldest
   BOOST_TEST(built == n);
-  get(n, built);                       // one more: kernel 1 is dropped
+  get(n, built);  // one more: kernel 1 is dropped
   BOOST_TEST(onednn::cache_size() == onednn::kMaxCachedKernels);
   get(0, built);
   BOOST_TEST(built == n + 1);          // still there

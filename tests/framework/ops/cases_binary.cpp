@@ -82,22 +82,34 @@ std::vector<OpCase> make() {
   const auto& sub = kBinaries[1];
   const auto& mul = kBinaries[2];
   const auto& div = kBinaries[3];
-  v.push_back(scalar_operator(add, "x + 2.f", [](const Var& x) { return x + 2.f; }, false, 2.0));
-  v.push_back(scalar_operator(add, "2.f + x", [](const Var& x) { return 2.f + x; }, true, 2.0));
-  v.push_back(scalar_operator(sub, "x - 2.f", [](const Var& x) { return x - 2.f; }, false, 2.0));
-  v.push_back(scalar_operator(sub, "2.f - x", [](const Var& x) { return 2.f - x; }, true, 2.0));
-  v.push_back(scalar_operator(mul, "x * 3.f", [](const Var& x) { return x * 3.f; }, false, 3.0));
-  v.push_back(scalar_operator(mul, "3.f * x", [](const Var& x) { return 3.f * x; }, true, 3.0));
-  v.push_back(scalar_operator(div, "x / 4.f", [](const Var& x) { return x / 4.f; }, false, 4.0));
-  v.push_back(scalar_operator(div, "2.f / x", [](const Var& x) { return 2.f / x; }, true, 2.0));
+  v.push_back(scalar_operator(
+      add, "x + 2.f", [](const Var& x) { return x + 2.f; }, false, 2.0));
+  v.push_back(scalar_operator(
+      add, "2.f + x", [](const Var& x) { return 2.f + x; }, true, 2.0));
+  v.push_back(scalar_operator(
+      sub, "x - 2.f", [](const Var& x) { return x - 2.f; }, false, 2.0));
+  v.push_back(scalar_operator(
+      sub, "2.f - x", [](const Var& x) { return 2.f - x; }, true, 2.0));
+  v.push_back(scalar_operator(
+      mul, "x * 3.f", [](const Var& x) { return x * 3.f; }, false, 3.0));
+  v.push_back(scalar_operator(
+      mul, "3.f * x", [](const Var& x) { return 3.f * x; }, true, 3.0));
+  v.push_back(scalar_operator(
+      div, "x / 4.f", [](const Var& x) { return x / 4.f; }, false, 4.0));
+  v.push_back(scalar_operator(
+      div, "2.f / x", [](const Var& x) { return 2.f / x; }, true, 2.0));
 
-  v.push_back(unary_case("neg", &ops::neg, [](double x) { return -x; }, [](double) { return -1.0; }, InputSpec::real({3, 7})));
-  v.push_back(unary_case("neg", [](const Var& x) { return -x; }, [](double x) { return -x; }, [](double) { return -1.0; },
-                    InputSpec::real({2, 3, 5})));
-  v.push_back(unary_case("square", &ops::square, [](double x) { return x * x; }, [](double x) { return 2 * x; },
-                    InputSpec::real({4, 9}, -2, 2)));
-  v.push_back(unary_case("sqrt", &ops::sqrt, [](double x) { return std::sqrt(x); }, [](double x) { return 0.5 / std::sqrt(x); },
-                    InputSpec::real({5, 6}, 0.2, 3)));
+  v.push_back(unary_case(
+      "neg", &ops::neg, [](double x) { return -x; }, [](double) { return -1.0; }, InputSpec::real({3, 7})));
+  v.push_back(unary_case(
+      "neg", [](const Var& x) { return -x; }, [](double x) { return -x; }, [](double) { return -1.0; },
+      InputSpec::real({2, 3, 5})));
+  v.push_back(unary_case(
+      "square", &ops::square, [](double x) { return x * x; }, [](double x) { return 2 * x; },
+      InputSpec::real({4, 9}, -2, 2)));
+  v.push_back(unary_case(
+      "sqrt", &ops::sqrt, [](double x) { return std::sqrt(x); }, [](double x) { return 0.5 / std::sqrt(x); },
+      InputSpec::real({5, 6}, 0.2, 3)));
   return v;
 }
 

@@ -23,7 +23,8 @@ InputSpec targets(Shape s, std::int64_t c, bool with_ignored, std::int64_t ignor
 OpCase ce(Shape logits, bool with_ignored, std::int64_t ignore_index, float smoothing) {
   OpCase c;
   c.op = "softmax_cross_entropy";
-  c.variant = fmt::format("{} ignored={} ignore_index={} smoothing={}", logits.str(), with_ignored, ignore_index, smoothing);
+  c.variant =
+      fmt::format("{} ignored={} ignore_index={} smoothing={}", logits.str(), with_ignored, ignore_index, smoothing);
   const std::int64_t classes = logits[-1];
   Shape ts(std::vector<std::int64_t>(logits.begin(), logits.end() - 1));
   c.inputs = {InputSpec::real(logits, -3, 3), targets(std::move(ts), classes, with_ignored, ignore_index)};
@@ -31,7 +32,9 @@ OpCase ce(Shape logits, bool with_ignored, std::int64_t ignore_index, float smoo
     return ops::softmax_cross_entropy(x[0], x[1].value(), ignore_index, smoothing);
   };
   const double s = smoothing;
-  c.forward = [ignore_index, s](const std::vector<RefArray>& x) { return ref::cross_entropy(x[0], x[1], ignore_index, s); };
+  c.forward = [ignore_index, s](const std::vector<RefArray>& x) {
+    return ref::cross_entropy(x[0], x[1], ignore_index, s);
+  };
   c.backward = [ignore_index, s](const std::vector<RefArray>& x, const RefArray& gy) {
     return std::vector<RefArray>{ref::cross_entropy_backward(x[0], x[1], ignore_index, s, gy), RefArray(x[1].shape)};
   };
@@ -48,8 +51,8 @@ std::function<std::vector<double>(const Shape&, core::Rng&)> weights() {
 }
 
 template <class F, class D>
-OpCase elementwise(std::string op, Var (*fn)(const Var&, const core::Tensor&, const core::Tensor&), Shape s, bool weighted,
-                   InputSpec x, InputSpec t, F f, D d) {
+OpCase elementwise(std::string op, Var (*fn)(const Var&, const core::Tensor&, const core::Tensor&), Shape s,
+                   bool weighted, InputSpec x, InputSpec t, F f, D d) {
   OpCase c;
   c.op = std::move(op);
   c.variant = fmt::format("{} weighted={}", s.str(), weighted);
@@ -62,7 +65,8 @@ OpCase elementwise(std::string op, Var (*fn)(const Var&, const core::Tensor&, co
     return ref::weighted_mean(in[0], in[1], weighted ? &in[2] : nullptr, f);
   };
   c.backward = [weighted, d](const std::vector<RefArray>& in, const RefArray& gy) {
-    std::vector<RefArray> g{ref::weighted_mean_backward(in[0], in[1], weighted ? &in[2] : nullptr, gy, d), RefArray(in[1].shape)};
+    std::vector<RefArray> g{ref::weighted_mean_backward(in[0], in[1], weighted ? &in[2] : nullptr, gy, d),
+                            RefArray(in[1].shape)};
     if (weighted) g.emplace_back(in[2].shape);
     return g;
   };
@@ -70,8 +74,8 @@ OpCase elementwise(std::string op, Var (*fn)(const Var&, const core::Tensor&, co
 }
 
 OpCase bce(Shape s, bool weighted) {
-  return elementwise("bce_with_logits", &ops::bce_with_logits, s, weighted, InputSpec::real(s, -4, 4), InputSpec::constant(s, 0, 1),
-                     ref::bce_term<double>, ref::bce_term_d<double>);
+  return elementwise("bce_with_logits", &ops::bce_with_logits, s, weighted, InputSpec::real(s, -4, 4),
+                     InputSpec::constant(s, 0, 1), ref::bce_term<double>, ref::bce_term_d<double>);
 }
 
 OpCase mse(Shape s, bool weighted) {
@@ -93,16 +97,17 @@ std::function<std::vector<double>(const Shape&, core::Rng&)> off_kinks() {
 
 // The target is zero so that x - t == x, which off_kinks() places.
 OpCase l1(Shape s, bool weighted) {
-  return elementwise("l1_loss", &ops::l1_loss, s, weighted, InputSpec::custom(s, off_kinks()), InputSpec::constant(s, 0, 0),
-                     ref::absolute_error<double>, ref::absolute_error_d<double>);
+  return elementwise("l1_loss", &ops::l1_loss, s, weighted, InputSpec::custom(s, off_kinks()),
+                     InputSpec::constant(s, 0, 0), ref::absolute_error<double>, ref::absolute_error_d<double>);
 }
 
 Var huber_delta1(const Var& x, const core::Tensor& t, const core::Tensor& w) { return ops::huber_loss(x, t, 1.0f, w); }
 
 OpCase huber(Shape s, bool weighted) {
-  return elementwise("huber_loss", &huber_delta1, s, weighted, InputSpec::custom(s, off_kinks()), InputSpec::constant(s, 0, 0),
-                     [](double x, double t) { return ref::huber<double>(x, t, 1.0); },
-                     [](double x, double t) { return ref::huber_d<double>(x, t, 1.0); });
+  return elementwise(
+      "huber_loss", &huber_delta1, s, weighted, InputSpec::custom(s, off_kinks()), InputSpec::constant(s, 0, 0),
+      [](double x, double t) { return ref::huber<double>(x, t, 1.0); },
+      [](double x, double t) { return ref::huber_d<double>(x, t, 1.0); });
 }
 
 std::vector<OpCase> make() {

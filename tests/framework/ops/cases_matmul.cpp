@@ -27,22 +27,32 @@ OpCase mm(Shape a, Shape b, bool ta, bool tb) {
 
 double act_f(Activation act, double z) {
   switch (act) {
-    case Activation::relu: return ref::relu(z);
-    case Activation::tanh: return ref::tanh_f(z);
-    case Activation::sigmoid: return ref::sigmoid(z);
-    case Activation::gelu: return ref::gelu(z);
-    case Activation::none: break;
+    case Activation::relu:
+      return ref::relu(z);
+    case Activation::tanh:
+      return ref::tanh_f(z);
+    case Activation::sigmoid:
+      return ref::sigmoid(z);
+    case Activation::gelu:
+      return ref::gelu(z);
+    case Activation::none:
+      break;
   }
   return z;
 }
 
 double act_d(Activation act, double z) {
   switch (act) {
-    case Activation::relu: return ref::relu_d(z);
-    case Activation::tanh: return ref::tanh_d(z);
-    case Activation::sigmoid: return ref::sigmoid_d(z);
-    case Activation::gelu: return ref::gelu_d(z);
-    case Activation::none: break;
+    case Activation::relu:
+      return ref::relu_d(z);
+    case Activation::tanh:
+      return ref::tanh_d(z);
+    case Activation::sigmoid:
+      return ref::sigmoid_d(z);
+    case Activation::gelu:
+      return ref::gelu_d(z);
+    case Activation::none:
+      break;
   }
   return 1.0;
 }
@@ -50,11 +60,13 @@ double act_d(Activation act, double z) {
 constexpr const char* kActNames[] = {"none", "relu", "tanh", "sigmoid", "gelu"};
 
 // linear(x, w[, b], act) with x of shape `x`, w [out, x[-1]]; `bias` is the bias input spec or empty.
-OpCase lin(Shape x, std::int64_t out, Activation act, std::optional<InputSpec> bias, double lo = -1.0, double hi = 1.0) {
+OpCase lin(Shape x, std::int64_t out, Activation act, std::optional<InputSpec> bias, double lo = -1.0,
+           double hi = 1.0) {
   OpCase c;
   c.op = "linear";
   const bool has_bias = bias.has_value();
-  c.variant = fmt::format("x {} out {} {} {}", x.str(), out, has_bias ? "bias" : "no bias", kActNames[static_cast<int>(act)]);
+  c.variant =
+      fmt::format("x {} out {} {} {}", x.str(), out, has_bias ? "bias" : "no bias", kActNames[static_cast<int>(act)]);
   const std::int64_t in = x[-1];
   c.inputs = {InputSpec::real(std::move(x), lo, hi), InputSpec::real(Shape{out, in}, lo, hi)};
   if (has_bias) c.inputs.push_back(std::move(*bias));
@@ -87,7 +99,8 @@ std::vector<OpCase> make() {
     }
   // A rank-2 b shared over a's batch: flattened (untransposed a) and per batch element (transposed a).
   for (bool ta : {false, true})
-    for (bool tb : {false, true}) v.push_back(mm(ta ? Shape{3, 5, 4} : Shape{3, 4, 5}, tb ? Shape{2, 5} : Shape{5, 2}, ta, tb));
+    for (bool tb : {false, true})
+      v.push_back(mm(ta ? Shape{3, 5, 4} : Shape{3, 4, 5}, tb ? Shape{2, 5} : Shape{5, 2}, ta, tb));
   v.push_back(mm({2, 2, 3, 4}, {4, 5}, false, false));
   v.push_back(mm({2, 2, 4, 3}, {5, 4}, true, true));
 

@@ -19,9 +19,12 @@ OpCase reduction(Kind k, Shape s, int axis, bool keepdim, std::string note = "")
   c.inputs = {k == Kind::max ? InputSpec::custom(std::move(s), distinct()) : InputSpec::real(std::move(s))};
   c.run = [k, axis, keepdim](const std::vector<Var>& x) {
     switch (k) {
-      case Kind::sum: return ops::sum(x[0], axis, keepdim);
-      case Kind::mean: return ops::mean(x[0], axis, keepdim);
-      case Kind::max: break;
+      case Kind::sum:
+        return ops::sum(x[0], axis, keepdim);
+      case Kind::mean:
+        return ops::mean(x[0], axis, keepdim);
+      case Kind::max:
+        break;
     }
     return ops::max(x[0], axis, keepdim);
   };

@@ -27,12 +27,9 @@ OpCase rnn_case(ref::RnnCell cell, std::int64_t B, std::int64_t T, std::int64_t 
 std::vector<OpCase> make() {
   using ref::RnnCell;
   return {
-      rnn_case(RnnCell::lstm, 2, 3, 3, 4, false),
-      rnn_case(RnnCell::lstm, 2, 4, 3, 5, true),
-      rnn_case(RnnCell::lstm, 1, 1, 2, 3, true),
-      rnn_case(RnnCell::gru, 2, 4, 3, 4, false),
-      rnn_case(RnnCell::gru, 2, 3, 3, 5, true),
-      rnn_case(RnnCell::gru, 1, 1, 2, 3, true),
+      rnn_case(RnnCell::lstm, 2, 3, 3, 4, false), rnn_case(RnnCell::lstm, 2, 4, 3, 5, true),
+      rnn_case(RnnCell::lstm, 1, 1, 2, 3, true),  rnn_case(RnnCell::gru, 2, 4, 3, 4, false),
+      rnn_case(RnnCell::gru, 2, 3, 3, 5, true),   rnn_case(RnnCell::gru, 1, 1, 2, 3, true),
   };
 }
 

@@ -13,7 +13,8 @@ int norm(int axis, int rank) { return axis < 0 ? axis + rank : axis; }
 
 // An op whose only differentiable input is x and whose forward/backward are moves of elements.
 OpCase unary_case(std::string op, std::string variant, Shape in, std::function<Var(const Var&)> run,
-                  std::function<RefArray(const RefArray&)> f, std::function<RefArray(const RefArray&, const RefArray&)> b) {
+                  std::function<RefArray(const RefArray&)> f,
+                  std::function<RefArray(const RefArray&, const RefArray&)> b) {
   OpCase c;
   c.op = std::move(op);
   c.variant = std::move(variant);
@@ -46,8 +47,8 @@ OpCase transpose_case(Shape in, int a, int b) {
   for (int i = 0; i < in.rank(); ++i) p.push_back(i);
   std::swap(p[static_cast<std::size_t>(norm(a, in.rank()))], p[static_cast<std::size_t>(norm(b, in.rank()))]);
   return unary_case(
-      "transpose", fmt::format("{} ({}, {})", in.str(), a, b), in, [a, b](const Var& x) { return ops::transpose(x, a, b); },
-      [p](const RefArray& x) { return ref::permute(x, p); },
+      "transpose", fmt::format("{} ({}, {})", in.str(), a, b), in,
+      [a, b](const Var& x) { return ops::transpose(x, a, b); }, [p](const RefArray& x) { return ref::permute(x, p); },
       [p](const RefArray&, const RefArray& gy) { return ref::permute_backward(gy, p); });
 }
 
@@ -99,12 +100,17 @@ OpCase select_steps_case(Shape x) {
 std::vector<OpCase> make() {
   std::vector<OpCase> v;
 
-  v.push_back(view_case("reshape", {2, 3, 4}, {4, 6}, "(4, -1)", [](const Var& x) { return ops::reshape(x, {4, -1}); }));
-  v.push_back(view_case("reshape", {6}, {2, 1, 3}, "(2, 1, 3)", [](const Var& x) { return ops::reshape(x, {2, 1, 3}); }));
+  v.push_back(view_case("reshape", {2, 3, 4}, {4, 6}, "(4, -1)", [](const Var& x) {
+    return ops::reshape(x, {4, -1});
+  }));
+  v.push_back(view_case("reshape", {6}, {2, 1, 3}, "(2, 1, 3)", [](const Var& x) {
+    return ops::reshape(x, {2, 1, 3});
+  }));
   v.push_back(view_case("reshape", {2, 3, 4}, {24}, "(-1)", [](const Var& x) { return ops::reshape(x, {-1}); }));
   v.push_back(view_case("flatten", {2, 3, 4}, {2, 12}, "from 1", [](const Var& x) { return ops::flatten(x); }));
   v.push_back(view_case("flatten", {2, 3, 4}, {24}, "from 0", [](const Var& x) { return ops::flatten(x, 0); }));
-  v.push_back(view_case("flatten", {2, 3, 2, 2}, {2, 3, 4}, "from -2", [](const Var& x) { return ops::flatten(x, -2); }));
+  v.push_back(
+      view_case("flatten", {2, 3, 2, 2}, {2, 3, 4}, "from -2", [](const Var& x) { return ops::flatten(x, -2); }));
   v.push_back(view_case("unsqueeze", {3, 4}, {1, 3, 4}, "at 0", [](const Var& x) { return ops::unsqueeze(x, 0); }));
   v.push_back(view_case("unsqueeze", {3, 4}, {3, 1, 4}, "at 1", [](const Var& x) { return ops::unsqueeze(x, 1); }));
   v.push_back(view_case("unsqueeze", {3, 4}, {3, 4, 1}, "at -1", [](const Var& x) { return ops::unsqueeze(x, -1); }));
@@ -113,7 +119,8 @@ std::vector<OpCase> make() {
   v.push_back(view_case("squeeze", {1, 5}, {5}, "at 0", [](const Var& x) { return ops::squeeze(x, 0); }));
 
   v.push_back(permute_case({5, 7}, {1, 0}));
-  for (auto p : std::vector<std::vector<int>>{{0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}, {-1, 0, -2}, {0, 1, 2}})
+  for (auto p :
+       std::vector<std::vector<int>>{{0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}, {-1, 0, -2}, {0, 1, 2}})
     v.push_back(permute_case({2, 3, 4}, p));
   for (auto p : std::vector<std::vector<int>>{{0, 2, 1, 3}, {3, 1, 0, 2}, {0, 1, 3, 2}, {2, 3, 0, 1}, {3, 2, 1, 0}})
     v.push_back(permute_case({2, 3, 4, 5}, p));

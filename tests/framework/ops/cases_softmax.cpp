@@ -13,7 +13,9 @@ OpCase make_case(bool log, Shape s, int axis) {
   c.variant = fmt::format("axis={} {}", axis, s.str());
   const int a = s.axis(axis);
   c.inputs = {InputSpec::real(s, -3, 3)};
-  c.run = [log, axis](const std::vector<Var>& x) { return log ? ops::log_softmax(x[0], axis) : ops::softmax(x[0], axis); };
+  c.run = [log, axis](const std::vector<Var>& x) {
+    return log ? ops::log_softmax(x[0], axis) : ops::softmax(x[0], axis);
+  };
   c.forward = [log, a](const std::vector<RefArray>& x) {
     return log ? ref::log_softmax(x[0], a) : ref::softmax(x[0], a);
   };

@@ -98,7 +98,8 @@ BOOST_AUTO_TEST_CASE(broadcast_shape_follows_numpy) {
 BOOST_AUTO_TEST_CASE(broadcast_to_and_sum_to_are_adjoint) {
   const Tensor b = Tensor::from(std::vector<float>{1.f, 2.f, 3.f}, Shape{3, 1});
   const Tensor e = ops::broadcast_to(b, Shape{2, 3, 2}, 2.f);
-  BOOST_TEST(e.to_vector() == std::vector<float>({2, 2, 4, 4, 6, 6, 2, 2, 4, 4, 6, 6}), boost::test_tools::per_element());
+  BOOST_TEST(e.to_vector() == std::vector<float>({2, 2, 4, 4, 6, 6, 2, 2, 4, 4, 6, 6}),
+             boost::test_tools::per_element());
   const Tensor s = ops::sum_to(e, Shape{3, 1}, 0.5f);
   BOOST_TEST((s.shape() == Shape({3, 1})));
   BOOST_TEST(s.to_vector() == std::vector<float>({4, 8, 12}), boost::test_tools::per_element());

@@ -30,8 +30,10 @@ BOOST_AUTO_TEST_CASE(same_seed_same_mask_and_kept_elements_are_scaled) {
   BOOST_TEST(ya == yb);
   std::int64_t dropped = 0;
   for (float v : ya) {
-    if (v == 0.f) ++dropped;
-    else BOOST_REQUIRE_EQUAL(v, 2.f * (1.f / 0.7f));
+    if (v == 0.f)
+      ++dropped;
+    else
+      BOOST_REQUIRE_EQUAL(v, 2.f * (1.f / 0.7f));
   }
   BOOST_TEST(std::abs(static_cast<double>(dropped) / 100000.0 - 0.3) < 0.01);
   BOOST_TEST(a.state() == b.state());

@@ -45,8 +45,11 @@ BOOST_AUTO_TEST_SUITE(embedding)
 BOOST_AUTO_TEST_CASE(out_of_range_ids_name_the_id_position_and_vocabulary) {
   Var table = random_table(5, 3, 1);
   const std::vector<std::int64_t> ids{0, 4, 2, 5, 1, 1};
-  expect_error<IndexError>([&] { ops::embedding(table, Tensor::from_i64(ids, {2, 3})); },
-                           {"embedding", "id 5", "position 3", "[0, 5)", "[2, 3]"});
+  expect_error<IndexError>(
+      [&] {
+        ops::embedding(table, Tensor::from_i64(ids, {2, 3}));
+      },
+      {"embedding", "id 5", "position 3", "[0, 5)", "[2, 3]"});
   expect_error<IndexError>([&] { ops::embedding(table, Tensor::from_i64(std::vector<std::int64_t>{-1}, {1})); },
                            {"embedding", "id -1", "position 0"});
   expect_error<IndexError>([&] { ops::embedding(table, Tensor::from_i64(std::vector<std::int64_t>{0}, {1}), 5); },
@@ -55,13 +58,20 @@ BOOST_AUTO_TEST_CASE(out_of_range_ids_name_the_id_position_and_vocabulary) {
 
 BOOST_AUTO_TEST_CASE(bad_types_and_shapes_are_typed_errors) {
   Var table = random_table(5, 3, 1);
-  expect_error<DTypeError>([&] { ops::embedding(table, Tensor::from(std::vector<float>{0, 1}, {2})); },
-                           {"embedding", "ids", "i64", "f32"});
   expect_error<DTypeError>(
-      [&] { ops::embedding(Var(Tensor::zeros({5, 3}, core::DType::i64)), Tensor::from_i64(std::vector<std::int64_t>{0}, {1})); },
+      [&] {
+        ops::embedding(table, Tensor::from(std::vector<float>{0, 1}, {2}));
+      },
+      {"embedding", "ids", "i64", "f32"});
+  expect_error<DTypeError>(
+      [&] {
+        ops::embedding(Var(Tensor::zeros({5, 3}, core::DType::i64)),
+                       Tensor::from_i64(std::vector<std::int64_t>{0}, {1}));
+      },
       {"embedding", "table"});
-  expect_error<ShapeError>([&] { ops::embedding(Var(Tensor::zeros({15})), Tensor::from_i64(std::vector<std::int64_t>{0}, {1})); },
-                           {"embedding", "[15]", "[1]"});
+  expect_error<ShapeError>(
+      [&] { ops::embedding(Var(Tensor::zeros({15})), Tensor::from_i64(std::vector<std::int64_t>{0}, {1})); },
+      {"embedding", "[15]", "[1]"});
 }
 
 BOOST_AUTO_TEST_CASE(output_shape_appends_the_embedding_dim) {

@@ -32,8 +32,9 @@ BOOST_AUTO_TEST_SUITE(loss_ops)
 
 BOOST_AUTO_TEST_CASE(cross_entropy_target_shape_mismatch_throws) {
   Var x(logits({4, 5}));
-  BOOST_CHECK_EXCEPTION(softmax_cross_entropy(x, labels({0, 1, 2}, {3})), ShapeError,
-                        [](const ShapeError& e) { return mentions(e, {"softmax_cross_entropy", "[3]", "[4]", "[4, 5]"}); });
+  BOOST_CHECK_EXCEPTION(softmax_cross_entropy(x, labels({0, 1, 2}, {3})), ShapeError, [](const ShapeError& e) {
+    return mentions(e, {"softmax_cross_entropy", "[3]", "[4]", "[4, 5]"});
+  });
   BOOST_CHECK_THROW(softmax_cross_entropy(x, labels({0, 1, 2, 3}, {4, 1})), ShapeError);
   BOOST_CHECK_THROW(softmax_cross_entropy(Var(Tensor::scalar(1.f)), labels({0}, {})), ShapeError);
   BOOST_CHECK_THROW(softmax_cross_entropy(x, Tensor::zeros({4})), DTypeError);
@@ -42,9 +43,10 @@ BOOST_AUTO_TEST_CASE(cross_entropy_target_shape_mismatch_throws) {
 
 BOOST_AUTO_TEST_CASE(cross_entropy_out_of_range_label_names_position_and_classes) {
   Var x(logits({2, 3, 5}));
-  BOOST_CHECK_EXCEPTION(softmax_cross_entropy(x, labels({0, 1, 2, 3, 4, 5}, {2, 3})), IndexError, [](const IndexError& e) {
-    return e.op() == "softmax_cross_entropy" && mentions(e, {"target 5", "[1, 2]", "[0, 5)"});
-  });
+  BOOST_CHECK_EXCEPTION(softmax_cross_entropy(x, labels({0, 1, 2, 3, 4, 5}, {2, 3})), IndexError,
+                        [](const IndexError& e) {
+                          return e.op() == "softmax_cross_entropy" && mentions(e, {"target 5", "[1, 2]", "[0, 5)"});
+                        });
   BOOST_CHECK_THROW(softmax_cross_entropy(x, labels({0, 1, -1, 3, 4, 0}, {2, 3})), IndexError);
   // -100 is ignored, not out of range; with another ignore_index it is.
   BOOST_CHECK_NO_THROW(softmax_cross_entropy(x, labels({0, 1, -100, 3, 4, 0}, {2, 3})));
@@ -78,8 +80,9 @@ BOOST_AUTO_TEST_CASE(cross_entropy_is_stable_and_same_without_grad) {
 
 BOOST_AUTO_TEST_CASE(elementwise_losses_check_shapes_and_types) {
   Var x(logits({3, 4}));
-  BOOST_CHECK_EXCEPTION(bce_with_logits(x, Tensor::zeros({4, 3})), ShapeError,
-                        [](const ShapeError& e) { return mentions(e, {"bce_with_logits", "[4, 3]", "[3, 4]"}); });
+  BOOST_CHECK_EXCEPTION(bce_with_logits(x, Tensor::zeros({4, 3})), ShapeError, [](const ShapeError& e) {
+    return mentions(e, {"bce_with_logits", "[4, 3]", "[3, 4]"});
+  });
   BOOST_CHECK_THROW(bce_with_logits(x, Tensor::zeros({3, 4}), Tensor::zeros({12})), ShapeError);
   BOOST_CHECK_THROW(mse_loss(x, Tensor::zeros({3})), ShapeError);
   BOOST_CHECK_THROW(mse_loss(x, Tensor::zeros({3, 4}), Tensor::zeros({3, 4}, DType::i64)), DTypeError);

@@ -34,7 +34,8 @@ auto names(std::vector<std::string> parts) {
 BOOST_AUTO_TEST_SUITE(matmul_errors)
 
 BOOST_AUTO_TEST_CASE(inner_dim_mismatch_names_both_shapes) {
-  BOOST_CHECK_EXCEPTION(ops::matmul(param({2, 3}), param({4, 5})), ShapeError, names<ShapeError>({"matmul", "[2, 3]", "[4, 5]"}));
+  BOOST_CHECK_EXCEPTION(ops::matmul(param({2, 3}), param({4, 5})), ShapeError,
+                        names<ShapeError>({"matmul", "[2, 3]", "[4, 5]"}));
   // Transposes change which dims must agree.
   BOOST_CHECK_NO_THROW(ops::matmul(param({3, 2}), param({5, 3}), true, true));
   BOOST_CHECK_EXCEPTION(ops::matmul(param({2, 3}), param({3, 5}), true, false), ShapeError,
@@ -50,7 +51,8 @@ BOOST_AUTO_TEST_CASE(batch_mismatch) {
 }
 
 BOOST_AUTO_TEST_CASE(rank_below_two) {
-  BOOST_CHECK_EXCEPTION(ops::matmul(param({3}), param({3, 4})), ShapeError, names<ShapeError>({"rank", "[3]", "[3, 4]"}));
+  BOOST_CHECK_EXCEPTION(ops::matmul(param({3}), param({3, 4})), ShapeError,
+                        names<ShapeError>({"rank", "[3]", "[3, 4]"}));
   BOOST_CHECK_THROW(ops::matmul(param({2, 3}), param({3})), ShapeError);
 }
 

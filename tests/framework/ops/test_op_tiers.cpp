@@ -87,7 +87,8 @@ void tier1(const OpCase& c) {
       BOOST_TEST(false, fmt::format("input {}: no gradient reached it", i));
       continue;
     }
-    const std::string msg = compare(fmt::format("gradient of input {}", i), in.vars[i].grad(), grads[i], c.rtol, c.atol);
+    const std::string msg =
+        compare(fmt::format("gradient of input {}", i), in.vars[i].grad(), grads[i], c.rtol, c.atol);
     BOOST_TEST(msg.empty(), msg);
   }
 }
@@ -110,14 +111,16 @@ void tier2(const OpCase& c) {
   BOOST_REQUIRE_EQUAL(grads.size(), c.inputs.size());
   for (std::size_t i = 0; i < c.inputs.size(); ++i) {
     if (!c.inputs[i].differentiable) continue;
-    BOOST_REQUIRE_MESSAGE(grads[i].shape == x[i].shape,
-                          fmt::format("input {}: reference gradient has shape {}, input {}", i, grads[i].shape.str(), x[i].shape.str()));
+    BOOST_REQUIRE_MESSAGE(
+        grads[i].shape == x[i].shape,
+        fmt::format("input {}: reference gradient has shape {}, input {}", i, grads[i].shape.str(), x[i].shape.str()));
     const std::int64_t n = x[i].numel();
     std::vector<std::int64_t> coords;
     if (n <= c.max_coords) {
       for (std::int64_t k = 0; k < n; ++k) coords.push_back(k);
     } else {
-      for (int k = 0; k < c.max_coords; ++k) coords.push_back(static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n))));
+      for (int k = 0; k < c.max_coords; ++k)
+        coords.push_back(static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n))));
     }
     for (auto k : coords) {
       const double orig = x[i][k];
@@ -150,9 +153,17 @@ bool init_unit_test() {
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const OpCase* c = &cases[i];
     const std::string name = test_name(*c, i);
-    parity->add(make_test_case([c] { BOOST_TEST_CONTEXT(c->op << " " << c->variant) { tier1(*c); } }, name, __FILE__, __LINE__));
+    parity->add(make_test_case(
+        [c] {
+          BOOST_TEST_CONTEXT(c->op << " " << c->variant) { tier1(*c); }
+        },
+        name, __FILE__, __LINE__));
     if (c->backward)
-      fd->add(make_test_case([c] { BOOST_TEST_CONTEXT(c->op << " " << c->variant) { tier2(*c); } }, name, __FILE__, __LINE__));
+      fd->add(make_test_case(
+          [c] {
+            BOOST_TEST_CONTEXT(c->op << " " << c->variant) { tier2(*c); }
+          },
+          name, __FILE__, __LINE__));
   }
   framework::master_test_suite().add(parity);
   framework::master_test_suite().add(fd);
@@ -184,4 +195,6 @@ BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace attnlab::testing
 
-int main(int argc, char* argv[]) { return boost::unit_test::unit_test_main(&attnlab::testing::init_unit_test, argc, argv); }
+int main(int argc, char* argv[]) {
+  return boost::unit_test::unit_test_main(&attnlab::testing::init_unit_test, argc, argv);
+}

@@ -159,9 +159,10 @@ BOOST_AUTO_TEST_CASE(shape_errors_name_the_op_and_shapes) {
   BOOST_CHECK_EXCEPTION(ops::gru(l.x, l.w_ih, l.w_hh, l.b_ih, l.b_hh), ShapeError,
                         names<ShapeError>("gru", "w_hh [1, 16, 4]"));
   // An empty sequence.
-  BOOST_CHECK_EXCEPTION(ops::gru(Var(Tensor::zeros({2, 0, 3})), Var(Tensor::zeros({1, 12, 3})),
-                                 Var(Tensor::zeros({1, 12, 4})), Var(Tensor::zeros({1, 12})), Var(Tensor::zeros({1, 12}))),
-                        ShapeError, names<ShapeError>("gru", "x [2, 0, 3]"));
+  BOOST_CHECK_EXCEPTION(
+      ops::gru(Var(Tensor::zeros({2, 0, 3})), Var(Tensor::zeros({1, 12, 3})), Var(Tensor::zeros({1, 12, 4})),
+               Var(Tensor::zeros({1, 12})), Var(Tensor::zeros({1, 12}))),
+      ShapeError, names<ShapeError>("gru", "x [2, 0, 3]"));
 }
 
 BOOST_AUTO_TEST_CASE(integer_input_is_a_dtype_error) {

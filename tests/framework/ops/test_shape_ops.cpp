@@ -86,23 +86,39 @@ BOOST_AUTO_TEST_CASE(concat_and_stack_mismatches_name_every_shape) {
 
 BOOST_AUTO_TEST_CASE(select_steps_checks_its_index) {
   Var x = iota({3, 4, 2});
-  expect_error<IndexError>([&] { ops::select_steps(x, Tensor::from_i64(std::vector<std::int64_t>{0, 4, 1}, {3})); },
-                           {"select_steps", "index 4", "row 1", "[0, 4)"});
-  expect_error<IndexError>([&] { ops::select_steps(x, Tensor::from_i64(std::vector<std::int64_t>{-1, 0, 1}, {3})); },
-                           {"select_steps", "index -1"});
-  expect_error<DTypeError>([&] { ops::select_steps(x, Tensor::from(std::vector<float>{0, 1, 2}, {3})); },
-                           {"select_steps", "i64", "f32"});
-  expect_error<ShapeError>([&] { ops::select_steps(x, Tensor::from_i64(std::vector<std::int64_t>{0, 1}, {2})); },
-                           {"select_steps", "[3, 4, 2]", "[2]"});
-  expect_error<ShapeError>([&] { ops::select_steps(iota({3}), Tensor::from_i64(std::vector<std::int64_t>{0, 1, 2}, {3})); },
-                           {"select_steps", "[3]"});
+  expect_error<IndexError>(
+      [&] {
+        ops::select_steps(x, Tensor::from_i64(std::vector<std::int64_t>{0, 4, 1}, {3}));
+      },
+      {"select_steps", "index 4", "row 1", "[0, 4)"});
+  expect_error<IndexError>(
+      [&] {
+        ops::select_steps(x, Tensor::from_i64(std::vector<std::int64_t>{-1, 0, 1}, {3}));
+      },
+      {"select_steps", "index -1"});
+  expect_error<DTypeError>(
+      [&] {
+        ops::select_steps(x, Tensor::from(std::vector<float>{0, 1, 2}, {3}));
+      },
+      {"select_steps", "i64", "f32"});
+  expect_error<ShapeError>(
+      [&] {
+        ops::select_steps(x, Tensor::from_i64(std::vector<std::int64_t>{0, 1}, {2}));
+      },
+      {"select_steps", "[3, 4, 2]", "[2]"});
+  expect_error<ShapeError>(
+      [&] {
+        ops::select_steps(iota({3}), Tensor::from_i64(std::vector<std::int64_t>{0, 1, 2}, {3}));
+      },
+      {"select_steps", "[3]"});
   Var y = ops::select_steps(x, Tensor::from_i64(std::vector<std::int64_t>{3, 0, 2}, {3}));
   BOOST_TEST(y.value().to_vector() == (std::vector<float>{6, 7, 8, 9, 20, 21}));
 }
 
 BOOST_AUTO_TEST_CASE(integer_tensors_are_rearranged_natively) {
   Var ids = iota_i64({2, 3});
-  BOOST_TEST(ops::transpose(ids, 0, 1).value().to_vector_i64() == (std::vector<std::int64_t>{100, 103, 101, 104, 102, 105}));
+  BOOST_TEST(ops::transpose(ids, 0, 1).value().to_vector_i64() ==
+             (std::vector<std::int64_t>{100, 103, 101, 104, 102, 105}));
   BOOST_TEST(ops::concat({ids, ids}, 1).value().to_vector_i64() ==
              (std::vector<std::int64_t>{100, 101, 102, 100, 101, 102, 103, 104, 105, 103, 104, 105}));
   BOOST_TEST(ops::stack({ids, ids}, 0).shape() == (Shape{2, 2, 3}));
@@ -147,9 +163,9 @@ BOOST_AUTO_TEST_CASE(large_copies_run_in_parallel_and_match_small_ones) {
   Var l = ops::concat({ops::flatten(s, 0), ops::flatten(p, 0)}, 0);
   l.backward(Tensor::full(l.shape(), 1.f));
   const auto g = x.grad().to_vector();
-  BOOST_TEST(g[0] == 1.f);                 // b 0 selects step 0, outside the slice
-  BOOST_TEST(g[5 * 33] == 0.f);            // neither sliced nor selected
-  BOOST_TEST(g[330] == 1.f);               // sliced only
+  BOOST_TEST(g[0] == 1.f);                   // b 0 selects step 0, outside the slice
+  BOOST_TEST(g[5 * 33] == 0.f);              // neither sliced nor selected
+  BOOST_TEST(g[330] == 1.f);                 // sliced only
   BOOST_TEST(g[2 * 9900 + 14 * 33] == 2.f);  // b 2 selects step 14, inside the slice
 }
 

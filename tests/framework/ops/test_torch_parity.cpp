@@ -26,7 +26,7 @@ Var param(const Golden& g, const std::string& key) { return Var(g.tensor(key), t
 void expect_close(const std::string& what, const Tensor& got, const Tensor& want) {
   const double e = max_rel_error(got, want);
   BOOST_TEST(e <= kTol, what << ": max relative error " << e << " (shapes " << got.shape().str() << " vs "
-                              << want.shape().str() << ")");
+                             << want.shape().str() << ")");
 }
 
 }  // namespace
@@ -79,8 +79,8 @@ BOOST_AUTO_TEST_CASE(multi_head_attention_chain_matches_pytorch) {
   for (std::int64_t b = 0; b < B; ++b)
     for (std::int64_t t = lengths[static_cast<std::size_t>(b)]; t < T; ++t) pad.f32()[b * T + t] = 1.f;
 
-  Var qkv = ops::linear(x, in_w, in_b);                                              // [B, T, 3E]
-  auto heads = [&](std::int64_t i) {                                                  // [B, H, T, Dh]
+  Var qkv = ops::linear(x, in_w, in_b);  // [B, T, 3E]
+  auto heads = [&](std::int64_t i) {     // [B, H, T, Dh]
     return ops::permute(ops::reshape(ops::slice(qkv, -1, i * E, (i + 1) * E), Shape{B, T, H, Dh}), {0, 2, 1, 3});
   };
   Var q = heads(0), k = heads(1), v = heads(2);

@@ -3,11 +3,11 @@
 #include "tests/support/expect.h"
 
 #include "framework/core/rng.h"
+#include "framework/ops/eltwise.h"
 #include "framework/optim/adam.h"
 #include "framework/optim/clip.h"
 #include "framework/optim/schedule.h"
 #include "framework/optim/sgd.h"
-#include "framework/ops/eltwise.h"
 
 #include <cmath>
 #include <cstring>
@@ -67,11 +67,12 @@ bool bitwise_equal(const Tensor& a, const Tensor& b) {
 
 const std::vector<std::pair<std::string, Factory>>& factories() {
   static const std::vector<std::pair<std::string, Factory>> f{
-      {"sgd", [](std::vector<Var> p) { return std::make_unique<optim::Sgd>(std::move(p), optim::SgdConfig{.lr = 0.05f}); }},
+      {"sgd",
+       [](std::vector<Var> p) { return std::make_unique<optim::Sgd>(std::move(p), optim::SgdConfig{.lr = 0.05f}); }},
       {"sgd_momentum",
        [](std::vector<Var> p) {
-         return std::make_unique<optim::Sgd>(std::move(p), optim::SgdConfig{.lr = 0.05f, .momentum = 0.9, .dampening = 0.1,
-                                                                            .weight_decay = 1e-3});
+         return std::make_unique<optim::Sgd>(
+             std::move(p), optim::SgdConfig{.lr = 0.05f, .momentum = 0.9, .dampening = 0.1, .weight_decay = 1e-3});
        }},
       {"adam",
        [](std::vector<Var> p) {
@@ -82,7 +83,9 @@ const std::vector<std::pair<std::string, Factory>>& factories() {
          return std::make_unique<optim::Adam>(std::move(p), optim::AdamConfig{.lr = 1e-2f, .amsgrad = true});
        }},
       {"adamw",
-       [](std::vector<Var> p) { return std::make_unique<optim::AdamW>(std::move(p), optim::AdamWConfig{.lr = 1e-2f}); }},
+       [](std::vector<Var> p) {
+         return std::make_unique<optim::AdamW>(std::move(p), optim::AdamWConfig{.lr = 1e-2f});
+       }},
   };
   return f;
 }
@@ -162,7 +165,8 @@ BOOST_AUTO_TEST_CASE(state_layout) {
   const optim::State s = adam.state();
   std::vector<std::string> keys;
   for (const auto& [k, _] : s) keys.push_back(k);
-  const std::vector<std::string> expected{"0.exp_avg", "0.exp_avg_sq", "0.max_exp_avg_sq", "0.step", "lr", "num_params", "step"};
+  const std::vector<std::string> expected{"0.exp_avg",  "0.exp_avg_sq", "0.max_exp_avg_sq", "0.step", "lr",
+                                          "num_params", "step"};
   BOOST_TEST(keys == expected, tt::per_element());
   BOOST_TEST(s.at("step").to_vector_i64()[0] == 2);
   BOOST_TEST(s.at("0.step").to_vector_i64()[0] == 2);
@@ -183,8 +187,8 @@ BOOST_AUTO_TEST_CASE(load_state_reports_every_problem_and_changes_nothing) {
   const optim::State good = adam.state();
 
   optim::State bad = good;
-  bad.erase("0.exp_avg_sq");                          // missing slot
-  bad["0.exp_avg"] = Tensor::zeros(Shape{4, 3});      // wrong shape
+  bad.erase("0.exp_avg_sq");                           // missing slot
+  bad["0.exp_avg"] = Tensor::zeros(Shape{4, 3});       // wrong shape
   bad["1.momentum_buffer"] = Tensor::zeros(Shape{7});  // another optimizer's slot
   bad["lr"] = Tensor::zeros(Shape{2});
   bad["num_params"] = Tensor::from_i64(std::vector<std::int64_t>{5}, Shape{});
@@ -239,9 +243,11 @@ BOOST_AUTO_TEST_CASE(large_parameters_match_an_independent_reference) {
         const auto p0 = params[2].value().to_vector();
         std::unique_ptr<optim::Optimizer> opt;
         if (decoupled)
-          opt = std::make_unique<optim::AdamW>(params, optim::AdamWConfig{.lr = 0.01f, .weight_decay = 0.1, .amsgrad = amsgrad});
+          opt = std::make_unique<optim::AdamW>(
+              params, optim::AdamWConfig{.lr = 0.01f, .weight_decay = 0.1, .amsgrad = amsgrad});
         else
-          opt = std::make_unique<optim::Adam>(params, optim::AdamConfig{.lr = 0.01f, .weight_decay = 0.1, .amsgrad = amsgrad});
+          opt = std::make_unique<optim::Adam>(params,
+                                              optim::AdamConfig{.lr = 0.01f, .weight_decay = 0.1, .amsgrad = amsgrad});
         std::vector<RefAdam> ref(static_cast<std::size_t>(n), RefAdam{0.01, 0.9, 0.999, 1e-8, 0.1, decoupled, amsgrad});
         std::vector<double> want(p0.begin(), p0.end());
         for (int s = 0; s < 4; ++s) {
@@ -345,7 +351,8 @@ BOOST_AUTO_TEST_CASE(never_writes_into_a_shared_gradient_buffer) {
 
 BOOST_AUTO_TEST_CASE(a_step_names_the_first_parameter_with_a_non_finite_gradient) {
   // Small and large (chunked, parallel) parameters; the infinity sits in the large one's last chunk.
-  std::vector<Var> params{Var(Tensor::zeros(Shape{3}), true), Var(Tensor::zeros(Shape{200000}), true), Var(Tensor::zeros(Shape{5}), true)};
+  std::vector<Var> params{Var(Tensor::zeros(Shape{3}), true), Var(Tensor::zeros(Shape{200000}), true),
+                          Var(Tensor::zeros(Shape{5}), true)};
   optim::Adam adam(params, {.lr = 1e-3f});
   for (auto& p : params) set_grad(p, Tensor::full(p.shape(), 0.5f));
   adam.step();

@@ -36,27 +36,42 @@ std::vector<ParityCase> parity_cases() {
   using optim::AdamConfig;
   using optim::AdamWConfig;
   using optim::SgdConfig;
-  auto sgd = [](SgdConfig c) { return [c](std::vector<Var> p) { return std::make_unique<optim::Sgd>(std::move(p), c); }; };
-  auto adam = [](AdamConfig c) { return [c](std::vector<Var> p) { return std::make_unique<optim::Adam>(std::move(p), c); }; };
-  auto adamw = [](AdamWConfig c) { return [c](std::vector<Var> p) { return std::make_unique<optim::AdamW>(std::move(p), c); }; };
+  auto sgd = [](SgdConfig c) {
+    return [c](std::vector<Var> p) { return std::make_unique<optim::Sgd>(std::move(p), c); };
+  };
+  auto adam = [](AdamConfig c) {
+    return [c](std::vector<Var> p) { return std::make_unique<optim::Adam>(std::move(p), c); };
+  };
+  auto adamw = [](AdamWConfig c) {
+    return [c](std::vector<Var> p) { return std::make_unique<optim::AdamW>(std::move(p), c); };
+  };
   return {
-      {"optim_sgd", {{"lr", 0.1}, {"momentum", 0}, {"dampening", 0}, {"nesterov", 0}, {"weight_decay", 0}},
+      {"optim_sgd",
+       {{"lr", 0.1}, {"momentum", 0}, {"dampening", 0}, {"nesterov", 0}, {"weight_decay", 0}},
        sgd({.lr = 0.1f})},
-      {"optim_sgd_nesterov", {{"lr", 0.05}, {"momentum", 0.9}, {"dampening", 0}, {"nesterov", 1}, {"weight_decay", 0.01}},
+      {"optim_sgd_nesterov",
+       {{"lr", 0.05}, {"momentum", 0.9}, {"dampening", 0}, {"nesterov", 1}, {"weight_decay", 0.01}},
        sgd({.lr = 0.05f, .momentum = 0.9, .nesterov = true, .weight_decay = 0.01})},
-      {"optim_sgd_dampening", {{"lr", 0.05}, {"momentum", 0.8}, {"dampening", 0.3}, {"nesterov", 0}, {"weight_decay", 0.02}},
+      {"optim_sgd_dampening",
+       {{"lr", 0.05}, {"momentum", 0.8}, {"dampening", 0.3}, {"nesterov", 0}, {"weight_decay", 0.02}},
        sgd({.lr = 0.05f, .momentum = 0.8, .dampening = 0.3, .weight_decay = 0.02})},
-      {"optim_adam", {{"lr", 0.01}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0}, {"amsgrad", 0}},
+      {"optim_adam",
+       {{"lr", 0.01}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0}, {"amsgrad", 0}},
        adam({.lr = 0.01f})},
-      {"optim_adam_wd", {{"lr", 0.01}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0.1}, {"amsgrad", 0}},
+      {"optim_adam_wd",
+       {{"lr", 0.01}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0.1}, {"amsgrad", 0}},
        adam({.lr = 0.01f, .weight_decay = 0.1})},
-      {"optim_adam_amsgrad", {{"lr", 0.02}, {"beta1", 0.8}, {"beta2", 0.95}, {"eps", 1e-8}, {"weight_decay", 0}, {"amsgrad", 1}},
+      {"optim_adam_amsgrad",
+       {{"lr", 0.02}, {"beta1", 0.8}, {"beta2", 0.95}, {"eps", 1e-8}, {"weight_decay", 0}, {"amsgrad", 1}},
        adam({.lr = 0.02f, .beta1 = 0.8, .beta2 = 0.95, .amsgrad = true})},
-      {"optim_adam_skip", {{"lr", 0.01}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-6}, {"weight_decay", 0}, {"amsgrad", 0}},
+      {"optim_adam_skip",
+       {{"lr", 0.01}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-6}, {"weight_decay", 0}, {"amsgrad", 0}},
        adam({.lr = 0.01f, .eps = 1e-6})},
-      {"optim_adamw", {{"lr", 0.01}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0.1}, {"amsgrad", 0}},
+      {"optim_adamw",
+       {{"lr", 0.01}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0.1}, {"amsgrad", 0}},
        adamw({.lr = 0.01f, .weight_decay = 0.1})},
-      {"optim_adamw_amsgrad", {{"lr", 0.01}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0.05}, {"amsgrad", 1}},
+      {"optim_adamw_amsgrad",
+       {{"lr", 0.01}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0.05}, {"amsgrad", 1}},
        adamw({.lr = 0.01f, .weight_decay = 0.05, .amsgrad = true})},
   };
 }

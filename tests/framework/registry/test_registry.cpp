@@ -127,7 +127,9 @@ class Wrapper : public Box {
 const auto kFile = std::make_shared<const std::string>("spec.yaml");
 config::Mark at(int line, int col) { return {kFile, line, col}; }
 
-Value scalar(const std::string& text, int line = 0, int col = 0) { return Value::scalar(text, line ? at(line, col) : config::Mark{}); }
+Value scalar(const std::string& text, int line = 0, int col = 0) {
+  return Value::scalar(text, line ? at(line, col) : config::Mark{});
+}
 
 /// {type: <type>, k: v, ...} with marks on line `line`.
 Value node(const std::string& type, std::vector<std::pair<std::string, Value>> kv = {}, int line = 2) {
@@ -207,8 +209,8 @@ BOOST_AUTO_TEST_CASE(resolved_config_has_type_first_and_defaults) {
 }
 
 BOOST_AUTO_TEST_CASE(duplicate_names_both_origins) {
-  registry::Registry<Toy>::Entry e = {"alpha", "again", "elsewhere/alpha2.cpp", {}, toys().find("beta")->validate,
-                                      toys().find("beta")->make};
+  registry::Registry<Toy>::Entry e = {
+      "alpha", "again", "elsewhere/alpha2.cpp", {}, toys().find("beta")->validate, toys().find("beta")->make};
   try {
     toys().add(e);
     BOOST_FAIL("a duplicate name was accepted");
@@ -230,7 +232,8 @@ BOOST_AUTO_TEST_CASE(unknown_type_gives_hint_and_list) {
     toys().create(node("alpah"), {}, "model.toy");
     BOOST_FAIL("an unknown type was accepted");
   } catch (const registry::PluginError& x) {
-    BOOST_TEST(std::string(x.what()) == "spec.yaml:2:9: model.toy.type: unknown toy 'alpah'; did you mean 'alpha'? registered: alpha, beta");
+    BOOST_TEST(std::string(x.what()) ==
+               "spec.yaml:2:9: model.toy.type: unknown toy 'alpah'; did you mean 'alpha'? registered: alpha, beta");
     BOOST_TEST(x.name() == "alpah");
   }
   const std::string far = error_of([] { toys().create(node("zzzzzz"), {}, "model.toy"); });
@@ -240,9 +243,11 @@ BOOST_AUTO_TEST_CASE(unknown_type_gives_hint_and_list) {
 
 BOOST_AUTO_TEST_CASE(missing_type_or_not_a_map) {
   const auto e = config_error_of([] { toys().create(node("", {{"width", scalar("1")}}), {}, "model.toy"); });
-  BOOST_TEST(contains(e.what(), "spec.yaml:2:3: model.toy: missing required key 'type'; registered: alpha, beta"), e.what());
+  BOOST_TEST(contains(e.what(), "spec.yaml:2:3: model.toy: missing required key 'type'; registered: alpha, beta"),
+             e.what());
   const auto s = config_error_of([] { toys().create(scalar("alpha", 3, 8), {}, "model.toy"); });
-  BOOST_TEST(contains(s.what(), "spec.yaml:3:8: model.toy: expected a map with a 'type' key, got scalar 'alpha'"), s.what());
+  BOOST_TEST(contains(s.what(), "spec.yaml:3:8: model.toy: expected a map with a 'type' key, got scalar 'alpha'"),
+             s.what());
   const auto m = config_error_of([] {
     Value n = Value::map(at(4, 1));
     n.set("type", Value::map(at(4, 9)));
@@ -296,7 +301,8 @@ BOOST_AUTO_TEST_CASE(plugin_spec_defaults) {
   partial.set("other", Value::null());
   const auto null_other = config_error_of([&] { config::bind_or_throw<ModelConfig>(partial, "model"); });
   BOOST_TEST(null_other.problems().size() == 1u, null_other.what());
-  BOOST_TEST(contains(null_other.what(), "model.other: missing required key 'type'; registered: alpha, beta"), null_other.what());
+  BOOST_TEST(contains(null_other.what(), "model.other: missing required key 'type'; registered: alpha, beta"),
+             null_other.what());
   partial.set("other", node("alpha"));
   partial.set("hidden", Value::null());
   partial.erase("hidden");
@@ -310,19 +316,22 @@ BOOST_AUTO_TEST_CASE(plugin_spec_defaults) {
   BOOST_TEST(config::bind_or_throw<ModelConfig>(nulls, "model").toy.resolved.find("type")->text() == "alpha");
 
   // A spec without a type cannot be created.
-  expect_error<registry::PluginError>([] { registry::create(PluginSpec<Toy>{}, {}); }, {"toy plugin", "missing required key 'type'"});
+  expect_error<registry::PluginError>([] { registry::create(PluginSpec<Toy>{}, {}); },
+                                      {"toy plugin", "missing required key 'type'"});
   expect_error<registry::PluginError>([] { registry::create(PluginSpec<Toy>{"gamma"}, {}); }, {"unknown toy 'gamma'"});
 }
 
 BOOST_AUTO_TEST_CASE(plugin_spec_problems_in_a_config_struct) {
   Value root = Value::map(at(1, 1));
   root.set("hidden", scalar("0", 2, 9));
-  root.set("toy", node("beta", {{"sizes", [] {
-                                   Value s = Value::sequence(at(3, 20));
-                                   s.push_back(scalar("3", 3, 21));
-                                   s.push_back(scalar("-1", 3, 24));
-                                   return s;
-                                 }()}},
+  root.set("toy", node("beta",
+                       {{"sizes",
+                         [] {
+                           Value s = Value::sequence(at(3, 20));
+                           s.push_back(scalar("3", 3, 21));
+                           s.push_back(scalar("-1", 3, 24));
+                           return s;
+                         }()}},
                        3));
   root.set("other", node("alpha", {{"width", scalar("0", 4, 20)}}, 4));
   Value extras = Value::sequence(at(5, 1));
@@ -336,8 +345,11 @@ BOOST_AUTO_TEST_CASE(plugin_spec_problems_in_a_config_struct) {
   BOOST_TEST(contains(msg, "spec.yaml:2:9: model.hidden: 0 must be >= 1"), msg);
   BOOST_TEST(contains(msg, "spec.yaml:3:24: model.toy.sizes[1]: -1 must be >= 0"), msg);
   BOOST_TEST(contains(msg, "spec.yaml:4:20: model.other.width: 0 must be >= 1"), msg);
-  BOOST_TEST(contains(msg, "spec.yaml:6:9: model.extras[1].type: unknown toy 'betta'; did you mean 'beta'? registered: alpha, beta"),
-             msg);
+  BOOST_TEST(
+      contains(
+          msg,
+          "spec.yaml:6:9: model.extras[1].type: unknown toy 'betta'; did you mean 'beta'? registered: alpha, beta"),
+      msg);
   BOOST_TEST(contains(msg, "spec.yaml:7:5: model.extras[2]: expected a map with a 'type' key, got scalar 'beta'"), msg);
 
   // Missing required plugin spec.
@@ -366,11 +378,16 @@ BOOST_AUTO_TEST_CASE(nested_plugin) {
 
   config::Problems p;
   const Value r = boxes.find("wrapper")->validate(node("wrapper"), "model.box", p);
-  BOOST_TEST(r.find("inner")->keys() == (std::vector<std::string>{"type", "width", "rate", "mode"}), boost::test_tools::per_element());
+  BOOST_TEST(r.find("inner")->keys() == (std::vector<std::string>{"type", "width", "rate", "mode"}),
+             boost::test_tools::per_element());
 
-  const auto e = config_error_of(
-      [] { registry::Registry<Box>::get().create(node("wrapper", {{"inner", node("alpha", {{"widht", scalar("3")}}, 3)}}), {}, "model.box"); });
-  BOOST_TEST(contains(e.what(), "model.box.inner.widht: unknown key 'widht'; did you mean 'width'? valid: mode, rate, width"), e.what());
+  const auto e = config_error_of([] {
+    registry::Registry<Box>::get().create(node("wrapper", {{"inner", node("alpha", {{"widht", scalar("3")}}, 3)}}), {},
+                                          "model.box");
+  });
+  BOOST_TEST(
+      contains(e.what(), "model.box.inner.widht: unknown key 'widht'; did you mean 'width'? valid: mode, rate, width"),
+      e.what());
 }
 
 BOOST_AUTO_TEST_CASE(schema_and_help) {
@@ -409,7 +426,8 @@ BOOST_AUTO_TEST_CASE(schema_and_help) {
 BOOST_AUTO_TEST_CASE(family_index) {
   std::vector<std::string> names;
   for (const auto& f : registry::families()) names.push_back(f.name);
-  BOOST_TEST(names == (std::vector<std::string>{"extractor", "attention", "pooling", "multitask", "head", "weighting", "dataset", "preprocess", "optimizer", "schedule", "objective"}),
+  BOOST_TEST(names == (std::vector<std::string>{"extractor", "attention", "pooling", "multitask", "head", "weighting",
+                                                "dataset", "preprocess", "optimizer", "schedule", "objective"}),
              boost::test_tools::per_element());
   BOOST_TEST(registry::find_family("attention"));
   BOOST_TEST(registry::find_family("attention")->name == "attention");
@@ -439,14 +457,18 @@ BOOST_AUTO_TEST_CASE(registry_complete) {
         if (d.is_directory() && d.path().filename() != "common") dirs.insert(d.path().filename().string());
     const std::string marker = "plugins/" + f.name + "/";
     for (const auto& e : f.entries()) {
-      BOOST_TEST(!contains(e.origin, "plugins/common/"), f.name << "/" << e.name << " is registered from shared code " << e.origin);
-      BOOST_TEST(!contains(e.origin, marker + "common/"), f.name << "/" << e.name << " is registered from shared code " << e.origin);
+      BOOST_TEST(!contains(e.origin, "plugins/common/"),
+                 f.name << "/" << e.name << " is registered from shared code " << e.origin);
+      BOOST_TEST(!contains(e.origin, marker + "common/"),
+                 f.name << "/" << e.name << " is registered from shared code " << e.origin);
       if (!contains(e.origin, marker)) continue;  // registered by a test or a loaded library
       registered.insert(e.name);
-      BOOST_TEST(contains(e.origin, marker + e.name + "/"), f.name << "/" << e.name << " is registered from " << e.origin);
+      BOOST_TEST(contains(e.origin, marker + e.name + "/"),
+                 f.name << "/" << e.name << " is registered from " << e.origin);
     }
     for (const auto& d : dirs)
-      BOOST_TEST(registered.count(d), "plugins/" << f.name << "/" << d << " registers no " << f.name << " plugin named '" << d << "'");
+      BOOST_TEST(registered.count(d),
+                 "plugins/" << f.name << "/" << d << " registers no " << f.name << " plugin named '" << d << "'");
     for (const auto& r : registered)
       BOOST_TEST(dirs.count(r), f.name << " plugin '" << r << "' has no directory plugins/" << f.name << "/" << r);
   }

@@ -32,7 +32,11 @@ bool same_tensor(const core::Tensor& a, const core::Tensor& b) {
 
 Checkpoint sample() {
   Checkpoint c;
-  std::vector<float> w = {0.5f, -0.0f, 1e-45f, std::bit_cast<float>(0x7fc00123u), std::bit_cast<float>(0xffa00001u),
+  std::vector<float> w = {0.5f,
+                          -0.0f,
+                          1e-45f,
+                          std::bit_cast<float>(0x7fc00123u),
+                          std::bit_cast<float>(0xffa00001u),
                           std::numeric_limits<float>::infinity()};
   c.params["encoder.layers.0.w_q"] = core::Tensor::from(w, core::Shape{2, 3});
   c.params["encoder.layers.0.b_q"] = core::Tensor::scalar(-3.25f);
@@ -129,7 +133,8 @@ BOOST_AUTO_TEST_CASE(saving_replaces_atomically_and_a_failed_save_keeps_the_old_
   BOOST_TEST(load_checkpoint(p).epoch == 2);
   BOOST_TEST(!fs::exists(dir.path / "c.h5.tmp"));
   // An I/O failure (no such directory) is a StoreError too.
-  testing::expect_error<StoreError>([&] { save_checkpoint(dir.path / "nodir" / "c.h5", a); }, {"nodir", "cannot create"});
+  testing::expect_error<StoreError>([&] { save_checkpoint(dir.path / "nodir" / "c.h5", a); },
+                                    {"nodir", "cannot create"});
 }
 
 BOOST_AUTO_TEST_CASE(foreign_and_damaged_files_are_refused) {
@@ -139,7 +144,8 @@ BOOST_AUTO_TEST_CASE(foreign_and_damaged_files_are_refused) {
     h5::File f = h5::File::create(other);
     f.set_attr("format", "attnlab-trial");
   }
-  testing::expect_error<StoreError>([&] { (void)load_checkpoint(other); }, {other.string(), "not an attnlab checkpoint"});
+  testing::expect_error<StoreError>([&] { (void)load_checkpoint(other); },
+                                    {other.string(), "not an attnlab checkpoint"});
   const fs::path p = dir.path / "c.h5";
   save_checkpoint(p, sample());
   const auto size = fs::file_size(p);

@@ -58,7 +58,7 @@ BOOST_AUTO_TEST_CASE(attributes_round_trip) {
     f.set_attr("list", std::span<const std::string>(list));
     f.set_attr("replaced", 1.5);
     f.set_attr("replaced", "now a string");  // replaces, whatever the old type
-    h5::Group g = f.group("a/b/c");           // intermediate groups
+    h5::Group g = f.group("a/b/c");          // intermediate groups
     g.set_attr("depth", 3);
   }
   const h5::File f = h5::File::open(p);
@@ -76,8 +76,8 @@ BOOST_AUTO_TEST_CASE(attributes_round_trip) {
   BOOST_TEST(f.open_group("a/b/c").attr_int("depth") == 3);
   BOOST_TEST(f.has_attr("s"));
   BOOST_TEST(!f.has_attr("nope"));
-  const std::vector<std::string> names = {"big",  "empty", "inf",      "int",   "list", "negzero",
-                                          "replaced", "s",  "small", "utf8", "x"};
+  const std::vector<std::string> names = {"big",      "empty", "inf",   "int",  "list", "negzero",
+                                          "replaced", "s",     "small", "utf8", "x"};
   BOOST_TEST(f.attr_names() == names, boost::test_tools::per_element());
   testing::expect_error<StoreError>([&] { (void)f.attr_int("s"); },
                                     {p.string(), ":/:", "attribute 's' is string", "expected one integer"});
@@ -101,10 +101,12 @@ BOOST_AUTO_TEST_CASE(arrays_round_trip_bitwise) {
     h5::File f = h5::File::create(p);
     f.write("d", d);
     f.write("grp/f", std::span<const float>(f24), std::span<const std::int64_t>(shape234));
-    f.write("grp/fz", std::span<const float>(f24), std::span<const std::int64_t>(shape234), {.deflate = 6, .chunk = {}, .shuffle = true});
+    f.write("grp/fz", std::span<const float>(f24), std::span<const std::int64_t>(shape234),
+            {.deflate = 6, .chunk = {}, .shuffle = true});
     f.write("i", ints);
     f.write("u", std::span<const std::uint64_t>(words), std::span<const std::int64_t>(shape4));
-    f.write("empty", std::span<const double>(), std::span<const std::int64_t>(shape03), {.deflate = 4, .chunk = {}, .shuffle = true});
+    f.write("empty", std::span<const double>(), std::span<const std::int64_t>(shape03),
+            {.deflate = 4, .chunk = {}, .shuffle = true});
     f.write_scalar("sd", 2.75);
     f.write_scalar("si", std::int64_t{-42});
   }
@@ -134,17 +136,24 @@ BOOST_AUTO_TEST_CASE(bad_writes_and_reads_say_where) {
   h5::File f = h5::File::create(p);
   f.write("x/d", std::vector<double>{1, 2, 3});
   const std::vector<std::int64_t> shape = {2, 2};
-  testing::expect_error<StoreError>([&] { f.write("x/d", std::vector<double>{1}); }, {p.string(), ":/x/d:", "already exists"});
+  testing::expect_error<StoreError>([&] { f.write("x/d", std::vector<double>{1}); },
+                                    {p.string(), ":/x/d:", "already exists"});
   testing::expect_error<StoreError>(
-      [&] { f.write("y", std::span<const double>(std::vector<double>{1, 2, 3}), std::span<const std::int64_t>(shape)); },
+      [&] {
+        f.write("y", std::span<const double>(std::vector<double>{1, 2, 3}), std::span<const std::int64_t>(shape));
+      },
       {":/y:", "3 values do not fill shape [2, 2] (4 elements)"});
-  testing::expect_error<StoreError>([&] { (void)f.open_dataset("x/d").read<float>(); }, {":/x/d:", "is f64 [3], expected f32"});
-  testing::expect_error<StoreError>([&] { (void)f.open_dataset("x/d").read<std::int64_t>(); }, {"expected an integer type"});
-  testing::expect_error<StoreError>([&] { (void)f.open_dataset("x/d").read_scalar<double>(); }, {"has 3 elements, expected one"});
+  testing::expect_error<StoreError>([&] { (void)f.open_dataset("x/d").read<float>(); },
+                                    {":/x/d:", "is f64 [3], expected f32"});
+  testing::expect_error<StoreError>([&] { (void)f.open_dataset("x/d").read<std::int64_t>(); },
+                                    {"expected an integer type"});
+  testing::expect_error<StoreError>([&] { (void)f.open_dataset("x/d").read_scalar<double>(); },
+                                    {"has 3 elements, expected one"});
   testing::expect_error<StoreError>([&] { (void)f.open_dataset("x/d").read_string(); }, {"expected one string"});
   testing::expect_error<StoreError>([&] { (void)f.open_dataset("x"); }, {":/x:", "is a group, expected a dataset"});
   testing::expect_error<StoreError>([&] { (void)f.open_group("x/d"); }, {":/x/d:", "is a dataset, expected a group"});
-  testing::expect_error<StoreError>([&] { (void)f.open_group("no/such/group"); }, {":/no/such/group:", "no such group"});
+  testing::expect_error<StoreError>([&] { (void)f.open_group("no/such/group"); },
+                                    {":/no/such/group:", "no such group"});
   testing::expect_error<StoreError>([&] { (void)f.open_dataset("x/nope"); }, {":/x/nope:", "no such dataset"});
   testing::expect_error<StoreError>([&] { f.open_dataset("x/d").append(1.0); }, {"not extendible"});
   testing::expect_error<StoreError>([&] { f.remove("x/nope"); }, {"no such link"});
@@ -217,7 +226,8 @@ BOOST_AUTO_TEST_CASE(extendible_datasets_grow_across_flushes_and_reopening) {
     d.append(std::vector<double>{0.25, 0.125, 0.0625});  // crosses chunk boundaries
     e.append(std::vector<std::int64_t>{2, 3});
     f.flush();
-    testing::expect_error<StoreError>([&] { d.append(std::int64_t{1}); }, {":/curve:", "expected a 1-D extendible i64"});
+    testing::expect_error<StoreError>([&] { d.append(std::int64_t{1}); },
+                                      {":/curve:", "expected a 1-D extendible i64"});
   }
   {
     h5::File f = h5::File::open(p, h5::File::Mode::read_write);
@@ -238,7 +248,8 @@ BOOST_AUTO_TEST_CASE(deflate_compresses) {
   const std::vector<std::int64_t> shape = {256, 32, 32};
   {
     h5::File f = h5::File::create(dir.path / "z.h5");
-    f.write("w", std::span<const float>(v), std::span<const std::int64_t>(shape), {.deflate = 4, .chunk = {}, .shuffle = true});
+    f.write("w", std::span<const float>(v), std::span<const std::int64_t>(shape),
+            {.deflate = 4, .chunk = {}, .shuffle = true});
   }
   {
     h5::File f = h5::File::create(dir.path / "raw.h5");
@@ -292,10 +303,16 @@ BOOST_AUTO_TEST_CASE(tables_round_trip) {
   {
     h5::File f = h5::File::create(p);
     f.write_table("summary", cols);
-    testing::expect_error<StoreError>([&] { f.write_table("bad", {{"a", true, {}, {1}}, {"a", true, {}, {2}}}); },
-                                      {":/bad:", "column 'a' appears twice"});
-    testing::expect_error<StoreError>([&] { f.write_table("bad", {{"a", true, {}, {1}}, {"b", true, {}, {}}}); },
-                                      {"column 'b' has 0 rows, column 'a' has 1"});
+    testing::expect_error<StoreError>(
+        [&] {
+          f.write_table("bad", {{"a", true, {}, {1}}, {"a", true, {}, {2}}});
+        },
+        {":/bad:", "column 'a' appears twice"});
+    testing::expect_error<StoreError>(
+        [&] {
+          f.write_table("bad", {{"a", true, {}, {1}}, {"b", true, {}, {}}});
+        },
+        {"column 'b' has 0 rows, column 'a' has 1"});
   }
   const auto back = h5::File::open(p).open_dataset("summary").read_table();
   BOOST_TEST_REQUIRE(back.size() == 3u);
@@ -315,7 +332,8 @@ BOOST_AUTO_TEST_CASE(files_that_are_not_hdf5_give_store_errors) {
   const fs::path text = dir.path / "notes.h5";
   std::ofstream(text) << "just some text, long enough to look like a file of some sort\n";
   testing::expect_error<StoreError>([&] { (void)h5::File::open(text); }, {text.string(), "cannot open as HDF5"});
-  testing::expect_error<StoreError>([&] { (void)h5::File::open(dir.path / "missing.h5"); }, {"missing.h5", "no such file"});
+  testing::expect_error<StoreError>([&] { (void)h5::File::open(dir.path / "missing.h5"); },
+                                    {"missing.h5", "no such file"});
   testing::expect_error<StoreError>([&] { (void)h5::File::open(dir.path); }, {"it is a directory"});
   testing::expect_error<StoreError>([&] { (void)h5::File::create(dir.path / "no" / "dir" / "x.h5"); },
                                     {"x.h5", "cannot create"});

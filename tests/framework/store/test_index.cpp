@@ -153,7 +153,11 @@ BOOST_AUTO_TEST_CASE(bad_rows_are_refused) {
   TempDir dir("badindex");
   make_trial(dir.path, "t1", 0.75, false);
   const IndexRow r = index_row(trial_path(dir.path, "t1"), {});
-  testing::expect_error<StoreError>([&] { write_index(dir.path, {r, r}); }, {"index.h5:/trials/t1:", "trial listed twice"});
+  testing::expect_error<StoreError>(
+      [&] {
+        write_index(dir.path, {r, r});
+      },
+      {"index.h5:/trials/t1:", "trial listed twice"});
   IndexRow missing = r;
   missing.id = "t9";
   missing.file = "t9.h5";
@@ -167,7 +171,8 @@ BOOST_AUTO_TEST_CASE(bad_rows_are_refused) {
   testing::expect_error<StoreError>([&] { write_index(dir.path, {slash}); }, {"invalid trial id 'a/b'"});
   BOOST_TEST(!fs::exists(dir.path / "index.h5"));
   BOOST_TEST(!fs::exists(dir.path / "index.h5.tmp"));
-  testing::expect_error<StoreError>([&] { (void)read_summary(trial_path(dir.path, "t1")); }, {"not an attnlab index file"});
+  testing::expect_error<StoreError>([&] { (void)read_summary(trial_path(dir.path, "t1")); },
+                                    {"not an attnlab index file"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

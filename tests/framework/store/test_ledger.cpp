@@ -125,9 +125,9 @@ BOOST_AUTO_TEST_CASE(malformed_lines_are_ignored_and_reported) {
   std::ofstream(p, std::ios::binary) << kLedgerHeader << "\n"
                                      << "2026-11-24T08:31:28.123Z\tx1\tplanned\t\n"
                                      << "garbage\n"
-                                     << "2026-11-24T08:31:28.123Z\tx1\tfinished\t\n"   // unknown state
-                                     << "yesterday\tx1\tdone\t\n"                      // bad time
-                                     << "2026-11-24T08:31:28.123Z\t\tdone\t\n"          // no trial
+                                     << "2026-11-24T08:31:28.123Z\tx1\tfinished\t\n"  // unknown state
+                                     << "yesterday\tx1\tdone\t\n"                     // bad time
+                                     << "2026-11-24T08:31:28.123Z\t\tdone\t\n"        // no trial
                                      << "2026-11-24T08:31:29.000Z\tx1\tdone\tok\n";
   const LedgerContents c = read_ledger(p);
   BOOST_TEST(c.entries.size() == 2u);

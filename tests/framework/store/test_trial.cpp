@@ -50,8 +50,8 @@ BOOST_AUTO_TEST_SUITE(trial_file)
 BOOST_AUTO_TEST_CASE(everything_written_reads_back) {
   TempDir dir("roundtrip");
   const std::string yaml = "model:\n  attention: {type: seed_self}\ntrain: {epochs: 3, lr: 0.001}\n";
-  const std::map<std::string, std::string> env = {{"attnlab_version", "0.1.0"}, {"cpu_model", "AMD EPYC ✓"},
-                                                  {"host", "node-7"}, {"seed", "3"}, {"threads", "2"}};
+  const std::map<std::string, std::string> env = {
+      {"attnlab_version", "0.1.0"}, {"cpu_model", "AMD EPYC ✓"}, {"host", "node-7"}, {"seed", "3"}, {"threads", "2"}};
   DataRecord data;
   data.protocol = "random 0.8/0.1/0.1 seed 3";
   data.split_sizes = {{"train", 800}, {"valid", 100}, {"test", 100}};
@@ -327,13 +327,15 @@ BOOST_AUTO_TEST_CASE(foreign_files_are_not_trial_files) {
 BOOST_AUTO_TEST_CASE(bad_names_and_repeated_writes_are_refused) {
   TempDir dir("names");
   testing::expect_error<StoreError>([&] { TrialWriter w(dir.path, "a/b"); }, {"invalid trial id name 'a/b'"});
-  testing::expect_error<StoreError>([&] { TrialWriter w(dir.path / "missing_dir", "x"); }, {"missing_dir", "cannot create"});
+  testing::expect_error<StoreError>([&] { TrialWriter w(dir.path / "missing_dir", "x"); },
+                                    {"missing_dir", "cannot create"});
   TrialWriter w(dir.path, "t8");
   testing::expect_error<StoreError>([&] { w.append_curve("train/x", "loss", 1, 0); }, {"invalid split name 'train/x'"});
   testing::expect_error<StoreError>([&] { w.append_curve("train", "", 1, 0); }, {"invalid curve name ''"});
   testing::expect_error<StoreError>([&] { w.append_curve("..", "loss", 1, 0); }, {"invalid split name '..'"});
   testing::expect_error<StoreError>([&] { w.append_curve("epoch", "loss", 1, 0); }, {"'epoch' is reserved"});
-  testing::expect_error<StoreError>([&] { w.write_attention("probe", 1, core::Tensor::scalar(1)); }, {"'probe' is reserved"});
+  testing::expect_error<StoreError>([&] { w.write_attention("probe", 1, core::Tensor::scalar(1)); },
+                                    {"'probe' is reserved"});
   testing::expect_error<StoreError>(
       [&] { w.write_attention("l0", 1, core::Tensor::from_i64(std::vector<std::int64_t>{1}, core::Shape{1})); },
       {"/attention/l0/epoch_1:", "f32"});
@@ -369,7 +371,8 @@ BOOST_AUTO_TEST_CASE(a_resumed_trial_rebuilds_its_curves_from_the_series) {
     TrialWriter w(dir.path, "t9");
     w.restore_series(saved);
     testing::expect_error<StoreError>([&] { w.restore_series(saved); }, {"appended already"});
-    testing::expect_error<StoreError>([&] { w.append_curve("train", "loss", 2, 0.1); }, {"already has a value for epoch 2"});
+    testing::expect_error<StoreError>([&] { w.append_curve("train", "loss", 2, 0.1); },
+                                      {"already has a value for epoch 2"});
     w.append_curve("train", "loss", 3, 0.125);
     w.append_epoch_time(3, 5.0, 50.0);
     w.finish_done();
@@ -381,11 +384,22 @@ BOOST_AUTO_TEST_CASE(a_resumed_trial_rebuilds_its_curves_from_the_series) {
   BOOST_TEST(same(r.timing().epoch_seconds, {3, 4, 5}));
 
   TrialWriter bad(dir.path, "t10");
-  testing::expect_error<StoreError>([&] { bad.restore_series({{"other/x", {1}}}); }, {"keys start with curves/ or timing/"});
-  testing::expect_error<StoreError>([&] { bad.restore_series({{"curves/epoch", {1}}, {"curves/a/b", {1, 2}}}); },
-                                    {"2 values for 1 epochs"});
+  testing::expect_error<StoreError>(
+      [&] {
+        bad.restore_series({{"other/x", {1}}});
+      },
+      {"keys start with curves/ or timing/"});
+  testing::expect_error<StoreError>(
+      [&] {
+        bad.restore_series({{"curves/epoch", {1}}, {"curves/a/b", {1, 2}}});
+      },
+      {"2 values for 1 epochs"});
   testing::expect_error<StoreError>([&] { bad.restore_series({{"curves/epoch", {2, 1}}}); }, {"increasing integers"});
-  testing::expect_error<StoreError>([&] { bad.restore_series({{"curves/loss", {}}}); }, {"not a series of the trial layout"});
+  testing::expect_error<StoreError>(
+      [&] {
+        bad.restore_series({{"curves/loss", {}}});
+      },
+      {"not a series of the trial layout"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -14,7 +14,8 @@ using model::Attention;
 namespace {
 
 std::unique_ptr<Attention> additive(const std::string& yaml, core::Rng& rng, std::int64_t query_dim = 0) {
-  return make_plugin<Attention>("type: additive\n" + yaml, {.dim = 8, .query_dim = query_dim, .seq_len = 5, .rng = &rng});
+  return make_plugin<Attention>("type: additive\n" + yaml,
+                                {.dim = 8, .query_dim = query_dim, .seq_len = 5, .rng = &rng});
 }
 
 bool all_finite(const Tensor& t) {
@@ -102,20 +103,23 @@ BOOST_AUTO_TEST_CASE(context_query_pools_the_sequence) {
   const Tensor y2 = a->forward(Var(scramble_padding(x, mask, rng)), mask, q).value();
   BOOST_TEST(max_diff(y1, y2) < 1e-6);
   // Row 2 has one real step: its output is that step.
-  for (std::int64_t h = 0; h < 8; ++h) BOOST_TEST(y1.f32()[2 * 8 + h] == x.f32()[2 * 40 + h], boost::test_tools::tolerance(1e-6f));
+  for (std::int64_t h = 0; h < 8; ++h)
+    BOOST_TEST(y1.f32()[2 * 8 + h] == x.f32()[2 * 40 + h], boost::test_tools::tolerance(1e-6f));
 }
 
 BOOST_AUTO_TEST_CASE(self_attention_matches_pytorch) {
   core::Rng rng(6);
   auto a = additive("attention_dim: 6\ncausal: true", rng);
-  check_golden("seq_additive_self", *a, [&](const Var& x, const Tensor& m, const Var&) { return a->forward(x, m, Var()); });
+  check_golden("seq_additive_self", *a,
+               [&](const Var& x, const Tensor& m, const Var&) { return a->forward(x, m, Var()); });
   BOOST_TEST(max_rel_error(a->weights(), Golden::load("seq_additive_self").tensor("weights")) <= 1e-4);
 }
 
 BOOST_AUTO_TEST_CASE(context_attention_matches_pytorch) {
   core::Rng rng(7);
   auto a = additive("query_from: context\nattention_dim: 5", rng, 6);
-  check_golden("seq_additive_context", *a, [&](const Var& x, const Tensor& m, const Var& q) { return a->forward(x, m, q); });
+  check_golden("seq_additive_context", *a,
+               [&](const Var& x, const Tensor& m, const Var& q) { return a->forward(x, m, q); });
 }
 
 BOOST_AUTO_TEST_CASE(missing_queries_and_bad_configs_are_reported) {
@@ -127,8 +131,16 @@ BOOST_AUTO_TEST_CASE(missing_queries_and_bad_configs_are_reported) {
   auto a = additive("query_from: context", rng, 4);
   const Var x(randn(Shape{2, 5, 8}, rng));
   expect_error<ShapeError>([&] { a->forward(x, Tensor(), Var()); }, {"attention/additive", "needs a query [B, 4]"});
-  expect_error<ShapeError>([&] { a->forward(x, Tensor(), Var(randn(Shape{2, 5}, rng))); }, {"attention/additive", "[2, 4]", "[2, 5]"});
-  expect_error<ShapeError>([&] { a->forward(Var(randn(Shape{2, 5, 7}, rng)), Tensor(), Var()); }, {"attention/additive", "[2, 5, 7]"});
+  expect_error<ShapeError>(
+      [&] {
+        a->forward(x, Tensor(), Var(randn(Shape{2, 5}, rng)));
+      },
+      {"attention/additive", "[2, 4]", "[2, 5]"});
+  expect_error<ShapeError>(
+      [&] {
+        a->forward(Var(randn(Shape{2, 5, 7}, rng)), Tensor(), Var());
+      },
+      {"attention/additive", "[2, 5, 7]"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

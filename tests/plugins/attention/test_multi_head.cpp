@@ -22,15 +22,16 @@ using testing::Golden;
 
 namespace {
 
-
 std::unique_ptr<model::Attention> make(const std::string& yaml, std::int64_t dim, core::Rng& rng) {
-  return registry::Registry<model::Attention>::get().create(config::parse(yaml, "test"), {.dim = dim, .seq_len = 5, .rng = &rng});
+  return registry::Registry<model::Attention>::get().create(config::parse(yaml, "test"),
+                                                            {.dim = dim, .seq_len = 5, .rng = &rng});
 }
 
 Tensor randn(const Shape& s, core::Rng& rng) { return nn::init::normal(rng)(s); }
 
 void expect_param_grads(const nn::Module& m, const Golden& g) {
-  for (const auto& [name, v] : m.named_params()) testing::expect_golden_close("grad " + name, v.grad(), g.tensor("g." + name));
+  for (const auto& [name, v] : m.named_params())
+    testing::expect_golden_close("grad " + name, v.grad(), g.tensor("g." + name));
 }
 
 void check_plugin_golden(const std::string& golden, bool causal) {
@@ -65,7 +66,8 @@ float step_diff(const Tensor& a, const Tensor& c, std::int64_t b, std::int64_t t
   const std::int64_t T = a.shape()[1], H = a.shape()[2];
   float d = 0.f;
   for (std::int64_t t = t0; t < t1; ++t)
-    for (std::int64_t h = 0; h < H; ++h) d = std::max(d, std::abs(a.f32()[(b * T + t) * H + h] - c.f32()[(b * T + t) * H + h]));
+    for (std::int64_t h = 0; h < H; ++h)
+      d = std::max(d, std::abs(a.f32()[(b * T + t) * H + h] - c.f32()[(b * T + t) * H + h]));
   return d;
 }
 
@@ -75,7 +77,9 @@ BOOST_AUTO_TEST_SUITE(attention_multi_head)
 
 BOOST_AUTO_TEST_CASE(matches_pytorch_with_key_padding) { check_plugin_golden("attn_multi_head", false); }
 
-BOOST_AUTO_TEST_CASE(matches_pytorch_with_key_padding_and_causal_mask) { check_plugin_golden("attn_multi_head_causal", true); }
+BOOST_AUTO_TEST_CASE(matches_pytorch_with_key_padding_and_causal_mask) {
+  check_plugin_golden("attn_multi_head_causal", true);
+}
 
 BOOST_AUTO_TEST_CASE(cross_attention_matches_pytorch) {
   const Golden g = Golden::load("attn_multi_head_cross");
@@ -208,12 +212,22 @@ BOOST_AUTO_TEST_CASE(config_and_shape_errors) {
 
   nn::MultiHeadAttention mha(8, 2, 0.f, rng);
   const Var x(randn(Shape{2, 5, 8}, rng));
-  testing::expect_error<ShapeError>([&] { mha.forward(x, Var(randn(Shape{2, 4, 8}, rng)), x); },
-                                    {"multi_head_attention", "[2, 5, 8]", "[2, 4, 8]"});
+  testing::expect_error<ShapeError>(
+      [&] {
+        mha.forward(x, Var(randn(Shape{2, 4, 8}, rng)), x);
+      },
+      {"multi_head_attention", "[2, 5, 8]", "[2, 4, 8]"});
   testing::expect_error<ShapeError>([&] { mha.forward(Var(randn(Shape{2, 5, 6}, rng)), x, x); }, {"[2, 5, 6]"});
-  testing::expect_error<ShapeError>([&] { mha.forward(x, x, x, Tensor::full(Shape{2, 4}, 1.f)); },
-                                    {"masked_softmax", "[2, 4]", "[2, 5]"});
-  testing::expect_error<DTypeError>([&] { mha.forward(x, x, x, Tensor::zeros(Shape{2, 5}, core::DType::i64)); }, {"key_mask"});
+  testing::expect_error<ShapeError>(
+      [&] {
+        mha.forward(x, x, x, Tensor::full(Shape{2, 4}, 1.f));
+      },
+      {"masked_softmax", "[2, 4]", "[2, 5]"});
+  testing::expect_error<DTypeError>(
+      [&] {
+        mha.forward(x, x, x, Tensor::zeros(Shape{2, 5}, core::DType::i64));
+      },
+      {"key_mask"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

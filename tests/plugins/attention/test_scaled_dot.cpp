@@ -20,7 +20,8 @@ using core::Tensor;
 namespace {
 
 std::unique_ptr<model::Attention> make(const std::string& yaml, std::int64_t dim, core::Rng& rng) {
-  return registry::Registry<model::Attention>::get().create(config::parse(yaml, "test"), {.dim = dim, .seq_len = 5, .rng = &rng});
+  return registry::Registry<model::Attention>::get().create(config::parse(yaml, "test"),
+                                                            {.dim = dim, .seq_len = 5, .rng = &rng});
 }
 
 Tensor randn(const Shape& s, core::Rng& rng) { return nn::init::normal(rng)(s); }
@@ -73,7 +74,8 @@ void check_reference(const std::string& yaml, bool causal, bool bias, std::int64
   BOOST_REQUIRE(y.shape() == (Shape{3, 5, d}));
   const auto want = reference(x, mask, causal, *att, bias);
   const auto got = y.value().to_vector();
-  for (std::size_t i = 0; i < got.size(); ++i) BOOST_TEST(std::abs(got[i] - want[i]) <= 1e-4 * std::max(1.0, std::abs(want[i])));
+  for (std::size_t i = 0; i < got.size(); ++i)
+    BOOST_TEST(std::abs(got[i] - want[i]) <= 1e-4 * std::max(1.0, std::abs(want[i])));
 }
 
 }  // namespace
@@ -145,10 +147,14 @@ BOOST_AUTO_TEST_CASE(config_errors) {
   core::Rng rng(14);
   testing::expect_error<config::ConfigError>([&] { make("{type: scaled_dot, dim_out: 0}", 8, rng); }, {"dim_out"});
   testing::expect_error<config::ConfigError>([&] { make("{type: scaled_dot, dropout: 1.5}", 8, rng); }, {"dropout"});
-  testing::expect_error<config::ConfigError>([&] { make("{type: scaled_dot, casual: true}", 8, rng); }, {"did you mean 'causal'"});
+  testing::expect_error<config::ConfigError>([&] { make("{type: scaled_dot, casual: true}", 8, rng); },
+                                             {"did you mean 'causal'"});
   auto att = make("{type: scaled_dot}", 8, rng);
-  testing::expect_error<ShapeError>([&] { att->forward(Var(randn(Shape{2, 5, 8}, rng)), Tensor::full(Shape{2, 3}, 1.f), {}); },
-                                    {"masked_softmax", "[2, 3]"});
+  testing::expect_error<ShapeError>(
+      [&] {
+        att->forward(Var(randn(Shape{2, 5, 8}, rng)), Tensor::full(Shape{2, 3}, 1.f), {});
+      },
+      {"masked_softmax", "[2, 3]"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -17,9 +17,9 @@ using testing::Golden;
 
 namespace {
 
-
 std::unique_ptr<model::Attention> make(const std::string& yaml, std::int64_t dim, core::Rng& rng) {
-  return registry::Registry<model::Attention>::get().create(config::parse(yaml, "test"), {.dim = dim, .seq_len = 5, .rng = &rng});
+  return registry::Registry<model::Attention>::get().create(config::parse(yaml, "test"),
+                                                            {.dim = dim, .seq_len = 5, .rng = &rng});
 }
 
 }  // namespace
@@ -39,7 +39,8 @@ BOOST_AUTO_TEST_CASE(matches_pytorch_with_padding_mask) {
   testing::expect_golden_close("weights", att->weights(), g.tensor("weights"));
   y.backward(g.tensor("r"));
   testing::expect_golden_close("grad x", x.grad(), g.tensor("gx"));
-  for (const auto& [name, v] : att->named_params()) testing::expect_golden_close("grad " + name, v.grad(), g.tensor("g." + name));
+  for (const auto& [name, v] : att->named_params())
+    testing::expect_golden_close("grad " + name, v.grad(), g.tensor("g." + name));
 }
 
 BOOST_AUTO_TEST_CASE(padding_keys_get_zero_weight_and_rows_sum_to_one) {

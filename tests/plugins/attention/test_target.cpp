@@ -89,7 +89,8 @@ BOOST_AUTO_TEST_CASE(sigmoid_mlp_with_a_projected_query_matches_pytorch) {
 BOOST_AUTO_TEST_CASE(prelu_mlp_with_softmax_matches_pytorch) {
   core::Rng rng(6);
   auto a = target("hidden: [6]\nactivation: prelu\nnormalize: softmax", rng, 8);
-  check_golden("seq_target_softmax", *a, [&](const Var& x, const Tensor& m, const Var& q) { return a->forward(x, m, q); });
+  check_golden("seq_target_softmax", *a,
+               [&](const Var& x, const Tensor& m, const Var& q) { return a->forward(x, m, q); });
 }
 
 BOOST_AUTO_TEST_CASE(missing_queries_and_bad_configs_are_reported) {
@@ -101,9 +102,16 @@ BOOST_AUTO_TEST_CASE(missing_queries_and_bad_configs_are_reported) {
   auto a = target("", rng, 4);
   const Var x(randn(Shape{2, 5, 8}, rng));
   expect_error<ShapeError>([&] { a->forward(x, Tensor(), Var()); }, {"attention/target", "needs a query [B, 4]"});
-  expect_error<ShapeError>([&] { a->forward(x, Tensor(), Var(randn(Shape{2, 8}, rng))); }, {"attention/target", "[2, 4]", "[2, 8]"});
-  expect_error<ShapeError>([&] { a->forward(x, Tensor::full(Shape{2, 6}, 1.f), Var(randn(Shape{2, 4}, rng))); },
-                           {"attention/target", "mask [2, 6]"});
+  expect_error<ShapeError>(
+      [&] {
+        a->forward(x, Tensor(), Var(randn(Shape{2, 8}, rng)));
+      },
+      {"attention/target", "[2, 4]", "[2, 8]"});
+  expect_error<ShapeError>(
+      [&] {
+        a->forward(x, Tensor::full(Shape{2, 6}, 1.f), Var(randn(Shape{2, 4}, rng)));
+      },
+      {"attention/target", "mask [2, 6]"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

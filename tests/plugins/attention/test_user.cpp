@@ -28,7 +28,8 @@ BOOST_AUTO_TEST_CASE(pools_with_weights_that_sum_to_one_over_real_steps) {
   BOOST_TEST(y.shape() == (Shape{3, 8}));
   BOOST_TEST(a->weights().shape() == (Shape{3, 5}));
   expect_normalised(a->weights(), mask);
-  for (std::int64_t h = 0; h < 8; ++h) BOOST_TEST(y.f32()[16 + h] == x.f32()[80 + h], boost::test_tools::tolerance(1e-6f));
+  for (std::int64_t h = 0; h < 8; ++h)
+    BOOST_TEST(y.f32()[16 + h] == x.f32()[80 + h], boost::test_tools::tolerance(1e-6f));
 }
 
 BOOST_AUTO_TEST_CASE(padding_steps_do_not_change_the_output) {
@@ -76,7 +77,11 @@ BOOST_AUTO_TEST_CASE(missing_queries_and_bad_configs_are_reported) {
   auto a = user("", rng, 4);
   const Var x(randn(Shape{2, 5, 8}, rng));
   expect_error<ShapeError>([&] { a->forward(x, Tensor(), Var()); }, {"attention/user", "needs a query [B, 4]"});
-  expect_error<ShapeError>([&] { a->forward(x, Tensor(), Var(randn(Shape{3, 4}, rng))); }, {"attention/user", "[2, 4]", "[3, 4]"});
+  expect_error<ShapeError>(
+      [&] {
+        a->forward(x, Tensor(), Var(randn(Shape{3, 4}, rng)));
+      },
+      {"attention/user", "[2, 4]", "[3, 4]"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

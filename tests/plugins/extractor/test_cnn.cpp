@@ -27,7 +27,8 @@ std::vector<bool> steps_changed(Extractor& e, const Tensor& x, std::int64_t t) {
   std::vector<bool> changed(static_cast<std::size_t>(T), false);
   for (std::int64_t s = 0; s < T; ++s)
     for (std::int64_t o = 0; o < O; ++o)
-      if (std::fabs(before.f32()[s * O + o] - after.f32()[s * O + o]) > 1e-6f) changed[static_cast<std::size_t>(s)] = true;
+      if (std::fabs(before.f32()[s * O + o] - after.f32()[s * O + o]) > 1e-6f)
+        changed[static_cast<std::size_t>(s)] = true;
   return changed;
 }
 
@@ -73,9 +74,11 @@ BOOST_AUTO_TEST_CASE(causal_steps_see_only_the_past) {
   core::Rng rng(4);
   const Tensor x = randn(Shape{1, 5, 3}, rng);
   auto causal = cnn("kernel_sizes: [3]\nchannels: 4\nlayers: 2\ncausal: true", 3, rng);
-  BOOST_TEST(steps_changed(*causal, x, 2) == (std::vector<bool>{false, false, true, true, true}), boost::test_tools::per_element());
+  BOOST_TEST(steps_changed(*causal, x, 2) == (std::vector<bool>{false, false, true, true, true}),
+             boost::test_tools::per_element());
   auto same = cnn("kernel_sizes: [3]\nchannels: 4\nlayers: 1", 3, rng);
-  BOOST_TEST(steps_changed(*same, x, 2) == (std::vector<bool>{false, true, true, true, false}), boost::test_tools::per_element());
+  BOOST_TEST(steps_changed(*same, x, 2) == (std::vector<bool>{false, true, true, true, false}),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(dilation_growth_doubles_the_reach_of_each_layer) {
@@ -83,9 +86,11 @@ BOOST_AUTO_TEST_CASE(dilation_growth_doubles_the_reach_of_each_layer) {
   const Tensor x = randn(Shape{1, 5, 3}, rng);
   // Kernel 2, dilations 1 and 2: step t sees t-3 .. t, so step 0 reaches steps 0..3 and not 4.
   auto grown = cnn("kernel_sizes: [2]\nchannels: 4\nlayers: 2\ncausal: true\ndilation_growth: 2", 3, rng);
-  BOOST_TEST(steps_changed(*grown, x, 0) == (std::vector<bool>{true, true, true, true, false}), boost::test_tools::per_element());
+  BOOST_TEST(steps_changed(*grown, x, 0) == (std::vector<bool>{true, true, true, true, false}),
+             boost::test_tools::per_element());
   auto listed = cnn("kernel_sizes: [2]\nchannels: 4\nlayers: 2\ncausal: true\ndilations: [1, 1]", 3, rng);
-  BOOST_TEST(steps_changed(*listed, x, 0) == (std::vector<bool>{true, true, true, false, false}), boost::test_tools::per_element());
+  BOOST_TEST(steps_changed(*listed, x, 0) == (std::vector<bool>{true, true, true, false, false}),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(dropout_acts_in_training_only) {
@@ -115,8 +120,10 @@ BOOST_AUTO_TEST_CASE(same_padding_with_an_even_kernel_matches_pytorch) {
 BOOST_AUTO_TEST_CASE(bad_configs_are_reported) {
   core::Rng rng(9);
   expect_error<Error>([&] { cnn("kernel_sizes: []", 4, rng); }, {"extractor/cnn", "kernel_sizes"});
-  expect_error<Error>([&] { cnn("layers: 3\ndilations: [1, 2]", 4, rng); }, {"extractor/cnn", "2 entries for 3 layers"});
-  expect_error<Error>([&] { cnn("layers: 2\ndilations: [1, 2]\ndilation_growth: 2", 4, rng); }, {"either dilations or dilation_growth"});
+  expect_error<Error>([&] { cnn("layers: 3\ndilations: [1, 2]", 4, rng); },
+                      {"extractor/cnn", "2 entries for 3 layers"});
+  expect_error<Error>([&] { cnn("layers: 2\ndilations: [1, 2]\ndilation_growth: 2", 4, rng); },
+                      {"either dilations or dilation_growth"});
   expect_error<Error>([&] { cnn("layers: 6\ndilation_growth: 8", 4, rng); }, {"layer 5", "dilation 32768"});
   expect_error<config::ConfigError>([&] { cnn("kernel_sizes: [3, 0]", 4, rng); }, {"kernel_sizes[1]"});
   expect_error<config::ConfigError>([&] { cnn("activation: swish", 4, rng); }, {"activation", "swish"});
@@ -126,11 +133,21 @@ BOOST_AUTO_TEST_CASE(bad_configs_are_reported) {
 BOOST_AUTO_TEST_CASE(bad_inputs_are_shape_errors) {
   core::Rng rng(10);
   auto e = cnn("channels: 4", 4, rng);
-  expect_error<ShapeError>([&] { e->forward(Var(randn(Shape{2, 5, 3}, rng)), Tensor()); }, {"extractor/cnn", "[2, 5, 3]"});
-  expect_error<ShapeError>([&] { e->forward(Var(randn(Shape{2, 5, 4}, rng)), Tensor::full(Shape{2, 4}, 1.f)); },
-                           {"extractor/cnn", "mask [2, 4]", "[2, 5, 4]"});
-  expect_error<DTypeError>([&] { e->forward(Var(randn(Shape{2, 5, 4}, rng)), Tensor::zeros(Shape{2, 5}, core::DType::i64)); },
-                           {"extractor/cnn", "f32"});
+  expect_error<ShapeError>(
+      [&] {
+        e->forward(Var(randn(Shape{2, 5, 3}, rng)), Tensor());
+      },
+      {"extractor/cnn", "[2, 5, 3]"});
+  expect_error<ShapeError>(
+      [&] {
+        e->forward(Var(randn(Shape{2, 5, 4}, rng)), Tensor::full(Shape{2, 4}, 1.f));
+      },
+      {"extractor/cnn", "mask [2, 4]", "[2, 5, 4]"});
+  expect_error<DTypeError>(
+      [&] {
+        e->forward(Var(randn(Shape{2, 5, 4}, rng)), Tensor::zeros(Shape{2, 5}, core::DType::i64));
+      },
+      {"extractor/cnn", "f32"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -45,7 +45,8 @@ BOOST_AUTO_TEST_CASE(fashion_mnist_28x28_gives_7x7_positions) {
   auto e = cnn2d("channels: [4, 6]", 28, 28, rng);  // 28x28 -> 14x14 -> 7x7
   BOOST_TEST(e->out_dim() == 6);
   BOOST_TEST(out_len(*e) == 49);
-  BOOST_TEST(e->forward(Var(randn(Shape{2, 28, 28}, rng)), Tensor::full(Shape{2, 28}, 1.f)).shape() == (Shape{2, 49, 6}));
+  BOOST_TEST(e->forward(Var(randn(Shape{2, 28, 28}, rng)), Tensor::full(Shape{2, 28}, 1.f)).shape() ==
+             (Shape{2, 49, 6}));
 }
 
 BOOST_AUTO_TEST_CASE(odd_sizes_floor_through_the_pooling_and_pool_1_keeps_every_pixel) {
@@ -109,7 +110,8 @@ BOOST_AUTO_TEST_CASE(gradients_through_two_pooled_layers_match_finite_difference
   auto e = cnn2d("channels: [3, 2]\nactivation: tanh\nin_channels: 2", 16, 5, rng);  // 5x8x2 -> 2x4 -> 1x2
   const std::int64_t n = 2 * 5 * 16;
   std::vector<float> v(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = static_cast<float>((i * 37) % n) / static_cast<float>(n) - 0.5f;
+  for (std::int64_t i = 0; i < n; ++i)
+    v[static_cast<std::size_t>(i)] = static_cast<float>((i * 37) % n) / static_cast<float>(n) - 0.5f;
   const Var x(values(v, Shape{2, 5, 16}), true);
   std::vector<Checked> checked{{"x", x}};
   for (auto& [name, p] : e->named_params()) checked.push_back({name, p});
@@ -119,7 +121,8 @@ BOOST_AUTO_TEST_CASE(gradients_through_two_pooled_layers_match_finite_difference
 
 BOOST_AUTO_TEST_CASE(bad_contexts_are_shape_errors) {
   core::Rng rng(8);
-  expect_error<ShapeError>([&] { cnn2d("in_channels: 3", 8, 5, rng); }, {"extractor/cnn2d", "in_dim 8", "in_channels 3"});
+  expect_error<ShapeError>([&] { cnn2d("in_channels: 3", 8, 5, rng); },
+                           {"extractor/cnn2d", "in_dim 8", "in_channels 3"});
   expect_error<ShapeError>([&] { cnn2d("", 8, 3, rng); }, {"extractor/cnn2d", "layer 1", "1x4", "[3, 8, 1]", "2x2"});
   expect_error<ShapeError>([&] { cnn2d("pool: 3", 2, 8, rng); }, {"extractor/cnn2d", "layer 0", "8x2", "3x3"});
 }
@@ -137,10 +140,21 @@ BOOST_AUTO_TEST_CASE(bad_configs_are_reported) {
 BOOST_AUTO_TEST_CASE(bad_inputs_are_shape_errors) {
   core::Rng rng(10);
   auto e = cnn2d("channels: [2]", 8, 4, rng);
-  expect_error<ShapeError>([&] { e->forward(Var(randn(Shape{2, 4, 6}, rng)), Tensor()); }, {"extractor/cnn2d", "[2, 4, 6]"});
-  expect_error<ShapeError>([&] { e->forward(Var(randn(Shape{2, 5, 8}, rng)), Tensor()); }, {"extractor/cnn2d", "[B, 4, 8]", "[2, 5, 8]"});
-  expect_error<ShapeError>([&] { e->forward(Var(randn(Shape{2, 4, 8}, rng)), Tensor::full(Shape{2, 3}, 1.f)); },
-                           {"extractor/cnn2d", "mask [2, 3]"});
+  expect_error<ShapeError>(
+      [&] {
+        e->forward(Var(randn(Shape{2, 4, 6}, rng)), Tensor());
+      },
+      {"extractor/cnn2d", "[2, 4, 6]"});
+  expect_error<ShapeError>(
+      [&] {
+        e->forward(Var(randn(Shape{2, 5, 8}, rng)), Tensor());
+      },
+      {"extractor/cnn2d", "[B, 4, 8]", "[2, 5, 8]"});
+  expect_error<ShapeError>(
+      [&] {
+        e->forward(Var(randn(Shape{2, 4, 8}, rng)), Tensor::full(Shape{2, 3}, 1.f));
+      },
+      {"extractor/cnn2d", "mask [2, 3]"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -43,7 +43,9 @@ BOOST_AUTO_TEST_CASE(relu_output_is_non_negative_unless_the_last_layer_is_linear
   core::Rng rng(3);
   const Tensor x = randn(Shape{4, 5, 3}, rng);
   autograd::NoGrad ng;
-  const auto values = [&](const std::string& yaml) { return mlp(yaml, 3, rng)->forward(Var(x), Tensor()).value().to_vector(); };
+  const auto values = [&](const std::string& yaml) {
+    return mlp(yaml, 3, rng)->forward(Var(x), Tensor()).value().to_vector();
+  };
   const auto act = values("hidden: [8, 8]");
   BOOST_TEST(*std::min_element(act.begin(), act.end()) >= 0.f);
   const auto lin = values("hidden: [8, 8]\nactivate_last: false");
@@ -76,8 +78,11 @@ BOOST_AUTO_TEST_CASE(bad_configs_and_inputs_are_reported) {
   expect_error<config::ConfigError>([&] { mlp("activation: elu", 4, rng); }, {"activation", "elu"});
   auto e = mlp("hidden: [4]", 4, rng);
   expect_error<ShapeError>([&] { e->forward(Var(randn(Shape{2, 4}, rng)), Tensor()); }, {"extractor/mlp", "[2, 4]"});
-  expect_error<ShapeError>([&] { e->forward(Var(randn(Shape{2, 5, 4}, rng)), Tensor::full(Shape{5, 2}, 1.f)); },
-                           {"extractor/mlp", "mask [5, 2]"});
+  expect_error<ShapeError>(
+      [&] {
+        e->forward(Var(randn(Shape{2, 5, 4}, rng)), Tensor::full(Shape{5, 2}, 1.f));
+      },
+      {"extractor/mlp", "mask [5, 2]"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -21,9 +21,9 @@ using testing::Golden;
 
 namespace {
 
-
 std::unique_ptr<model::Extractor> make(const std::string& yaml, std::int64_t in_dim, core::Rng& rng) {
-  return registry::Registry<model::Extractor>::get().create(config::parse(yaml, "test"), {.in_dim = in_dim, .seq_len = 5, .rng = &rng});
+  return registry::Registry<model::Extractor>::get().create(config::parse(yaml, "test"),
+                                                            {.in_dim = in_dim, .seq_len = 5, .rng = &rng});
 }
 
 Tensor randn(const Shape& s, core::Rng& rng) { return nn::init::normal(rng)(s); }
@@ -38,7 +38,8 @@ void check_golden(const std::string& golden, const std::string& yaml, std::int64
   testing::expect_golden_close("y", y.value(), g.tensor("y"));
   y.backward(g.tensor("r"));
   testing::expect_golden_close("grad x", x.grad(), g.tensor("gx"));
-  for (const auto& [name, v] : ext->named_params()) testing::expect_golden_close("grad " + name, v.grad(), g.tensor("g." + name));
+  for (const auto& [name, v] : ext->named_params())
+    testing::expect_golden_close("grad " + name, v.grad(), g.tensor("g." + name));
 }
 
 // Largest |a - b| over steps [t0, t1) of batch row b of two [B, T, H] tensors.
@@ -46,7 +47,8 @@ float step_diff(const Tensor& a, const Tensor& c, std::int64_t b, std::int64_t t
   const std::int64_t T = a.shape()[1], H = a.shape()[2];
   float d = 0.f;
   for (std::int64_t t = t0; t < t1; ++t)
-    for (std::int64_t h = 0; h < H; ++h) d = std::max(d, std::abs(a.f32()[(b * T + t) * H + h] - c.f32()[(b * T + t) * H + h]));
+    for (std::int64_t h = 0; h < H; ++h)
+      d = std::max(d, std::abs(a.f32()[(b * T + t) * H + h] - c.f32()[(b * T + t) * H + h]));
   return d;
 }
 
@@ -62,14 +64,16 @@ Tensor with_step_changed(const Tensor& x, std::int64_t b, std::int64_t t) {
 BOOST_AUTO_TEST_SUITE(extractor_transformer)
 
 BOOST_AUTO_TEST_CASE(one_post_norm_relu_layer_matches_pytorch) {
-  check_golden("attn_transformer_post_relu_1", "{type: transformer, layers: 1, num_heads: 2, ffn_dim: 12, dropout: 0.0}", 8);
+  check_golden("attn_transformer_post_relu_1",
+               "{type: transformer, layers: 1, num_heads: 2, ffn_dim: 12, dropout: 0.0}", 8);
 }
 
 BOOST_AUTO_TEST_CASE(two_pre_norm_gelu_causal_layers_with_final_norm_match_pytorch) {
-  check_golden("attn_transformer_pre_gelu_2",
-               "{type: transformer, layers: 2, num_heads: 2, ffn_dim: 12, dropout: 0.0, activation: gelu, norm_first: true, "
-               "final_norm: true, causal: true}",
-               8);
+  check_golden(
+      "attn_transformer_pre_gelu_2",
+      "{type: transformer, layers: 2, num_heads: 2, ffn_dim: 12, dropout: 0.0, activation: gelu, norm_first: true, "
+      "final_norm: true, causal: true}",
+      8);
 }
 
 BOOST_AUTO_TEST_CASE(two_post_norm_gelu_layers_with_input_projection_match_pytorch) {
@@ -78,8 +82,9 @@ BOOST_AUTO_TEST_CASE(two_post_norm_gelu_layers_with_input_projection_match_pytor
 }
 
 BOOST_AUTO_TEST_CASE(one_pre_norm_relu_causal_layer_matches_pytorch) {
-  check_golden("attn_transformer_pre_relu_1_causal",
-               "{type: transformer, layers: 1, num_heads: 2, ffn_dim: 12, dropout: 0.0, norm_first: true, causal: true}", 8);
+  check_golden(
+      "attn_transformer_pre_relu_1_causal",
+      "{type: transformer, layers: 1, num_heads: 2, ffn_dim: 12, dropout: 0.0, norm_first: true, causal: true}", 8);
 }
 
 BOOST_AUTO_TEST_CASE(parameter_names_follow_pytorch) {
@@ -89,10 +94,20 @@ BOOST_AUTO_TEST_CASE(parameter_names_follow_pytorch) {
   std::vector<std::string> names;
   for (const auto& [name, v] : ext->named_params()) names.push_back(name);
   const std::vector<std::string> want = {
-      "input_proj.weight", "input_proj.bias",
-      "layers.0.self_attn.in_proj_weight", "layers.0.self_attn.in_proj_bias", "layers.0.self_attn.out_proj.weight",
-      "layers.0.self_attn.out_proj.bias", "layers.0.linear1.weight", "layers.0.linear1.bias", "layers.0.linear2.weight",
-      "layers.0.linear2.bias", "layers.0.norm1.weight", "layers.0.norm1.bias", "layers.0.norm2.weight", "layers.0.norm2.bias",
+      "input_proj.weight",
+      "input_proj.bias",
+      "layers.0.self_attn.in_proj_weight",
+      "layers.0.self_attn.in_proj_bias",
+      "layers.0.self_attn.out_proj.weight",
+      "layers.0.self_attn.out_proj.bias",
+      "layers.0.linear1.weight",
+      "layers.0.linear1.bias",
+      "layers.0.linear2.weight",
+      "layers.0.linear2.bias",
+      "layers.0.norm1.weight",
+      "layers.0.norm1.bias",
+      "layers.0.norm2.weight",
+      "layers.0.norm2.bias",
   };
   BOOST_REQUIRE_EQUAL(names.size(), 2 + 2 * 12 + 2u);
   for (std::size_t i = 0; i < want.size(); ++i) BOOST_TEST(names[i] == want[i]);
@@ -102,7 +117,8 @@ BOOST_AUTO_TEST_CASE(parameter_names_follow_pytorch) {
 
 BOOST_AUTO_TEST_CASE(padding_does_not_reach_real_steps) {
   core::Rng rng(3);
-  for (const char* yaml : {"{type: transformer, dropout: 0.0}", "{type: transformer, dropout: 0.0, norm_first: true, final_norm: true}"}) {
+  for (const char* yaml :
+       {"{type: transformer, dropout: 0.0}", "{type: transformer, dropout: 0.0, norm_first: true, final_norm: true}"}) {
     BOOST_TEST_CONTEXT(yaml) {
       auto ext = make(yaml, 8, rng);
       const Tensor x = randn(Shape{2, 5, 8}, rng);
@@ -168,7 +184,8 @@ BOOST_AUTO_TEST_CASE(config_errors) {
   testing::expect_error<ShapeError>([&] { make("{type: transformer, num_heads: 3}", 8, rng); },
                                     {"extractor/transformer", "num_heads 3", "dim 8"});
   testing::expect_error<ShapeError>([&] { make("{type: transformer, dim: 10}", 8, rng); }, {"num_heads 4", "dim 10"});
-  testing::expect_error<config::ConfigError>([&] { make("{type: transformer, activation: tanh}", 8, rng); }, {"relu, gelu"});
+  testing::expect_error<config::ConfigError>([&] { make("{type: transformer, activation: tanh}", 8, rng); },
+                                             {"relu, gelu"});
   testing::expect_error<config::ConfigError>([&] { make("{type: transformer, layers: 0}", 8, rng); }, {"layers"});
   testing::expect_error<config::ConfigError>([&] { make("{type: transformer, norm_frist: true}", 8, rng); },
                                              {"did you mean 'norm_first'"});

@@ -76,7 +76,8 @@ BOOST_AUTO_TEST_CASE(regression_losses_match_hand_values) {
       const std::vector<float> t{2.f, -1.f, std::numeric_limits<float>::quiet_NaN(), 0.1f};
       double want = 0;
       for (int i : {0, 1, 3}) want += f(p[static_cast<std::size_t>(i)] - t[static_cast<std::size_t>(i)]);
-      BOOST_TEST(head->loss(pred, Tensor::from(t, Shape{4})).value().item() == want / 3, boost::test_tools::tolerance(1e-5));
+      BOOST_TEST(head->loss(pred, Tensor::from(t, Shape{4})).value().item() == want / 3,
+                 boost::test_tools::tolerance(1e-5));
     }
   }
 }
@@ -102,7 +103,8 @@ BOOST_AUTO_TEST_CASE(next_item_tied_scores_are_the_projection_times_the_table) {
   for (int b = 0; b < 2; ++b)
     for (int i = 0; i < 6; ++i) {
       double dot = 0;
-      for (int k = 0; k < 4; ++k) dot += hv[static_cast<std::size_t>(b * 4 + k)] * tv[static_cast<std::size_t>(i * 4 + k)];
+      for (int k = 0; k < 4; ++k)
+        dot += hv[static_cast<std::size_t>(b * 4 + k)] * tv[static_cast<std::size_t>(i * 4 + k)];
       BOOST_TEST(s[static_cast<std::size_t>(b * 6 + i)] == dot, boost::test_tools::tolerance(1e-5));
     }
 }
@@ -122,8 +124,8 @@ BOOST_AUTO_TEST_CASE(next_item_sampled_softmax_touches_only_sampled_rows) {
     for (int k = 0; k < 4; ++k) nz = nz || g[static_cast<std::size_t>(i * 4 + k)] != 0.f;
     touched += nz;
   }
-  BOOST_TEST(touched >= 2);   // the two targets at least
-  BOOST_TEST(touched <= 8);   // 2 targets + 2 x 3 negatives at most
+  BOOST_TEST(touched >= 2);  // the two targets at least
+  BOOST_TEST(touched <= 8);  // 2 targets + 2 x 3 negatives at most
   BOOST_TEST(g[7 * 4] != 0.f);
   BOOST_TEST(g[11 * 4] != 0.f);
 }
@@ -170,7 +172,10 @@ BOOST_AUTO_TEST_CASE(next_item_negatives_are_never_padding_nor_seen_items) {
         for (int step = 0; step < 50; ++step) {
           Var table = input(8, 4, 0.3f);
           ctx.item_table = table;
-          auto head = make_head(fmt::format("{{type: next_item, loss: {}, negatives: 3, sampler: {}, exclude_seen: true}}", loss, sampler), ctx);
+          auto head =
+              make_head(fmt::format("{{type: next_item, loss: {}, negatives: 3, sampler: {}, exclude_seen: true}}",
+                                    loss, sampler),
+                        ctx);
           BOOST_TEST(head->wants_seen());
           const std::vector<std::int64_t> items{1, 2, 3, 5, 4, 6, 7};
           model::SeenItems seen{.items = items, .begin = {0, 4}, .end = {4, 7}};
@@ -178,13 +183,15 @@ BOOST_AUTO_TEST_CASE(next_item_negatives_are_never_padding_nor_seen_items) {
           for (int row = 0; row < 2; ++row) {
             table.zero_grad();
             const std::int64_t target = row == 0 ? 3 : 4;
-            model::SeenItems one{.items = items, .begin = {seen.begin[static_cast<std::size_t>(row)]},
+            model::SeenItems one{.items = items,
+                                 .begin = {seen.begin[static_cast<std::size_t>(row)]},
                                  .end = {seen.end[static_cast<std::size_t>(row)]}};
-            head->train_loss(input(1, 4), Tensor::from_i64(std::vector<std::int64_t>{target}, Shape{1}), one).backward();
+            head->train_loss(input(1, 4), Tensor::from_i64(std::vector<std::int64_t>{target}, Shape{1}), one)
+                .backward();
             for (const auto i : touched_items(table)) (row == 0 ? row0 : row1).insert(i);
           }
         }
-        BOOST_TEST((row0 == std::set<std::int64_t>{3, 4, 6, 7}));  // target 3 and its allowed negatives
+        BOOST_TEST((row0 == std::set<std::int64_t>{3, 4, 6, 7}));     // target 3 and its allowed negatives
         BOOST_TEST((row1 == std::set<std::int64_t>{1, 2, 3, 4, 5}));  // target 4 and its allowed negatives
       }
     }
@@ -199,7 +206,8 @@ BOOST_AUTO_TEST_CASE(next_item_bce_is_sasrecs_loss) {
   auto head = make_head("{type: next_item, loss: bce, negatives: 2, exclude_seen: true}", context(4, 4, rng, table));
   Var h = input(2, 4);
   const std::vector<std::int64_t> items{2, 3, 1};
-  const model::SeenItems seen{.items = items, .begin = {0, 0}, .end = {2, 3}};  // row 0 saw {2, 3}: its negatives are 1, 1
+  const model::SeenItems seen{
+      .items = items, .begin = {0, 0}, .end = {2, 3}};  // row 0 saw {2, 3}: its negatives are 1, 1
   const auto s = head->forward(h).value().to_vector();  // [2, 4]
   const auto sig = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
   const double want = -std::log(sig(s[3])) - 2 * std::log(1 - sig(s[1]));  // target 3 (seen), negatives 1 and 1
@@ -213,9 +221,10 @@ BOOST_AUTO_TEST_CASE(next_item_bce_is_sasrecs_loss) {
 BOOST_AUTO_TEST_CASE(next_item_training_losses_pass_the_gradient_check) {
   // Sampled losses draw negatives from the head's Rng: the forward restores the Rng's state first,
   // so every evaluation of the finite differences scores the same candidates.
-  for (const std::string config : {"{type: next_item, tied: false, negatives: 3}", "{type: next_item, tied: false, loss: bce, negatives: 3}",
-                                   "{type: next_item, tied: true, loss: bce, negatives: 2, exclude_seen: true, transform: true, bias: true}",
-                                   "{type: next_item, tied: true, transform: true, bias: true}"}) {
+  for (const std::string config :
+       {"{type: next_item, tied: false, negatives: 3}", "{type: next_item, tied: false, loss: bce, negatives: 3}",
+        "{type: next_item, tied: true, loss: bce, negatives: 2, exclude_seen: true, transform: true, bias: true}",
+        "{type: next_item, tied: true, transform: true, bias: true}"}) {
     BOOST_TEST_CONTEXT(config) {
       core::Rng rng(21);
       Var table(input(9, 4, 0.4f).value().clone(), true);
@@ -254,8 +263,10 @@ BOOST_AUTO_TEST_CASE(baseline_heads_score_without_parameters) {
   const Tensor labels = Tensor::from_i64(std::vector<std::int64_t>{3, 1, -1}, Shape{3});
   const Var train = pop->train_loss(h, labels);
   BOOST_TEST(!train.requires_grad());
-  BOOST_TEST(train.value().item() == pop->loss(pop->forward(h), labels).value().item(), boost::test_tools::tolerance(1e-5));
-  testing::expect_error<Error>([&] { make_head("type: popularity", context(4, 5, rng)); }, {"popularity", "training frequency"});
+  BOOST_TEST(train.value().item() == pop->loss(pop->forward(h), labels).value().item(),
+             boost::test_tools::tolerance(1e-5));
+  testing::expect_error<Error>([&] { make_head("type: popularity", context(4, 5, rng)); },
+                               {"popularity", "training frequency"});
 
   // random: uniform scores in [0, 1) that depend on the row's representation, not its batch.
   auto chance = make_head("{type: random, seed: 3}", context(4, 50, rng));
@@ -280,10 +291,12 @@ BOOST_AUTO_TEST_CASE(next_item_errors_are_clear) {
                                {"tied", "item embedding table"});
   Var table = input(6, 4);
   auto head = make_head("{type: next_item, negatives: 2}", context(4, 6, rng, table));
-  testing::expect_error<IndexError>([&] { head->train_loss(input(1, 4), Tensor::from_i64(std::vector<std::int64_t>{9}, Shape{1})); },
-                                    {"label 9", "[0, 6)"});
-  testing::expect_error<Error>([&] { make_head("{type: next_item, negatives: 2, sampler: popularity}", context(4, 6, rng, table)); },
-                               {"popularity", "item counts"});
+  testing::expect_error<IndexError>(
+      [&] { head->train_loss(input(1, 4), Tensor::from_i64(std::vector<std::int64_t>{9}, Shape{1})); },
+      {"label 9", "[0, 6)"});
+  testing::expect_error<Error>(
+      [&] { make_head("{type: next_item, negatives: 2, sampler: popularity}", context(4, 6, rng, table)); },
+      {"popularity", "item counts"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

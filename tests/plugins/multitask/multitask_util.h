@@ -17,7 +17,8 @@
 
 namespace attnlab::testing {
 
-inline model::MultiTask::Context multitask_context(std::int64_t in_dim, std::vector<std::string> tasks, core::Rng& rng) {
+inline model::MultiTask::Context multitask_context(std::int64_t in_dim, std::vector<std::string> tasks,
+                                                   core::Rng& rng) {
   model::MultiTask::Context c;
   c.in_dim = in_dim;
   c.tasks = std::move(tasks);
@@ -48,7 +49,8 @@ inline autograd::Var mt_input(std::int64_t b, std::int64_t d, float scale = 1.f)
 }
 
 /// Every output is [b, out_dim()] and there is one per task.
-inline void expect_outputs(const std::vector<autograd::Var>& out, std::size_t tasks, std::int64_t b, std::int64_t width) {
+inline void expect_outputs(const std::vector<autograd::Var>& out, std::size_t tasks, std::int64_t b,
+                           std::int64_t width) {
   BOOST_TEST(out.size() == tasks);
   for (const auto& o : out) BOOST_TEST(o.shape() == (core::Shape{b, width}));
 }
@@ -73,7 +75,8 @@ inline autograd::Var joined(model::MultiTask& m, const autograd::Var& x) { retur
 
 /// Backpropagates a random weighting of every output; every parameter whose name contains one of
 /// `names` must receive a non-zero gradient, and so must the input.
-inline void expect_gradient_reaches(model::MultiTask& m, const autograd::Var& x, const std::vector<std::string>& names) {
+inline void expect_gradient_reaches(model::MultiTask& m, const autograd::Var& x,
+                                    const std::vector<std::string>& names) {
   m.zero_grad();
   x.zero_grad();
   autograd::Var y = joined(m, x);

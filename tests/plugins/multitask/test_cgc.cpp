@@ -44,9 +44,10 @@ BOOST_AUTO_TEST_CASE(a_task_ignores_other_tasks_experts) {
 
 BOOST_AUTO_TEST_CASE(bad_configs_and_inputs_throw) {
   core::Rng rng(3);
-  expect_error<config::ConfigError>([&] { make_multitask("{type: cgc, shared_experts: 0}", multitask_context(4, {"a"}, rng)); },
-                                    {"shared_experts"});
-  expect_error<config::ConfigError>([&] { make_multitask("{type: cgc, levels: 2}", multitask_context(4, {"a"}, rng)); }, {"levels"});
+  expect_error<config::ConfigError>(
+      [&] { make_multitask("{type: cgc, shared_experts: 0}", multitask_context(4, {"a"}, rng)); }, {"shared_experts"});
+  expect_error<config::ConfigError>([&] { make_multitask("{type: cgc, levels: 2}", multitask_context(4, {"a"}, rng)); },
+                                    {"levels"});
   expect_error<Error>([&] { make_multitask("{type: cgc, expert_hidden: []}", multitask_context(4, {"a"}, rng)); },
                       {"multitask/cgc", "expert_hidden"});
   auto m = make_multitask("{type: cgc}", multitask_context(4, {"a"}, rng));

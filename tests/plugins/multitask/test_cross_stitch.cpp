@@ -23,7 +23,8 @@ BOOST_AUTO_TEST_CASE(outputs_and_gradients) {
 
 BOOST_AUTO_TEST_CASE(stitch_starts_near_identity_and_mixes_the_towers) {
   core::Rng rng(2);
-  auto m = make_multitask("{type: cross_stitch, hidden: [3], init_self: 0.9}", multitask_context(2, {"a", "b", "c"}, rng));
+  auto m =
+      make_multitask("{type: cross_stitch, hidden: [3], init_self: 0.9}", multitask_context(2, {"a", "b", "c"}, rng));
   const auto a = m->param("stitch_0").value().to_vector();
   const std::vector<float> want{0.9f, 0.05f, 0.05f, 0.05f, 0.9f, 0.05f, 0.05f, 0.05f, 0.9f};
   for (std::size_t i = 0; i < a.size(); ++i) BOOST_TEST(a[i] == want[i], boost::test_tools::tolerance(1e-6f));
@@ -56,8 +57,8 @@ BOOST_AUTO_TEST_CASE(one_task_has_an_identity_stitch) {
 
 BOOST_AUTO_TEST_CASE(bad_configs_throw) {
   core::Rng rng(4);
-  expect_error<config::ConfigError>([&] { make_multitask("{type: cross_stitch, init_self: 1.5}", multitask_context(4, {"a"}, rng)); },
-                                    {"init_self"});
+  expect_error<config::ConfigError>(
+      [&] { make_multitask("{type: cross_stitch, init_self: 1.5}", multitask_context(4, {"a"}, rng)); }, {"init_self"});
   expect_error<Error>([&] { make_multitask("{type: cross_stitch, hidden: []}", multitask_context(4, {"a"}, rng)); },
                       {"multitask/cross_stitch", "hidden"});
 }

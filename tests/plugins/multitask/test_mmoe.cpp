@@ -14,9 +14,7 @@ using autograd::Var;
 using core::Shape;
 using core::Tensor;
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 BOOST_AUTO_TEST_SUITE(multitask_mmoe)
 
@@ -58,8 +56,8 @@ BOOST_AUTO_TEST_CASE(output_is_the_gate_mixture_of_experts) {
 
 BOOST_AUTO_TEST_CASE(bad_configs_and_inputs_throw) {
   core::Rng rng(3);
-  expect_error<config::ConfigError>([&] { make_multitask("{type: mmoe, num_experts: 0}", multitask_context(4, {"a"}, rng)); },
-                                    {"num_experts"});
+  expect_error<config::ConfigError>(
+      [&] { make_multitask("{type: mmoe, num_experts: 0}", multitask_context(4, {"a"}, rng)); }, {"num_experts"});
   expect_error<Error>([&] { make_multitask("{type: mmoe, expert_hidden: []}", multitask_context(4, {"a"}, rng)); },
                       {"multitask/mmoe", "expert_hidden"});
   auto m = make_multitask("{type: mmoe}", multitask_context(4, {"a"}, rng));
@@ -86,7 +84,8 @@ BOOST_AUTO_TEST_CASE(matches_pytorch) {
   const auto out = m->forward(x);
   for (int t = 0; t < tasks; ++t) {
     testing::expect_golden_close(fmt::format("out{}", t), out[t].value(), gold.tensor(fmt::format("out{}", t)));
-    testing::expect_golden_close(fmt::format("gate{}", t), dynamic_cast<const plugins::Mmoe&>(*m).gates()[t], gold.tensor(fmt::format("gate{}", t)));
+    testing::expect_golden_close(fmt::format("gate{}", t), dynamic_cast<const plugins::Mmoe&>(*m).gates()[t],
+                                 gold.tensor(fmt::format("gate{}", t)));
   }
   std::vector<Var> weighted;
   for (int t = 0; t < tasks; ++t) weighted.push_back(ops::sum_all(out[t] * Var(gold.tensor(fmt::format("r{}", t)))));
@@ -94,7 +93,8 @@ BOOST_AUTO_TEST_CASE(matches_pytorch) {
   for (int t = 1; t < tasks; ++t) loss = loss + weighted[t];
   loss.backward();
   testing::expect_golden_close("grad x", x.grad(), gold.tensor("grad.x"));
-  for (const auto& [name, p] : m->named_params()) testing::expect_golden_close("grad " + name, p.grad(), gold.tensor("grad." + name));
+  for (const auto& [name, p] : m->named_params())
+    testing::expect_golden_close("grad " + name, p.grad(), gold.tensor("grad." + name));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -13,8 +13,9 @@ BOOST_AUTO_TEST_SUITE(multitask_ple)
 
 BOOST_AUTO_TEST_CASE(outputs_gates_and_gradients) {
   core::Rng rng(1);
-  auto m = make_multitask("{type: ple, levels: 3, shared_experts: 2, task_experts: 1, expert_hidden: [5], activation: tanh}",
-                          multitask_context(4, {"a", "b", "c"}, rng));
+  auto m =
+      make_multitask("{type: ple, levels: 3, shared_experts: 2, task_experts: 1, expert_hidden: [5], activation: tanh}",
+                     multitask_context(4, {"a", "b", "c"}, rng));
   BOOST_TEST(m->out_dim() == 5);
   Var x = mt_input(3, 4);
   expect_outputs(m->forward(x), 3, 3, 5);
@@ -28,8 +29,9 @@ BOOST_AUTO_TEST_CASE(outputs_gates_and_gradients) {
       expect_rows_sum_to_one(ple.gates()[j][g]);
     }
   }
-  expect_gradient_reaches(*m, x, {"levels.0.shared_gate", "levels.1.shared_gate", "levels.0.task_experts", "levels.0.shared_experts",
-                                  "levels.2.task_gates", "levels.2.shared_experts"});
+  expect_gradient_reaches(*m, x,
+                          {"levels.0.shared_gate", "levels.1.shared_gate", "levels.0.task_experts",
+                           "levels.0.shared_experts", "levels.2.task_gates", "levels.2.shared_experts"});
   expect_gradcheck(*m, x);
 }
 
@@ -55,7 +57,8 @@ BOOST_AUTO_TEST_CASE(one_level_is_cgc) {
 
 BOOST_AUTO_TEST_CASE(bad_configs_throw) {
   core::Rng rng(4);
-  expect_error<config::ConfigError>([&] { make_multitask("{type: ple, levels: 0}", multitask_context(4, {"a"}, rng)); }, {"levels"});
+  expect_error<config::ConfigError>([&] { make_multitask("{type: ple, levels: 0}", multitask_context(4, {"a"}, rng)); },
+                                    {"levels"});
   expect_error<Error>([&] { make_multitask("{type: ple}", multitask_context(4, {}, rng)); }, {"multitask/ple"});
 }
 

@@ -11,7 +11,8 @@ BOOST_AUTO_TEST_SUITE(multitask_shared_bottom)
 
 BOOST_AUTO_TEST_CASE(every_task_gets_the_same_representation) {
   core::Rng rng(1);
-  auto m = make_multitask("{type: shared_bottom, hidden: [6, 5], activation: tanh}", multitask_context(4, {"a", "b", "c"}, rng));
+  auto m = make_multitask("{type: shared_bottom, hidden: [6, 5], activation: tanh}",
+                          multitask_context(4, {"a", "b", "c"}, rng));
   BOOST_TEST(m->out_dim() == 5);
   Var x = mt_input(3, 4);
   const auto out = m->forward(x);
@@ -31,11 +32,13 @@ BOOST_AUTO_TEST_CASE(empty_hidden_is_the_identity) {
 
 BOOST_AUTO_TEST_CASE(bad_configs_contexts_and_inputs_throw) {
   core::Rng rng(3);
-  expect_error<config::ConfigError>([&] { make_multitask("{type: shared_bottom, hidden: [0]}", multitask_context(4, {"a"}, rng)); },
-                                    {"hidden[0]"});
-  expect_error<config::ConfigError>([&] { make_multitask("{type: shared_bottom, activation: swish}", multitask_context(4, {"a"}, rng)); },
-                                    {"activation"});
-  expect_error<Error>([&] { make_multitask("{type: shared_bottom}", multitask_context(4, {}, rng)); }, {"shared_bottom", "task"});
+  expect_error<config::ConfigError>(
+      [&] { make_multitask("{type: shared_bottom, hidden: [0]}", multitask_context(4, {"a"}, rng)); }, {"hidden[0]"});
+  expect_error<config::ConfigError>(
+      [&] { make_multitask("{type: shared_bottom, activation: swish}", multitask_context(4, {"a"}, rng)); },
+      {"activation"});
+  expect_error<Error>([&] { make_multitask("{type: shared_bottom}", multitask_context(4, {}, rng)); },
+                      {"shared_bottom", "task"});
   expect_error<Error>([&] { make_multitask("{type: shared_bottom}", multitask_context(0, {"a"}, rng)); }, {"in_dim"});
   auto m = make_multitask("{type: shared_bottom}", multitask_context(4, {"a"}, rng));
   expect_error<ShapeError>([&] { m->forward(mt_input(2, 3)); }, {"multitask/shared_bottom", "[2, 3]", "[B, 4]"});

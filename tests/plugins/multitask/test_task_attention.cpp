@@ -17,8 +17,9 @@ BOOST_AUTO_TEST_CASE(outputs_weights_and_gradients) {
   for (const bool residual : {false, true}) {
     BOOST_TEST_CONTEXT("residual " << residual) {
       core::Rng rng(1);
-      auto m = make_multitask(fmt::format("{{type: task_attention, hidden: [6, 5], activation: tanh, residual: {}}}", residual),
-                              multitask_context(4, {"a", "b", "c"}, rng));
+      auto m = make_multitask(
+          fmt::format("{{type: task_attention, hidden: [6, 5], activation: tanh, residual: {}}}", residual),
+          multitask_context(4, {"a", "b", "c"}, rng));
       BOOST_TEST(m->out_dim() == 5);
       Var x = mt_input(2, 4);
       expect_outputs(m->forward(x), 3, 2, 5);
@@ -33,7 +34,8 @@ BOOST_AUTO_TEST_CASE(outputs_weights_and_gradients) {
 
 BOOST_AUTO_TEST_CASE(matches_the_formula_by_hand) {
   core::Rng rng(2);
-  auto m = make_multitask("{type: task_attention, hidden: [3], activation: none}", multitask_context(2, {"a", "b"}, rng));
+  auto m =
+      make_multitask("{type: task_attention, hidden: [3], activation: none}", multitask_context(2, {"a", "b"}, rng));
   Var& q = m->param("queries");
   q.set_value(Tensor::from(std::vector<float>{1.f, -2.f, 0.5f, 0.f, 3.f, 1.f}, Shape{2, 3}));
   Var x = mt_input(1, 2);
@@ -55,14 +57,15 @@ BOOST_AUTO_TEST_CASE(matches_the_formula_by_hand) {
     }
     const double a0 = 1.0 / (1.0 + std::exp(score[1] - score[0]));
     const auto y = out[t].value().to_vector();
-    for (int k = 0; k < 3; ++k) BOOST_TEST(y[k] == a0 * h[0][k] + (1 - a0) * h[1][k], boost::test_tools::tolerance(1e-5));
+    for (int k = 0; k < 3; ++k)
+      BOOST_TEST(y[k] == a0 * h[0][k] + (1 - a0) * h[1][k], boost::test_tools::tolerance(1e-5));
   }
 }
 
 BOOST_AUTO_TEST_CASE(bad_configs_throw) {
   core::Rng rng(3);
-  expect_error<config::ConfigError>([&] { make_multitask("{type: task_attention, residual: 3}", multitask_context(4, {"a"}, rng)); },
-                                    {"residual"});
+  expect_error<config::ConfigError>(
+      [&] { make_multitask("{type: task_attention, residual: 3}", multitask_context(4, {"a"}, rng)); }, {"residual"});
   expect_error<Error>([&] { make_multitask("{type: task_attention, hidden: []}", multitask_context(4, {"a"}, rng)); },
                       {"multitask/task_attention", "hidden"});
 }

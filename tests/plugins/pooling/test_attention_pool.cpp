@@ -33,7 +33,8 @@ BOOST_AUTO_TEST_CASE(pools_with_weights_that_sum_to_one_over_real_steps) {
       BOOST_TEST(y.shape() == (Shape{3, 8}));
       BOOST_TEST(weights_of(*p).shape() == (Shape{3, 5}));
       expect_normalised(weights_of(*p), mask);
-      for (std::int64_t h = 0; h < 8; ++h) BOOST_TEST(y.f32()[16 + h] == x.f32()[80 + h], boost::test_tools::tolerance(1e-6f));
+      for (std::int64_t h = 0; h < 8; ++h)
+        BOOST_TEST(y.f32()[16 + h] == x.f32()[80 + h], boost::test_tools::tolerance(1e-6f));
       autograd::NoGrad ng;
       BOOST_TEST(max_diff(y, p->forward(Var(scramble_padding(x, mask, rng)), mask).value()) < 1e-6);
     }
@@ -57,12 +58,20 @@ BOOST_AUTO_TEST_CASE(matches_pytorch) {
 
 BOOST_AUTO_TEST_CASE(bad_configs_and_inputs_are_reported) {
   core::Rng rng(4);
-  expect_error<Error>([&] { attention_pool("projection: false\nattention_dim: 4", rng); }, {"pooling/attention_pool", "projection"});
+  expect_error<Error>([&] { attention_pool("projection: false\nattention_dim: 4", rng); },
+                      {"pooling/attention_pool", "projection"});
   expect_error<config::ConfigError>([&] { attention_pool("attention_dim: 0", rng); }, {"attention_dim"});
   auto p = attention_pool("", rng);
-  expect_error<ShapeError>([&] { p->forward(Var(randn(Shape{2, 5, 6}, rng)), Tensor()); }, {"pooling/attention_pool", "[2, 5, 6]"});
-  expect_error<ShapeError>([&] { p->forward(Var(randn(Shape{2, 5, 8}, rng)), Tensor::full(Shape{1, 5}, 1.f)); },
-                           {"pooling/attention_pool", "mask [1, 5]"});
+  expect_error<ShapeError>(
+      [&] {
+        p->forward(Var(randn(Shape{2, 5, 6}, rng)), Tensor());
+      },
+      {"pooling/attention_pool", "[2, 5, 6]"});
+  expect_error<ShapeError>(
+      [&] {
+        p->forward(Var(randn(Shape{2, 5, 8}, rng)), Tensor::full(Shape{1, 5}, 1.f));
+      },
+      {"pooling/attention_pool", "mask [1, 5]"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

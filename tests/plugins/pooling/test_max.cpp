@@ -10,7 +10,9 @@ using model::Pooling;
 
 namespace {
 
-std::unique_ptr<Pooling> max_pool(core::Rng& rng) { return make_plugin<Pooling>("type: max", {.dim = 8, .seq_len = 5, .rng = &rng}); }
+std::unique_ptr<Pooling> max_pool(core::Rng& rng) {
+  return make_plugin<Pooling>("type: max", {.dim = 8, .seq_len = 5, .rng = &rng});
+}
 
 }  // namespace
 
@@ -40,7 +42,8 @@ BOOST_AUTO_TEST_CASE(without_a_mask_every_step_counts) {
   core::Rng rng(2);
   auto p = max_pool(rng);
   const Tensor x = randn(Shape{2, 5, 8}, rng);
-  BOOST_TEST(max_diff(p->forward(Var(x), Tensor()).value(), p->forward(Var(x), Tensor::full(Shape{2, 5}, 1.f)).value()) == 0.0);
+  BOOST_TEST(max_diff(p->forward(Var(x), Tensor()).value(),
+                      p->forward(Var(x), Tensor::full(Shape{2, 5}, 1.f)).value()) == 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(padding_only_rows_pool_to_zero_and_padding_gets_no_gradient) {
@@ -68,11 +71,18 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_reported) {
   core::Rng rng(5);
   auto p = max_pool(rng);
   expect_error<ShapeError>([&] { p->forward(Var(randn(Shape{2, 5}, rng)), Tensor()); }, {"pooling/max", "[2, 5]"});
-  expect_error<ShapeError>([&] { p->forward(Var(randn(Shape{2, 5, 8}, rng)), Tensor::full(Shape{2, 4}, 1.f)); },
-                           {"pooling/max", "mask [2, 4]"});
-  expect_error<ShapeError>([&] { p->forward(Var(randn(Shape{2, 5, 6}, rng)), Tensor()); }, {"pooling/max", "[2, 5, 6]"});
-  expect_error<config::ConfigError>([&] { make_plugin<Pooling>("type: max\nkernel: 3", {.dim = 8, .seq_len = 5, .rng = &rng}); },
-                                    {"kernel"});
+  expect_error<ShapeError>(
+      [&] {
+        p->forward(Var(randn(Shape{2, 5, 8}, rng)), Tensor::full(Shape{2, 4}, 1.f));
+      },
+      {"pooling/max", "mask [2, 4]"});
+  expect_error<ShapeError>(
+      [&] {
+        p->forward(Var(randn(Shape{2, 5, 6}, rng)), Tensor());
+      },
+      {"pooling/max", "[2, 5, 6]"});
+  expect_error<config::ConfigError>(
+      [&] { make_plugin<Pooling>("type: max\nkernel: 3", {.dim = 8, .seq_len = 5, .rng = &rng}); }, {"kernel"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -49,7 +49,8 @@ BOOST_AUTO_TEST_CASE(weights_follow_the_loss_ratios) {
   for (int t = 0; t < 3; ++t) BOOST_TEST(got[t] == want[t], boost::test_tools::tolerance(1e-5));
 
   Var a(Tensor::scalar(1.f), true), b(Tensor::scalar(2.f), true), c(Tensor::scalar(3.f), true);
-  BOOST_TEST(w->combine({a, b, c}).value().item() == want[0] + 2 * want[1] + 3 * want[2], boost::test_tools::tolerance(1e-5));
+  BOOST_TEST(w->combine({a, b, c}).value().item() == want[0] + 2 * want[1] + 3 * want[2],
+             boost::test_tools::tolerance(1e-5));
   w->backward({a, b, c}, {});
   BOOST_TEST(c.grad().item() == want[2], boost::test_tools::tolerance(1e-5));
 }
@@ -71,8 +72,8 @@ BOOST_AUTO_TEST_CASE(history_is_state_and_zero_losses_count_as_ratio_one) {
 
 BOOST_AUTO_TEST_CASE(bad_configs_and_histories_throw) {
   core::Rng rng(3);
-  expect_error<config::ConfigError>([&] { make_weighting("{type: dwa, temperature: 0}", weighting_context({"a"}, rng)); },
-                                    {"temperature"});
+  expect_error<config::ConfigError>(
+      [&] { make_weighting("{type: dwa, temperature: 0}", weighting_context({"a"}, rng)); }, {"temperature"});
   auto w = make_weighting("{type: dwa}", weighting_context({"a", "b"}, rng));
   expect_error<ShapeError>([&] { w->end_epoch({1.0}); }, {"weighting/dwa", "1 task losses for 2 tasks"});
 }

@@ -30,14 +30,26 @@ BOOST_AUTO_TEST_CASE(empty_weights_are_all_one) {
 
 BOOST_AUTO_TEST_CASE(bad_configs_and_losses_throw) {
   core::Rng rng(3);
-  expect_error<Error>([&] { make_weighting("{type: fixed, weights: [1.0]}", weighting_context({"a", "b"}, rng)); },
-                      {"weighting/fixed", "1 weights for 2 tasks", "a, b"});
-  expect_error<config::ConfigError>([&] { make_weighting("{type: fixed, weights: [1.0, -1.0]}", weighting_context({"a", "b"}, rng)); },
-                                    {"weights[1]"});
-  expect_error<Error>([&] { make_weighting("{type: fixed}", weighting_context({}, rng)); }, {"weighting/fixed", "task"});
+  expect_error<Error>(
+      [&] {
+        make_weighting("{type: fixed, weights: [1.0]}", weighting_context({"a", "b"}, rng));
+      },
+      {"weighting/fixed", "1 weights for 2 tasks", "a, b"});
+  expect_error<config::ConfigError>(
+      [&] {
+        make_weighting("{type: fixed, weights: [1.0, -1.0]}", weighting_context({"a", "b"}, rng));
+      },
+      {"weights[1]"});
+  expect_error<Error>([&] { make_weighting("{type: fixed}", weighting_context({}, rng)); },
+                      {"weighting/fixed", "task"});
   auto w = make_weighting("{type: fixed}", weighting_context({"a", "b"}, rng));
-  expect_error<ShapeError>([&] { w->combine({Var(Tensor::scalar(1.f))}); }, {"weighting/fixed", "1 task losses for 2 tasks"});
-  expect_error<ShapeError>([&] { w->combine({Var(Tensor::scalar(1.f)), Var(Tensor::zeros(Shape{2}))}); }, {"task loss 1", "[2]"});
+  expect_error<ShapeError>([&] { w->combine({Var(Tensor::scalar(1.f))}); },
+                           {"weighting/fixed", "1 task losses for 2 tasks"});
+  expect_error<ShapeError>(
+      [&] {
+        w->combine({Var(Tensor::scalar(1.f)), Var(Tensor::zeros(Shape{2}))});
+      },
+      {"task loss 1", "[2]"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -16,12 +16,14 @@ namespace {
 
 // L1 = a1 · θ, L2 = a2 · θ with a1 = (3, 4), a2 = (1, 0): ∇_θ L1 = (3, 4) (norm 5), ∇_θ L2 = (1, 0) (norm 1).
 std::vector<Var> linear_losses(const Var& theta) {
-  const Var a1(Tensor::from(std::vector<float>{3.f, 4.f}, Shape{2})), a2(Tensor::from(std::vector<float>{1.f, 0.f}, Shape{2}));
+  const Var a1(Tensor::from(std::vector<float>{3.f, 4.f}, Shape{2})),
+      a2(Tensor::from(std::vector<float>{1.f, 0.f}, Shape{2}));
   return {ops::sum_all(theta * a1), ops::sum_all(theta * a2)};
 }
 
 // d/dw_t sum_s |w_s n_s - mean(w n) r_s^alpha|, written out for two tasks.
-std::vector<double> gradnorm_grad(const double w[2], const double n[2], const double l[2], const double l0[2], double alpha) {
+std::vector<double> gradnorm_grad(const double w[2], const double n[2], const double l[2], const double l0[2],
+                                  double alpha) {
   const double rel[2] = {l[0] / l0[0], l[1] / l0[1]};
   const double mean_rel = (rel[0] + rel[1]) / 2, g_avg = (w[0] * n[0] + w[1] * n[1]) / 2;
   std::vector<double> out(2);
@@ -90,7 +92,8 @@ BOOST_AUTO_TEST_CASE(trained_weights_stay_positive_and_sum_to_t) {
   for (int step = 0; step < 40; ++step) {
     adam.zero_grad();
     // Quadratic losses with very different gradient scales, so the weights move.
-    const Var a(Tensor::from(std::vector<float>{10.f, 0.f}, Shape{2})), b(Tensor::from(std::vector<float>{0.f, 0.1f}, Shape{2}));
+    const Var a(Tensor::from(std::vector<float>{10.f, 0.f}, Shape{2})),
+        b(Tensor::from(std::vector<float>{0.f, 0.1f}, Shape{2}));
     w->backward({ops::sum_all(ops::square(theta * a)) + 0.1f, ops::sum_all(ops::square(theta * b)) + 0.1f}, {theta});
     adam.step();
     const auto ws = w->weights();
@@ -104,11 +107,13 @@ BOOST_AUTO_TEST_CASE(trained_weights_stay_positive_and_sum_to_t) {
 
 BOOST_AUTO_TEST_CASE(bad_configs_and_calls_throw) {
   core::Rng rng(4);
-  expect_error<config::ConfigError>([&] { make_weighting("{type: gradnorm, alpha: -1}", weighting_context({"a"}, rng)); }, {"alpha"});
+  expect_error<config::ConfigError>(
+      [&] { make_weighting("{type: gradnorm, alpha: -1}", weighting_context({"a"}, rng)); }, {"alpha"});
   auto w = make_weighting("{type: gradnorm}", weighting_context({"a", "b"}, rng));
   Var theta(Tensor::from(std::vector<float>{1.f, 1.f}, Shape{2}), true);
   expect_error<Error>([&] { w->backward(linear_losses(theta), {}); }, {"weighting/gradnorm", "shared"});
-  expect_error<ShapeError>([&] { w->backward({linear_losses(theta)[0]}, {theta}); }, {"weighting/gradnorm", "1 task losses for 2 tasks"});
+  expect_error<ShapeError>([&] { w->backward({linear_losses(theta)[0]}, {theta}); },
+                           {"weighting/gradnorm", "1 task losses for 2 tasks"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

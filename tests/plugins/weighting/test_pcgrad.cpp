@@ -13,7 +13,9 @@ using core::Tensor;
 
 namespace {
 
-Var dot_loss(const Var& theta, std::vector<float> a) { return ops::sum_all(theta * Var(Tensor::from(a, theta.shape()))); }
+Var dot_loss(const Var& theta, std::vector<float> a) {
+  return ops::sum_all(theta * Var(Tensor::from(a, theta.shape())));
+}
 
 using Vec = std::array<double, 2>;
 double dot(const Vec& a, const Vec& b) { return a[0] * b[0] + a[1] * b[1]; }
@@ -38,7 +40,7 @@ BOOST_AUTO_TEST_CASE(two_conflicting_gradients_by_hand) {
   auto w = make_weighting("{type: pcgrad}", weighting_context({"a", "b"}, rng));
   Var theta(Tensor::from(std::vector<float>{0.3f, -0.2f}, Shape{2}), true);
   Var phi(Tensor::from(std::vector<float>{1.5f}, Shape{1}), true);  // task a's own parameter
-  ops::sum_all(theta).backward();  // a gradient already there: pcgrad adds to it
+  ops::sum_all(theta).backward();                                   // a gradient already there: pcgrad adds to it
   // g_a = (1, 0), g_b = (-1, 1): g_a · g_b = -1 < 0.
   //   g_a' = g_a - (-1 / 2) g_b = (0.5, 0.5);   g_b' = g_b - (-1 / 1) g_a = (0, 1).
   w->backward({dot_loss(theta, {1.f, 0.f}) + ops::sum_all(ops::square(phi)), dot_loss(theta, {-1.f, 1.f})}, {theta});
@@ -86,7 +88,9 @@ BOOST_AUTO_TEST_CASE(three_tasks_match_one_of_the_orders) {
       match = match || (std::abs(sum[0] - got[0]) < 1e-5 && std::abs(sum[1] - got[1]) < 1e-5);
     }
     hits += match;
-    if (std::none_of(seen.begin(), seen.end(), [&](const auto& s) { return std::abs(s.first - got[0]) < 1e-6 && std::abs(s.second - got[1]) < 1e-6; }))
+    if (std::none_of(seen.begin(), seen.end(), [&](const auto& s) {
+          return std::abs(s.first - got[0]) < 1e-6 && std::abs(s.second - got[1]) < 1e-6;
+        }))
       seen.emplace_back(got[0], got[1]);
   }
   BOOST_TEST(hits == 8);
@@ -108,7 +112,8 @@ BOOST_AUTO_TEST_CASE(bad_contexts_and_losses_throw) {
   ctx.rng = nullptr;
   expect_error<Error>([&] { make_weighting("{type: pcgrad}", ctx); }, {"weighting/pcgrad", "Rng"});
   auto w = make_weighting("{type: pcgrad}", weighting_context({"a", "b"}, rng));
-  expect_error<ShapeError>([&] { w->backward({Var(Tensor::scalar(1.f))}, {}); }, {"weighting/pcgrad", "1 task losses for 2 tasks"});
+  expect_error<ShapeError>([&] { w->backward({Var(Tensor::scalar(1.f))}, {}); },
+                           {"weighting/pcgrad", "1 task losses for 2 tasks"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -78,7 +78,8 @@ BOOST_AUTO_TEST_CASE(every_structure_with_every_weighting_lowers_both_losses) {
       "{type: cross_stitch, hidden: [16, 16]}",
       "{type: task_attention, hidden: [16]}",
   };
-  const std::vector<std::string> weightings{"{type: fixed}", "{type: uncertainty}", "{type: dwa}", "{type: gradnorm}", "{type: pcgrad}"};
+  const std::vector<std::string> weightings{"{type: fixed}", "{type: uncertainty}", "{type: dwa}", "{type: gradnorm}",
+                                            "{type: pcgrad}"};
   BOOST_TEST(registry::Registry<model::MultiTask>::get().names().size() == structures.size());
   BOOST_TEST(registry::Registry<model::Weighting>::get().names().size() == weightings.size());
   const Problem p = make_problem();

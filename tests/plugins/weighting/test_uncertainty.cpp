@@ -40,8 +40,9 @@ BOOST_AUTO_TEST_CASE(starts_at_init_log_var) {
 
 BOOST_AUTO_TEST_CASE(bad_configs_throw) {
   core::Rng rng(3);
-  expect_error<config::ConfigError>([&] { make_weighting("{type: uncertainty, init_log_var: 20}", weighting_context({"a"}, rng)); },
-                                    {"init_log_var"});
+  expect_error<config::ConfigError>(
+      [&] { make_weighting("{type: uncertainty, init_log_var: 20}", weighting_context({"a"}, rng)); },
+      {"init_log_var"});
   auto w = make_weighting("{type: uncertainty}", weighting_context({"a"}, rng));
   expect_error<ShapeError>([&] { w->combine({}); }, {"weighting/uncertainty", "0 task losses for 1 tasks"});
 }
