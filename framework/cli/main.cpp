@@ -213,8 +213,7 @@ int run_main(int argc, char** argv) {
   try {
     if (validate->parsed()) {
       const auto r = load(validate_args);
-      std::size_t trials = 1;
-      if (r.raw.find("sweep")) trials = experiment::expand_sweep(r.raw, {}).size();
+      const std::size_t trials = r.trials.size();
       if (!spec_only) {
         const bool tty = isatty(STDERR_FILENO) != 0;
         const auto failures = experiment::rehearse(r, [&](std::size_t i, std::size_t n) {
@@ -242,10 +241,8 @@ int run_main(int argc, char** argv) {
     }
     if (sweep->parsed() && dry_run) {
       const auto r = load(sweep_args);
-      const auto trials =
-          experiment::expand_sweep(r.raw, [](const config::Value& t) { return experiment::resolve(t).resolved; });
-      fmt::print("{} trial{} of {}\n", trials.size(), trials.size() == 1 ? "" : "s", sweep_args.spec);
-      for (const auto& t : trials) fmt::print("{:4d}  {}  {}\n", t.index, t.id, t.label());
+      fmt::print("{} trial{} of {}\n", r.trials.size(), r.trials.size() == 1 ? "" : "s", sweep_args.spec);
+      for (const auto& rt : r.trials) fmt::print("{:4d}  {}  {}\n", rt.trial.index, rt.trial.id, rt.trial.label());
       return kOk;
     }
     if (sweep->parsed() || run->parsed()) {

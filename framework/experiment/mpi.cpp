@@ -33,7 +33,7 @@ enum Tag : int { kRequest = 1, kReply = 2, kState = 3, kBye = 4, kQuit = 5 };
 class Coordinator : public TrialSource {
  public:
   Coordinator(std::vector<std::size_t> todo,
-              std::function<void(const std::string&, const std::string&, const std::string&)> on_state)
+              std::function<void(const std::string&, store::TrialState, const std::string&)> on_state)
       : todo_(std::move(todo)), on_state_(std::move(on_state)) {
     service_ = std::thread([this] { serve(); });
   }
@@ -48,7 +48,7 @@ class Coordinator : public TrialSource {
     if (cursor_ >= todo_.size()) return std::nullopt;
     return todo_[cursor_++];
   }
-  void report(const std::string& id, const std::string& state, const std::string& message) override {
+  void report(const std::string& id, store::TrialState state, const std::string& message) override {
     std::lock_guard lock(state_mu_);
     on_state_(id, state, message);
   }
@@ -81,7 +81,10 @@ class Coordinator : public TrialSource {
         MPI_Send(&reply, 1, MPI_INT64_T, st.MPI_SOURCE, kReply, MPI_COMM_WORLD);
       } else if (st.MPI_TAG == kState) {
         const auto a = payload.find('\t'), b = payload.find('\t', a + 1);
-        report(payload.substr(0, a), payload.substr(a + 1, b - a - 1), payload.substr(b + 1));
+        // The state crosses the wire by name; an unknown name (never sent) counts as running.
+        report(payload.substr(0, a),
+               store::parse_state(payload.substr(a + 1, b - a - 1)).value_or(store::TrialState::running),
+               payload.substr(b + 1));
       } else if (st.MPI_TAG == kBye) {
         {
           std::lock_guard lock(mu_);
@@ -93,7 +96,7 @@ class Coordinator : public TrialSource {
   }
 
   std::vector<std::size_t> todo_;
-  std::function<void(const std::string&, const std::string&, const std::string&)> on_state_;
+  std::function<void(const std::string&, store::TrialState, const std::string&)> on_state_;
   std::mutex mu_, state_mu_;
   std::condition_variable bye_cv_;
   std::size_t cursor_ = 0;
@@ -112,9 +115,9 @@ class Client : public TrialSource {
     if (reply < 0) return std::nullopt;
     return static_cast<std::size_t>(reply);
   }
-  void report(const std::string& id, const std::string& state, const std::string& message) override {
+  void report(const std::string& id, store::TrialState state, const std::string& message) override {
     std::lock_guard lock(mu_);
-    const std::string payload = id + "\t" + state + "\t" + message;
+    const std::string payload = id + "\t" + std::string(store::name_of(state)) + "\t" + message;
     MPI_Send(payload.data(), static_cast<int>(payload.size()), MPI_CHAR, 0, kState, MPI_COMM_WORLD);
   }
   void finish() override {
@@ -155,7 +158,7 @@ int size() { return g_size; }
 
 std::unique_ptr<TrialSource> coordinator(
     std::vector<std::size_t> todo,
-    std::function<void(const std::string&, const std::string&, const std::string&)> on_state) {
+    std::function<void(const std::string&, store::TrialState, const std::string&)> on_state) {
   return std::make_unique<Coordinator>(std::move(todo), std::move(on_state));
 }
 
@@ -170,7 +173,7 @@ bool active() { return false; }
 int rank() { return 0; }
 int size() { return 1; }
 std::unique_ptr<TrialSource> coordinator(
-    std::vector<std::size_t>, std::function<void(const std::string&, const std::string&, const std::string&)>) {
+    std::vector<std::size_t>, std::function<void(const std::string&, store::TrialState, const std::string&)>) {
   throw Error("MPI: attnlab was built without MPI (install libopenmpi-dev and rebuild)");
 }
 std::unique_ptr<TrialSource> client() {

@@ -35,7 +35,7 @@ int size();
 /// every rank has said it is done.
 std::unique_ptr<TrialSource> coordinator(
     std::vector<std::size_t> todo,
-    std::function<void(const std::string&, const std::string&, const std::string&)> on_state);
+    std::function<void(const std::string&, store::TrialState, const std::string&)> on_state);
 /// Ranks > 0: asks rank 0 for trials and reports to it.
 std::unique_ptr<TrialSource> client();
 

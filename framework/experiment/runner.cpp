@@ -116,7 +116,7 @@ class Display {
 /// or (under MPI) rank 0, which owns both. Thread-safe.
 class LocalSource : public TrialSource {
  public:
-  using OnState = std::function<void(const std::string&, const std::string&, const std::string&)>;
+  using OnState = std::function<void(const std::string&, store::TrialState, const std::string&)>;
   LocalSource(std::vector<std::size_t> todo, OnState on_state)
       : todo_(std::move(todo)), on_state_(std::move(on_state)) {}
   std::optional<std::size_t> next() override {
@@ -124,7 +124,7 @@ class LocalSource : public TrialSource {
     if (n >= todo_.size()) return std::nullopt;
     return todo_[n];
   }
-  void report(const std::string& id, const std::string& state, const std::string& message) override {
+  void report(const std::string& id, store::TrialState state, const std::string& message) override {
     std::lock_guard lock(mu_);
     on_state_(id, state, message);
   }
@@ -191,15 +191,24 @@ std::pair<int, int> choose_parallelism(int jobs, int threads, int cores, std::si
 
 SweepResult run_sweep(const SweepOptions& o) {
   const ResolvedSpec base = load_experiment(o.spec, o.overrides);
+  // The trials as loading resolved them (once); `attnlab run` takes the spec without its sweep.
   std::vector<Trial> trials;
-  if (o.single || !base.raw.find("sweep")) {
+  std::vector<const ResolvedSpec*> resolved;
+  ResolvedSpec single_spec;
+  if (o.single && base.raw.find("sweep")) {
     Trial t;
     t.spec = base.raw;
     t.spec.erase("sweep");
     t.id = base.hash.substr(0, 12);
     trials.push_back(std::move(t));
+    single_spec = base;
+    single_spec.trials.clear();
+    resolved.push_back(&single_spec);
   } else {
-    trials = expand_sweep(base.raw, [](const config::Value& t) { return resolve(t).resolved; });
+    for (const auto& rt : base.trials) {
+      trials.push_back(rt.trial);
+      resolved.push_back(&rt.spec);
+    }
   }
   if (o.shards < 1 || o.shard < 0 || o.shard >= o.shards)
     throw Error(fmt::format("--shard {}/{}: need 0 <= i < N", o.shard, o.shards));
@@ -285,9 +294,9 @@ SweepResult run_sweep(const SweepOptions& o) {
       fmt::print(stderr, "warning: could not update {}: {}\n", (dir / "index.h5").string(), e.what());
     }
   };
-  auto on_state = [&](const std::string& id, const std::string& state, const std::string& message) {
-    ledger->append(id, store::parse_state(state).value_or(store::TrialState::running), message);
-    if (state == "done" || state == "failed") update_index();
+  auto on_state = [&](const std::string& id, store::TrialState state, const std::string& message) {
+    ledger->append(id, state, message);
+    if (state == store::TrialState::done || state == store::TrialState::failed) update_index();
   };
   std::unique_ptr<TrialSource> source;
   if (!distributed)
@@ -313,8 +322,7 @@ SweepResult run_sweep(const SweepOptions& o) {
         const Trial& t = trials[*next];
         TrialPlan plan;
         plan.id = t.id;
-        plan.spec = resolve(t.spec);
-        plan.spec.base_dir = base.base_dir;
+        plan.spec = *resolved[*next];
         plan.out_dir = dir.string();
         plan.threads = threads;
         plan.alone = jobs == 1;
@@ -322,7 +330,7 @@ SweepResult run_sweep(const SweepOptions& o) {
         if (distributed) plan.env["mpi_rank"] = std::to_string(mpi::rank());
         plan.progress = [&](const TrialProgress& p) { display.update(p); };
         plan.stop = &stop;
-        source->report(t.id, "running", t.label());
+        source->report(t.id, store::TrialState::running, t.label());
         TrialOutcome out;
         tbb::task_arena trial_arena(threads);
         trial_arena.execute([&] { out = run_trial(plan); });
@@ -333,16 +341,16 @@ SweepResult run_sweep(const SweepOptions& o) {
         switch (out.status) {
           case TrialOutcome::Status::kDone:
             row.status = "done";
-            source->report(t.id, "done", "");
+            source->report(t.id, store::TrialState::done, "");
             break;
           case TrialOutcome::Status::kFailed:
             row.status = "failed";
-            source->report(t.id, "failed", out.message);
+            source->report(t.id, store::TrialState::failed, out.message);
             if (o.fail_fast) stop.store(true);
             break;
           case TrialOutcome::Status::kStopped:
             row.status = "stopped";
-            source->report(t.id, "running", "interrupted; resumes from its checkpoint");
+            source->report(t.id, store::TrialState::running, "interrupted; resumes from its checkpoint");
             break;
         }
         display.finished(t.id, t.label(), out);
@@ -411,19 +419,19 @@ std::string format_table(const SweepResult& r) {
 
 std::vector<RehearsalFailure> rehearse(const ResolvedSpec& spec,
                                        const std::function<void(std::size_t, std::size_t)>& on_trial) {
-  const std::vector<Trial> trials = expand_sweep(spec.raw, [](const config::Value& t) { return resolve(t).resolved; });
+  const std::vector<ResolvedTrial>& trials = spec.trials;
   std::error_code ec;
   const fs::path dir = fs::temp_directory_path() / fmt::format("attnlab-rehearsal-{}-{}", ::getpid(), spec.hash);
   fs::create_directories(dir);
   std::vector<RehearsalFailure> failures;
   std::set<std::string> seen;
-  for (const Trial& t : trials) {
+  for (const ResolvedTrial& rt : trials) {
+    const Trial& t = rt.trial;
     if (on_trial) on_trial(t.index, trials.size());
     if (!seen.insert(t.id).second) continue;  // an equal config was rehearsed already
     TrialPlan plan;
     plan.id = t.id;
-    plan.spec = resolve(t.spec);
-    plan.spec.base_dir = spec.base_dir;
+    plan.spec = rt.spec;
     plan.out_dir = dir.string();
     plan.threads = 1;
     plan.rehearsal = true;

@@ -4,6 +4,7 @@
 #include "framework/registry/loader.h"
 
 #include <filesystem>
+#include <map>
 
 namespace attnlab::experiment {
 
@@ -54,9 +55,30 @@ ResolvedSpec load_experiment(const std::string& path, const std::vector<std::str
   config::Value base_tree = tree;
   base_tree.erase("sweep");
   ResolvedSpec r = resolve(base_tree);
-  if (tree.find("sweep")) expand_sweep(tree, [](const config::Value& t) { return resolve(t).resolved; });
-  r.raw = std::move(tree);
   r.base_dir = std::filesystem::absolute(path).parent_path().lexically_normal().string();
+  if (tree.find("sweep")) {
+    // Each trial is resolved here, once (expansion validates it by resolving it); equal configs
+    // share an id, so the id finds its resolved spec.
+    std::map<std::string, ResolvedSpec> by_id;
+    std::vector<Trial> trials = expand_sweep(tree, [&](const config::Value& t) {
+      ResolvedSpec one = resolve(t);
+      one.base_dir = r.base_dir;
+      config::Value resolved = one.resolved;
+      by_id.emplace(one.hash.substr(0, 12), std::move(one));
+      return resolved;
+    });
+    for (auto& t : trials) {
+      ResolvedSpec spec = by_id.at(t.id);
+      r.trials.push_back({std::move(t), std::move(spec)});
+    }
+  } else {
+    Trial t;
+    t.spec = base_tree;
+    t.id = r.hash.substr(0, 12);
+    ResolvedSpec spec = r;
+    r.trials.push_back({std::move(t), std::move(spec)});
+  }
+  r.raw = std::move(tree);
   return r;
 }
 

@@ -20,6 +20,7 @@
 #include "framework/config/binder.h"
 #include "framework/data/dataset.h"
 #include "framework/eval/metrics.h"
+#include "framework/experiment/sweep.h"
 #include "framework/model/families.h"
 #include "framework/model/objective.h"
 #include "framework/model/section.h"
@@ -174,6 +175,8 @@ struct ExperimentSpec {
   }
 };
 
+struct ResolvedTrial;
+
 /// A spec after includes, overrides and (for one trial) the sweep: the raw tree, the typed spec
 /// and the fully resolved config (every default filled in) with its hash.
 struct ResolvedSpec {
@@ -182,6 +185,15 @@ struct ResolvedSpec {
   ExperimentSpec spec;
   config::Value resolved;
   std::string hash;
+  /// load_experiment: every trial of the spec's sweep (the spec itself without one), each resolved
+  /// once, in expansion order. The runner, validate, the dry run and MPI ranks take them from here.
+  std::vector<ResolvedTrial> trials{};
+};
+
+/// One trial of a sweep and its resolved spec (base_dir: the sweep spec's).
+struct ResolvedTrial {
+  Trial trial;
+  ResolvedSpec spec;
 };
 
 /// Loads `path` with includes, applies overrides, loads the `plugins:` libraries, and validates the

@@ -132,6 +132,20 @@ BOOST_AUTO_TEST_CASE(ablation_sweep_expands_to_its_grid_with_stable_ids) {
   std::set<std::string> ids;
   for (const auto& t : t1) ids.insert(t.id);
   BOOST_TEST(ids.size() == 12u);
+  // Loading resolved every trial once: the runner, validate and the dry run take them from there.
+  BOOST_REQUIRE(r.trials.size() == t1.size());
+  for (std::size_t i = 0; i < t1.size(); ++i) {
+    BOOST_TEST(r.trials[i].trial.id == t1[i].id);
+    BOOST_TEST(r.trials[i].trial.label() == t1[i].label());
+    BOOST_TEST(r.trials[i].spec.hash.substr(0, 12) == t1[i].id);
+    BOOST_TEST(r.trials[i].spec.base_dir == r.base_dir);
+    BOOST_TEST(r.trials[i].spec.hash == experiment::resolve(t1[i].spec).hash);
+  }
+  // A spec without a sweep is its own single trial.
+  const auto one = experiment::load_experiment(std::string(ATTNLAB_PROJECT_DIR) + "/experiments/presets/seed.yaml", {});
+  BOOST_REQUIRE(one.trials.size() == 1u);
+  BOOST_TEST(one.trials[0].spec.hash == one.hash);
+  BOOST_TEST(one.trials[0].trial.id == one.hash.substr(0, 12));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -299,9 +299,9 @@ sweep:
     model.side_features: [true, false]
     model.query: [none, user]
 )";
-  ResolvedSpec spec = resolve(config::parse(text, (d.path / "rehearsed.yaml").string()));
-  spec.raw = config::parse(text, (d.path / "rehearsed.yaml").string());
-  spec.base_dir = d.path.string();
+  std::ofstream(d.path / "rehearsed.yaml") << text;
+  const ResolvedSpec spec = load_experiment((d.path / "rehearsed.yaml").string(), {});
+  BOOST_TEST(spec.trials.size() == 4u);  // loading resolved every trial once
   std::vector<std::size_t> visited;
   const auto failures = rehearse(spec, [&](std::size_t i, std::size_t n) {
     BOOST_TEST(n == 4u);
