@@ -1,5 +1,6 @@
 #include "framework/data/pipeline.h"
 
+#include "framework/registry/plugin_spec.h"
 #include "framework/registry/registry.h"
 
 #include <fmt/format.h>

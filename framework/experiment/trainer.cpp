@@ -8,6 +8,7 @@
 #include "framework/model/model.h"
 #include "framework/onednn/onednn.h"
 #include "framework/optim/clip.h"
+#include "framework/registry/plugin_spec.h"
 #include "framework/registry/registry.h"
 #include "framework/store/checkpoint.h"
 #include "framework/store/trial.h"

@@ -2,6 +2,7 @@
 
 #include "framework/nn/init.h"
 #include "framework/ops/ops.h"
+#include "framework/registry/plugin_spec.h"
 #include "framework/registry/registry.h"
 
 #include <cmath>

@@ -1,10 +1,5 @@
 #include "framework/registry/loader.h"
 
-#include "framework/data/dataset.h"
-#include "framework/model/families.h"
-#include "framework/model/objective.h"
-#include "framework/optim/optimizer.h"
-#include "framework/optim/schedule.h"
 #include "framework/registry/registry.h"
 
 #include <fmt/format.h>
@@ -16,16 +11,6 @@
 #include <mutex>
 
 namespace attnlab::registry {
-
-const std::vector<FamilyInfo>& families() {
-  static const std::vector<FamilyInfo> all = {
-      family_info<model::Extractor>(),  family_info<model::Attention>(), family_info<model::Pooling>(),
-      family_info<model::MultiTask>(),  family_info<model::Head>(),      family_info<model::Weighting>(),
-      family_info<data::Dataset>(),     family_info<data::Preprocess>(), family_info<optim::Optimizer>(),
-      family_info<optim::LrSchedule>(), family_info<model::Objective>(),
-  };
-  return all;
-}
 
 const FamilyInfo* find_family(std::string_view name) {
   for (const auto& f : families())

@@ -194,8 +194,8 @@ FamilyInfo family_info() {
 }
 
 /// Every plugin family, in help order (extractor, attention, pooling, multitask, head, weighting,
-/// then the data and training families as they gain base classes). Defined in loader.cpp; adding a
-/// family is one `family_info<Base>()` line there.
+/// then the data and training families). Defined in experiment/families.cpp, above the layers that
+/// define the families' base classes; adding a family is one `family_info<Base>()` line there.
 const std::vector<FamilyInfo>& families();
 /// The family of this name, or nullptr.
 const FamilyInfo* find_family(std::string_view name);
@@ -273,6 +273,3 @@ struct Registrar {
 #define ATTNLAB_REGISTER_PLUGIN(Base, name, Class, Config, summary)                                                  \
   [[maybe_unused]] static const ::attnlab::registry::detail::Registrar<Base, Class, Config> ATTNLAB_REGISTRY_CONCAT( \
       attnlab_registrar_, __LINE__)(#name, summary, __FILE__)
-
-// A plugin's Config may hold nested plugins (PluginSpec fields); one include gives both.
-#include "framework/registry/plugin_spec.h"

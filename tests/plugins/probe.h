@@ -12,6 +12,7 @@
 #include "framework/core/rng.h"
 #include "framework/core/tensor.h"
 #include "framework/model/families.h"
+#include "framework/registry/plugin_spec.h"
 #include "framework/registry/registry.h"
 
 #include <boost/test/unit_test.hpp>

@@ -12,6 +12,7 @@
 #include "framework/experiment/trainer.h"
 #include "framework/model/model.h"
 #include "framework/optim/adam.h"
+#include "framework/registry/plugin_spec.h"
 #include "framework/registry/registry.h"
 
 #include <algorithm>

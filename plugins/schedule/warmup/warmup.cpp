@@ -1,5 +1,6 @@
 // schedule/warmup: linear warm-up from start_factor * lr to lr, then another schedule (torch LinearLR + SequentialLR).
 #include "framework/optim/schedule.h"
+#include "framework/registry/plugin_spec.h"
 #include "framework/registry/registry.h"
 
 namespace attnlab::plugins {

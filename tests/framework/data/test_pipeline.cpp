@@ -3,6 +3,7 @@
 #include "framework/config/value.h"
 #include "framework/data/pipeline.h"
 #include "framework/data/text_file.h"
+#include "framework/registry/plugin_spec.h"
 #include "framework/registry/registry.h"
 #include "tests/support/expect.h"
 

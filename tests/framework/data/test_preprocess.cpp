@@ -2,6 +2,7 @@
 // with the expected values computed by hand in the comments.
 #include "framework/config/value.h"
 #include "framework/data/dataset.h"
+#include "framework/registry/plugin_spec.h"
 #include "framework/registry/registry.h"
 #include "tests/support/expect.h"
 

@@ -7,6 +7,7 @@
 #include "framework/data/sequences.h"
 #include "framework/model/model.h"
 #include "framework/ops/ops.h"
+#include "framework/registry/plugin_spec.h"
 #include "framework/registry/registry.h"
 #include "tests/support/expect.h"
 
