@@ -6,8 +6,10 @@
 // loader converts them once into this tree: maps keep their keys in file order, every node and
 // every key carries a Mark, and scalars keep their text (typing happens when a config binds them).
 //
-// This is the only header of framework/config that the rest of the engine needs to see; only
-// framework/config/*.cpp include yaml-cpp.
+// This is the only header of framework/config that the rest of the engine needs to see. Its
+// implementation is split by job: value.cpp (the tree), yaml_read.cpp (YAML in; the only file that
+// includes yaml-cpp), includes.cpp (include: and merge), canonical.cpp (YAML out, canonical form,
+// hash), overrides.cpp (overrides and the key grammar); core/suggest.h has the "did you mean".
 #pragma once
 
 #include "framework/core/error.h"

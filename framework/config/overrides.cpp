@@ -1,0 +1,319 @@
+// Command-line overrides (Hydra grammar) and the key grammar they share with sweeps.
+#include "framework/config/detail.h"
+#include "framework/config/value.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+namespace attnlab::config {
+
+// ---- overrides ----------------------------------------------------------------------------------------
+
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+const std::shared_ptr<const std::string>& command_line_file() {
+  static const auto f = std::make_shared<const std::string>("<command line>");
+  return f;
+}
+
+bool is_key_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '/' || c == '@';
+}
+
+void shift_marks(Value& v, int line, int col_offset) {
+  auto shift = [&](Mark& m) {
+    if (m.line == 1) m.col += col_offset;
+    m.file = command_line_file();
+    m.line = line;
+  };
+  Mark m = v.mark();
+  shift(m);
+  v.set_mark(std::move(m));
+  for (auto& item : v.items()) shift_marks(item, line, col_offset);
+  for (auto& e : v.entries()) {
+    shift(e.key_mark);
+    shift_marks(e.value, line, col_offset);
+  }
+}
+
+std::size_t prefix_length(Override::Op op) {
+  switch (op) {
+    case Override::Op::set:
+      return 0;
+    case Override::Op::set_or_add:
+      return 2;
+    case Override::Op::add:
+    case Override::Op::remove:
+      return 1;
+  }
+  return 0;
+}
+
+std::string dotted(const std::vector<std::string>& path, std::size_t n) {
+  std::string s;
+  for (std::size_t i = 0; i < n && i < path.size(); ++i) s = join_path(s, path[i]);
+  return s;
+}
+
+}  // namespace
+
+KeyPath parse_key(std::string_view key) {
+  KeyPath r;
+  const auto fail = [&](std::size_t pos, std::string msg) {
+    r.path.clear();
+    r.error_pos = pos;
+    r.error = std::move(msg);
+    return r;
+  };
+  if (key.empty()) return fail(0, "missing key");
+  std::size_t j = 0;
+  while (true) {
+    const std::size_t s = j;
+    while (j < key.size() && is_key_char(key[j])) ++j;
+    if (j == s) {
+      if (j == key.size() || key[j] == '.') return fail(j, "empty key segment");
+      if (key[j] == '[' && r.path.empty()) return fail(j, "a key must start with a name, not a list index");
+      return fail(j, fmt::format("unexpected character '{}' in key", key[j]));
+    }
+    r.path.emplace_back(key.substr(s, j - s));
+    while (j < key.size() && key[j] == '[') {
+      std::size_t k = j + 1;
+      while (k < key.size() && is_digit(key[k])) ++k;
+      if (k == j + 1 || k >= key.size() || key[k] != ']') return fail(j, "bad list index (expected [n] with n >= 0)");
+      if (k - j - 1 > 9) return fail(j + 1, "list index too large");
+      r.path.emplace_back(key.substr(j, k - j + 1));
+      j = k + 1;
+    }
+    if (j == key.size()) return r;
+    if (key[j] != '.') return fail(j, fmt::format("unexpected character '{}' in key", key[j]));
+    ++j;
+  }
+}
+
+Override parse_override(const std::string& text, int arg_index) {
+  const auto fail = [&](std::size_t pos, const std::string& msg) {
+    throw ConfigError({Problem{Mark{command_line_file(), arg_index, static_cast<int>(pos) + 1}, "",
+                               fmt::format("override '{}': {}", text, msg)}});
+  };
+  Override ov;
+  ov.text = text;
+  ov.mark = Mark{command_line_file(), arg_index, 1};
+  if (text.starts_with("++"))
+    ov.op = Override::Op::set_or_add;
+  else if (text.starts_with("+"))
+    ov.op = Override::Op::add;
+  else if (text.starts_with("~"))
+    ov.op = Override::Op::remove;
+  const std::size_t start = prefix_length(ov.op);
+  const std::size_t eq = text.find('=', start);
+  const std::size_t end = eq == std::string::npos ? text.size() : eq;
+  if (end == start) fail(start, text.empty() ? "empty override" : "missing key (expected key=value)");
+
+  if (auto key = parse_key(std::string_view(text).substr(start, end - start)); key.ok())
+    ov.path = std::move(key.path);
+  else
+    fail(start + key.error_pos, key.error);
+
+  if (eq == std::string::npos) {
+    if (ov.op != Override::Op::remove)
+      fail(text.size(), fmt::format("expected '=' and a value (to remove the key: ~{})", text.substr(start)));
+    return ov;
+  }
+  std::size_t vs = eq + 1;
+  std::size_t ve = text.size();
+  while (vs < ve && (text[vs] == ' ' || text[vs] == '\t')) ++vs;
+  while (ve > vs && (text[ve - 1] == ' ' || text[ve - 1] == '\t')) --ve;
+  const std::string vtext = text.substr(vs, ve - vs);
+  const int col_offset = static_cast<int>(vs);
+  if (vtext.empty()) {
+    ov.value = Value::scalar("", Mark{command_line_file(), arg_index, col_offset + 1}, true);
+    return ov;
+  }
+  Value v;
+  bool empty = false;
+  try {
+    v = parse_impl(vtext, "<command line>", empty);
+  } catch (const ConfigError& e) {
+    const Problem& p = e.problems().front();
+    fail(vs + static_cast<std::size_t>(std::max(p.mark.col, 1)) - 1, p.message);
+  }
+  if (empty) fail(vs, "the value is only a comment; quote it to pass a string");
+  if ((v.is_map() || v.is_sequence()) && vtext[0] != '[' && vtext[0] != '{')
+    fail(vs, "a list or map value must use flow syntax ([...] or {...}); quote the value to pass a string");
+  shift_marks(v, arg_index, col_offset);
+  ov.value = std::move(v);
+  return ov;
+}
+
+void apply_overrides(Value& root, const std::vector<Override>& overrides) {
+  Problems problems;
+  for (const Override& ov : overrides) {
+    const std::string key = dotted(ov.path, ov.path.size());
+    const std::size_t plen = prefix_length(ov.op);
+    const bool cols_known = ov.text.size() >= plen + key.size() && ov.text.compare(plen, key.size(), key) == 0;
+    // Where segment i starts on the command line.
+    const auto mark_at = [&](std::size_t i) {
+      Mark m = ov.mark;
+      if (!m.file) m.file = command_line_file();
+      if (!cols_known || m.col == 0) return m;
+      m.col += static_cast<int>(plen + dotted(ov.path, i).size() + (i > 0 && ov.path[i][0] != '[' ? 1 : 0));
+      return m;
+    };
+    const auto problem = [&](std::size_t i, const std::string& msg) {
+      problems.add(mark_at(i), "", fmt::format("override '{}': {}", ov.text, msg));
+    };
+    if (ov.path.empty()) {
+      problem(0, "empty key");
+      continue;
+    }
+    if (ov.op != Override::Op::remove && !ov.value) {
+      problem(0, "no value");
+      continue;
+    }
+    const bool create = ov.op == Override::Op::add || ov.op == Override::Op::set_or_add;
+    const std::string hint_tail =
+        ov.op == Override::Op::remove ? "nothing to remove" : fmt::format("use +{}=... to add it", key);
+    const auto missing = [&](std::size_t i, const Value& parent) {
+      const std::string here = dotted(ov.path, i + 1);
+      std::string msg = fmt::format("key '{}' not in the spec", here);
+      if (parent.is_map()) {
+        if (auto near = nearest(ov.path[i], parent.keys()))
+          msg += fmt::format(" (did you mean '{}'?)", join_path(dotted(ov.path, i), *near));
+      }
+      problem(i, fmt::format("{}; {}", msg, hint_tail));
+    };
+    const auto wrong_kind = [&](std::size_t i, const Value& at) {
+      const std::string here = dotted(ov.path, i);
+      if (ov.path[i][0] == '[') {
+        problem(i, fmt::format("'{}' is a {}, not a list; cannot index it with {}", here, at.kind_name(), ov.path[i]));
+      } else if (at.is_sequence()) {
+        problem(i, fmt::format("'{}' is a list; index it like {}[0]", here, here));
+      } else {
+        problem(i, fmt::format("'{}' is a scalar ('{}'); it has no key '{}'", here, at.text(), ov.path[i]));
+      }
+    };
+    const auto index_of = [&](const std::string& seg) { return std::stoull(seg.substr(1, seg.size() - 2)); };
+
+    // An add may create parent maps before it fails: work on a copy then.
+    const auto apply_one = [&](Value& target) {
+      Value* cur = &target;
+      bool ok = true;
+      const std::size_t last = ov.path.size() - 1;
+      for (std::size_t i = 0; i < last && ok; ++i) {
+        const std::string& seg = ov.path[i];
+        if (seg[0] == '[') {
+          if (!cur->is_sequence()) {
+            wrong_kind(i, *cur);
+            ok = false;
+          } else if (const auto idx = index_of(seg); idx >= cur->items().size()) {
+            problem(i, fmt::format("index {} out of range: '{}' has {} items", idx, dotted(ov.path, i),
+                                   cur->items().size()));
+            ok = false;
+          } else {
+            cur = &cur->items()[idx];
+          }
+          continue;
+        }
+        if (cur->is_null() && create) *cur = Value::map(mark_at(i));
+        if (!cur->is_map() && !cur->is_null()) {
+          wrong_kind(i, *cur);
+          ok = false;
+        } else if (Value* next = cur->is_map() ? cur->find(seg) : nullptr) {
+          cur = next;
+        } else if (create) {
+          cur->set(seg, Value::map(mark_at(i + 1)), mark_at(i));
+          cur = cur->find(seg);
+        } else {
+          missing(i, *cur);
+          ok = false;
+        }
+      }
+      if (!ok) return;
+
+      const std::string& seg = ov.path[last];
+      if (seg[0] == '[') {
+        if (!cur->is_sequence()) {
+          wrong_kind(last, *cur);
+          return;
+        }
+        auto& items = cur->items();
+        const auto idx = index_of(seg);
+        const std::string here = dotted(ov.path, last);
+        if (ov.op == Override::Op::add && idx == items.size()) {
+          items.push_back(*ov.value);
+        } else if (ov.op == Override::Op::add && idx < items.size()) {
+          problem(last, fmt::format("'{}' already exists; use {}=... or ++{}=... to set it", key, key, key));
+        } else if (idx >= items.size()) {
+          problem(
+              last,
+              fmt::format("index {} out of range: '{}' has {} items{}", idx, here, items.size(),
+                          ov.op == Override::Op::add ? fmt::format(" (+{}[{}]=... appends)", here, items.size()) : ""));
+        } else if (ov.op == Override::Op::remove) {
+          if (ov.value && canonical(items[idx]) != canonical(*ov.value)) {
+            problem(last, fmt::format("the value of '{}' is {}, not {}; nothing removed", key, canonical(items[idx]),
+                                      canonical(*ov.value)));
+          } else {
+            items.erase(items.begin() + static_cast<std::ptrdiff_t>(idx));
+          }
+        } else {
+          items[idx] = *ov.value;
+        }
+        return;
+      }
+      if (cur->is_null() && create) *cur = Value::map(mark_at(last));
+      if (!cur->is_map() && !cur->is_null()) {
+        wrong_kind(last, *cur);
+        return;
+      }
+      Value* existing = cur->is_map() ? cur->find(seg) : nullptr;
+      switch (ov.op) {
+        case Override::Op::set:
+          if (!existing)
+            missing(last, *cur);
+          else
+            *existing = *ov.value;
+          break;
+        case Override::Op::add:
+          if (existing) {
+            problem(last, fmt::format("key '{}' is already in the spec (value {}); use {}=... or ++{}=... to set it",
+                                      key, canonical(*existing), key, key));
+          } else {
+            cur->set(seg, *ov.value, mark_at(last));
+          }
+          break;
+        case Override::Op::set_or_add:
+          if (existing)
+            *existing = *ov.value;
+          else
+            cur->set(seg, *ov.value, mark_at(last));
+          break;
+        case Override::Op::remove:
+          if (!existing) {
+            missing(last, *cur);
+          } else if (ov.value && canonical(*existing) != canonical(*ov.value)) {
+            problem(last, fmt::format("the value of '{}' is {}, not {}; nothing removed", key, canonical(*existing),
+                                      canonical(*ov.value)));
+          } else {
+            cur->erase(seg);
+          }
+          break;
+      }
+    };
+    if (!create) {
+      apply_one(root);
+      continue;
+    }
+    Value work = root;
+    const std::size_t before = problems.size();
+    apply_one(work);
+    if (problems.size() == before) root = std::move(work);
+  }
+  problems.check();
+}
+
+}  // namespace attnlab::config

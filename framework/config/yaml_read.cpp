@@ -1,0 +1,141 @@
+// YAML in: text and files to Value trees with file:line:col marks (the only yaml-cpp reader).
+#include "framework/config/detail.h"
+#include "framework/config/value.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+namespace attnlab::config {
+
+namespace fs = std::filesystem;
+
+// ---- parsing ---------------------------------------------------------------------------------------
+
+namespace {
+
+// yaml-cpp would follow a recursive alias (`&a [*a]`) forever, and nested aliases can expand
+// exponentially; both limits are far beyond any real spec.
+constexpr int kMaxDepth = 256;
+constexpr std::size_t kMaxNodes = 1'000'000;
+
+struct Converter {
+  std::shared_ptr<const std::string> file;
+  Problems problems;
+  std::size_t nodes = 0;
+  bool aborted = false;
+
+  Mark mark_of(const YAML::Node& n) const {
+    const YAML::Mark m = n.Mark();
+    if (m.is_null()) return Mark{file, 0, 0};
+    return Mark{file, m.line + 1, m.column + 1};
+  }
+
+  std::string key_text(const YAML::Node& k, const std::string& path, int depth) {
+    if (k.IsScalar()) return k.Scalar();
+    if (k.IsNull()) return "null";
+    return canonical(convert(k, path, depth + 1));
+  }
+
+  Value convert(const YAML::Node& n, const std::string& path, int depth) {
+    const Mark mark = mark_of(n);
+    if (aborted) return Value::null(mark);
+    if (depth > kMaxDepth || ++nodes > kMaxNodes) {
+      problems.add(mark, path,
+                   depth > kMaxDepth ? fmt::format("nesting deeper than {} levels (a recursive alias?)", kMaxDepth)
+                                     : fmt::format("more than {} nodes (aliases expanding too far?)", kMaxNodes));
+      aborted = true;
+      return Value::null(mark);
+    }
+    switch (n.Type()) {
+      case YAML::NodeType::Scalar: {
+        const std::string& tag = n.Tag();
+        // Plain scalars have the non-specific tag "?"; quoted and block scalars have "!".
+        const bool quoted = tag == "!" || tag == "tag:yaml.org,2002:str";
+        return Value::scalar(n.Scalar(), mark, quoted);
+      }
+      case YAML::NodeType::Sequence: {
+        Value s = Value::sequence(mark);
+        std::size_t i = 0;
+        for (const auto& item : n) s.push_back(convert(item, fmt::format("{}[{}]", path, i++), depth + 1));
+        return s;
+      }
+      case YAML::NodeType::Map: {
+        Value m = Value::map(mark);
+        std::unordered_map<std::string, Mark> seen;
+        for (const auto& kv : n) {
+          const Mark key_mark = mark_of(kv.first);
+          std::string key = key_text(kv.first, path, depth);
+          const std::string child_path = join_path(path, key);
+          Value v = convert(kv.second, child_path, depth + 1);
+          // An empty value ("key:" at the end of a line) gets the position of the next token;
+          // the key is where the user looks.
+          if (v.is_null() && (v.mark().line != key_mark.line || v.mark().line == 0)) v.set_mark(key_mark);
+          auto [it, fresh] = seen.emplace(key, key_mark);
+          if (!fresh) {
+            problems.add(key_mark, child_path, fmt::format("duplicate key '{}' (first at {})", key, it->second.str()));
+            continue;
+          }
+          m.entries().push_back({std::move(key), key_mark, std::move(v)});
+        }
+        return m;
+      }
+      case YAML::NodeType::Null:
+      case YAML::NodeType::Undefined:
+        break;
+    }
+    return Value::null(mark);
+  }
+};
+
+}  // namespace
+
+Value parse_impl(std::string_view text, const std::string& source_name, bool& empty) {
+  auto file = std::make_shared<const std::string>(source_name);
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    Mark m{file, 0, 0};
+    if (!e.mark.is_null()) m = Mark{file, e.mark.line + 1, e.mark.column + 1};
+    throw ConfigError({Problem{m, "", e.msg}});
+  }
+  empty = docs.empty();
+  if (docs.empty()) return Value::map(Mark{file, 1, 1});
+  Converter c{file, {}, 0, false};
+  if (docs.size() > 1) {
+    Mark m = c.mark_of(docs[1]);
+    c.problems.add(m, "", fmt::format("expected one YAML document, found {} ('---' starts another)", docs.size()));
+  }
+  Value v = c.convert(docs[0], "", 0);
+  c.problems.check();
+  return v;
+}
+
+Value parse(std::string_view text, const std::string& source_name) {
+  bool empty = false;
+  return parse_impl(text, source_name, empty);
+}
+
+Value load_file(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec))
+    throw ConfigError(
+        {Problem{Mark{std::make_shared<const std::string>(path), 0, 0}, "", "cannot read: is a directory"}});
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw ConfigError({Problem{Mark{std::make_shared<const std::string>(path), 0, 0}, "",
+                               fmt::format("cannot read: {}", std::strerror(errno))}});
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), path);
+}
+
+}  // namespace attnlab::config
