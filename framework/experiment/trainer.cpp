@@ -587,13 +587,13 @@ class Trainer {
         outcome_.final[std::string(split) + "/" + name] = value;
       }
     if (!probes_.rows.empty() && spec_.log.attention_epochs.empty()) write_attention(state_.best_epoch);
-    writer_->write_timing(since(t_start_), static_cast<double>(samples_done_) / std::max(since(t_train_), 1e-9),
-                          peak_rss_bytes());
-    writer_->file().group("timing").set_attr("peak_rss_scope", std::string(plan_.alone ? "trial" : "process"));
-    auto timing = writer_->file().group("timing");
-    timing.set_attr("peak_tensor_bytes", memory_->peak());
-    timing.set_attr("best_epoch", static_cast<std::int64_t>(state_.best_epoch));
-    timing.set_attr("epochs_run", static_cast<std::int64_t>(state_.epoch));
+    writer_->write_timing({.total_seconds = since(t_start_),
+                           .samples_per_second = static_cast<double>(samples_done_) / std::max(since(t_train_), 1e-9),
+                           .peak_rss_bytes = peak_rss_bytes(),
+                           .peak_rss_scope = plan_.alone ? "trial" : "process",
+                           .peak_tensor_bytes = memory_->peak(),
+                           .best_epoch = state_.best_epoch,
+                           .epochs_run = state_.epoch});
     writer_->finish_done();
   }
 

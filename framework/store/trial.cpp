@@ -190,12 +190,16 @@ void TrialWriter::write_final(std::string_view split, std::string_view metric, d
   file().write_scalar(fmt::format("final/{}/{}", split, metric), value);
 }
 
-void TrialWriter::write_timing(double total_seconds, double samples_per_second, std::int64_t peak_rss_bytes) {
+void TrialWriter::write_timing(const TrialTotals& t) {
   once("/timing (totals)");
   h5::Group g = file_->group("timing");
-  g.write_scalar("total_seconds", total_seconds);
-  g.write_scalar("samples_per_second", samples_per_second);
-  g.write_scalar("peak_rss_bytes", peak_rss_bytes);
+  g.write_scalar("total_seconds", t.total_seconds);
+  g.write_scalar("samples_per_second", t.samples_per_second);
+  g.write_scalar("peak_rss_bytes", t.peak_rss_bytes);
+  g.set_attr("peak_rss_scope", t.peak_rss_scope);
+  g.set_attr("peak_tensor_bytes", t.peak_tensor_bytes);
+  g.set_attr("best_epoch", t.best_epoch);
+  g.set_attr("epochs_run", t.epochs_run);
 }
 
 void TrialWriter::write_attention(std::string_view layer, std::int64_t epoch, const core::Tensor& weights) {
@@ -409,6 +413,10 @@ Timing TrialReader::timing() const {
   if (g.exists("total_seconds")) t.total_seconds = g.open_dataset("total_seconds").read_scalar<double>();
   if (g.exists("samples_per_second")) t.samples_per_second = g.open_dataset("samples_per_second").read_scalar<double>();
   if (g.exists("peak_rss_bytes")) t.peak_rss_bytes = g.open_dataset("peak_rss_bytes").read_scalar<std::int64_t>();
+  if (g.has_attr("peak_rss_scope")) t.peak_rss_scope = g.attr_string("peak_rss_scope");
+  if (g.has_attr("peak_tensor_bytes")) t.peak_tensor_bytes = g.attr_int("peak_tensor_bytes");
+  if (g.has_attr("best_epoch")) t.best_epoch = g.attr_int("best_epoch");
+  if (g.has_attr("epochs_run")) t.epochs_run = g.attr_int("epochs_run");
   return t;
 }
 

@@ -79,6 +79,21 @@ struct Timing {
   double total_seconds = std::numeric_limits<double>::quiet_NaN();       ///< NaN when never written
   double samples_per_second = std::numeric_limits<double>::quiet_NaN();  ///< NaN when never written
   std::int64_t peak_rss_bytes = -1;                                      ///< -1 when never written
+  std::string peak_rss_scope{};         ///< "trial" (it ran alone in its process) or "process"; "" unknown
+  std::int64_t peak_tensor_bytes = -1;  ///< the trial's own tensors at their peak; -1 unknown
+  std::int64_t best_epoch = -1;         ///< the epoch whose parameters /final evaluates; -1 unknown
+  std::int64_t epochs_run = -1;         ///< epochs trained (fewer than train.epochs after early stopping)
+};
+
+/// What a finished trial records of its whole run (/timing datasets and attributes).
+struct TrialTotals {
+  double total_seconds = 0;
+  double samples_per_second = 0;
+  std::int64_t peak_rss_bytes = 0;
+  std::string peak_rss_scope = "process";  ///< "trial" when the trial ran alone in its process
+  std::int64_t peak_tensor_bytes = 0;
+  std::int64_t best_epoch = 0;
+  std::int64_t epochs_run = 0;
 };
 
 class TrialWriter {
@@ -118,8 +133,9 @@ class TrialWriter {
                          double faults_per_step = std::numeric_limits<double>::quiet_NaN());
   /// /final/<split>/<metric> (once per pair).
   void write_final(std::string_view split, std::string_view metric, double value);
-  /// /timing/total_seconds, samples_per_second, peak_rss_bytes.
-  void write_timing(double total_seconds, double samples_per_second, std::int64_t peak_rss_bytes);
+  /// /timing/total_seconds, samples_per_second, peak_rss_bytes, and the attributes peak_rss_scope,
+  /// peak_tensor_bytes, best_epoch, epochs_run (once).
+  void write_timing(const TrialTotals& totals);
   /// /attention/<layer>/epoch_<epoch>: f32 weights of any shape (e.g. [P, Tq, Tk] for P probe
   /// samples), deflate level 4 with byte shuffle. Throws for a non-f32 tensor or a repeated epoch.
   void write_attention(std::string_view layer, std::int64_t epoch, const core::Tensor& weights);

@@ -98,6 +98,10 @@ BOOST_AUTO_TEST_CASE(a_trial_file_holds_config_curves_finals_attention_and_timin
   BOOST_TEST(timing.epochs.size() == 3u);
   BOOST_TEST(timing.samples_per_second > 0);
   BOOST_TEST(timing.peak_rss_bytes > 0);
+  BOOST_TEST(timing.peak_rss_scope == "process");  // the plan does not say it ran alone
+  BOOST_TEST(timing.peak_tensor_bytes > 0);
+  BOOST_TEST(timing.epochs_run == 3);
+  BOOST_TEST((timing.best_epoch >= 1 && timing.best_epoch <= 3), timing.best_epoch);
 }
 
 // The caching allocator's promise: once the first epoch has filled the cache, a training step takes

@@ -81,7 +81,13 @@ BOOST_AUTO_TEST_CASE(everything_written_reads_back) {
     w.write_final("valid", "accuracy", 0.875);
     w.write_final("test", "accuracy", 0.8125);
     w.write_final("test", "ndcg@10", 0.4375);
-    w.write_timing(42.5, 2345.0, 123456789);
+    w.write_timing({.total_seconds = 42.5,
+                    .samples_per_second = 2345.0,
+                    .peak_rss_bytes = 123456789,
+                    .peak_rss_scope = "trial",
+                    .peak_tensor_bytes = 4096,
+                    .best_epoch = 2,
+                    .epochs_run = 3});
     w.finish_done();
     BOOST_TEST(w.finished());
   }
@@ -134,6 +140,10 @@ BOOST_AUTO_TEST_CASE(everything_written_reads_back) {
   BOOST_TEST(t.total_seconds == 42.5);
   BOOST_TEST(t.samples_per_second == 2345.0);
   BOOST_TEST(t.peak_rss_bytes == 123456789);
+  BOOST_TEST(t.peak_rss_scope == "trial");
+  BOOST_TEST(t.peak_tensor_bytes == 4096);
+  BOOST_TEST(t.best_epoch == 2);
+  BOOST_TEST(t.epochs_run == 3);
 
   BOOST_TEST(r.attention_layers() == std::vector<std::string>{"layer0"}, boost::test_tools::per_element());
   BOOST_TEST(r.attention_epochs("layer0") == (std::vector<std::int64_t>{1, 3}), boost::test_tools::per_element());
