@@ -81,6 +81,14 @@ Batch make_batch(const Examples& ex, std::span<const std::int64_t> rows, const B
     else
       std::copy(ex.tokens.begin() + from, ex.tokens.begin() + from + len, b.ids.i64() + r * t + pad);
     if (options.append_mask) b.masked.f32()[r * t + t - 1] = 1.0f;  // ids stay 0 there: the model embeds the mask token
+    if (!ex.truth_offsets.empty()) {  // true positions, moved like the steps: cut from the front, then padded
+      if (b.truth_offsets.empty()) b.truth_offsets.push_back(0);
+      const std::int64_t cut = (ex.end[i] - ex.begin[i]) - len;
+      for (auto k = ex.truth_offsets[i]; k < ex.truth_offsets[i + 1]; ++k)
+        if (const std::int64_t pos = ex.truth[static_cast<std::size_t>(k)] - cut; pos >= 0)
+          b.truth.push_back(pad + pos);
+      b.truth_offsets.push_back(static_cast<std::int64_t>(b.truth.size()));
+    }
   }
   if (options.seen && !dense_steps) {
     std::vector<std::int64_t> targets;

@@ -52,6 +52,10 @@ struct Batch {
   /// (sequence_of, not only the padded window) and its item labels, sorted: row r's are
   /// seen_items[seen_offsets[r], seen_offsets[r + 1]) (B + 1 offsets).
   std::vector<std::int64_t> seen_offsets, seen_items;
+  /// When the examples record true informative positions (Examples::truth): per row, those that
+  /// survive truncation, in the batch's padded coordinates (0..seq_len-1), row r's at
+  /// truth[truth_offsets[r], truth_offsets[r + 1]); both empty otherwise.
+  std::vector<std::int64_t> truth_offsets, truth;
   std::int64_t size() const { return static_cast<std::int64_t>(rows.size()); }
   /// The model's view of this batch.
   ModelInput input() const;

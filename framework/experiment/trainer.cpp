@@ -135,21 +135,9 @@ Probes make_probes(const data::PreparedData& data, const data::BatchOptions& opt
   if (p.rows.empty()) return p;
   data::BatchOptions o = options;
   o.seen = false;
-  p.batch = data::make_batch(data.examples, p.rows, o);
-  const auto& ex = data.examples;
-  const std::int64_t room = o.append_mask ? data.seq_len - 1 : data.seq_len;
-  p.truth_offsets.push_back(0);
-  for (const auto r : p.rows) {
-    if (!ex.truth_offsets.empty()) {
-      const std::int64_t len = std::min(ex.length(r), room), pad = room - len, cut = ex.length(r) - len;
-      for (auto k = ex.truth_offsets[static_cast<std::size_t>(r)];
-           k < ex.truth_offsets[static_cast<std::size_t>(r) + 1]; ++k) {
-        const std::int64_t pos = ex.truth[static_cast<std::size_t>(k)] - cut;
-        if (pos >= 0) p.truth.push_back(pad + pos);
-      }
-    }
-    p.truth_offsets.push_back(static_cast<std::int64_t>(p.truth.size()));
-  }
+  p.batch = data::make_batch(data.examples, p.rows, o);  // it places the true positions as it pads
+  p.truth_offsets = p.batch.truth_offsets;
+  p.truth = p.batch.truth;
   return p;
 }
 

@@ -105,6 +105,22 @@ BOOST_AUTO_TEST_CASE(make_batch_left_pads_truncates_and_gathers) {
   BOOST_TEST(data::make_batch(ex, one, 5).ids.to_vector_i64() == (I64s{0, 0, 0, 1, 2}));
 }
 
+// The true informative positions move with the steps: truncation drops those cut from the front,
+// left padding shifts the rest; a probe's truth is then where the batch put it.
+BOOST_AUTO_TEST_CASE(make_batch_places_the_true_positions_as_it_pads) {
+  auto ex = small();
+  // Example 0 (tokens 1 2): truth at its step 1; example 1 (3..9): steps 0, 2 and 5; example 2: none.
+  ex.truth_offsets = {0, 1, 4, 4};
+  ex.truth = {1, 0, 2, 5};
+  const Batch b = data::make_batch(ex, I64s{1, 0, 2}, 4);
+  // Row 0 = example 1, its last 4 of 7 steps (3 cut): steps 0 and 2 are gone, step 5 sits at 2.
+  // Row 1 = example 0, padded by 2: step 1 sits at 3. Row 2: nothing.
+  BOOST_TEST(b.truth_offsets == (I64s{0, 1, 2, 2}), boost::test_tools::per_element());
+  BOOST_TEST(b.truth == (I64s{2, 3}), boost::test_tools::per_element());
+  BOOST_TEST(b.ids.to_vector_i64()[2] == 8);  // the token at row 0's truth: example 1's step 5
+  BOOST_TEST(data::make_batch(small(), I64s{0}, 4).truth_offsets.empty());  // no truth recorded: none
+}
+
 BOOST_AUTO_TEST_CASE(make_batch_without_side_data_leaves_tensors_undefined) {
   const auto ex = singles(3);
   const I64s rows{2};
