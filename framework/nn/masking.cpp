@@ -20,6 +20,19 @@ bool every_step_real(const Tensor& real) {
   return all;
 }
 
+Padding padding_of(const Tensor& real) {
+  const std::int64_t B = real.shape()[0], T = real.shape()[1];
+  Padding p{Tensor::empty(Shape{B, T, 1}), Tensor::zeros(Shape{B, 1})};
+  const float* m = real.f32();
+  float* hidden = p.hidden.f32();
+  float* any = p.any_real.f32();
+  for (std::int64_t i = 0; i < B * T; ++i) {
+    hidden[i] = m[i] != 0.f ? 0.f : 1.f;
+    if (m[i] != 0.f) any[i / T] = 1.f;
+  }
+  return p;
+}
+
 bool Mask::hides_nothing() const { return !causal && every_step_real(real); }
 
 Tensor Mask::visible(const Shape& s) const {

@@ -40,6 +40,14 @@ struct Mask {
 /// top of this file). Throws ShapeError for scores of rank < 2 or a mask that does not fit them.
 autograd::Var masked_softmax(const autograd::Var& scores, const Mask& mask);
 
+/// For pooling over the real steps of `real` (f32 [B, T], non-zero = real): `hidden` is 1 on the
+/// padding steps, [B, T, 1] (to fill before a max), `any_real` is 1 for rows with a real step,
+/// [B, 1] (a row without one pools to zeros).
+struct Padding {
+  core::Tensor hidden, any_real;
+};
+Padding padding_of(const core::Tensor& real);
+
 /// True when `real` is undefined or non-zero everywhere: a padding mask that hides nothing.
 bool every_step_real(const core::Tensor& real);
 

@@ -29,17 +29,9 @@ class MaxPooling : public model::Pooling {
   Var forward(const Var& x, const Tensor& mask) override {
     check_sequence("pooling/max", x, mask, dim_);
     if (every_step_real(mask)) return ops::max(x, 1);
-    const std::int64_t B = x.shape()[0], T = x.shape()[1];
-    Tensor pad = Tensor::empty(core::Shape{B, T, 1});
-    Tensor any = Tensor::zeros(core::Shape{B, 1});
-    for (std::int64_t b = 0; b < B; ++b)
-      for (std::int64_t t = 0; t < T; ++t) {
-        const bool real = mask.f32()[b * T + t] != 0.f;
-        pad.f32()[b * T + t] = real ? 0.f : 1.f;
-        if (real) any.f32()[b] = 1.f;
-      }
-    const Var m = ops::max(ops::masked_fill(x, pad, std::numeric_limits<float>::lowest()), 1);  // [B, H]
-    return m * Var(any);  // sequences without a real step: lowest * 0 = 0
+    const nn::Padding pad = nn::padding_of(mask);
+    const Var m = ops::max(ops::masked_fill(x, pad.hidden, std::numeric_limits<float>::lowest()), 1);  // [B, H]
+    return m * Var(pad.any_real);  // sequences without a real step: lowest * 0 = 0
   }
   std::int64_t out_dim() const override { return dim_; }
 
