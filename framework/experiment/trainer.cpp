@@ -168,22 +168,24 @@ struct TrainState {
   double best = std::numeric_limits<double>::quiet_NaN();
   int best_epoch = 0, since_best = 0;
   std::map<std::string, Tensor> best_params;
+  /// The scalars a checkpoint holds, by name: the one list that saving and loading share.
+  template <class Self, class F>
+  static void scalars(Self& s, F&& f) {
+    f("best", s.best);
+    f("best_epoch", s.best_epoch);
+    f("since_best", s.since_best);
+  }
 };
 
 /// One trial, step by step (see trainer.h). run() never throws.
 class Trainer {
  public:
   explicit Trainer(const TrialPlan& plan)
-      : plan_(plan), spec_(plan.spec.spec),
-        ckpt_path_(store::checkpoint_path(plan.out_dir, plan.id)), progress_{.id = plan.id,
-                                                                             .epoch = 0,
-                                                                             .epochs = spec_.train.epochs,
-                                                                             .batch = 0,
-                                                                             .batches = 0,
-                                                                             .loss = 0,
-                                                                             .samples_per_s = 0,
-                                                                             .eta_s = 0,
-                                                                             .phase = "data"} {}
+      : plan_(plan), spec_(plan.spec.spec), ckpt_path_(store::checkpoint_path(plan.out_dir, plan.id)) {
+    progress_.id = plan.id;
+    progress_.epochs = spec_.train.epochs;
+    progress_.phase = "data";
+  }
 
   TrialOutcome run() {
     t_start_ = Clock::now();
@@ -349,7 +351,7 @@ class Trainer {
     ck.rngs["model"] = model_rng_.state();
     ck.step = opt_->steps();
     ck.arrays = writer_->series();
-    ck.scalars = {{"best", state_.best}, {"best_epoch", state_.best_epoch}, {"since_best", state_.since_best}};
+    TrainState::scalars(state_, [&](const char* name, const auto& v) { ck.scalars[name] = static_cast<double>(v); });
     return ck;
   }
   void load_state(const store::Checkpoint& ck) {
@@ -368,9 +370,13 @@ class Trainer {
     opt_->load_state(ck.optimizer);
     model_rng_.set_state(ck.rngs.at("model"));
     writer_->restore_series(ck.arrays);
-    state_.best = ck.scalars.at("best");
-    state_.best_epoch = static_cast<int>(ck.scalars.at("best_epoch"));
-    state_.since_best = static_cast<int>(ck.scalars.at("since_best"));
+    TrainState::scalars(state_, [&](const char* name, auto& v) {
+      const auto it = ck.scalars.find(name);
+      if (it == ck.scalars.end())
+        throw TrialFailure(
+            fmt::format("checkpoint {} has no scalar '{}' (written by another version?)", ckpt_path_.string(), name));
+      v = static_cast<std::remove_reference_t<decltype(v)>>(it->second);
+    });
     state_.epoch = static_cast<int>(ck.epoch);
   }
 
