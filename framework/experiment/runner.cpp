@@ -219,6 +219,9 @@ SweepResult run_sweep(const SweepOptions& o) {
   const bool distributed = mpi::active();
   const bool leader = !distributed || mpi::rank() == 0;
   if (distributed && o.shards > 1) throw Error("--shard and mpirun are alternatives: use one of them");
+  // Options that cannot run are refused before anything is written (the real choice, below,
+  // depends on how many trials are left to run).
+  choose_parallelism(o.jobs, o.threads, static_cast<int>(std::thread::hardware_concurrency()), trials.size());
   if (leader) claim_directory(dir, o.spec, fingerprint(trials), o.force, config::to_yaml(base.raw));
   std::unique_ptr<store::Ledger> ledger;
   if (leader) ledger = std::make_unique<store::Ledger>((dir / "ledger.tsv").string());

@@ -76,6 +76,22 @@ def test_plugins_metric_lists_the_metric_table():
     assert any(l.split()[0] == "ndcg" and "[@k]" in l for l in r.stdout.splitlines()[1:] if l.strip())
 
 
+def test_parallelism_beyond_the_cores_is_refused_before_anything_is_written(tmp_path):
+    out = tmp_path / "sweep"
+    r = attnlab("sweep", SEED, "--jobs", "64", "--threads", "64", "--out", str(out), "--quiet")
+    assert r.returncode != 0 and "exceed the" in r.stderr, r.stderr
+    assert not out.exists()
+
+
+def test_validate_refuses_what_the_first_epoch_would(tmp_path):
+    # eval.select naming a figure the model never reports fails a run after its first epoch;
+    # validate's rehearsal meets it first.
+    r = attnlab("validate", SEED, "eval.select=auc", "++data.dataset.split=count", "++data.dataset.train=64",
+                "++data.dataset.valid=16", "++data.dataset.test=16")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "cannot run on the data" in r.stderr and "auc" in r.stderr, r.stderr
+
+
 def test_usage_error_exits_2():
     assert attnlab("validate").returncode == 2
     assert attnlab("no-such-command").returncode == 2
