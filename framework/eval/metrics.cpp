@@ -274,6 +274,24 @@ double accuracy_binary(std::span<const float> logits, std::span<const float> lab
   return n ? static_cast<double>(right) / static_cast<double>(n) : kNaN;
 }
 
+Prf binary_prf(std::span<const float> logits, std::span<const float> labels) {
+  check_binary_labels("precision", logits.size(), labels);
+  std::int64_t tp = 0, predicted = 0, positive = 0;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (std::isnan(labels[i])) continue;
+    const bool pos = !std::isnan(logits[i]) && logits[i] > 0.f, truth = labels[i] == 1.f;
+    predicted += pos;
+    positive += truth;
+    tp += pos && truth;
+  }
+  const double precision = predicted ? static_cast<double>(tp) / static_cast<double>(predicted) : kNaN;
+  const double recall = positive ? static_cast<double>(tp) / static_cast<double>(positive) : kNaN;
+  const double f1 = std::isnan(precision) || std::isnan(recall) ? kNaN
+                    : precision + recall == 0.0                 ? 0.0
+                                                                : 2 * precision * recall / (precision + recall);
+  return {precision, recall, f1};
+}
+
 namespace {
 template <class F>
 double mean_error(const char* op, std::span<const float> predictions, std::span<const float> targets, F&& f) {
@@ -515,6 +533,12 @@ const std::vector<Metric>& metric_table() {
        [](const MetricInputs& in, std::int64_t) { return prf_of(in.predicted, in.label_ids, in.classes).recall; }},
       {"macro_f1", LabelKind::kClass, false, false, "F1 per class, averaged over the classes that occur",
        [](const MetricInputs& in, std::int64_t) { return prf_of(in.predicted, in.label_ids, in.classes).f1; }},
+      {"precision", LabelKind::kBinary, false, false, "precision of the positive class (threshold 0.5)",
+       [](const MetricInputs& in, std::int64_t) { return binary_prf(in.outputs, in.label_values).precision; }},
+      {"recall", LabelKind::kBinary, false, false, "recall of the positive class (threshold 0.5)",
+       [](const MetricInputs& in, std::int64_t) { return binary_prf(in.outputs, in.label_values).recall; }},
+      {"f1", LabelKind::kBinary, false, false, "F1 of the positive class (threshold 0.5)",
+       [](const MetricInputs& in, std::int64_t) { return binary_prf(in.outputs, in.label_values).f1; }},
       {"auc", LabelKind::kBinary, false, false, "area under the ROC curve (ties count half)",
        [](const MetricInputs& in, std::int64_t) { return auc(in.outputs, in.label_values); }},
       {"gauc", LabelKind::kBinary, false, false,

@@ -69,6 +69,10 @@ double auc(std::span<const float> scores, std::span<const float> labels);
 double gauc(std::span<const float> scores, std::span<const float> labels, std::span<const std::int64_t> users);
 double logloss_binary(std::span<const float> logits, std::span<const float> labels);
 double accuracy_binary(std::span<const float> logits, std::span<const float> labels);
+/// Precision, recall and F1 of the positive class, predicting positive where the logit is > 0
+/// (probability > 0.5); a NaN logit predicts nothing. NaN when undefined (no positive prediction
+/// for precision, no positive label for recall, either for F1).
+Prf binary_prf(std::span<const float> logits, std::span<const float> labels);
 
 // Regression: predictions [N], targets [N] (NaN = missing). Throws ShapeError on size mismatch.
 double rmse(std::span<const float> predictions, std::span<const float> targets);

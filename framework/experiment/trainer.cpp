@@ -264,6 +264,7 @@ class Trainer {
 
     objective_ = registry::create(spec_.train.objective, model::Objective::Context{});
     model_ = std::make_unique<model::Model>(spec_.model, dims_for(spec_, data_), model_rng_, objective_.get());
+    check_heads_fit_labels();
     opt_ = registry::create(spec_.train.optimizer, {.params = model_->params()});
     const model::TrainingBatches batches =
         objective_->training_batches(data_.examples, data_.splits.train,
@@ -297,6 +298,23 @@ class Trainer {
     write_probes();
     write_data_record(batches.describe, data_seconds);
     state_.best_params = model_->state();
+  }
+
+  // A head learns from one kind of label: refused here, named, rather than a tensor error later.
+  void check_heads_fit_labels() const {
+    for (std::size_t t = 0; t < tasks_.size(); ++t) {
+      const auto kinds = model_->head(t).label_kinds();
+      const data::LabelColumn& label = data_.examples.labels[tasks_[t].column];
+      if (kinds.empty() || std::find(kinds.begin(), kinds.end(), label.kind) != kinds.end()) continue;
+      const std::string& name = tasks_[t].name;
+      const std::string where = name.empty() ? "model.head" : "model.tasks." + name;
+      const std::string type = name.empty() ? spec_.model.head.type : spec_.model.tasks.at(name).type;
+      std::vector<std::string> wanted;
+      for (const auto k : kinds) wanted.emplace_back(data::name_of(k));
+      throw TrialFailure(
+          fmt::format("{}: a '{}' head learns from {} labels, but the task's label column '{}' holds {} labels", where,
+                      type, fmt::join(wanted, " or "), label.task, data::name_of(label.kind)));
+    }
   }
 
   void write_probes() {

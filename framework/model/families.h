@@ -9,6 +9,7 @@
 
 #include "framework/autograd/var.h"
 #include "framework/core/rng.h"
+#include "framework/data/examples.h"
 #include "framework/nn/module.h"
 
 #include <cstdint>
@@ -130,6 +131,9 @@ class Head : public nn::Module {
   Var train_loss(const Var& h, const Tensor& labels) { return train_loss(h, labels, SeenItems{}); }
   /// True when train_loss uses the rows' seen items (the trainer then builds them with each batch).
   virtual bool wants_seen() const { return false; }
+  /// The label kinds this head learns from; empty: any. A trial whose task holds labels of another
+  /// kind is refused before training (and by validate), naming the head and the labels.
+  virtual std::vector<data::LabelKind> label_kinds() const { return {}; }
 };
 
 /// Loss weighting: how the per-task losses become parameter gradients.

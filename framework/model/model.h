@@ -92,6 +92,8 @@ class Model : public nn::Module {
   /// The attention weights of the last forward (see Attention::weights(); undefined without a sequence).
   const core::Tensor& attention_weights() const;
   const ModelDims& dims() const { return dims_; }
+  /// Task t's head (tasks in the order train_losses takes their labels).
+  const Head& head(std::size_t t) const { return *heads_.at(t); }
 
  private:
   struct Sequence {

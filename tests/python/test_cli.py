@@ -92,6 +92,29 @@ def test_validate_refuses_what_the_first_epoch_would(tmp_path):
     assert "cannot run on the data" in r.stderr and "auc" in r.stderr, r.stderr
 
 
+def test_a_head_that_does_not_fit_the_labels_is_named(tmp_path):
+    # A classification head on binary labels ended in "tensor: accessed a f32 tensor [50] as i64".
+    (tmp_path / "t.csv").write_text("x,a\n" + "".join(f"{i % 7},{'yes' if i % 2 else 'no'}\n" for i in range(80)))
+    spec = tmp_path / "s.yaml"
+    spec.write_text("""name: t
+data:
+  dataset: {type: tabular, path: t.csv, numeric: [x], train: 0.6, valid: 0.2,
+            tasks: [{name: a, column: a, kind: binary, positive: ['yes']}]}
+model:
+  side_features: true
+  multitask: {type: shared_bottom, hidden: [4]}
+  tasks: {a: {type: classification}}
+train: {epochs: 1, batch_size: 8}
+eval: {metrics: [auc], select: loss}
+""")
+    r = attnlab("validate", str(spec))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "model.tasks.a: a 'classification' head learns from class labels" in r.stderr, r.stderr
+    assert "holds binary labels" in r.stderr, r.stderr
+    ok = attnlab("validate", str(spec), "model.tasks.a.type=binary")
+    assert ok.returncode == 0, ok.stderr
+
+
 def test_usage_error_exits_2():
     assert attnlab("validate").returncode == 2
     assert attnlab("no-such-command").returncode == 2

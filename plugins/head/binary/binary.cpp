@@ -54,6 +54,8 @@ class BinaryHead : public model::Head {
     return ops::bce_with_logits(logits, t, w);
   }
 
+  std::vector<data::LabelKind> label_kinds() const override { return {data::LabelKind::kBinary}; }
+
  private:
   std::vector<nn::Linear*> tower_;
   nn::Linear* out_ = nullptr;

@@ -31,6 +31,8 @@ class ClassificationHead : public model::Head {
     return ops::softmax_cross_entropy(logits, ignore_negative(labels, -100), -100, smoothing_);
   }
 
+  std::vector<data::LabelKind> label_kinds() const override { return {data::LabelKind::kClass}; }
+
  private:
   float smoothing_;
   nn::Linear& out_;

@@ -170,6 +170,8 @@ class NextItemHead : public model::Head {
     return ops::softmax_cross_entropy(logits, target, -100);
   }
 
+  std::vector<data::LabelKind> label_kinds() const override { return {data::LabelKind::kItem}; }
+
  private:
   Var query(const Var& h) {
     if (transform_) return norm_->forward(transform_->forward(h, ops::Activation::gelu));

@@ -67,6 +67,8 @@ class PopularityHead : public model::Head {
     return Var(Tensor::scalar(n ? static_cast<float>(sum / static_cast<double>(n)) : 0.f));
   }
 
+  std::vector<data::LabelKind> label_kinds() const override { return {data::LabelKind::kItem}; }
+
  private:
   std::int64_t items_;
   std::vector<float> scores_;

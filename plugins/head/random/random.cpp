@@ -51,6 +51,8 @@ class RandomHead : public model::Head {
     return ops::softmax_cross_entropy(scores, ignore_negative(labels, -100), -100);
   }
 
+  std::vector<data::LabelKind> label_kinds() const override { return {data::LabelKind::kItem}; }
+
  private:
   /// SplitMix64's finaliser: a bijective mix of 64 bits.
   static std::uint64_t mix(std::uint64_t x) {

@@ -48,6 +48,8 @@ class RegressionHead : public model::Head {
     return ops::mse_loss(pred, t, w);
   }
 
+  std::vector<data::LabelKind> label_kinds() const override { return {data::LabelKind::kValue}; }
+
  private:
   RegressionConfig c_;
   std::int64_t outputs_;

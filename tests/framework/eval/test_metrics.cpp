@@ -541,6 +541,21 @@ BOOST_AUTO_TEST_CASE(names_kinds_and_directions_come_from_one_table) {
   BOOST_TEST(!ev::lower_is_better("ndcg@20"));
 }
 
+BOOST_AUTO_TEST_CASE(binary_precision_recall_f1_at_threshold_one_half) {
+  // logits > 0 predict positive: predictions 1 1 0 1 0 (NaN logit: no prediction), labels 1 0 1 1 0,
+  // the sixth row unlabelled. tp = 2, predicted = 3, positive = 3.
+  const std::vector<float> z{2.f, 0.5f, -1.f, 3.f, NAN, 4.f}, y{1, 0, 1, 1, 0, NAN};
+  const ev::Prf p = ev::binary_prf(z, y);
+  BOOST_TEST(p.precision == 2.0 / 3.0, tt::tolerance(1e-12));
+  BOOST_TEST(p.recall == 2.0 / 3.0, tt::tolerance(1e-12));
+  BOOST_TEST(p.f1 == 2.0 / 3.0, tt::tolerance(1e-12));
+  const std::vector<float> none{-1.f, -2.f}, ones{1, 0};
+  BOOST_TEST(std::isnan(ev::binary_prf(none, ones).precision));  // nothing predicted positive
+  BOOST_TEST(ev::binary_prf(none, ones).recall == 0.0);
+  for (const char* m : {"precision", "recall", "f1"}) BOOST_TEST(ev::applies(m, data::LabelKind::kBinary), m);
+  BOOST_TEST(!ev::applies("precision", data::LabelKind::kClass));
+}
+
 BOOST_AUTO_TEST_CASE(a_ranked_metric_is_computed_at_each_cutoff) {
   const std::vector<std::int64_t> ranks{0, 2, 11, 1};  // 0 = the best rank
   const ev::MetricInputs in{.ranks = ranks};

@@ -130,8 +130,8 @@ ev::EvalOptions options(std::vector<std::string> metrics, std::vector<std::int64
 }
 
 const std::vector<std::string> kAll{
-    "accuracy", "macro_precision", "macro_recall", "macro_f1", "auc", "gauc", "logloss", "rmse", "mae", "hr", "ndcg",
-    "mrr",      "recall"};
+    "accuracy", "macro_precision", "macro_recall", "macro_f1", "precision", "recall", "f1", "auc",
+    "gauc",     "logloss",         "rmse",         "mae",      "hr",        "ndcg",   "mrr"};
 
 }  // namespace
 
@@ -196,13 +196,15 @@ BOOST_AUTO_TEST_CASE(class_and_binary_tasks_agree_with_the_pure_metrics) {
 
   const Split b = make_split(LabelKind::kBinary, 80, 0, 6);
   const Results rb = run(b, options(kAll), 9);
-  BOOST_TEST_REQUIRE(rb.size() == 4u);
+  BOOST_TEST_REQUIRE(rb.size() == 7u);  // accuracy, precision, recall, f1, auc, gauc, logloss
   const auto z = labelled(b, b.pred, 1);
   const auto yb = labelled(b, b.values, 1);
   const auto u = labelled(b, b.users, 1);
   BOOST_TEST(get(rb, "auc") == ev::auc(z, yb));
   BOOST_TEST(get(rb, "gauc") == ev::gauc(z, yb, u));
   BOOST_TEST(get(rb, "logloss") == ev::logloss_binary(z, yb));
+  BOOST_TEST(get(rb, "f1") == ev::binary_prf(z, yb).f1);
+  BOOST_TEST(get(rb, "recall") == ev::binary_prf(z, yb).recall);
   BOOST_TEST(get(rb, "accuracy") == ev::accuracy_binary(z, yb));
 
   const Split v = make_split(LabelKind::kValue, 30, 0, 8);
@@ -410,7 +412,7 @@ BOOST_AUTO_TEST_CASE(metric_names_and_applicability) {
   for (const auto& m : ev::metric_names())
     for (auto k : {LabelKind::kClass, LabelKind::kBinary, LabelKind::kValue, LabelKind::kItem})
       total += ev::applies(m, k);
-  BOOST_TEST(total == 15);  // 5 class + 4 binary + 2 value + 4 item
+  BOOST_TEST(total == 18);  // 5 class + 7 binary + 2 value + 4 item
   BOOST_TEST(ev::applies("accuracy", LabelKind::kBinary));
   BOOST_TEST(!ev::applies("auc", LabelKind::kClass));
   BOOST_TEST(!ev::applies("hr", LabelKind::kValue));
