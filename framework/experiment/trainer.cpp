@@ -265,6 +265,7 @@ class Trainer {
     objective_ = registry::create(spec_.train.objective, model::Objective::Context{});
     model_ = std::make_unique<model::Model>(spec_.model, dims_for(spec_, data_), model_rng_, objective_.get());
     check_heads_fit_labels();
+    note_metrics_that_do_not_apply();
     opt_ = registry::create(spec_.train.optimizer, {.params = model_->params()});
     const model::TrainingBatches batches =
         objective_->training_batches(data_.examples, data_.splits.train,
@@ -314,6 +315,22 @@ class Trainer {
       throw TrialFailure(
           fmt::format("{}: a '{}' head learns from {} labels, but the task's label column '{}' holds {} labels", where,
                       type, fmt::join(wanted, " or "), label.task, data::name_of(label.kind)));
+    }
+  }
+
+  // A metric that applies to no task of the model (a sweep's shared list over several kinds of
+  // task) is not dropped without a word: the data report, stored with the trial, says so.
+  void note_metrics_that_do_not_apply() {
+    for (const auto& m : spec_.eval.metrics) {
+      bool any = false;
+      for (const auto& t : tasks_) any = any || eval::applies(m, data_.examples.labels[t.column].kind);
+      if (any) continue;
+      std::vector<std::string> fits;
+      for (const auto& e : eval::metric_table())
+        if (e.name == m) fits.emplace_back(data::name_of(e.kind));
+      data_.report.lines.push_back(
+          fmt::format("eval.metrics: '{}' is not reported: it applies to {} labels, which no task of this model has", m,
+                      fmt::join(fits, " or ")));
     }
   }
 

@@ -13,6 +13,7 @@
 #include "tests/support/temp_dir.h"
 
 #include <unistd.h>
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -207,6 +208,27 @@ BOOST_AUTO_TEST_CASE(data_problems_fail_the_trial_with_a_clear_message) {
   BOOST_TEST((out.status == TrialOutcome::Status::kFailed));
   BOOST_TEST(out.message.find("no/such/file.csv") != std::string::npos, out.message);
   BOOST_TEST((store::TrialReader(store::trial_path(d.path, p.id)).state() == store::TrialState::failed));
+}
+
+// A sweep may share one metric list across kinds of task; a metric that fits no task of a trial is
+// not silently dropped: the trial's data report says so.
+BOOST_AUTO_TEST_CASE(a_metric_that_fits_no_task_is_noted_in_the_report) {
+  Dir d;
+  TrialPlan p = plan_for("", d.path);
+  config::Value tree = config::parse(std::string(kSpec), "tiny.yaml");
+  config::apply_overrides(
+      tree, {config::parse_override("eval.metrics=[accuracy, rmse]", 1), config::parse_override("train.epochs=1", 2)});
+  p.spec = resolve(tree);
+  p.id = p.spec.hash.substr(0, 12);
+  const TrialOutcome out = run_trial(p);
+  BOOST_REQUIRE_MESSAGE(out.status == TrialOutcome::Status::kDone, out.message);
+  BOOST_TEST(out.final.count("test/accuracy") == 1u);
+  BOOST_TEST(out.final.count("test/rmse") == 0u);
+  const auto report = store::TrialReader(store::trial_path(d.path, p.id)).data().report;
+  const bool noted = std::any_of(report.begin(), report.end(), [](const std::string& l) {
+    return l.find("'rmse' is not reported: it applies to value labels") != std::string::npos;
+  });
+  BOOST_TEST(noted);
 }
 
 BOOST_AUTO_TEST_CASE(a_multi_task_trial_records_every_task) {
