@@ -118,7 +118,7 @@ data::Built TextDataset::build(data::Table table, data::DataReport& report) {
       throw data::DataError(fmt::format("{}: empty label", where(i)));
 
   data::Built b;
-  const std::uint64_t seed = rng_.fork(1).next_u64();
+  const std::uint64_t seed = c_.seed ? static_cast<std::uint64_t>(*c_.seed) : rng_.fork(1).next_u64();
   if (has_part) {
     std::vector<std::int64_t> first;
     for (std::int64_t i = 0; i < n; ++i)

@@ -12,7 +12,8 @@
 // derive_label, ...) can work on it. build() then:
 //   - splits: with test_path, its rows are the test split and valid_ratio of the `path` rows (seeded
 //     random) are the validation split; without it, a seeded random train_ratio / valid_ratio / rest
-//     split (data::random_split) of all rows. The seed comes from the trial's data Rng.
+//     split (data::random_split) of all rows. The seed is `seed` when given, so that the splits stay
+//     put while train.seed varies; otherwise it comes from the trial's data Rng.
 //   - builds the vocabulary on the TRAINING split only (framework/data/tokenizer.h: min_count,
 //     max_size; id 0 = padding, 1 = OOV), and encodes every text into the one token array, in row
 //     order, keeping every token (max_len truncation is the pad_truncate step's job). A text without
@@ -28,6 +29,7 @@
 #include "framework/data/dataset.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace attnlab::plugins {
@@ -44,6 +46,7 @@ struct TextConfig {
   double train_ratio = 0.8;
   double valid_ratio = 0.1;
   std::string on_error = "fail";
+  std::optional<std::int64_t> seed{};
 
   template <class V>
   void visit(V& v) {
@@ -58,6 +61,9 @@ struct TextConfig {
     v("min_count", min_count).min(1).doc("keep words seen at least this often in the training split");
     v("max_size", max_size).min(0).doc("keep at most this many words, most frequent first (0: no limit)");
     v("train_ratio", train_ratio).range(0.0, 1.0).doc("fraction of rows for training (without test_path)");
+    v("seed", seed)
+        .min(0)
+        .doc("split seed; absent: drawn from the trial's data random stream (changes with train.seed)");
     v("valid_ratio", valid_ratio)
         .range(0.0, 1.0)
         .doc("fraction of rows (of `path` rows with test_path) for validation");

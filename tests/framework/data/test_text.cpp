@@ -239,6 +239,26 @@ BOOST_AUTO_TEST_CASE(random_split_builds_the_vocabulary_on_train_only) {
   BOOST_TEST(b.protocol.find("random 0.6/0.2/") == 0u);
 }
 
+// `seed` fixes the split whatever the trial's data stream (train.seed) is; without it the split
+// follows the stream.
+BOOST_AUTO_TEST_CASE(a_split_seed_keeps_the_split_while_the_trial_seed_varies) {
+  TextConfig c;
+  c.path = "texts_train.tsv";
+  c.train_ratio = 0.4;
+  c.valid_ratio = 0.4;
+  std::set<std::vector<std::int64_t>> free_splits, seeded_splits;
+  for (std::uint64_t trial_seed = 1; trial_seed <= 8; ++trial_seed) {
+    data::DataReport r;
+    free_splits.insert(load_and_build(c, trial_seed, r).splits.train);
+    TextConfig fixed = c;
+    fixed.seed = 11;
+    data::DataReport r2;
+    seeded_splits.insert(load_and_build(fixed, trial_seed, r2).splits.train);
+  }
+  BOOST_TEST(seeded_splits.size() == 1u);
+  BOOST_TEST(free_splits.size() > 1u);  // 8 trial seeds over 10 possible 2-of-5 training sets
+}
+
 BOOST_AUTO_TEST_CASE(build_works_on_a_row_processed_table) {
   core::Rng rng(1);
   plugins::TextDataset ds(train_and_test(), {.rng = &rng, .base_dir = kDir});
