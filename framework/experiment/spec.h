@@ -57,7 +57,6 @@ struct TrainSection {
   Plugin<model::Objective> objective{"last"};
   double clip_norm = 0.0;
   std::int64_t seed = 0;
-  int threads = 1;
   template <class V>
   void visit(V& v) {
     v("epochs", epochs).min(1).doc("passes over the training split");
@@ -73,7 +72,6 @@ struct TrainSection {
             "or masked steps (cloze)");
     v("clip_norm", clip_norm).min(0).doc("clip gradients to this global norm (0: no clipping)");
     v("seed", seed).min(0).doc("seed of everything random in the trial");
-    v("threads", threads).range(1, 1024).doc("oneDNN threads of the trial");
   }
 };
 

@@ -115,6 +115,12 @@ eval: {metrics: [auc], select: loss}
     assert ok.returncode == 0, ok.stderr
 
 
+def test_train_threads_is_no_key_of_the_spec():
+    # It was read by nothing yet changed every trial id; threads are a command-line choice (--threads).
+    r = attnlab("validate", "--spec-only", SEED, "++train.threads=2")
+    assert r.returncode == 2 and "train.threads: unknown key 'threads'" in r.stderr, r.stderr
+
+
 def test_usage_error_exits_2():
     assert attnlab("validate").returncode == 2
     assert attnlab("no-such-command").returncode == 2
