@@ -34,8 +34,12 @@ std::optional<std::string> nearest(std::string_view key, const std::vector<std::
   return best;
 }
 
-std::string join_names(const std::vector<std::string>& names) {
-  return names.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(names, ", "));
+std::string join_names(const std::vector<std::string>& names, std::size_t most) {
+  if (names.empty()) return "(none)";
+  if (names.size() <= most) return fmt::format("{}", fmt::join(names, ", "));
+  return fmt::format("{}, ... (and {} more)",
+                     fmt::join(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(most), ", "),
+                     names.size() - most);
 }
 
 }  // namespace attnlab::core

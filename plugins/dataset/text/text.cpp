@@ -1,5 +1,6 @@
 #include "plugins/dataset/text/text.h"
 
+#include "framework/core/suggest.h"
 #include "framework/data/splits.h"
 #include "framework/data/text_file.h"
 #include "framework/data/tokenizer.h"
@@ -27,8 +28,8 @@ const data::Column& find_column(const data::Table& t, const std::string& name) {
     if (c.name == name) return c;
   std::vector<std::string> names;
   for (const auto& c : t.columns) names.push_back(c.name);
-  throw data::DataError(fmt::format("{}: no column '{}' in the table; columns: {}", kWho, name,
-                                    names.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(names, ", "))));
+  throw data::DataError(
+      fmt::format("{}: no column '{}' in the table; columns: {}", kWho, name, core::join_names(names)));
 }
 
 // A seeded split of `rows` into train and valid (valid_ratio of them, rounded).
@@ -173,7 +174,7 @@ data::Built TextDataset::build(data::Table table, data::DataReport& report) {
       std::vector<std::string> seen;
       for (const auto& [name, count] : counts) seen.push_back(name);
       throw data::DataError(fmt::format("{}: positive label '{}' is not a label of any row of {}; labels: {}", kWho,
-                                        c_.positive, table.source, fmt::join(seen, ", ")));
+                                        c_.positive, table.source, core::join_names(seen)));
     }
     label.kind = data::LabelKind::kBinary;
     label.values.reserve(static_cast<std::size_t>(n));
@@ -184,7 +185,7 @@ data::Built TextDataset::build(data::Table table, data::DataReport& report) {
   std::vector<std::string> label_counts;
   for (const auto& [name, count] : counts) label_counts.push_back(fmt::format("{} {}", name, count));
   report.lines.push_back(fmt::format("text: {} texts ({}); splits train {}, valid {}, test {} ({})", n,
-                                     fmt::join(label_counts, ", "), b.splits.train.size(), b.splits.valid.size(),
+                                     core::join_names(label_counts), b.splits.train.size(), b.splits.valid.size(),
                                      b.splits.test.size(), b.protocol));
   auto rate = [&](const std::vector<std::int64_t>& rows) {
     std::int64_t o = 0, w = 0;
