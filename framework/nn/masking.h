@@ -30,10 +30,9 @@ struct Mask {
 
   /// True when the mask hides no key: no causal triangle, and every key real.
   bool hides_nothing() const;
-  /// f32 1 = visible, shaped to broadcast against scores of shape `scores` ([B, Tk] or
-  /// [B, ..., Tq, Tk]): [B or 1, 1, ..., Tq or 1, Tk]. Throws ShapeError/DTypeError naming
-  /// masked_softmax when `real` is not f32 [B, Tk] for those scores.
-  core::Tensor visible(const core::Shape& scores) const;
+  /// Throws ShapeError/DTypeError naming masked_softmax unless scores of shape `scores` ([B, Tk] or
+  /// [B, ..., Tq, Tk]) fit the mask: `real` f32 [B, Tk], and queries and keys when causal.
+  void check(const core::Shape& scores) const;
 };
 
 /// softmax over the last axis of `scores` with the keys `mask` hides at exactly zero weight (see the
