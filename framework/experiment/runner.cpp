@@ -200,9 +200,9 @@ SweepResult run_sweep(const SweepOptions& o) {
     t.spec = base.raw;
     t.spec.erase("sweep");
     t.id = base.hash.substr(0, 12);
+    single_spec = {
+        .base_dir = base.base_dir, .raw = t.spec, .spec = base.spec, .resolved = base.resolved, .hash = base.hash};
     trials.push_back(std::move(t));
-    single_spec = base;
-    single_spec.trials.clear();
     resolved.push_back(&single_spec);
   } else {
     for (const auto& rt : base.trials) {
