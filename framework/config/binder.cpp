@@ -193,9 +193,11 @@ void Binder::finish_struct(const std::vector<std::string>& ignore) {
     if (std::find(declared_.begin(), declared_.end(), e.key) != declared_.end()) continue;
     if (std::find(ignore.begin(), ignore.end(), e.key) != ignore.end()) continue;
     const auto hint = nearest(e.key, valid);
-    p_.add(e.key_mark, join_path(path_, e.key),
-           fmt::format("unknown key '{}'; {}valid: {}", e.key, hint ? fmt::format("did you mean '{}'? ", *hint) : "",
-                       valid.empty() ? "(none)" : fmt::format("{}", fmt::join(valid, ", "))));
+    p_.add(Problem{
+        e.key_mark, join_path(path_, e.key),
+        fmt::format("unknown key '{}'; {}valid: {}", e.key, hint ? fmt::format("did you mean '{}'? ", *hint) : "",
+                    valid.empty() ? "(none)" : fmt::format("{}", fmt::join(valid, ", "))),
+        e.key});
   }
 }
 

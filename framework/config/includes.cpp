@@ -96,9 +96,25 @@ Value load_spec(const std::string& path) {
   return load_spec_impl(path, chain, p.parent_path());
 }
 
+namespace {
+
+/// A plugin node's type text, or null when `v` is not a map with a scalar `type`.
+const Value* plugin_type(const Value& v) {
+  const Value* t = v.is_map() ? v.find("type") : nullptr;
+  return t && t->is_scalar() ? t : nullptr;
+}
+
+}  // namespace
+
 void merge(Value& base, const Value& over) {
   if (!base.is_map() || !over.is_map()) {
     base = over;
+    return;
+  }
+  const Value* old_type = plugin_type(base);
+  const Value* new_type = plugin_type(over);
+  if (old_type && new_type && old_type->text() != new_type->text()) {
+    base = over;  // another plugin: its parameters, not a mix of two plugins'
     return;
   }
   for (const auto& e : over.entries()) {

@@ -97,8 +97,10 @@ KeyPath parse_key(std::string_view key) {
 
 Override parse_override(const std::string& text, int arg_index) {
   const auto fail = [&](std::size_t pos, const std::string& msg) {
-    throw ConfigError({Problem{Mark{command_line_file(), arg_index, static_cast<int>(pos) + 1}, "",
-                               fmt::format("override '{}': {}", text, msg)}});
+    throw ConfigError({Problem{Mark{command_line_file(), arg_index, static_cast<int>(pos) + 1},
+                               "",
+                               fmt::format("override '{}': {}", text, msg),
+                               {}}});
   };
   Override ov;
   ov.text = text;
@@ -134,25 +136,107 @@ Override parse_override(const std::string& text, int arg_index) {
     ov.value = Value::scalar("", Mark{command_line_file(), arg_index, col_offset + 1}, true);
     return ov;
   }
-  Value v;
-  bool empty = false;
-  try {
-    v = parse_impl(vtext, "<command line>", empty);
-  } catch (const ConfigError& e) {
-    const Problem& p = e.problems().front();
-    fail(vs + static_cast<std::size_t>(std::max(p.mark.col, 1)) - 1, p.message);
+  const auto parse_one = [&](const std::string& piece, std::size_t at) {
+    Value v;
+    bool empty = false;
+    try {
+      v = parse_impl(piece, "<command line>", empty);
+    } catch (const ConfigError& e) {
+      const Problem& p = e.problems().front();
+      fail(at + static_cast<std::size_t>(std::max(p.mark.col, 1)) - 1, p.message);
+    }
+    if (empty) fail(at, "the value is only a comment; quote it to pass a string");
+    if ((v.is_map() || v.is_sequence()) && piece[0] != '[' && piece[0] != '{')
+      fail(at, "a list or map value must use flow syntax ([...] or {...}); quote the value to pass a string");
+    shift_marks(v, arg_index, static_cast<int>(at));
+    return v;
+  };
+  // Commas outside brackets and quotes separate the values of a multirun.
+  std::vector<std::pair<std::size_t, std::size_t>> pieces;  // [begin, end) in vtext
+  {
+    int depth = 0;
+    char quote = 0;
+    std::size_t begin = 0;
+    for (std::size_t i = 0; i < vtext.size(); ++i) {
+      const char c = vtext[i];
+      if (quote) {
+        if (c == quote) quote = 0;
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+      } else if (c == '[' || c == '{') {
+        ++depth;
+      } else if ((c == ']' || c == '}') && depth > 0) {
+        --depth;
+      } else if (c == ',' && depth == 0) {
+        pieces.emplace_back(begin, i);
+        begin = i + 1;
+      }
+    }
+    pieces.emplace_back(begin, vtext.size());
   }
-  if (empty) fail(vs, "the value is only a comment; quote it to pass a string");
-  if ((v.is_map() || v.is_sequence()) && vtext[0] != '[' && vtext[0] != '{')
-    fail(vs, "a list or map value must use flow syntax ([...] or {...}); quote the value to pass a string");
-  shift_marks(v, arg_index, col_offset);
-  ov.value = std::move(v);
+  if (pieces.size() == 1) {
+    ov.value = parse_one(vtext, static_cast<std::size_t>(col_offset));
+    return ov;
+  }
+  Value list = Value::sequence(Mark{command_line_file(), arg_index, col_offset + 1});
+  for (auto [b, e] : pieces) {
+    while (b < e && (vtext[b] == ' ' || vtext[b] == '\t')) ++b;
+    while (e > b && (vtext[e - 1] == ' ' || vtext[e - 1] == '\t')) --e;
+    if (b == e) fail(static_cast<std::size_t>(col_offset) + b, "empty value in a comma-separated list (a sweep)");
+    ov.choices.push_back(parse_one(vtext.substr(b, e - b), static_cast<std::size_t>(col_offset) + b));
+    list.items().push_back(ov.choices.back());
+  }
+  ov.value = std::move(list);
   return ov;
 }
 
-void apply_overrides(Value& root, const std::vector<Override>& overrides) {
+std::string dotted_key(const std::vector<std::string>& path) { return dotted(path, path.size()); }
+
+std::optional<std::string> nearest_key(const std::string& key, const std::vector<std::string>& candidates) {
+  const auto last = [](std::string_view k) {
+    const auto dot = k.find_last_of('.');
+    return dot == std::string_view::npos ? k : k.substr(dot + 1);
+  };
+  const std::string_view tail = last(key);
+  std::optional<std::string> best;
+  std::size_t best_common = 0;
+  for (const auto& c : candidates) {
+    if (c == key || last(c) != tail) continue;
+    // A key elsewhere in the schema with the same name: only within the same section.
+    const auto first = key.find('.');
+    if (first != std::string::npos && c.compare(0, first + 1, key, 0, first + 1) != 0) continue;
+    const auto common =
+        static_cast<std::size_t>(std::mismatch(c.begin(), c.end(), key.begin(), key.end()).first - c.begin());
+    if (!best || common > best_common) {
+      best = c;
+      best_common = common;
+    }
+  }
+  if (best) return best;
+  return nearest(key, candidates);
+}
+
+namespace {
+
+bool sets_type(const Override& ov) {
+  return ov.op != Override::Op::remove && !ov.path.empty() && ov.path.back() == "type";
+}
+
+}  // namespace
+
+void apply_overrides(Value& root, const std::vector<Override>& overrides_in_order, const KeySchema* schema) {
+  // A plugin's type first (shallowest first), so that its parameters apply to the new plugin.
+  std::vector<const Override*> overrides;
+  for (const auto& ov : overrides_in_order)
+    if (sets_type(ov)) overrides.push_back(&ov);
+  std::stable_sort(overrides.begin(), overrides.end(),
+                   [](const Override* a, const Override* b) { return a->path.size() < b->path.size(); });
+  for (const auto& ov : overrides_in_order)
+    if (!sets_type(ov)) overrides.push_back(&ov);
+
   Problems problems;
-  for (const Override& ov : overrides) {
+  for (const Override* ovp : overrides) {
+    const Override& ov = *ovp;
     const std::string key = dotted(ov.path, ov.path.size());
     const std::size_t plen = prefix_length(ov.op);
     const bool cols_known = ov.text.size() >= plen + key.size() && ov.text.compare(plen, key.size(), key) == 0;
@@ -175,17 +259,39 @@ void apply_overrides(Value& root, const std::vector<Override>& overrides) {
       problem(0, "no value");
       continue;
     }
-    const bool create = ov.op == Override::Op::add || ov.op == Override::Op::set_or_add;
-    const std::string hint_tail =
-        ov.op == Override::Op::remove ? "nothing to remove" : fmt::format("use +{}=... to add it", key);
+    if (!ov.choices.empty()) {
+      problem(0, fmt::format("a comma-separated value is a sweep (Hydra's multirun); run it with `attnlab sweep`, "
+                             "or quote the value ({}='{}') to pass one string",
+                             key, ov.text.substr(ov.text.find('=') + 1)));
+      continue;
+    }
+    // A plain set may create a key the schema knows (a default the file does not write).
+    const bool known = ov.op == Override::Op::set && schema && schema->knows && schema->knows(root, ov.path);
+    const bool create = ov.op == Override::Op::add || ov.op == Override::Op::set_or_add || known;
+    const std::string hint_tail = ov.op == Override::Op::remove ? "nothing to remove"
+                                  : schema ? fmt::format("use +{}=... to add a key the schema does not know", key)
+                                           : fmt::format("use +{}=... to add it", key);
     const auto missing = [&](std::size_t i, const Value& parent) {
       const std::string here = dotted(ov.path, i + 1);
-      std::string msg = fmt::format("key '{}' not in the spec", here);
-      if (parent.is_map()) {
-        if (auto near = nearest(ov.path[i], parent.keys()))
-          msg += fmt::format(" (did you mean '{}'?)", join_path(dotted(ov.path, i), *near));
+      std::string msg = fmt::format("key '{}' not in the spec{}", here, schema ? " or its schema" : "");
+      std::optional<std::string> near;
+      if (schema && schema->keys) near = nearest_key(key, schema->keys(root));
+      if (!near && parent.is_map()) {
+        if (auto sibling = nearest(ov.path[i], parent.keys())) near = join_path(dotted(ov.path, i), *sibling);
       }
+      if (near) msg += fmt::format(" (did you mean '{}'?)", *near);
       problem(i, fmt::format("{}; {}", msg, hint_tail));
+    };
+    // Another plugin in a plugin node: the node becomes {type: new} (the old parameters go).
+    const auto set_type = [&](Value& node, Value& existing) {
+      if (!schema || ov.path.back() != "type" || !existing.is_scalar() || !ov.value->is_scalar() ||
+          existing.text() == ov.value->text()) {
+        existing = *ov.value;
+        return;
+      }
+      Value fresh = Value::map(node.mark());
+      fresh.set("type", *ov.value, mark_at(ov.path.size() - 1));
+      node = std::move(fresh);
     };
     const auto wrong_kind = [&](std::size_t i, const Value& at) {
       const std::string here = dotted(ov.path, i);
@@ -273,10 +379,12 @@ void apply_overrides(Value& root, const std::vector<Override>& overrides) {
       Value* existing = cur->is_map() ? cur->find(seg) : nullptr;
       switch (ov.op) {
         case Override::Op::set:
-          if (!existing)
-            missing(last, *cur);
+          if (existing)
+            set_type(*cur, *existing);
+          else if (known)
+            cur->set(seg, *ov.value, mark_at(last));
           else
-            *existing = *ov.value;
+            missing(last, *cur);
           break;
         case Override::Op::add:
           if (existing) {
@@ -288,7 +396,7 @@ void apply_overrides(Value& root, const std::vector<Override>& overrides) {
           break;
         case Override::Op::set_or_add:
           if (existing)
-            *existing = *ov.value;
+            set_type(*cur, *existing);
           else
             cur->set(seg, *ov.value, mark_at(last));
           break;

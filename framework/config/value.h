@@ -16,6 +16,7 @@
 #include "framework/core/suggest.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,9 +37,16 @@ struct Mark {
 
 /// One problem in a spec: where, which dotted config path, what.
 struct Problem {
+  Problem() = default;
+  Problem(Mark mark_, std::string path_, std::string message_, std::string unknown_key_ = {})
+      : mark(std::move(mark_)), path(std::move(path_)), message(std::move(message_)),
+        unknown_key(std::move(unknown_key_)) {}
   Mark mark;
   std::string path;  // "model.encoder.layers[2].attention.dropout"; empty for document-level problems
   std::string message;
+  /// For "unknown key" problems: the key as written (so a caller that knows the whole schema can
+  /// add a better hint); empty otherwise.
+  std::string unknown_key;
   /// "file:line:col: path: message"
   std::string str() const;
 };
@@ -57,11 +65,13 @@ class ConfigError : public Error {
 class Problems {
  public:
   void add(Mark mark, std::string path, std::string message) {
-    list_.push_back({std::move(mark), std::move(path), std::move(message)});
+    list_.push_back({std::move(mark), std::move(path), std::move(message), {}});
   }
+  void add(Problem p) { list_.push_back(std::move(p)); }
   bool empty() const { return list_.empty(); }
   std::size_t size() const { return list_.size(); }
   const std::vector<Problem>& list() const { return list_; }
+  std::vector<Problem>& list() { return list_; }
   void check() const;
 
  private:
@@ -150,6 +160,8 @@ Value load_spec(const std::string& path);
 
 /// Deep merge: maps merge key by key (recursively); anything else in `over` replaces `base`.
 /// An explicit null in `over` replaces too.
+/// A plugin node (a map with a `type` key) whose type `over` changes is replaced, not merged: the old
+/// plugin's parameters are dropped, as Hydra's config groups do.
 void merge(Value& base, const Value& over);
 
 // ---- command-line overrides (Hydra's grammar) -------------------------------------------------
@@ -169,7 +181,13 @@ struct Override {
   std::optional<Value> value;     // absent for a plain remove
   std::string text;               // as given, for messages
   Mark mark;                      // "<command line>:<arg_index>:1": where problems point
+  /// `key=a,b,c` (commas outside brackets and quotes): Hydra's multirun, one value per item; the
+  /// experiment layer turns it into a sweep axis. apply_overrides refuses it.
+  std::vector<Value> choices;
 };
+
+/// "model.layers[1].width" from {"model", "layers", "[1]", "width"}.
+std::string dotted_key(const std::vector<std::string>& path);
 
 /// Parses one override; a malformed one throws ConfigError at "<command line>:<arg_index>:<col>"
 /// (col: 1-based column in the argument) saying "override 'text': ...".
@@ -185,11 +203,29 @@ struct KeyPath {
 };
 KeyPath parse_key(std::string_view key);
 
-/// Applies overrides in order to a spec. A set of a missing key (with the nearest existing key as
-/// a hint), an add of an existing key, a remove of a missing key, or a path through a scalar are
-/// problems, all collected and thrown together as one ConfigError (an override with a problem is
-/// skipped; the others still apply).
-void apply_overrides(Value& root, const std::vector<Override>& overrides);
+/// What a typed schema knows beyond the keys written in a spec (the experiment layer supplies it).
+struct KeySchema {
+  /// True when `path` names a key the schema has for `root` (a default not written in the file,
+  /// or a parameter of the plugin type `root` selects): a plain `key=value` may set it.
+  std::function<bool(const Value& root, const std::vector<std::string>& path)> knows;
+  /// Every dotted key the schema has for `root`, for "did you mean" over the whole schema.
+  std::function<std::vector<std::string>(const Value& root)> keys;
+};
+
+/// Applies overrides to a spec: those that set a plugin's `type` first (shallowest first), then the
+/// others in order, so `model.attention.num_heads=2 model.attention.type=multi_head` means what it
+/// says. With a schema (the experiment layer's): setting a plugin node's `type` to another plugin
+/// replaces the node with `{type: new}` (its old parameters are dropped; Hydra's config groups), and
+/// a plain `key=value` may set any key the schema knows (defaults not in the file); `+` remains for
+/// keys it does not know. A set of
+/// an unknown key (with the nearest key of the whole schema as a hint), an add of an existing key, a
+/// remove of a missing key, or a path through a scalar are problems, all collected and thrown
+/// together as one ConfigError (an override with a problem is skipped; the others still apply).
+void apply_overrides(Value& root, const std::vector<Override>& overrides, const KeySchema* schema = nullptr);
+
+/// The key of `candidates` (dotted keys) nearest to dotted `key`: one with the same last segment
+/// (sharing the longest prefix with `key`), else the nearest whole key within edit distance 2 of it.
+std::optional<std::string> nearest_key(const std::string& key, const std::vector<std::string>& candidates);
 
 // ---- output ----------------------------------------------------------------------------------
 

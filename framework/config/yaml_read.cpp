@@ -104,7 +104,7 @@ Value parse_impl(std::string_view text, const std::string& source_name, bool& em
   } catch (const YAML::Exception& e) {
     Mark m{file, 0, 0};
     if (!e.mark.is_null()) m = Mark{file, e.mark.line + 1, e.mark.column + 1};
-    throw ConfigError({Problem{m, "", e.msg}});
+    throw ConfigError({Problem{m, "", e.msg, {}}});
   }
   empty = docs.empty();
   if (docs.empty()) return Value::map(Mark{file, 1, 1});
@@ -127,11 +127,13 @@ Value load_file(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec))
     throw ConfigError(
-        {Problem{Mark{std::make_shared<const std::string>(path), 0, 0}, "", "cannot read: is a directory"}});
+        {Problem{Mark{std::make_shared<const std::string>(path), 0, 0}, "", "cannot read: is a directory", {}}});
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    throw ConfigError({Problem{Mark{std::make_shared<const std::string>(path), 0, 0}, "",
-                               fmt::format("cannot read: {}", std::strerror(errno))}});
+    throw ConfigError({Problem{Mark{std::make_shared<const std::string>(path), 0, 0},
+                               "",
+                               fmt::format("cannot read: {}", std::strerror(errno)),
+                               {}}});
   }
   std::ostringstream ss;
   ss << in.rdbuf();

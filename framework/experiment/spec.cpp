@@ -3,28 +3,226 @@
 #include "framework/experiment/sweep.h"
 #include "framework/registry/loader.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 namespace attnlab::experiment {
+
+namespace {
+
+void add_absent(config::Value& node, const config::Schema& fields);
+
+/// A plugin node's parameters, from its type's schema.
+void add_plugin_fields(config::Value& node, std::string_view family) {
+  const config::Value* t = node.is_map() ? node.find("type") : nullptr;
+  const registry::FamilyInfo* fam = registry::find_family(family);
+  if (!t || !t->is_scalar() || !fam) return;
+  for (const auto& e : fam->entries())
+    if (e.name == t->text()) return add_absent(node, e.schema);
+}
+
+/// Adds the keys `fields` has and `node` lacks (absent optionals, as null), recursively.
+void add_absent(config::Value& node, const config::Schema& fields) {
+  if (!node.is_map()) return;
+  for (const auto& f : fields) {
+    config::Value* x = node.find(f.name);
+    if (!x) {
+      node.set(f.name, config::Value::null());
+      continue;
+    }
+    std::string_view type = f.type;
+    const bool list = type.starts_with("list of ");
+    const bool map = type.starts_with("map of ");
+    if (list) type.remove_prefix(8);
+    if (map) type.remove_prefix(7);
+    const auto one = [&](config::Value& v) {
+      if (type.ends_with(" plugin"))
+        add_plugin_fields(v, type.substr(0, type.size() - 7));
+      else if (!f.fields.empty())
+        add_absent(v, f.fields);
+    };
+    if (list && x->is_sequence()) {
+      for (auto& item : x->items()) one(item);
+    } else if (map && x->is_map()) {
+      for (auto& e : x->entries()) one(e.value);
+    } else if (!list && !map) {
+      one(*x);
+    }
+  }
+}
+
+/// Every key the schema has for `tree`: what the file writes, the defaults it does not, the
+/// parameters of the plugin types it selects (a tree that does not bind still gives the keys of
+/// the parts that do).
+config::Value schema_tree(const config::Value& tree) {
+  ExperimentSpec spec;
+  config::Problems ignored;
+  config::bind(spec, tree, "", ignored, {"sweep"});
+  config::Value keys = config::to_value(spec);
+  add_absent(keys, config::schema_of<ExperimentSpec>());
+  return keys;
+}
+
+bool has_path(const config::Value& tree, const std::vector<std::string>& path) {
+  const config::Value* cur = &tree;
+  for (const auto& seg : path) {
+    if (seg[0] == '[') {
+      const auto i = std::stoull(seg.substr(1, seg.size() - 2));
+      if (!cur->is_sequence() || i >= cur->items().size()) return false;
+      cur = &cur->items()[i];
+    } else {
+      cur = cur->is_map() ? cur->find(seg) : nullptr;
+      if (!cur) return false;
+    }
+  }
+  return true;
+}
+
+void collect_keys(const config::Value& v, const std::string& prefix, std::vector<std::string>& out) {
+  if (!v.is_map()) return;
+  for (const auto& e : v.entries()) {
+    const std::string key = config::join_path(prefix, e.key);
+    out.push_back(key);
+    collect_keys(e.value, key, out);
+  }
+}
+
+/// The axis sections of `sweep:` whose keys are dotted spec keys.
+bool is_axis_section(const std::vector<std::string>& path, std::size_t& key_at) {
+  if (path.size() < 2 || path[0] != "sweep") return false;
+  if (path[1] == "grid" || path[1] == "zip") {
+    key_at = 2;
+    return true;
+  }
+  if (path.size() >= 3 && path[1] == "random" && path[2] == "params") {
+    key_at = 3;
+    return true;
+  }
+  return false;
+}
+
+std::string strip_op(std::string_view key) {
+  while (!key.empty() && key.front() == '+') key.remove_prefix(1);
+  return std::string(key);
+}
+
+}  // namespace
+
+config::KeySchema spec_schema() {
+  config::KeySchema s;
+  s.knows = [](const config::Value& root, const std::vector<std::string>& path) {
+    if (path.empty()) return false;
+    if (path[0] == "sweep") {
+      static const std::vector<std::vector<std::string>> sections = {
+          {"sweep"},           {"sweep", "seeds"},       {"sweep", "grid"},           {"sweep", "zip"},
+          {"sweep", "random"}, {"sweep", "random", "n"}, {"sweep", "random", "seed"}, {"sweep", "random", "params"}};
+      if (std::find(sections.begin(), sections.end(), path) != sections.end()) return true;
+      std::size_t at = 0;
+      if (!is_axis_section(path, at) || path.size() != at + 1) return false;
+      const config::KeyPath k = config::parse_key(strip_op(path[at]));
+      return k.ok() && has_path(schema_tree(root), k.path);
+    }
+    return has_path(schema_tree(root), path);
+  };
+  s.keys = [](const config::Value& root) {
+    std::vector<std::string> out;
+    collect_keys(schema_tree(root), "", out);
+    return out;
+  };
+  return s;
+}
 
 ResolvedSpec resolve(const config::Value& tree) {
   ResolvedSpec r;
   r.raw = tree;
   config::Problems p;
   config::bind(r.spec, tree, "", p, {"sweep"});
+  if (!p.empty()) {
+    // "unknown key" with the nearest key of the whole schema (train.lr -> train.optimizer.lr).
+    std::optional<std::vector<std::string>> keys;
+    for (auto& pr : p.list()) {
+      if (pr.unknown_key.empty() || pr.message.find("did you mean") != std::string::npos) continue;
+      if (!keys) keys = spec_schema().keys(tree);
+      if (const auto near = config::nearest_key(pr.path, *keys)) {
+        const auto semi = pr.message.find("; ");
+        if (semi != std::string::npos) pr.message.insert(semi + 2, fmt::format("did you mean '{}'? ", *near));
+      }
+    }
+  }
   p.check();
   r.resolved = config::to_value(r.spec);
   r.hash = config::hash(r.resolved);
   return r;
 }
 
-ResolvedSpec load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
+namespace {
+
+/// Loads the `plugins:` libraries `tree` names (relative to the spec); problems at their marks.
+void load_plugin_libraries(const config::Value& tree, const std::string& path, config::Problems& problems) {
+  const config::Value* libs = tree.find("plugins");
+  if (!libs || !libs->is_sequence()) return;
+  const auto base = std::filesystem::path(path).parent_path();
+  for (std::size_t i = 0; i < libs->items().size(); ++i) {
+    const config::Value& item = libs->items()[i];
+    if (!item.is_scalar()) continue;  // the binder reports the type
+    auto lib = std::filesystem::path(item.text());
+    if (lib.is_relative()) lib = base / lib;
+    try {
+      registry::load_plugin_library(lib.string());
+    } catch (const Error& e) {
+      problems.add(item.mark(), fmt::format("plugins[{}]", i), e.what());
+    }
+  }
+}
+
+/// One key a sweep axis sets, and where the axis is written.
+struct AxisKey {
+  std::vector<std::string> path;
+  std::string where;  // "sweep.grid.train.seed"
+  config::Mark mark;
+};
+
+std::vector<AxisKey> axis_keys(const config::Value& tree) {
+  std::vector<AxisKey> out;
+  const config::Value* sweep = tree.find("sweep");
+  if (!sweep || !sweep->is_map()) return out;
+  const auto section = [&](const config::Value* sec, const std::string& where) {
+    if (!sec || !sec->is_map()) return;
+    for (const auto& e : sec->entries()) {
+      const config::KeyPath k = config::parse_key(strip_op(e.key));
+      if (k.ok()) out.push_back({k.path, config::join_path(where, e.key), e.key_mark});
+    }
+  };
+  section(sweep->find("grid"), "sweep.grid");
+  section(sweep->find("zip"), "sweep.zip");
+  if (const config::Value* random = sweep->find("random"); random && random->is_map())
+    section(random->find("params"), "sweep.random.params");
+  for (const auto& e : sweep->entries())
+    if (e.key == "seeds") out.push_back({{"train", "seed"}, "sweep.seeds", e.key_mark});
+  return out;
+}
+
+/// True when one path is the other or lies inside it.
+bool overlaps(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  const std::size_t n = std::min(a.size(), b.size());
+  return std::equal(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(n), b.begin());
+}
+
+}  // namespace
+
+ResolvedSpec load_experiment(const std::string& path, const std::vector<std::string>& overrides, Multirun multirun) {
   config::Value tree = config::load_spec(path);
+  config::Problems problems;
+  // Out-of-tree plugins must be registered before overrides consult the schema of their types.
+  load_plugin_libraries(tree, path, problems);
+  problems.check();
 
   // Every malformed override is reported, not only the first.
-  std::vector<config::Override> parsed;
-  config::Problems problems;
+  std::vector<config::Override> parsed, axes;
   for (std::size_t i = 0; i < overrides.size(); ++i) {
     try {
       parsed.push_back(config::parse_override(overrides[i], static_cast<int>(i + 1)));
@@ -33,24 +231,58 @@ ResolvedSpec load_experiment(const std::string& path, const std::vector<std::str
     }
   }
   problems.check();
-  config::apply_overrides(tree, parsed);
 
-  // Out-of-tree plugins must be registered before the spec that names them is bound.
-  if (const config::Value* libs = tree.find("plugins"); libs && libs->is_sequence()) {
-    const auto base = std::filesystem::path(path).parent_path();
-    for (std::size_t i = 0; i < libs->items().size(); ++i) {
-      const config::Value& item = libs->items()[i];
-      if (!item.is_scalar()) continue;  // the binder reports the type
-      auto lib = std::filesystem::path(item.text());
-      if (lib.is_relative()) lib = base / lib;
-      try {
-        registry::load_plugin_library(lib.string());
-      } catch (const Error& e) {
-        problems.add(item.mark(), fmt::format("plugins[{}]", i), e.what());
+  const std::vector<AxisKey> file_axes = axis_keys(tree);
+  std::vector<config::Override> plain;
+  for (auto& ov : parsed) {
+    // sweep.grid.model.attention.type=[...]: the rest of the key is one (dotted) axis name.
+    if (std::size_t at = 0; is_axis_section(ov.path, at) && ov.path.size() > at + 1) {
+      const std::vector<std::string> rest(ov.path.begin() + static_cast<std::ptrdiff_t>(at), ov.path.end());
+      ov.path.resize(at);
+      ov.path.push_back(config::dotted_key(rest));
+    }
+    if (ov.path[0] != "sweep") {
+      for (const auto& axis : file_axes) {
+        if (!overlaps(ov.path, axis.path)) continue;
+        problems.add(ov.mark, "",
+                     fmt::format("override '{}' sets '{}', which the sweep axis {} ({}) also sets; drop one of them "
+                                 "(~{} drops the axis; {}=a,b sweeps it from the command line)",
+                                 ov.text, config::dotted_key(ov.path), axis.where, axis.mark.str(), axis.where,
+                                 config::dotted_key(ov.path)));
       }
     }
-    problems.check();
+    if (ov.choices.empty() || multirun == Multirun::refuse) {
+      plain.push_back(std::move(ov));
+      continue;
+    }
+    // key=a,b,c: one more grid axis (Hydra's multirun).
+    const std::string key = config::dotted_key(ov.path);
+    const std::string prefix = ov.op == config::Override::Op::add          ? "+"
+                               : ov.op == config::Override::Op::set_or_add ? "++"
+                                                                           : "";
+    for (const auto& other : axes)
+      if (overlaps(ov.path, config::parse_key(strip_op(other.path[2])).path))
+        problems.add(ov.mark, "", fmt::format("override '{}' sweeps a key that '{}' sweeps too", ov.text, other.text));
+    config::Override axis;
+    axis.op = config::Override::Op::set_or_add;
+    axis.path = {"sweep", "grid", prefix + key};
+    axis.value = ov.value;
+    axis.text = ov.text;
+    axis.mark = ov.mark;
+    axes.push_back(std::move(axis));
   }
+  for (const auto& ov : plain)
+    for (const auto& axis : axes)
+      if (ov.path[0] != "sweep" && overlaps(ov.path, config::parse_key(strip_op(axis.path[2])).path))
+        problems.add(ov.mark, "",
+                     fmt::format("override '{}' sets a key that '{}' sweeps; drop one of them", ov.text, axis.text));
+  problems.check();
+
+  const config::KeySchema schema = spec_schema();
+  config::apply_overrides(tree, plain, &schema);
+  config::apply_overrides(tree, axes, &schema);
+  load_plugin_libraries(tree, path, problems);  // an override may name more
+  problems.check();
 
   config::Value base_tree = tree;
   base_tree.erase("sweep");
@@ -60,13 +292,16 @@ ResolvedSpec load_experiment(const std::string& path, const std::vector<std::str
     // Each trial is resolved here, once (expansion validates it by resolving it); equal configs
     // share an id, so the id finds its resolved spec.
     std::map<std::string, ResolvedSpec> by_id;
-    std::vector<Trial> trials = expand_sweep(tree, [&](const config::Value& t) {
-      ResolvedSpec one = resolve(t);
-      one.base_dir = r.base_dir;
-      config::Value resolved = one.resolved;
-      by_id.emplace(one.hash.substr(0, 12), std::move(one));
-      return resolved;
-    });
+    std::vector<Trial> trials = expand_sweep(
+        tree,
+        [&](const config::Value& t) {
+          ResolvedSpec one = resolve(t);
+          one.base_dir = r.base_dir;
+          config::Value resolved = one.resolved;
+          by_id.emplace(one.hash.substr(0, 12), std::move(one));
+          return resolved;
+        },
+        &schema);
     for (auto& t : trials) {
       ResolvedSpec spec = by_id.at(t.id);
       r.trials.push_back({std::move(t), std::move(spec)});

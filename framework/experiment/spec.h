@@ -194,10 +194,22 @@ struct ResolvedTrial {
   ResolvedSpec spec;
 };
 
-/// Loads `path` with includes, applies overrides, loads the `plugins:` libraries, and validates the
-/// whole spec; a `sweep:` section is validated by expanding it. Throws config::ConfigError with
-/// every problem. The returned raw tree still holds `sweep` (for `attnlab sweep`).
-ResolvedSpec load_experiment(const std::string& path, const std::vector<std::string>& overrides);
+/// Whether `key=a,b,c` on the command line may add a sweep axis (`attnlab sweep`, `validate`) or is
+/// refused (`attnlab run`, which runs one trial).
+enum class Multirun { allow, refuse };
+
+/// Loads `path` with includes, loads the `plugins:` libraries, applies overrides with the schema
+/// (spec_schema(): any key the schema knows can be set; `sweep.grid.a.b=[...]` is one axis named
+/// a.b; `key=a,b,c` becomes a grid axis, in the order given, after the file's), and validates the
+/// whole spec; a `sweep:` section is validated by expanding it. An override of a key that a sweep
+/// axis also sets is a problem naming both. Throws config::ConfigError with every problem. The
+/// returned raw tree still holds `sweep` (for `attnlab sweep`).
+ResolvedSpec load_experiment(const std::string& path, const std::vector<std::string>& overrides,
+                             Multirun multirun = Multirun::allow);
+
+/// The experiment schema for overrides: every key of ExperimentSpec (defaults and absent optionals
+/// included), the parameters of the plugin types a tree selects, and the sections of `sweep:`.
+config::KeySchema spec_schema();
 
 /// Binds one trial's tree (no sweep section) into the typed spec; throws config::ConfigError.
 ResolvedSpec resolve(const config::Value& tree);

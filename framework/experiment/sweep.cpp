@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -415,14 +416,14 @@ class Parser {
 
 /// Applies one assignment; problems are reported at the sweep key that caused them.
 bool assign(Value& spec, const Slot& s, const Value& value, Problems& problems, std::set<std::string>& seen,
-            const std::string& suffix) {
+            const std::string& suffix, const config::KeySchema* schema) {
   Override ov;
   ov.op = s.op;
   ov.path = s.path;
   ov.value = value;
   ov.text = fmt::format("{}{}={}", op_prefix(s.op), s.key, config::canonical(value));
   try {
-    config::apply_overrides(spec, {ov});
+    config::apply_overrides(spec, {ov}, schema);
     return true;
   } catch (const config::ConfigError& e) {
     for (const auto& p : e.problems()) {
@@ -442,7 +443,7 @@ std::string Trial::label() const {
   return s;
 }
 
-std::vector<Trial> expand_sweep(const config::Value& spec, const Resolver& resolve) {
+std::vector<Trial> expand_sweep(const config::Value& spec, const Resolver& resolve, const config::KeySchema* schema) {
   Problems problems;
   if (!spec.is_map()) {
     problems.add(spec.mark(), "", "a spec must be a map, got a " + std::string(spec.kind_name()));
@@ -456,10 +457,19 @@ std::vector<Trial> expand_sweep(const config::Value& spec, const Resolver& resol
   // Check every key once against the first value of each axis, applied in order, before the
   // structural problems are thrown: the user sees misspelt keys in the same report.
   std::set<std::string> seen;
+  // A plugin's type is applied before its parameters (shallowest first), whatever the axis order.
+  std::vector<std::pair<std::size_t, std::size_t>> order;  // (axis, slot)
+  for (std::size_t k = 0; k < axes.size(); ++k)
+    for (std::size_t j = 0; j < axes[k].slots.size(); ++j) order.emplace_back(k, j);
+  const auto type_rank = [&](const std::pair<std::size_t, std::size_t>& o) {
+    const auto& path = axes[o.first].slots[o.second].path;
+    return path.back() == "type" ? path.size() : std::numeric_limits<std::size_t>::max();
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](const auto& a, const auto& b) { return type_rank(a) < type_rank(b); });
   {
     Value probe = base;
-    for (const auto& a : axes)
-      for (std::size_t j = 0; j < a.slots.size(); ++j) assign(probe, a.slots[j], a.points[0][j], problems, seen, "");
+    for (const auto& [k, j] : order) assign(probe, axes[k].slots[j], axes[k].points[0][j], problems, seen, "", schema);
   }
   std::size_t total = 1;
   for (const auto& a : axes) {
@@ -488,10 +498,8 @@ std::vector<Trial> expand_sweep(const config::Value& spec, const Resolver& resol
 
     trial.spec = base;
     bool ok = true;
-    std::size_t i = 0;
-    for (std::size_t k = 0; k < axes.size(); ++k)
-      for (std::size_t j = 0; j < axes[k].slots.size(); ++j, ++i)
-        ok = assign(trial.spec, axes[k].slots[j], trial.assignments[i].second, problems, seen, suffix) && ok;
+    for (const auto& [k, j] : order)
+      ok = assign(trial.spec, axes[k].slots[j], axes[k].points[pos[k]][j], problems, seen, suffix, schema) && ok;
     if (!ok) continue;
 
     if (resolve) {

@@ -77,6 +77,10 @@ using Resolver = std::function<config::Value(const config::Value&)>;
 /// config::ConfigError it throws is collected with the sweep's problems, other exceptions propagate.
 /// Throws config::ConfigError holding every problem (see the header comment); a spec that is not a
 /// map is a problem too.
-std::vector<Trial> expand_sweep(const config::Value& spec, const Resolver& resolve = {});
+/// With a `schema`, an axis may set any key the schema knows without `+` (as overrides do), and a
+/// plugin's `type` axis is applied before the axes of its parameters (a new type drops the old
+/// plugin's parameters; see config::apply_overrides).
+std::vector<Trial> expand_sweep(const config::Value& spec, const Resolver& resolve = {},
+                                const config::KeySchema* schema = nullptr);
 
 }  // namespace attnlab::experiment

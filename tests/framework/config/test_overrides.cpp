@@ -266,4 +266,102 @@ BOOST_AUTO_TEST_CASE(one_key_grammar) {
   BOOST_TEST(parse_error("+a$b=1").find("<command line>:1:3") != std::string::npos, parse_error("+a$b=1"));
 }
 
+// A schema that knows model.{type, width, depth, dropout} (depth and dropout: defaults the file
+// does not write) and, for the gru type, model.gate.
+KeySchema toy_schema() {
+  KeySchema s;
+  s.knows = [](const Value& root, const std::vector<std::string>& path) {
+    if (path.size() != 2 || path[0] != "model") return false;
+    const Value* t = root.find("model") ? root.find("model")->find("type") : nullptr;
+    if (path[1] == "gate") return t && t->text() == "gru";
+    return path[1] == "type" || path[1] == "width" || path[1] == "depth" || path[1] == "dropout";
+  };
+  s.keys = [](const Value&) {
+    return std::vector<std::string>{"model",    "model.type", "model.width",     "model.depth",       "optim",
+                                    "optim.lr", "train",      "train.optimizer", "train.optimizer.lr"};
+  };
+  return s;
+}
+
+Value applied_with(const std::vector<std::string>& args, const KeySchema& schema) {
+  Value v = spec();
+  std::vector<Override> ovs;
+  for (std::size_t i = 0; i < args.size(); ++i) ovs.push_back(parse_override(args[i], static_cast<int>(i) + 1));
+  apply_overrides(v, ovs, &schema);
+  return v;
+}
+
+BOOST_AUTO_TEST_CASE(a_schema_lets_a_plain_set_reach_defaults_the_file_does_not_write) {
+  const KeySchema schema = toy_schema();
+  const Value v = applied_with({"model.depth=3"}, schema);
+  BOOST_TEST(at(v, "model.depth").text() == "3");
+  BOOST_TEST(at(v, "model.width").text() == "16");  // the rest stays
+  // Without the schema the same override is refused; a key the schema does not know still is.
+  BOOST_TEST(error_of([] { applied({"model.depth=3"}); }).find("use +model.depth=... to add it") != std::string::npos);
+  const std::string msg = error_of([&] { applied_with({"model.depht=3"}, schema); });
+  BOOST_TEST(msg.find("not in the spec or its schema (did you mean 'model.depth'?)") != std::string::npos, msg);
+  BOOST_TEST(msg.find("use +model.depht=... to add a key the schema does not know") != std::string::npos, msg);
+}
+
+BOOST_AUTO_TEST_CASE(a_new_plugin_type_replaces_the_node_and_is_applied_first) {
+  const KeySchema schema = toy_schema();
+  // Written after its parameter, the type still comes first; lstm's width goes with lstm.
+  const Value v = applied_with({"model.gate=sigmoid", "model.type=gru"}, schema);
+  BOOST_TEST(at(v, "model.type").text() == "gru");
+  BOOST_TEST(at(v, "model.gate").text() == "sigmoid");
+  BOOST_TEST(at(v, "model").find("width") == nullptr);
+  BOOST_TEST(at(v, "model").find("layers") == nullptr);
+  // The same type keeps the parameters.
+  const Value same = applied_with({"model.type=lstm"}, schema);
+  BOOST_TEST(at(same, "model.width").text() == "16");
+  // The gate of another type is not a key of this one.
+  BOOST_TEST(error_of([&] { applied_with({"model.gate=sigmoid"}, schema); }).find("key 'model.gate' not in the spec") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_hint_searches_the_whole_schema) {
+  const std::vector<std::string> keys = {"train.optimizer.lr", "train.epochs", "eval.lr", "model.width"};
+  BOOST_TEST(nearest_key("train.lr", keys).value_or("") == "train.optimizer.lr");
+  BOOST_TEST(nearest_key("train.epoch", keys).value_or("") == "train.epochs");  // close spelling
+  BOOST_TEST(!nearest_key("model.lr", keys));                                   // not from another section
+  BOOST_TEST(nearest_key("lr", keys).value_or("").ends_with(".lr"));            // a top-level key: any section
+  const std::string msg = error_of([] {
+    const KeySchema schema = toy_schema();
+    applied_with({"train.lr=1"}, schema);
+  });
+  BOOST_TEST(msg.find("(did you mean 'train.optimizer.lr'?)") != std::string::npos, msg);
+}
+
+BOOST_AUTO_TEST_CASE(commas_outside_brackets_and_quotes_make_a_multirun) {
+  const Override m = parse_override("model.type=lstm, gru,cnn", 2);
+  BOOST_REQUIRE_EQUAL(m.choices.size(), 3u);
+  BOOST_TEST(m.choices[1].text() == "gru");
+  BOOST_TEST(m.choices[1].mark().col == 18);  // where "gru" starts in the argument
+  BOOST_TEST(m.value->is_sequence());
+  const Override lists = parse_override("model.tags=[a,b],[c]", 1);
+  BOOST_REQUIRE_EQUAL(lists.choices.size(), 2u);
+  BOOST_TEST(lists.choices[0].items().size() == 2u);
+  for (const char* one : {"model.tags=[a,b]", "model.type='a,b'", "optim={lr: 1, name: x}"})
+    BOOST_TEST(parse_override(one, 1).choices.empty(), one);
+  BOOST_TEST(error_of([] { parse_override("model.type=a,,b", 1); }).find("empty value in a comma-separated list") !=
+             std::string::npos);
+  // apply_overrides runs one trial: it refuses a multirun and says how to pass the string.
+  const std::string msg = error_of([] { applied({"model.type=a,b"}); });
+  BOOST_TEST(msg.find("is a sweep (Hydra's multirun); run it with `attnlab sweep`, or quote the value "
+                      "(model.type='a,b')") != std::string::npos,
+             msg);
+}
+
+BOOST_AUTO_TEST_CASE(an_include_that_changes_a_plugin_type_replaces_the_node) {
+  Value base = parse("att: {type: multi_head, num_heads: 4, dropout: 0.1}\nother: {a: 1}\n", "base.yaml");
+  merge(base, parse("att: {type: additive}\nother: {b: 2}\n", "over.yaml"));
+  BOOST_TEST(at(base, "att.type").text() == "additive");
+  BOOST_TEST(at(base, "att").find("num_heads") == nullptr);
+  BOOST_TEST(at(base, "other.a").text() == "1");  // maps without a type still merge
+  Value same = parse("att: {type: multi_head, num_heads: 4}\n", "base.yaml");
+  merge(same, parse("att: {type: multi_head, dropout: 0.2}\n", "over.yaml"));
+  BOOST_TEST(at(same, "att.num_heads").text() == "4");
+  BOOST_TEST(at(same, "att.dropout").text() == "0.2");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

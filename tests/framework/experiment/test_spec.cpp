@@ -7,6 +7,7 @@
 #include "framework/experiment/spec.h"
 #include "framework/experiment/sweep.h"
 #include "tests/support/expect.h"
+#include "tests/support/temp_dir.h"
 
 #include <filesystem>
 #include <fstream>
@@ -146,6 +147,91 @@ BOOST_AUTO_TEST_CASE(ablation_sweep_expands_to_its_grid_with_stable_ids) {
   BOOST_REQUIRE(one.trials.size() == 1u);
   BOOST_TEST(one.trials[0].spec.hash == one.hash);
   BOOST_TEST(one.trials[0].trial.id == one.hash.substr(0, 12));
+}
+
+// ---- overrides as Hydra users type them ------------------------------------------------------
+
+const char* kSmallSpec = R"(name: small
+data:
+  task: click
+  dataset: {type: synthetic, num_items: 50, num_users: 20, seq_len: 8, sequences: 200, tasks: [click]}
+model:
+  embedding: 16
+  extractor: {type: lstm, hidden: 16}
+  attention: {type: multi_head, num_heads: 4}
+  pooling: {type: mean}
+  head: {type: binary}
+train: {epochs: 1}
+)";
+
+struct SmallSpec {
+  testing::TempDir dir{"spec_overrides"};
+  std::string path = (dir.path / "small.yaml").string();
+  explicit SmallSpec(const std::string& extra = "") { std::ofstream(path) << kSmallSpec << extra; }
+};
+
+BOOST_AUTO_TEST_CASE(any_key_of_the_schema_is_overridden_without_plus) {
+  SmallSpec s;
+  // Defaults the file does not write: a train field, a plugin parameter, an absent optional.
+  const auto r = experiment::load_experiment(s.path, {"train.clip_norm=1.0", "model.extractor.layers=2"});
+  BOOST_TEST(r.spec.train.clip_norm == 1.0);
+  BOOST_TEST(config::canonical(*r.resolved.find("model")->find("extractor")->find("layers")) == "2");
+  // A misplaced key: the hint comes from the whole schema, on the command line and in the file.
+  const auto msg = testing::error_of([&] { experiment::load_experiment(s.path, {"train.lr=0.1"}); });
+  BOOST_TEST(msg.find("<command line>:1:7: override 'train.lr=0.1'") != std::string::npos, msg);
+  BOOST_TEST(msg.find("did you mean 'train.optimizer.lr'?") != std::string::npos, msg);
+  SmallSpec bad;
+  std::ofstream(bad.path) << replace_all(kSmallSpec, "train: {epochs: 1}", "train: {epochs: 1, lr: 0.1}");
+  const auto file_msg = testing::error_of([&] { experiment::load_experiment(bad.path, {}); });
+  BOOST_TEST(file_msg.find("small.yaml:11:20: train.lr: unknown key 'lr'; did you mean 'train.optimizer.lr'?") !=
+                 std::string::npos,
+             file_msg);
+}
+
+BOOST_AUTO_TEST_CASE(another_plugin_type_drops_the_old_parameters) {
+  SmallSpec s;
+  // multi_head's num_heads would be rejected by additive if it were merged in.
+  const auto r = experiment::load_experiment(s.path, {"model.attention.type=additive"});
+  BOOST_TEST(r.spec.model.attention.type == "additive");
+  // The type is applied first, so its parameters may come before it on the command line.
+  const auto p = experiment::load_experiment(s.path, {"model.extractor.channels=8", "model.extractor.type=cnn"});
+  BOOST_TEST(config::canonical(*p.resolved.find("model")->find("extractor")->find("channels")) == "8");
+  // An including file that names another plugin replaces the node too.
+  std::ofstream(s.dir.path / "child.yaml") << "include: small.yaml\nmodel:\n  attention: {type: scaled_dot}\n";
+  const auto c = experiment::load_experiment((s.dir.path / "child.yaml").string(), {});
+  BOOST_TEST(c.spec.model.attention.type == "scaled_dot");
+}
+
+BOOST_AUTO_TEST_CASE(comma_values_add_grid_axes_on_sweep_and_are_refused_on_run) {
+  SmallSpec s;
+  const auto r = experiment::load_experiment(s.path, {"model.attention.type=additive,scaled_dot", "train.seed=1,2"});
+  BOOST_REQUIRE_EQUAL(r.trials.size(), 4u);
+  BOOST_TEST(r.trials[0].trial.label() == "model.attention.type=additive train.seed=1");
+  BOOST_TEST(r.trials[3].trial.label() == "model.attention.type=scaled_dot train.seed=2");
+  const auto msg =
+      testing::error_of([&] { experiment::load_experiment(s.path, {"train.seed=1,2"}, experiment::Multirun::refuse); });
+  BOOST_TEST(msg.find("is a sweep (Hydra's multirun); run it with `attnlab sweep`") != std::string::npos, msg);
+  // A dotted axis written as an override is one axis.
+  const auto d = experiment::load_experiment(s.path, {"sweep.grid.model.attention.type=[additive, none]"});
+  BOOST_REQUIRE_EQUAL(d.trials.size(), 2u);
+  BOOST_TEST(d.trials[1].trial.label() == "model.attention.type=none");
+}
+
+BOOST_AUTO_TEST_CASE(an_override_of_a_swept_key_names_both) {
+  SmallSpec s("sweep:\n  seeds: [1, 2]\n  grid:\n    model.attention: [{type: additive}, {type: none}]\n");
+  const auto msg = testing::error_of([&] {
+    experiment::load_experiment(s.path, {"train.seed=3", "model.attention.type=scaled_dot", "train.epochs=2"});
+  });
+  BOOST_TEST(msg.find("<command line>:1:1: override 'train.seed=3' sets 'train.seed', which the sweep axis "
+                      "sweep.seeds (") != std::string::npos,
+             msg);
+  BOOST_TEST(msg.find("small.yaml:13:3) also sets") != std::string::npos, msg);
+  BOOST_TEST(msg.find("override 'model.attention.type=scaled_dot' sets 'model.attention.type', which the sweep axis "
+                      "sweep.grid.model.attention") != std::string::npos,
+             msg);
+  BOOST_TEST(msg.find("train.epochs") == std::string::npos, msg);  // not swept: fine
+  const auto twice = testing::error_of([&] { experiment::load_experiment(s.path, {"train.seed=3,4"}); });
+  BOOST_TEST(twice.find("which the sweep axis sweep.seeds") != std::string::npos, twice);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
