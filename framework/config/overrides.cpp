@@ -424,4 +424,27 @@ void apply_overrides(Value& root, const std::vector<Override>& overrides_in_orde
   problems.check();
 }
 
+Problem located(const Value& root, const PathError& e) {
+  Mark mark = root.mark();
+  const KeyPath k = parse_key(e.path());
+  const Value* cur = &root;
+  for (const auto& seg : k.path) {
+    if (seg[0] == '[') {
+      const auto i = std::stoull(seg.substr(1, seg.size() - 2));
+      if (!cur->is_sequence() || i >= cur->items().size()) break;
+      cur = &cur->items()[i];
+      mark = cur->mark();
+      continue;
+    }
+    const Value::Entry* found = nullptr;
+    if (cur->is_map())
+      for (const auto& entry : cur->entries())
+        if (entry.key == seg) found = &entry;
+    if (!found) break;
+    mark = found->key_mark;
+    cur = &found->value;
+  }
+  return Problem{mark, e.path(), e.message()};
+}
+
 }  // namespace attnlab::config

@@ -61,6 +61,22 @@ class ConfigError : public Error {
   std::vector<Problem> problems_;
 };
 
+/// A problem with a config value found after binding, once the data or the model's shapes are
+/// known ("num_heads 3 does not divide the input width 16"): it names the config path, so the
+/// run reports it at the line that wrote it (see located()). A plugin's constructor throws it
+/// with a path relative to its own node (`PathError("num_heads", ...)`); registry::create prefixes
+/// the plugin's path.
+class PathError : public Error {
+ public:
+  PathError(std::string path, std::string message)
+      : Error(path.empty() ? message : path + ": " + message), path_(std::move(path)), message_(std::move(message)) {}
+  const std::string& path() const { return path_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string path_, message_;
+};
+
 /// Collects problems; `check()` throws one ConfigError holding all of them, if any.
 class Problems {
  public:
@@ -226,6 +242,10 @@ void apply_overrides(Value& root, const std::vector<Override>& overrides, const 
 /// The key of `candidates` (dotted keys) nearest to dotted `key`: one with the same last segment
 /// (sharing the longest prefix with `key`), else the nearest whole key within edit distance 2 of it.
 std::optional<std::string> nearest_key(const std::string& key, const std::vector<std::string>& candidates);
+
+/// "file:line:col: path: message" for a PathError, at the deepest node of `root` on its path (the
+/// key's mark when the key is written, else the nearest written parent's).
+Problem located(const Value& root, const PathError& e);
 
 // ---- output ----------------------------------------------------------------------------------
 

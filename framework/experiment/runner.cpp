@@ -7,6 +7,7 @@
 #include "framework/experiment/sweep.h"
 #include "framework/experiment/trainer.h"
 #include "framework/experiment/trial_source.h"
+#include "framework/store/durable.h"
 #include "framework/store/index.h"
 #include "framework/store/ledger.h"
 #include "framework/store/trial.h"
@@ -27,6 +28,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 namespace attnlab::experiment {
@@ -136,31 +138,58 @@ class LocalSource : public TrialSource {
   std::atomic<std::size_t> next_{0};
 };
 
-std::string fingerprint(const std::vector<Trial>& trials) {
-  std::string ids;
-  for (const auto& t : trials) ids += t.id + "\n";
-  const config::Value v = config::Value::scalar(ids);
-  return config::hash(v);
+std::string fingerprint(const std::vector<std::string>& ids) {
+  std::string text;
+  for (const auto& id : ids) text += id + "\n";
+  return config::hash(config::Value::scalar(text));
 }
 
-/// Writes sweep.yaml, or refuses a directory made by another spec.
-void claim_directory(const fs::path& dir, const std::string& spec_path, const std::string& print, bool force,
-                     const std::string& spec_yaml) {
+/// Writes sweep.yaml, or refuses a directory made by another spec. A directory grows: a spec whose
+/// trials share some with the directory's (more seeds, more axis values) adds its new trials and
+/// keeps the finished ones; sweep.yaml then lists every trial the directory has seen.
+void claim_directory(const fs::path& dir, const std::string& spec_path, const std::vector<Trial>& trials, bool force,
+                     const std::string& spec_yaml, bool quiet) {
   fs::create_directories(dir);
   const fs::path meta = dir / "sweep.yaml";
-  if (fs::exists(meta) && !force) {
+  std::vector<std::string> ids;
+  for (const auto& t : trials) ids.push_back(t.id);
+  std::vector<std::string> all = ids;  // what sweep.yaml will list
+  if (fs::exists(meta)) {
     std::ifstream in(meta);
-    std::string first;
+    std::string first, second;
     std::getline(in, first);
-    if (first != "# fingerprint: " + print)
-      throw Error(
-          fmt::format("{}: this sweep directory was made by a different spec (its trial list differs from {}'s); "
-                      "use another log.dir or name, or --force to run into it anyway",
-                      dir.string(), spec_path));
-    return;
+    std::getline(in, second);
+    std::vector<std::string> before;
+    if (second.starts_with("# trials:")) {
+      std::istringstream list(second.substr(9));
+      for (std::string id; list >> id;) before.push_back(id);
+    }
+    const std::set<std::string> had(before.begin(), before.end());
+    std::size_t common = 0;
+    for (const auto& id : ids) common += had.count(id);
+    if (before.empty() ? first != "# fingerprint: " + fingerprint(ids) : common == 0) {
+      if (!force)
+        throw Error(fmt::format(
+            "{}: this sweep directory was made by a different spec (none of its {} trials is one of {}'s {}); "
+            "use another log.dir or name, or --force to run into it anyway",
+            dir.string(), before.empty() ? std::string("earlier") : std::to_string(before.size()), spec_path,
+            ids.size()));
+    }
+    if (!before.empty() && common == ids.size() && common == before.size()) return;  // the same trials
+    if (!before.empty() && common > 0 && !quiet)
+      fmt::print(stderr, "{}: the sweep grows: {} new trial{}, {} of its {} earlier trials in this spec\n",
+                 dir.string(), ids.size() - common, ids.size() - common == 1 ? "" : "s", common, before.size());
+    all = before;
+    for (const auto& id : ids)
+      if (!had.count(id)) all.push_back(id);
   }
-  std::ofstream out(meta);
-  out << "# fingerprint: " << print << "\n# spec: " << spec_path << "\n" << spec_yaml;
+  std::string list;
+  for (const auto& id : all) list += " " + id;
+  store::write_durably(meta, [&](const fs::path& temp) {
+    std::ofstream out(temp);
+    out << "# fingerprint: " << fingerprint(ids) << "\n# trials:" << list << "\n# spec: " << spec_path << "\n"
+        << spec_yaml;
+  });
 }
 
 std::vector<std::pair<std::string, std::string>> swept_of(const Trial& t) {
@@ -170,6 +199,16 @@ std::vector<std::pair<std::string, std::string>> swept_of(const Trial& t) {
 }
 
 }  // namespace
+
+fs::path results_dir(const ResolvedSpec& spec) {
+  // The one rule for paths: a relative path the spec writes (data files, log.dir) is relative to the
+  // spec's directory; log.dir's default, when the spec does not write it, is the working directory's.
+  const config::Value* log = spec.raw.find("log");
+  const bool written = log && log->is_map() && log->find("dir");
+  fs::path dir = spec.spec.log.dir;
+  if (written && dir.is_relative()) dir = fs::path(spec.base_dir) / dir;
+  return (dir / spec.spec.name).lexically_normal();
+}
 
 std::pair<int, int> choose_parallelism(int jobs, int threads, int cores, std::size_t trials) {
   cores = std::max(cores, 1);
@@ -214,7 +253,7 @@ SweepResult run_sweep(const SweepOptions& o) {
     throw Error(fmt::format("--shard {}/{}: need 0 <= i < N", o.shard, o.shards));
 
   SweepResult result;
-  const fs::path dir = o.out_dir.empty() ? fs::path(base.spec.log.dir) / base.spec.name : fs::path(o.out_dir);
+  const fs::path dir = o.out_dir.empty() ? results_dir(base) : fs::path(o.out_dir);
   result.dir = dir.string();
   const bool distributed = mpi::active();
   const bool leader = !distributed || mpi::rank() == 0;
@@ -222,7 +261,7 @@ SweepResult run_sweep(const SweepOptions& o) {
   // Options that cannot run are refused before anything is written (the real choice, below,
   // depends on how many trials are left to run).
   choose_parallelism(o.jobs, o.threads, static_cast<int>(std::thread::hardware_concurrency()), trials.size());
-  if (leader) claim_directory(dir, o.spec, fingerprint(trials), o.force, config::to_yaml(base.raw));
+  if (leader) claim_directory(dir, o.spec, trials, o.force, config::to_yaml(base.raw), o.quiet);
   std::unique_ptr<store::Ledger> ledger;
   if (leader) ledger = std::make_unique<store::Ledger>((dir / "ledger.tsv").string());
 

@@ -24,6 +24,7 @@
 #include "framework/experiment/spec.h"
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -56,6 +57,11 @@ struct SweepResult {
   std::vector<SweepRow> rows;  ///< the trials of this process's shard, in sweep order
   int done = 0, failed = 0, skipped = 0, stopped = 0;
 };
+
+/// Where a spec's results go: <log.dir>/<name>. The one rule for paths: a relative path the spec
+/// writes (data files, log.dir; an override edits the spec) is relative to the spec's directory;
+/// log.dir's default `results`, when the spec does not write it, is in the working directory.
+std::filesystem::path results_dir(const ResolvedSpec& spec);
 
 /// Chooses jobs and threads for `trials` trials on `cores` cores: given one, the other fills the
 /// cores; given neither, one thread per trial and as many trials as cores. Throws attnlab::Error

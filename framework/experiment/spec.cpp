@@ -241,7 +241,7 @@ ResolvedSpec load_experiment(const std::string& path, const std::vector<std::str
       ov.path.resize(at);
       ov.path.push_back(config::dotted_key(rest));
     }
-    if (ov.path[0] != "sweep") {
+    if (ov.path[0] != "sweep" && multirun == Multirun::allow) {  // `run` leaves the sweep aside
       for (const auto& axis : file_axes) {
         if (!overlaps(ov.path, axis.path)) continue;
         problems.add(ov.mark, "",

@@ -139,7 +139,11 @@ struct LogSection {
   bool checkpoint = true;
   template <class V>
   void visit(V& v) {
-    v("dir", dir).doc("directory of the results (one HDF5 file per trial)");
+    v("dir", dir)
+        .doc(
+            "directory of the results (<dir>/<name>/<id>.h5); relative to the spec's directory when the spec writes "
+            "it, "
+            "like data paths; the default `results` is in the working directory");
     v("attention_epochs", attention_epochs)
         .min(1)
         .doc("epochs at which attention weights are logged (empty: the last)");
@@ -194,8 +198,9 @@ struct ResolvedTrial {
   ResolvedSpec spec;
 };
 
-/// Whether `key=a,b,c` on the command line may add a sweep axis (`attnlab sweep`, `validate`) or is
-/// refused (`attnlab run`, which runs one trial).
+/// Whether the sweep is what will run (`attnlab sweep`, `validate`: `key=a,b,c` on the command line
+/// adds an axis, and overriding a swept key is a problem) or is left aside (`attnlab run`, one
+/// trial from the spec without its sweep: a comma list is refused).
 enum class Multirun { allow, refuse };
 
 /// Loads `path` with includes, loads the `plugins:` libraries, applies overrides with the schema

@@ -63,7 +63,7 @@ std::vector<Task> bind_tasks(const ExperimentSpec& spec, const data::Examples& e
   auto find = [&](const std::string& name, const std::string& where) {
     for (std::size_t i = 0; i < ex.labels.size(); ++i)
       if (ex.labels[i].task == name) return i;
-    throw TrialFailure(fmt::format("{}: the dataset has no label column '{}'; it has: {}", where, name, list()));
+    throw config::PathError(where, fmt::format("the dataset has no label column '{}'; it has: {}", name, list()));
   };
   if (ex.labels.empty()) throw TrialFailure("data: the dataset has no label column");
   std::vector<Task> tasks;
@@ -217,7 +217,9 @@ class Trainer {
       outcome_.status = TrialOutcome::Status::kDone;
     } catch (const std::exception& e) {
       outcome_.status = TrialOutcome::Status::kFailed;
-      outcome_.message = e.what();
+      // A config value the data or the model refused: at the line that wrote it.
+      const auto* at_path = dynamic_cast<const config::PathError*>(&e);
+      outcome_.message = at_path ? config::located(plan_.spec.raw, *at_path).str() : e.what();
       const std::string failed_at =
           progress_.phase == "data" ? "data" : fmt::format("epoch {} ({})", progress_.epoch, progress_.phase);
       if (writer_) {
@@ -312,9 +314,10 @@ class Trainer {
       const std::string type = name.empty() ? spec_.model.head.type : spec_.model.tasks.at(name).type;
       std::vector<std::string> wanted;
       for (const auto k : kinds) wanted.emplace_back(data::name_of(k));
-      throw TrialFailure(
-          fmt::format("{}: a '{}' head learns from {} labels, but the task's label column '{}' holds {} labels", where,
-                      type, fmt::join(wanted, " or "), label.task, data::name_of(label.kind)));
+      throw config::PathError(
+          where + ".type",
+          fmt::format("a '{}' head learns from {} labels, but the task's label column '{}' holds {} labels", type,
+                      fmt::join(wanted, " or "), label.task, data::name_of(label.kind)));
     }
   }
 
@@ -525,8 +528,9 @@ class Trainer {
       if (it == valid.end()) {
         std::string names;
         for (const auto& [n, _] : valid) names += (names.empty() ? "" : ", ") + n;
-        throw TrialFailure(fmt::format("eval.select: '{}' is not a validation figure of this model; there are: {}",
-                                       spec_.eval.select, names));
+        throw config::PathError(
+            "eval.select",
+            fmt::format("'{}' is not a validation figure of this model; there are: {}", spec_.eval.select, names));
       }
       current = it->second;
     }

@@ -58,6 +58,7 @@ template <class Base>
 struct PluginSpec {
   std::string type;  // the default (or bound) plugin name; empty: no default
   Value resolved;    // null until bound
+  std::string path;  // where it was bound ("model.attention"), for errors its plugin reports later
   /// type_name<PluginSpec<B>>(): "attention plugin".
   static constexpr const char* kTypeName = detail::PluginTypeName<Base>::text.data();
 
@@ -95,6 +96,7 @@ void bind_value(const Value& v, const std::string& path, Problems& p, PluginSpec
   if (p.size() != before) return;
   out.type = std::move(type);
   out.resolved = std::move(r);
+  out.path = path;
 }
 
 /// The resolved config: `resolved` once bound; for an unbound spec, its default type's defaults
@@ -141,7 +143,12 @@ std::unique_ptr<Base> create(const config::PluginSpec<Base>& spec, const typenam
     throw PluginError(Base::kFamily, "", fmt::format("{} plugin: {}", Base::kFamily, reg.missing_type_message()));
   const auto* e = reg.find(spec.type);
   if (!e) throw PluginError(Base::kFamily, spec.type, reg.unknown_message(spec.type));
-  return e->make(config::resolve(spec), ctx);
+  try {
+    return e->make(config::resolve(spec), ctx);
+  } catch (const config::PathError& x) {
+    // A rule across the plugin's fields (or with its input's shape): at the field's config path.
+    throw config::PathError(config::join_path(spec.path, x.path()), x.message());
+  }
 }
 
 }  // namespace attnlab::registry

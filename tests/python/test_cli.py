@@ -109,7 +109,8 @@ eval: {metrics: [auc], select: loss}
 """)
     r = attnlab("validate", str(spec))
     assert r.returncode == 2, r.stdout + r.stderr
-    assert "model.tasks.a: a 'classification' head learns from class labels" in r.stderr, r.stderr
+    # At the line that chose the head (s.yaml:8 is `tasks: {a: {type: classification}}`).
+    assert "s.yaml:8:15: model.tasks.a.type: a 'classification' head learns from class labels" in r.stderr, r.stderr
     assert "holds binary labels" in r.stderr, r.stderr
     ok = attnlab("validate", str(spec), "model.tasks.a.type=binary")
     assert ok.returncode == 0, ok.stderr
@@ -175,3 +176,41 @@ def test_plugins_listing_and_details():
     assert "beta1" in o.stdout and "[0, 1]" in o.stdout
     bad = attnlab("plugins", "attention/seed_selff")
     assert bad.returncode == 2 and "did you mean 'seed_self'" in bad.stderr
+
+
+def family_plugins(family):
+    """The plugins `attnlab plugins` lists under `family` (the registry decides, not this file)."""
+    r = attnlab("plugins")
+    assert r.returncode == 0, r.stderr
+    names, inside = [], False
+    for line in r.stdout.splitlines():
+        if line and not line.startswith(" "):
+            inside = line.split()[0] == family
+        elif inside and line.strip():
+            names.append(line.split()[0])
+    return names
+
+
+def test_every_dataset_reader_states_its_format_with_an_example():
+    readers = family_plugins("dataset")
+    on_disk = {d for d in os.listdir(os.path.join(ROOT, "plugins", "dataset")) if d != "common"}
+    assert set(readers) == on_disk
+    for name in readers:
+        r = attnlab("plugins", f"dataset/{name}")
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert "  format:" in lines, f"dataset/{name} prints no format section:\n{r.stdout}"
+        section = lines[lines.index("  format:") + 1:]
+        assert section and section[0].startswith("    ") and section[0].strip(), name
+        # An example: at least two lines indented below the description.
+        examples = [l for l in section if l.startswith("      ") and l.strip()]
+        assert len(examples) >= 2, f"dataset/{name}: no two-line example under format:\n{r.stdout}"
+
+
+def test_the_text_format_shows_the_default_and_a_header_layout():
+    r = attnlab("plugins", "dataset/text")
+    out = r.stdout[r.stdout.index("  format:"):]
+    assert "      ham<TAB>Go until jurong point" in out
+    assert "      product<TAB>score<TAB>review" in out
+    for option in ["header", "label_col", "text_col", "label_index", "text_index", "delimiter"]:
+        assert re.search(rf"^  {option}\s", r.stdout, re.M), option

@@ -43,13 +43,13 @@ def write_spec(tmp_path, name="spec.yaml", train=256, epochs=2, optimizer="{type
     return str(path)
 
 
-def attnlab(*args, timeout=300):
+def attnlab(*args, timeout=300, cwd=None):
     # One thread per trial: CTest runs tests side by side, and a 2-thread OpenMP team on a core
     # another process occupies spin-waits for orders of magnitude longer (README, Threads).
     if args and args[0] in ("run", "sweep") and "--threads" not in args:
         args = (*args, "--threads", "1")
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
 
 
 def trial_files(d):
@@ -184,10 +184,46 @@ def test_nan_fails_one_trial_and_the_sweep_goes_on(tmp_path):
 def test_changed_spec_is_refused_unless_forced(tmp_path):
     spec = write_spec(tmp_path, sweep="{seeds: [1]}")
     assert attnlab("sweep", spec, "--quiet").returncode == 0
-    write_spec(tmp_path, sweep="{seeds: [1, 2]}")
+    write_spec(tmp_path, epochs=1, sweep="{seeds: [1]}")  # no trial in common
     r = attnlab("sweep", spec, "--quiet")
     assert r.returncode == 2 and "different spec" in r.stderr
     assert attnlab("sweep", spec, "--quiet", "--force").returncode == 0
+
+
+def test_a_sweep_directory_grows_with_more_seeds_and_values(tmp_path):
+    spec = write_spec(tmp_path, epochs=1, sweep="{seeds: [1]}")
+    assert attnlab("sweep", spec, "--quiet").returncode == 0
+    d = tmp_path / "results" / "tiny"
+    first = trial_files(d)
+    mtime = os.path.getmtime(d / first[0])
+    # More seeds, and an axis given on the command line (Hydra's multirun): the finished trial stays.
+    write_spec(tmp_path, epochs=1, sweep="{seeds: [1, 2]}")
+    r = attnlab("sweep", spec, "model.attention.type=seed_self,none")
+    assert r.returncode == 0, r.stderr
+    assert "the sweep grows: 3 new trials, 1 of its 1 earlier trials" in r.stderr
+    assert "1 finished earlier" in r.stdout + r.stderr
+    assert len(trial_files(d)) == 4 and first[0] in trial_files(d)
+    assert os.path.getmtime(d / first[0]) == mtime
+    with h5py.File(d / "index.h5", "r") as f:
+        assert len(f["summary"][()]) == 4
+    # Fewer values than the directory holds: nothing to run, nothing lost.
+    r = attnlab("sweep", spec, "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert len(trial_files(d)) == 4
+    # `run` is one trial: a comma list there is refused before anything is written.
+    r = attnlab("run", spec, "train.epochs=1,2")
+    assert r.returncode == 2 and "attnlab sweep" in r.stderr
+
+
+def test_relative_paths_in_a_spec_are_relative_to_the_spec(tmp_path):
+    (tmp_path / "specs").mkdir()
+    spec = tmp_path / "specs" / "spec.yaml"
+    spec.write_text(SPEC.format(train=64, epochs=1, optimizer="{type: adam, lr: 0.01}", sweep="{seeds: [1]}",
+                                dir="runs"))
+    r = attnlab("sweep", str(spec), "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert len(trial_files(tmp_path / "specs" / "runs" / "tiny")) == 1
+    assert not (tmp_path / "runs").exists()
 
 
 def test_shards_split_the_trials(tmp_path):

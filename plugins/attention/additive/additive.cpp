@@ -51,7 +51,8 @@ class AdditiveAttention : public model::Attention {
     if (context_ && ctx.query_dim <= 0)
       throw ShapeError("attention/additive",
                        "query_from: context needs a query, but the model provides none (query_dim 0)");
-    if (context_ && causal_) throw Error("attention/additive: causal applies to query_from: self only");
+    if (context_ && causal_)
+      throw config::PathError("causal", "attention/additive: causal applies to query_from: self only");
     const std::int64_t a = c.attention_dim.value_or(ctx.dim);
     w_q_ = &add_child("w_q", std::make_unique<nn::Linear>(context_ ? ctx.query_dim : ctx.dim, a, false, *ctx.rng));
     w_k_ = &add_child("w_k", std::make_unique<nn::Linear>(ctx.dim, a, true, *ctx.rng));

@@ -45,8 +45,9 @@ class MultiHeadSelfAttention : public model::Attention {
  private:
   static std::unique_ptr<nn::MultiHeadAttention> make(const MultiHeadConfig& c, const Context& ctx) {
     if (ctx.dim < 1 || ctx.dim % c.num_heads != 0)
-      throw ShapeError("attention/multi_head",
-                       fmt::format("num_heads {} does not divide the input width dim {}", c.num_heads, ctx.dim));
+      throw config::PathError(
+          "num_heads",
+          fmt::format("attention/multi_head: num_heads {} does not divide the input width {}", c.num_heads, ctx.dim));
     return std::make_unique<nn::MultiHeadAttention>(ctx.dim, c.num_heads, static_cast<float>(c.dropout), *ctx.rng);
   }
 

@@ -45,8 +45,9 @@ class UserAttention : public model::Attention {
  public:
   UserAttention(const UserAttentionConfig& c, const Context& ctx) : dim_(ctx.dim), query_dim_(ctx.query_dim) {
     if (ctx.query_dim <= 0)
-      throw ShapeError("attention/user",
-                       "needs the user embedding as its query, but the model provides none (query_dim 0)");
+      throw config::PathError("type",
+                              "attention/user needs the user embedding as its query, but the model provides none "
+                              "(set model.query: user, on data with users)");
     const std::int64_t a = c.attention_dim.value_or(ctx.dim);
     scale_ = 1.0f / std::sqrt(static_cast<float>(a));
     if (c.query_activation == "relu") act_ = ops::Activation::relu;

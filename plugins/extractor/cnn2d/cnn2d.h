@@ -23,6 +23,7 @@
 // when x is not [B, seq_len, in_dim] or the mask is not [B, seq_len]; Error for an even kernel.
 #pragma once
 
+#include "framework/config/value.h"
 #include "framework/model/families.h"
 #include "framework/ops/ops.h"
 #include "plugins/common/sequence.h"
@@ -62,9 +63,11 @@ class Cnn2dExtractor : public model::Extractor {
   Cnn2dExtractor(const Cnn2dConfig& c, const Context& ctx)
       : in_dim_(ctx.in_dim), height_(ctx.seq_len), channels_in_(c.in_channels), pool_(c.pool),
         act_(activation_of(c.activation)) {
-    if (c.channels.empty()) throw Error("extractor/cnn2d: channels must list at least one layer");
+    if (c.channels.empty())
+      throw config::PathError("channels", "extractor/cnn2d: channels must list at least one layer");
     if (c.kernel % 2 == 0)
-      throw Error(fmt::format("extractor/cnn2d: kernel {} is even; 'same' padding needs an odd kernel", c.kernel));
+      throw config::PathError(
+          "kernel", fmt::format("extractor/cnn2d: kernel {} is even; 'same' padding needs an odd kernel", c.kernel));
     if (in_dim_ % channels_in_ != 0)
       throw ShapeError("extractor/cnn2d",
                        fmt::format("in_dim {} is not a multiple of in_channels {}: rows [B, H, W*C] cannot be split "

@@ -45,7 +45,7 @@ class MlpExtractor : public model::Extractor {
   MlpExtractor(const MlpConfig& c, const Context& ctx)
       : in_dim_(ctx.in_dim), act_(activation_of(c.activation)), activate_last_(c.activate_last),
         dropout_(static_cast<float>(c.dropout)), rng_(ctx.rng->next_u64()) {
-    if (c.hidden.empty()) throw Error("extractor/mlp: hidden must hold at least one layer width");
+    if (c.hidden.empty()) throw config::PathError("hidden", "extractor/mlp: hidden must hold at least one layer width");
     std::int64_t in = ctx.in_dim;
     for (std::size_t i = 0; i < c.hidden.size(); ++i) {
       layers_.push_back(

@@ -104,8 +104,8 @@ std::int64_t checked_dim(const TransformerConfig& c, std::int64_t in_dim) {
   const std::int64_t dim = c.dim.value_or(in_dim);
   if (in_dim < 1) throw ShapeError("extractor/transformer", fmt::format("in_dim must be >= 1, got {}", in_dim));
   if (dim % c.num_heads != 0)
-    throw ShapeError("extractor/transformer", fmt::format("num_heads {} does not divide dim {}{}", c.num_heads, dim,
-                                                          c.dim ? "" : " (the input width; set dim)"));
+    throw config::PathError("num_heads", fmt::format("extractor/transformer: num_heads {} does not divide dim {}{}",
+                                                     c.num_heads, dim, c.dim ? "" : " (the input width; set dim)"));
   return dim;
 }
 

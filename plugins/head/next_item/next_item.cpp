@@ -71,10 +71,11 @@ class NextItemHead : public model::Head {
     if (items_ < 3)
       throw Error(fmt::format("head/next_item: needs at least 2 items besides padding (ids 1..), got {} ids", items_));
     if (c.loss == "bce" && c.negatives < 1)
-      throw Error("head/next_item: loss bce needs negatives >= 1 (SASRec: 1 per position)");
+      throw config::PathError("negatives", "head/next_item: loss bce needs negatives >= 1 (SASRec: 1 per position)");
     if (c.tied) {
       if (!ctx.item_table.defined())
-        throw Error("head/next_item: tied = true needs the item embedding table (the model has none); set tied: false");
+        throw config::PathError(
+            "tied", "head/next_item: tied = true needs the item embedding table (the model has none); set tied: false");
       table_ = ctx.item_table;
       if (table_.shape()[0] != items_)
         throw ShapeError("head/next_item", fmt::format("item table {} for {} items", table_.shape().str(), items_));
@@ -87,7 +88,8 @@ class NextItemHead : public model::Head {
       }
       if (c.bias) bias_ = add_param("bias", Shape{items_}, nn::init::zeros());
     } else {
-      if (c.transform || c.bias) throw Error("head/next_item: transform and bias apply to a tied head (tied: true)");
+      if (c.transform || c.bias)
+        throw config::PathError("transform", "head/next_item: transform and bias apply to a tied head (tied: true)");
       out_ = &add_child("out", std::make_unique<nn::Linear>(ctx.in_dim, items_, true, *ctx.rng));
     }
     if (c.negatives > 0) build_sampler(ctx.item_counts);

@@ -34,7 +34,7 @@ class CrossStitch : public model::MultiTask {
   CrossStitch(const CrossStitchConfig& c, const Context& ctx)
       : in_dim_(ctx.in_dim), act_(parse_activation(c.activation)) {
     check_multitask_context("multitask/cross_stitch", ctx);
-    if (c.hidden.empty()) throw Error("multitask/cross_stitch: hidden needs at least one layer");
+    if (c.hidden.empty()) throw config::PathError("hidden", "multitask/cross_stitch: hidden needs at least one layer");
     const auto tasks = static_cast<std::int64_t>(ctx.tasks.size());
     auto& towers = add_child("towers", std::make_unique<nn::Module>());
     towers_.resize(ctx.tasks.size());
