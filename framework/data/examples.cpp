@@ -95,6 +95,9 @@ void Examples::validate(const std::string& who) const {
         c.fail(fmt::format("sequence_begin[{}]", i),
                fmt::format("{} is outside [0, begin {}]", sequence_begin[i], begin[i]));
 
+  if (!token_names.empty())
+    c.size("token_names", token_names.size(), static_cast<std::size_t>(vocab), "one per token id (vocab)");
+
   const std::size_t f = categorical_names.size();
   c.size("categorical_cardinality", categorical_cardinality.size(), f, "one per categorical feature");
   c.size("categorical", categorical.size(), n * f, fmt::format("{} examples x {} features", n, f));

@@ -77,6 +77,10 @@ struct Examples {
   std::vector<std::int64_t> tokens;
   std::vector<std::int64_t> begin, end;
   std::int64_t vocab = 0;  ///< token ids lie in [0, vocab), 0 = padding
+  /// What each token id stands for (index = id; [0] = padding): a text vocabulary's words, the
+  /// file's item ids of interaction data; stored with each trial (/data/tokens) so that heatmaps and
+  /// reports show words and items, not ids. Empty, or vocab entries.
+  std::vector<std::string> token_names;
   // Dense steps (images, as rows of pixels): step_dim > 0 means token position p of the history
   // has the features step_values[p*step_dim, (p+1)*step_dim) and `tokens` holds no ids (vocab 0).
   std::int64_t step_dim = 0;
@@ -125,6 +129,13 @@ struct Splits {
 /// What one preprocessing step or loader did, for the trial's log ("drop_missing: 12 rows dropped").
 struct DataReport {
   std::vector<std::string> lines;
+  /// What the user should hear about before trusting the run (also in `lines`): `attnlab validate`
+  /// prints them, `run`/`sweep` print each distinct one once.
+  std::vector<std::string> warnings;
+  void warn(std::string text) {
+    lines.push_back("warning: " + text);
+    warnings.push_back(std::move(text));
+  }
 };
 
 }  // namespace attnlab::data

@@ -12,6 +12,33 @@ namespace attnlab::data {
 
 namespace {
 
+/// Without a pad_truncate step every history is padded to the longest: say how lengths spread, so
+/// that a cap can be chosen (a review set's one 765-token text made every batch 765 steps long).
+void warn_about_unbounded_lengths(const Examples& ex, const Splits& splits, std::int64_t seq_len, DataReport& report) {
+  if (ex.step_dim > 0 || splits.train.empty()) return;
+  std::vector<std::int64_t> lengths;
+  lengths.reserve(splits.train.size());
+  for (const auto i : splits.train) lengths.push_back(ex.length(i));
+  std::sort(lengths.begin(), lengths.end());
+  const auto at = [&](double q) {
+    return lengths[std::min(lengths.size() - 1, static_cast<std::size_t>(q * static_cast<double>(lengths.size())))];
+  };
+  double mean = 0;
+  for (const auto l : lengths) mean += static_cast<double>(l);
+  mean /= static_cast<double>(lengths.size());
+  // Worth a word when padding to the longest wastes most of each batch.
+  if (seq_len < 32 || mean > 0.5 * static_cast<double>(seq_len)) return;
+  report.warn(fmt::format(
+      "no pad_truncate step: every history is padded to the longest, {} steps, while training histories have "
+      "median {}, p90 {}, p99 {} (mean {:.1f}); a cap such as preprocess: [{{type: pad_truncate, max_len: {}}}] "
+      "keeps 99% of them whole at a fraction of the cost",
+      seq_len, at(0.5), at(0.9), at(0.99), mean, at(0.99)));
+}
+
+}  // namespace
+
+namespace {
+
 std::string step_name(std::size_t i, const std::string& type) { return fmt::format("preprocess[{}] ({})", i, type); }
 
 // Runs f, re-labelling a DataError of step i: its own "preprocess <type>: " prefix becomes
@@ -127,6 +154,7 @@ PreparedData prepare_data(const config::PluginSpec<Dataset>& dataset,
                       "e.g. preprocess: [{{type: pad_truncate, max_len: 200}}]",
                       who, longest, kMaxUnboundedSeqLen));
     seq_len = std::max<std::int64_t>(longest, 1);
+    warn_about_unbounded_lengths(ex, built.splits, seq_len, out.report);
   }
 
   out.item_counts = count_items(ex, built.splits);

@@ -67,6 +67,9 @@ Examples next_item_examples(const Sequences& s, std::int64_t min_history, const 
   Examples ex;
   ex.tokens = s.items;
   ex.vocab = s.num_items() + 1;
+  // Dense ids map back to the file's item ids (reports show those); 0 is padding.
+  ex.token_names = s.item_keys;
+  if (!ex.token_names.empty()) ex.token_names[0] = "<pad>";
   ex.num_users = s.num_users();
   LabelColumn next{.task = "next_item", .kind = LabelKind::kItem, .classes = s.num_items() + 1};
   for (std::int64_t u = 0; u < s.num_users(); ++u) {

@@ -75,6 +75,8 @@ class Display {
     fmt::print(stderr, "[{}/{}] {} {} ({}){}{}\n", finished_, total_, id, what, hms(o.seconds),
                label.empty() ? "" : "  ", label);
     if (o.status == TrialOutcome::Status::kFailed) fmt::print(stderr, "    {}\n", o.message);
+    for (const auto& w : o.warnings)
+      if (warned_.insert(w).second) fmt::print(stderr, "    warning: {}\n", w);
     draw_locked();
   }
   void draw() {
@@ -112,6 +114,7 @@ class Display {
   std::size_t total_, finished_ = 0, drawn_ = 0;
   std::mutex mu_;
   std::map<std::string, TrialProgress> running_;
+  std::set<std::string> warned_;  // each distinct data warning once per sweep
 };
 
 /// Where a worker gets its next trial and where trial states go: this process's list and ledger,
@@ -460,7 +463,8 @@ std::string format_table(const SweepResult& r) {
 }
 
 std::vector<RehearsalFailure> rehearse(const ResolvedSpec& spec,
-                                       const std::function<void(std::size_t, std::size_t)>& on_trial) {
+                                       const std::function<void(std::size_t, std::size_t)>& on_trial,
+                                       std::vector<std::string>* warnings) {
   const std::vector<ResolvedTrial>& trials = spec.trials;
   std::error_code ec;
   const fs::path dir = fs::temp_directory_path() / fmt::format("attnlab-rehearsal-{}-{}", ::getpid(), spec.hash);
@@ -481,6 +485,9 @@ std::vector<RehearsalFailure> rehearse(const ResolvedSpec& spec,
     tbb::task_arena arena(1);
     arena.execute([&] { out = run_trial(plan); });
     if (out.status != TrialOutcome::Status::kDone) failures.push_back({t.index, t.label(), out.message});
+    if (warnings)
+      for (const auto& w : out.warnings)
+        if (std::find(warnings->begin(), warnings->end(), w) == warnings->end()) warnings->push_back(w);
   }
   fs::remove_all(dir, ec);
   return failures;

@@ -84,8 +84,10 @@ struct RehearsalFailure {
 /// Rehearses every trial of a spec (its sweep expanded; trials with equal configs once): data
 /// prepared, the model built, one training step, evaluation on one batch of each split, all as
 /// `attnlab run` does, into a temporary directory that is removed. Returns the trials that failed,
-/// in order; empty means every trial can run. `on_trial(i, n)` is called before each.
+/// in order; empty means every trial can run. `on_trial(i, n)` is called before each. The trials'
+/// distinct data warnings (in order) go to `warnings` when given.
 std::vector<RehearsalFailure> rehearse(const ResolvedSpec& spec,
-                                       const std::function<void(std::size_t, std::size_t)>& on_trial = {});
+                                       const std::function<void(std::size_t, std::size_t)>& on_trial = {},
+                                       std::vector<std::string>* warnings = nullptr);
 
 }  // namespace attnlab::experiment

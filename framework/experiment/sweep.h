@@ -20,9 +20,11 @@
 //         model.attention.type: {choice: [additive, multi_head]}   # any values, even maps
 //
 // Keys are dotted paths into the spec, with list indices allowed (`model.layers[1].width`). A plain
-// key must already exist in the spec; `+key` adds a key absent from the spec and `++key` sets or adds
-// (Hydra's override grammar: the values are applied with config::apply_overrides, so a missing key
-// gets the same "did you mean" hint as on the command line). A key may appear in one axis only
+// key must exist in the spec or (given a schema, as load_experiment gives) in its schema; `+key`
+// adds a key neither knows and `++key` sets or adds (Hydra's override grammar: the values are
+// applied with config::apply_overrides, so a missing key gets the same "did you mean" hint as on the
+// command line, and an axis over a plugin's `type` replaces the node and comes before the axes of
+// its parameters). A key may appear in one axis only
 // (`seeds` counts as train.seed). Axis values are used as written (a list item may be a map or a
 // list); sampled floats are written in shortest round-trip form, always with a '.' ("1.0e-05").
 //

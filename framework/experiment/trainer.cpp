@@ -230,6 +230,7 @@ class Trainer {
         }
       }
     }
+    outcome_.warnings = data_.report.warnings;
     std::error_code ignored;
     if (outcome_.status != TrialOutcome::Status::kStopped) fs::remove(ckpt_path_, ignored);
     outcome_.seconds = since(t_start);
@@ -331,7 +332,7 @@ class Trainer {
       std::vector<std::string> fits;
       for (const auto& e : eval::metric_table())
         if (e.name == m) fits.emplace_back(data::name_of(e.kind));
-      data_.report.lines.push_back(
+      data_.report.warn(
           fmt::format("eval.metrics: '{}' is not reported: it applies to {} labels, which no task of this model has", m,
                       fmt::join(fits, " or ")));
     }
@@ -373,6 +374,7 @@ class Trainer {
                           {"valid", static_cast<std::int64_t>(data_.splits.valid.size())},
                           {"test", static_cast<std::int64_t>(data_.splits.test.size())}};
     record.report = data_.report.lines;
+    record.tokens = data_.examples.token_names;
     record.report.push_back(fmt::format("data prepared in {:.2f} s", data_seconds));
     for (const auto& [step, arrays] : data_.fitted) record.fitted.emplace_back(step, arrays);
     writer_->write_data(record);

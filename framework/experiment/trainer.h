@@ -69,7 +69,8 @@ struct TrialOutcome {
   std::string message;                  ///< failure message
   std::map<std::string, double> final;  ///< "valid/accuracy", "test/hr@10", ...
   double seconds = 0;
-  int resumed_from_epoch = 0;  ///< 0: started fresh
+  int resumed_from_epoch = 0;         ///< 0: started fresh
+  std::vector<std::string> warnings;  ///< the data report's warnings (data::DataReport::warn)
 };
 
 /// The model's dimensions from prepared data: vocabulary, padded length, outputs of the task the

@@ -120,6 +120,7 @@ void TrialWriter::write_data(const DataRecord& data) {
     sizes.write_scalar(split, n);
   }
   g.write_strings("report", data.report);
+  if (!data.tokens.empty()) g.write_strings("tokens", data.tokens);
   h5::Group fitted = g.group("fitted");
   for (const auto& [step, arrays] : data.fitted) {
     check_component(temp_, "/data/fitted", "step", step);
@@ -341,6 +342,7 @@ DataRecord TrialReader::data() const {
   const h5::Group sizes = g.open_group("split_sizes");
   for (const auto& s : sizes.list()) d.split_sizes.emplace_back(s, sizes.open_dataset(s).read_scalar<std::int64_t>());
   d.report = g.open_dataset("report").read_strings();
+  if (g.exists("tokens")) d.tokens = g.open_dataset("tokens").read_strings();
   const h5::Group fitted = g.open_group("fitted");
   for (const auto& step : fitted.list()) {
     const h5::Group s = fitted.open_group(step);

@@ -6,7 +6,8 @@
 //   /config                attr hash (string); dataset yaml (string): the resolved config
 //   /env                   one string attribute per entry of the caller's map (versions, host, seed...)
 //   /data                  protocol (string), split_sizes/<split> (int64 scalars), report (string [n]),
-//                          fitted/<step>/<name> (f64 [n]): what a fitted preprocessing step learned
+//                          fitted/<step>/<name> (f64 [n]): what a fitted preprocessing step learned,
+//                          tokens (string [vocab], optional): what each token id stands for (word, item id)
 //   /curves/epoch          int64 [E], extendible: every epoch any curve has a value for, increasing
 //   /curves/<split>/<name> f64 [E], extendible, aligned with /curves/epoch (NaN: no value that epoch)
 //   /final/<split>/<metric> f64 scalar
@@ -68,6 +69,9 @@ struct DataRecord {
   std::string protocol{};                                           ///< e.g. "random 0.8/0.1/0.1 seed 3"
   std::vector<std::pair<std::string, std::int64_t>> split_sizes{};  ///< {"train", 800}, ...
   std::vector<std::string> report{};                                ///< DataReport::lines
+  /// What each token id stands for (index = id, [0] = padding): a text vocabulary's words, the
+  /// file's item ids of interaction data. Empty when the ids name nothing else (/data/tokens absent).
+  std::vector<std::string> tokens{};
   /// Per fitted step (unique names, e.g. "standardize"): named arrays (data::Fitted).
   std::vector<std::pair<std::string, std::map<std::string, std::vector<double>>>> fitted{};
 };

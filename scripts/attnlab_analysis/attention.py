@@ -188,6 +188,13 @@ def plot_precision_bars(agg: pd.DataFrame, keys: list[str], title: str = "attent
     return fig
 
 
+def token_name(trial: Trial, token_id: int) -> str:
+    """What a token id stands for (the word, the file's item id) when the trial stored its vocabulary
+    (/data/tokens), else the id itself."""
+    tokens = (trial.data or {}).get("tokens") or []
+    return str(tokens[token_id]) if 0 <= token_id < len(tokens) else str(token_id)
+
+
 def heatmap_data(trial: Trial, weights: np.ndarray, p: int, query: str = "mean"):
     """(matrix, x labels, y labels, truth columns) of probe p: real positions only; rows are the
     single pooling row, the queries ([P,T,T]) or the heads ([P,H,T,T], key scores per head)."""
@@ -197,7 +204,7 @@ def heatmap_data(trial: Trial, weights: np.ndarray, p: int, query: str = "mean")
     valid = np.flatnonzero(mask[p]) if fits else np.arange(t)
     ids = trial.probe.get("ids")
     if fits and ids is not None and ids.ndim == 2:
-        names = [str(int(x)) for x in ids[p, valid]]
+        names = [token_name(trial, int(x)) for x in ids[p, valid]]
     else:
         names = [str(int(x)) for x in valid]
     truth = trial.truth() if fits else None

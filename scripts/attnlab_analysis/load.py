@@ -230,7 +230,7 @@ class Trial:
     config_hash: str = ""
     config: Any = None  # the parsed YAML (dict) when python3-yaml is available, else None
     env: dict[str, str] = field(default_factory=dict)
-    data: dict[str, Any] = field(default_factory=dict)  # protocol, split_sizes, report, fitted
+    data: dict[str, Any] = field(default_factory=dict)  # protocol, split_sizes, report, fitted, tokens
     finals: pd.DataFrame = None  # trial, split, metric, value
     curves: pd.DataFrame = None  # trial, split, name, epoch, value (NaN values dropped)
     probe: dict[str, np.ndarray] = field(default_factory=dict)  # /attention/probe/<name>
@@ -298,7 +298,7 @@ def load_trial(path: str | os.PathLike, *, attention: bool = True) -> Trial:
 
 
 def _read_data(f: h5py.File) -> dict[str, Any]:
-    out: dict[str, Any] = {"protocol": "", "split_sizes": {}, "report": [], "fitted": {}}
+    out: dict[str, Any] = {"protocol": "", "split_sizes": {}, "report": [], "fitted": {}, "tokens": []}
     if "data" not in f:
         return out
     d = f["data"]
@@ -309,6 +309,9 @@ def _read_data(f: h5py.File) -> dict[str, Any]:
     if "report" in d:
         r = _read_string_dataset(d["report"])
         out["report"] = r if isinstance(r, list) else [r]
+    if "tokens" in d:  # what each token id stands for (words, item ids); absent: ids name nothing else
+        t = _read_string_dataset(d["tokens"])
+        out["tokens"] = t if isinstance(t, list) else [t]
     if "fitted" in d:
         out["fitted"] = {step: {k: np.asarray(v[()]) for k, v in g.items()} for step, g in d["fitted"].items()}
     return out

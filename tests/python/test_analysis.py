@@ -539,6 +539,20 @@ def test_precision_self_attention_mean_vs_last_query(tmp_path):
     assert s[0].tolist() == pytest.approx([0.125, 0.5, 0.375, 0.0])  # key 0: (0.25 + 0) / 2; key 1: (0 + 1) / 2
 
 
+def test_heatmaps_name_tokens_by_the_trial_vocabulary(tmp_path):
+    # /data/tokens maps ids to words: the heatmap's ticks are words; without it, the ids.
+    probe = {"ids": np.array([[0, 3, 2]], dtype=np.int64), "mask": np.array([[0, 1, 1]], dtype=np.float32)}
+    att_ = {"pool": {1: np.array([[0.0, 0.7, 0.3]], dtype=np.float32)}}
+    data = {"protocol": "p", "split_sizes": {"train": 1}, "report": ["r"], "tokens": ["<pad>", "<oov>", "free", "prize"]}
+    fake_sweep.write_trial(tmp_path, "words", epochs=[1], probe=probe, attention=att_, data=data)
+    t = load_trial(tmp_path / "words.h5")
+    assert t.data["tokens"] == ["<pad>", "<oov>", "free", "prize"]
+    assert att.heatmap_data(t, t.attention["pool"][1], 0)[1] == ["prize", "free"]
+    fake_sweep.write_trial(tmp_path, "ids", epochs=[1], probe=probe, attention=att_)
+    t = load_trial(tmp_path / "ids.h5")
+    assert att.heatmap_data(t, t.attention["pool"][1], 0)[1] == ["3", "2"]
+
+
 def test_image_probes_and_layers_over_other_positions(tmp_path):
     # Images: probe inputs [P, T, F] instead of ids; ticks are positions. A layer over 3 positions
     # (e.g. cnn2d's outputs) does not fit the probe's 4: drawn, but no truth and no precision.

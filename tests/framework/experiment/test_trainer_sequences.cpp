@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 namespace attnlab::experiment {
 namespace {
@@ -105,6 +106,21 @@ BOOST_AUTO_TEST_CASE(all_positions_learns_and_records_test_curves_and_its_protoc
   BOOST_TEST(r.curve("train", "loss").back() < r.curve("train", "loss").front());
   // Timing counts sequences: 60 per epoch.
   BOOST_TEST(r.timing().epochs.size() == 12u);
+  // The dense ids map back to the file's item ids: every item of the log, once, padding first.
+  const auto tokens = r.data().tokens;
+  BOOST_REQUIRE_EQUAL(tokens.size(), static_cast<std::size_t>(kItems) + 1);
+  BOOST_TEST(tokens[0] == "<pad>");
+  std::set<std::string> items(tokens.begin() + 1, tokens.end());
+  for (int i = 1; i <= kItems; ++i) BOOST_TEST(items.count(fmt::format("i{}", i)) == 1u, i);
+  // The probe's first history is user u0's, which starts at item i1 (write_log).
+  const auto probe = r.attention_probe();
+  BOOST_REQUIRE(probe.count("ids") == 1u);
+  const auto* ids = probe.at("ids").i64();
+  const std::int64_t t = probe.at("ids").shape()[1];
+  std::int64_t first = 0;
+  while (first < t && ids[first] == 0) ++first;
+  BOOST_REQUIRE(first < t);
+  BOOST_TEST(tokens[static_cast<std::size_t>(ids[first])] == "i1");
 }
 
 BOOST_AUTO_TEST_CASE(cloze_learns_and_resumes_bitwise) {

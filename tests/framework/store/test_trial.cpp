@@ -57,6 +57,7 @@ BOOST_AUTO_TEST_CASE(everything_written_reads_back) {
   data.split_sizes = {{"train", 800}, {"valid", 100}, {"test", 100}};
   data.report = {"drop_missing: 12 rows dropped", "kcore: k=5, 3 passes", ""};
   data.fitted = {{"standardize", {{"mean", {1.5, -2.0}}, {"std", {0.5, 4.0}}}}, {"pad_truncate", {{"max_len", {50}}}}};
+  data.tokens = {"<pad>", "<oov>", "free", "déjà vu", ""};
   const core::Tensor ids = core::Tensor::from_i64(std::vector<std::int64_t>{3, 4, 0, 7, 8, 9}, core::Shape{2, 3});
   const core::Tensor mask = core::Tensor::from(std::vector<float>{1, 1, 0, 1, 1, 1}, core::Shape{2, 3});
   const core::Tensor w1 = core::Tensor::from(std::vector<float>{0.5f, 0.5f, 0, 0.25f, 0.25f, 0.5f}, core::Shape{2, 3});
@@ -110,6 +111,7 @@ BOOST_AUTO_TEST_CASE(everything_written_reads_back) {
   const std::vector<std::pair<std::string, std::int64_t>> sizes = {{"test", 100}, {"train", 800}, {"valid", 100}};
   BOOST_TEST((d.split_sizes == sizes));
   BOOST_TEST(d.report == data.report, boost::test_tools::per_element());
+  BOOST_TEST(d.tokens == data.tokens, boost::test_tools::per_element());
   BOOST_TEST_REQUIRE(d.fitted.size() == 2u);
   BOOST_TEST(d.fitted[0].first == "pad_truncate");
   BOOST_TEST((d.fitted[0].second.at("max_len") == std::vector<double>{50}));

@@ -83,6 +83,8 @@ def write_trial(
             for k, v in data["split_sizes"].items():
                 g.create_dataset(f"split_sizes/{k}", data=np.int64(v))
             g.create_dataset("report", data=np.array(data["report"], dtype=object), dtype=STR)
+            if data.get("tokens"):
+                g.create_dataset("tokens", data=np.array(data["tokens"], dtype=object), dtype=STR)
             for step, arrays in data.get("fitted", {}).items():
                 for k, v in arrays.items():
                     g.create_dataset(f"fitted/{step}/{k}", data=np.asarray(v, dtype=np.float64))
