@@ -5,6 +5,7 @@
 #include "framework/config/value.h"
 #include "framework/core/error.h"
 #include "framework/core/memory.h"
+#include "framework/core/suggest.h"
 #include "framework/eval/metrics.h"
 #include "framework/experiment/mpi.h"
 #include "framework/experiment/runner.h"
@@ -20,7 +21,9 @@
 #include <unistd.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <exception>
+#include <string_view>
 
 namespace {
 
@@ -66,6 +69,17 @@ void print_fields(const config::Schema& fields, int indent) {
   }
 }
 
+// A plugin's expected input (registry.h: Config::kFormat) under a "format:" heading, every line indented.
+void print_format(const std::string& format) {
+  if (format.empty()) return;
+  fmt::print("\n  format:\n");
+  for (std::size_t from = 0; from < format.size();) {
+    const auto to = std::min(format.find('\n', from), format.size());
+    fmt::print("    {}\n", std::string_view(format).substr(from, to - from));
+    from = to + 1;
+  }
+}
+
 // `attnlab plugins metric`: the metric table (eval/metrics.h), the one place metrics are defined.
 int cmd_metrics() {
   fmt::print("metric (eval.metrics; ranked metrics are reported per cutoff in eval.ks, as hr@10)\n");
@@ -100,6 +114,7 @@ int cmd_plugins(const std::string& which, const std::vector<std::string>& libs) 
           fmt::print("  (no parameters)\n");
         else
           print_fields(e.schema, 2);
+        print_format(e.format);
         fmt::print("\n");
       }
       continue;
@@ -111,14 +126,14 @@ int cmd_plugins(const std::string& which, const std::vector<std::string>& libs) 
         fmt::print("  (no parameters)\n");
       else
         print_fields(e.schema, 2);
+      print_format(e.format);
       return kOk;
     }
     std::vector<std::string> names;
     for (const auto& e : entries) names.push_back(e.name);
     const auto hint = core::nearest(name, names);
     fmt::print(stderr, "attnlab: no {} plugin '{}'{}; registered: {}\n", fam.name, name,
-               hint ? fmt::format(" (did you mean '{}'?)", *hint) : "",
-               names.empty() ? "(none)" : fmt::format("{}", fmt::join(names, ", ")));
+               hint ? fmt::format(" (did you mean '{}'?)", *hint) : "", core::join_names(names));
     return kUsage;
   }
   if (family.empty())
@@ -216,10 +231,15 @@ int run_main(int argc, char** argv) {
       const std::size_t trials = r.trials.size();
       if (!spec_only) {
         const bool tty = isatty(STDERR_FILENO) != 0;
-        const auto failures = experiment::rehearse(r, [&](std::size_t i, std::size_t n) {
-          if (tty) fmt::print(stderr, "\rrehearsing trial {}/{} ", i + 1, n);
-        });
+        std::vector<std::string> warnings;
+        const auto failures = experiment::rehearse(
+            r,
+            [&](std::size_t i, std::size_t n) {
+              if (tty) fmt::print(stderr, "\rrehearsing trial {}/{} ", i + 1, n);
+            },
+            &warnings);
         if (tty) fmt::print(stderr, "\r\033[K");
+        for (const auto& w : warnings) fmt::print(stderr, "{}: warning: {}\n", validate_args.spec, w);
         if (!failures.empty()) {
           fmt::print(stderr, "{}: the spec is well-formed, but {} of {} trial{} cannot run on the data:\n",
                      validate_args.spec, failures.size(), trials, trials == 1 ? "" : "s");

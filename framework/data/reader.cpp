@@ -1,5 +1,6 @@
 #include "framework/data/reader.h"
 
+#include "framework/core/suggest.h"
 #include "framework/data/text_file.h"
 
 #include <charconv>
@@ -29,12 +30,6 @@ std::string cell_text(const Column& c, std::int64_t row) {
 }
 
 namespace {
-
-std::string join(const std::vector<std::string>& names) {
-  std::string r;
-  for (const auto& n : names) r += (r.empty() ? "" : ", ") + n;
-  return r.empty() ? "(none)" : r;
-}
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
@@ -140,12 +135,13 @@ Table read_table(const ReadOptions& o, DataReport& report) {
     for (std::size_t i = 0; i < names.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)
         if (names[i] == names[j])
-          throw DataError(fmt::format("{}: column '{}' appears twice; columns: {}", o.path, names[i], join(names)));
+          throw DataError(
+              fmt::format("{}: column '{}' appears twice; columns: {}", o.path, names[i], core::join_names(names)));
     auto index = [&](const std::string& name, const char* list) {
       for (std::size_t i = 0; i < names.size(); ++i)
         if (names[i] == name) return i;
-      throw DataError(
-          fmt::format("{}: column '{}' (in {}) does not exist; columns: {}", o.path, name, list, join(names)));
+      throw DataError(fmt::format("{}: column '{}' (in {}) does not exist; columns: {}", o.path, name, list,
+                                  core::join_names(names)));
     };
     const std::vector<std::string>& want = o.keep.empty() ? names : o.keep;
     for (const auto& n : o.numeric) {
@@ -153,8 +149,8 @@ Table read_table(const ReadOptions& o, DataReport& report) {
       bool in = false;
       for (const auto& w : want) in = in || w == n;
       if (!in)
-        throw DataError(
-            fmt::format("{}: numeric column '{}' is not among the kept columns: {}", o.path, n, join(want)));
+        throw DataError(fmt::format("{}: numeric column '{}' is not among the kept columns: {}", o.path, n,
+                                    core::join_names(want)));
     }
     for (std::size_t k = 0; k < want.size(); ++k) {
       for (std::size_t j = 0; j < k; ++j)

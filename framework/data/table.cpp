@@ -1,5 +1,7 @@
 #include "framework/data/examples.h"
 
+#include "framework/core/suggest.h"
+
 #include <cmath>
 
 namespace attnlab::data {
@@ -17,9 +19,9 @@ bool Table::has(const std::string& name) const {
 
 namespace {
 std::string column_names(const Table& t) {
-  std::string r;
-  for (const auto& c : t.columns) r += (r.empty() ? "" : ", ") + c.name;
-  return r.empty() ? "(none)" : r;
+  std::vector<std::string> names;
+  for (const auto& c : t.columns) names.push_back(c.name);
+  return core::join_names(names);
 }
 }  // namespace
 

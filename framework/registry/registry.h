@@ -10,6 +10,9 @@
 // typed config with visit() (framework/config/binder.h); `Class` derives from Base and has a
 // constructor Class(const Config&, const Base::Context&) that never sees YAML. The macro registers:
 //   - schema:   schema_of<Config>() (help output, JSON for scripts);
+//   - format:   Config::kFormat when the Config declares one (`static constexpr const char* kFormat`),
+//               else "": the input a plugin expects (a dataset reader's file layout with example
+//               lines), printed by `attnlab plugins <family>/<name>` under "format:";
 //   - validate: binds the plugin's map (minus `type`) into a Config, collecting every problem with
 //               its dotted path, and returns the *resolved* config: a map with `type` first, then
 //               every field in declaration order (defaults filled in);
@@ -64,6 +67,7 @@ struct EntryInfo {
   std::string name, summary, origin;
   config::Schema schema;
   ValidateFn validate;
+  std::string format;  // Config::kFormat, or ""
 };
 
 /// "scalar 'x'", "list", "map" or "null" (for messages).
@@ -83,6 +87,7 @@ class [[gnu::visibility("default")]] Registry {
     config::Schema schema;
     ValidateFn validate;
     std::function<std::unique_ptr<Base>(const config::Value& resolved, const Context&)> make;
+    std::string format;  // the expected input (Config::kFormat), or ""
   };
 
   /// The family's registry (one per process, shared with loaded plugin libraries).
@@ -159,7 +164,7 @@ class [[gnu::visibility("default")]] Registry {
     if (!e)
       throw PluginError(
           family(), type->text(),
-          config::Problem{type->mark(), config::join_path(path, "type"), unknown_message(type->text())}.str());
+          config::Problem{type->mark(), config::join_path(path, "type"), unknown_message(type->text()), {}}.str());
     config::Value resolved = e->validate(node, path, p);
     p.check();
     return e->make(resolved, ctx);
@@ -188,7 +193,7 @@ FamilyInfo family_info() {
   return {Base::kFamily, [] {
             std::vector<EntryInfo> r;
             for (const auto* e : Registry<Base>::get().entries())
-              r.push_back({e->name, e->summary, e->origin, e->schema, e->validate});
+              r.push_back({e->name, e->summary, e->origin, e->schema, e->validate, e->format});
             return r;
           }};
 }
@@ -229,6 +234,11 @@ struct Registrar {
     e.summary = summary;
     e.origin = file;
     e.schema = config::schema_of<Config>();
+    if constexpr (requires { Config::kFormat; }) {
+      static_assert(std::is_convertible_v<decltype(Config::kFormat), std::string_view>,
+                    "a Config's kFormat is a string: static constexpr const char* kFormat = \"...\";");
+      e.format = Config::kFormat;
+    }
     e.validate = [type = std::string(name)](const config::Value& node, const std::string& path, config::Problems& p) {
       Config cfg{};
       const std::size_t before = p.size();

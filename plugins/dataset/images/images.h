@@ -50,6 +50,15 @@ struct ImagesConfig {
   double train_ratio = 0.8;
   double valid_ratio = 0.1;
 
+  /// The file layout, for `attnlab plugins dataset/images` (registry.h); datasets/README.md says the same.
+  static constexpr const char* kFormat =
+      "format: csv: one image per line, width * height pixel values (row-major), then the label\n"
+      "(label_column: last; first puts it first), no header (header: true skips one):\n"
+      "  0,0,5,13,9,1,0,0,0,0,13,15,10,15,5,0, ... ,0,0,6,13,10,0,0,0,0\n"
+      "  0,0,0,12,13,5,0,0,0,0,0,11,16,9,0,0, ... ,0,0,11,16,10,0,0,1\n"
+      "format: idx (default): MNIST's binary IDX files, train_images (idx3-ubyte: N x height x width bytes)\n"
+      "and train_labels (idx1-ubyte: N bytes), plain or gzip";
+
   template <class V>
   void visit(V& v) {
     v("format", format)

@@ -60,6 +60,16 @@ struct InteractionsConfig {
   bool fill_targets = false;
   std::int64_t max_train_per_user = 0;
 
+  /// The file layout, for `attnlab plugins dataset/interactions` (registry.h); datasets/README.md says the same.
+  static constexpr const char* kFormat =
+      "one interaction per line. format: table (default): a delimited table (delimiter ','), a header naming\n"
+      "the columns (or names); user_col, item_col, time_col (user, item, timestamp) and rating_col pick them:\n"
+      "  user,item,timestamp,rating\n"
+      "  u17,i42,1300000000,4.5\n"
+      "format: sasrec: 'user item' separated by blanks, in time order within each user, no header:\n"
+      "  1 17\n"
+      "  1 254";
+
   template <class V>
   void visit(V& v) {
     v.required("path", path)

@@ -15,6 +15,12 @@ struct MarkerConfig {
   std::int64_t seq_len = 30;
   std::int64_t vocab = 1000;
   std::int64_t classes = 200;
+  /// The input, for `attnlab plugins dataset/marker` (registry.h): none.
+  static constexpr const char* kFormat =
+      "no files: the sequences are generated from the trial's data seed; a spec gives the type and any options:\n"
+      "  data:\n"
+      "    dataset: {type: marker, seq_len: 30, classes: 10}";
+
   template <class V>
   void visit(V& v) {
     v("train", train).min(1).doc("training sequences");

@@ -73,6 +73,12 @@ struct SyntheticConfig {
   std::int64_t valid = 2000;
   std::int64_t test = 2000;
 
+  /// The input, for `attnlab plugins dataset/synthetic` (registry.h): none.
+  static constexpr const char* kFormat =
+      "no files: the sequences are generated from the trial's data seed; a spec gives the type and any options:\n"
+      "  data:\n"
+      "    dataset: {type: synthetic, num_items: 500, seq_len: 30}";
+
   template <class V>
   void visit(V& v) {
     v("num_items", num_items).min(2).doc("items (ids 1..num_items; 0 is padding); at least 2 per topic");

@@ -83,6 +83,14 @@ struct TabularConfig {
   std::optional<std::int64_t> seed{};
   bool tokens = true;
 
+  /// The file layout, for `attnlab plugins dataset/tabular` (registry.h); datasets/README.md says the same.
+  static constexpr const char* kFormat =
+      "a delimited table (delimiter ',' by default; quote, comment), one example per row; the first line names\n"
+      "the columns (or header: false and names); categorical, numeric and tasks[].column pick columns by name:\n"
+      "  age,workclass,hours-per-week,income\n"
+      "  39,State-gov,40,<=50K\n"
+      "values in `missing` ('', '?', 'NA') are missing; other columns are read past";
+
   template <class V>
   void visit(V& v) {
     v.required("path", path).doc("table file (plain or .gz); relative paths are resolved against the spec's directory");

@@ -8,6 +8,7 @@
 // Errors: DataError "preprocess standardize: ..." when the examples have no dense features, for an
 // unknown or repeated feature (listing the dense features), an empty training split, a training index out of
 // range, or a feature without any value in the training split.
+#include "framework/core/suggest.h"
 #include "framework/data/dataset.h"
 #include "framework/registry/registry.h"
 
@@ -42,7 +43,7 @@ class Standardize : public data::Preprocess {
       const auto it = std::find(ex.dense_names.begin(), ex.dense_names.end(), f);
       if (it == ex.dense_names.end())
         throw data::DataError(
-            fmt::format("{}: no dense feature '{}'; dense features: {}", who, f, fmt::join(ex.dense_names, ", ")));
+            fmt::format("{}: no dense feature '{}'; dense features: {}", who, f, core::join_names(ex.dense_names)));
       const auto j = static_cast<std::size_t>(it - ex.dense_names.begin());
       if (std::find(cols.begin(), cols.end(), j) != cols.end())
         throw data::DataError(fmt::format("{}: feature '{}' is listed twice", who, f));

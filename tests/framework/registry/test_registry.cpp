@@ -41,6 +41,7 @@ struct AlphaConfig {
   int width = 2;
   double rate = 0.5;
   std::string mode = "fast";
+  static constexpr const char* kFormat = "a toy input:\n  width 2\n  rate 0.5";
   template <class V>
   void visit(V& v) {
     v("width", width).min(1).doc("how wide");
@@ -210,7 +211,7 @@ BOOST_AUTO_TEST_CASE(resolved_config_has_type_first_and_defaults) {
 
 BOOST_AUTO_TEST_CASE(duplicate_names_both_origins) {
   registry::Registry<Toy>::Entry e = {
-      "alpha", "again", "elsewhere/alpha2.cpp", {}, toys().find("beta")->validate, toys().find("beta")->make};
+      "alpha", "again", "elsewhere/alpha2.cpp", {}, toys().find("beta")->validate, toys().find("beta")->make, ""};
   try {
     toys().add(e);
     BOOST_FAIL("a duplicate name was accepted");
@@ -417,6 +418,10 @@ BOOST_AUTO_TEST_CASE(schema_and_help) {
   BOOST_TEST(info.names() == (std::vector<std::string>{"alpha", "beta"}), boost::test_tools::per_element());
   const auto entries = info.entries();
   BOOST_TEST(entries[1].summary == "the second toy");
+  // A Config's kFormat becomes the entry's format (help prints it); without one it is empty.
+  BOOST_TEST(entries[0].format == "a toy input:\n  width 2\n  rate 0.5");
+  BOOST_TEST(toys().find("alpha")->format == entries[0].format);
+  BOOST_TEST(entries[1].format.empty());
   BOOST_TEST(entries[1].schema.size() == 2u);
   config::Problems p;
   entries[0].validate(node("alpha", {{"width", scalar("-3")}}), "x", p);
