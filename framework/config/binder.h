@@ -403,6 +403,8 @@ void Binder::finish(const FieldSpec<T>& s) {
     if constexpr (std::is_arithmetic_v<typename T::value_type>) {
       FieldSpec<double> d{s.name, nullptr, s.required, s.lo, s.hi, {}, {}};
       if (x) check_number(d, static_cast<double>(*x), *v, path);
+    } else if constexpr (std::is_same_v<typename T::value_type, std::string>) {
+      if (x) check_choice(s.choices, *x, *v, path);
     }
   } else if constexpr (detail::is_vector<T>::value) {
     using E = typename T::value_type;

@@ -53,10 +53,19 @@ Batch make_batch(const Examples& ex, std::span<const std::int64_t> rows, const B
     throw DataError(fmt::format("make_batch: a mask step needs token data and seq_len >= 2 (seq_len {}, step_dim {})",
                                 seq_len, ex.step_dim));
   if (rows.empty()) throw DataError("make_batch: no rows");
-  const std::int64_t b_size = static_cast<std::int64_t>(rows.size()), t = seq_len, n = ex.size();
+  const std::int64_t b_size = static_cast<std::int64_t>(rows.size()), n = ex.size();
   for (std::size_t k = 0; k < rows.size(); ++k)
     if (rows[k] < 0 || rows[k] >= n)
       throw DataError(fmt::format("make_batch: rows[{}] = {} is outside the {} examples", k, rows[k], n));
+  std::int64_t t = seq_len;
+  if (options.trim) {
+    std::int64_t longest = 1;
+    for (const auto row : rows) {
+      const auto i = static_cast<std::size_t>(row);
+      longest = std::max(longest, ex.end[i] - ex.begin[i] + (options.append_mask ? 1 : 0));
+    }
+    t = std::min(seq_len, (longest + kTrimStep - 1) / kTrimStep * kTrimStep);
+  }
 
   Batch b;
   b.rows.assign(rows.begin(), rows.end());

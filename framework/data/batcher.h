@@ -67,9 +67,18 @@ struct BatchOptions {
   /// mask 1, masked 1): the model predicts the step after the history at the mask.
   bool append_mask = false;
   bool seen = false;  ///< fill seen_offsets / seen_items (the items sampled negatives may avoid)
+  /// Pad to the batch's own longest history (rounded up to a multiple of kTrimStep, at most
+  /// seq_len) instead of seq_len (data.padding: batch). Left padding keeps each history's steps at
+  /// the end, so trimming drops padding columns only.
+  bool trim = false;
 };
 
-/// Gathers `rows` of `examples` into a batch padded to seq_len: row r's history h (length L) fills
+/// Trimmed batches have a length that is a multiple of this (or seq_len): few distinct shapes, so
+/// kernels built for one length are reused.
+inline constexpr std::int64_t kTrimStep = 8;
+
+/// Gathers `rows` of `examples` into a batch padded to T = seq_len (or, with `trim`, the batch's
+/// own length, see BatchOptions::trim): row r's history h (length L) fills
 /// ids[r, T - min(L, T) : T] with h's last min(L, T) tokens, 0 (padding) before them; mask is 1
 /// exactly there. Dense-step examples (step_dim > 0) fill steps[r, t, :] the same way (zeros on
 /// padding) and leave ids undefined. categorical / dense stay 2-D ([B, 1] for one feature); users,

@@ -30,8 +30,8 @@ void warn_about_unbounded_lengths(const Examples& ex, const Splits& splits, std:
   if (seq_len < 32 || mean > 0.5 * static_cast<double>(seq_len)) return;
   report.warn(fmt::format(
       "no pad_truncate step: every history is padded to the longest, {} steps, while training histories have "
-      "median {}, p90 {}, p99 {} (mean {:.1f}); a cap such as preprocess: [{{type: pad_truncate, max_len: {}}}] "
-      "keeps 99% of them whole at a fraction of the cost",
+      "median {}, p90 {}, p99 {} (mean {:.1f}); data.padding: batch pads each batch to its own longest, and a cap "
+      "such as preprocess: [{{type: pad_truncate, max_len: {}}}] keeps 99% of them whole at a fraction of the cost",
       seq_len, at(0.5), at(0.9), at(0.99), mean, at(0.99)));
 }
 

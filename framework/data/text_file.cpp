@@ -1,5 +1,6 @@
 #include "framework/data/text_file.h"
 
+#include "framework/config/value.h"
 #include "framework/data/examples.h"
 
 #include <zlib.h>
@@ -94,6 +95,19 @@ bool split_fields(std::string_view line, char delimiter, char quote, bool trim, 
     i = j + 1;
   }
   return true;
+}
+
+std::string existing_file(const std::string& path, const std::string& base_dir, const std::string& field) {
+  std::string resolved = resolve_path(path, base_dir);
+  std::error_code ec;
+  if (std::filesystem::is_directory(resolved, ec))
+    throw config::PathError(field, fmt::format("{} is a directory, not a data file", resolved));
+  if (!std::filesystem::exists(resolved, ec))
+    throw config::PathError(field, fmt::format("no such file: {}{}", resolved,
+                                               std::filesystem::path(path).is_relative()
+                                                   ? " (a relative path in a spec is relative to the spec's directory)"
+                                                   : ""));
+  return resolved;
 }
 
 std::string resolve_path(const std::string& path, const std::string& base_dir) {

@@ -23,5 +23,8 @@ bool split_fields(std::string_view line, char delimiter, char quote, bool trim, 
 
 /// `path` made absolute against `base_dir` when relative ("" keeps it relative to the cwd).
 std::string resolve_path(const std::string& path, const std::string& base_dir);
+/// resolve_path for a data file a dataset's config names in `field` ("path", "test_path"): throws
+/// config::PathError(field, ...) when there is no such file, so the run reports the spec's line.
+std::string existing_file(const std::string& path, const std::string& base_dir, const std::string& field);
 
 }  // namespace attnlab::data

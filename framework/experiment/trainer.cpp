@@ -269,11 +269,19 @@ class Trainer {
     model_ = std::make_unique<model::Model>(spec_.model, dims_for(spec_, data_), model_rng_, objective_.get());
     check_heads_fit_labels();
     note_metrics_that_do_not_apply();
+    if (spec_.data.pad_per_batch() && !model_->any_length())
+      throw config::PathError("data.padding",
+                              model_->has_sequence() && data_.examples.step_dim == 0
+                                  ? "batch: the model has a stage that works at the data set's length only (flatten "
+                                    "pooling, cnn2d); pad to the data set (padding: dataset)"
+                                  : "batch: the data has no token sequences to pad");
     opt_ = registry::create(spec_.train.optimizer, {.params = model_->params()});
-    const model::TrainingBatches batches =
-        objective_->training_batches(data_.examples, data_.splits.train,
-                                     {.seq_len = data_.seq_len, .append_mask = false, .seen = model_->wants_seen()},
-                                     static_cast<std::uint64_t>(spec_.train.seed));
+    const model::TrainingBatches batches = objective_->training_batches(data_.examples, data_.splits.train,
+                                                                        {.seq_len = data_.seq_len,
+                                                                         .append_mask = false,
+                                                                         .seen = model_->wants_seen(),
+                                                                         .trim = spec_.data.pad_per_batch()},
+                                                                        static_cast<std::uint64_t>(spec_.train.seed));
     train_batches_ =
         std::make_unique<data::Batcher>(batches.units, batches.build,
                                         data::Batcher::Options{.batch_size = spec_.train.batch_size,
@@ -567,8 +575,8 @@ class Trainer {
     }
     std::vector<double> loss_sum(tasks_.size(), 0.0);
     std::int64_t count = 0;
-    const data::BatchOptions options =
-        objective_->eval_options({.seq_len = data_.seq_len, .append_mask = false, .seen = seen});
+    const data::BatchOptions options = objective_->eval_options(
+        {.seq_len = data_.seq_len, .append_mask = false, .seen = seen, .trim = spec_.data.pad_per_batch()});
     data::Batcher batcher(
         rows,
         [&](std::span<const std::int64_t> r, std::int64_t) { return data::make_batch(data_.examples, r, options); },

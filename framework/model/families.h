@@ -39,6 +39,9 @@ class Extractor : public nn::Module {
   /// True when output step t depends on input steps <= t only (objectives that train every
   /// position need it: a step must not see the item it predicts).
   virtual bool causal() const { return false; }
+  /// True when the extractor works at seq_len steps only (its weights or output size depend on it);
+  /// false lets batches be padded to their own length (data.padding: batch).
+  virtual bool fixed_length() const { return false; }
 };
 
 /// Attention over a sequence. x [B, T, dim], mask f32 [B, T]; `query` [B, query_dim] is the
@@ -77,6 +80,8 @@ class Pooling : public nn::Module {
   };
   virtual Var forward(const Var& x, const Tensor& mask) = 0;
   virtual std::int64_t out_dim() const = 0;
+  /// True when the pooling works at seq_len steps only (flatten: its output width is seq_len x dim).
+  virtual bool fixed_length() const { return false; }
 };
 
 /// Multi-task structure: a shared representation [B, in_dim] -> one representation per task.

@@ -182,6 +182,10 @@ void Model::check_objective(const ModelSection& spec, const Objective& objective
         spec.attention.type));
 }
 
+bool Model::any_length() const {
+  return sequence_ && dims_.step_dim == 0 && !extractor_->fixed_length() && !(pooling_ && pooling_->fixed_length());
+}
+
 bool Model::wants_seen() const {
   for (const auto* h : heads_)
     if (h->wants_seen()) return true;
@@ -201,11 +205,13 @@ Model::Sequence Model::sequence(const data::ModelInput& in) {
           "model", fmt::format("dense steps must be f32 [B, {}, {}]; got {}", dims_.seq_len, dims_.step_dim, shapes()));
   } else {
     if (tokens.dtype() != core::DType::i64) throw DTypeError("model", "token ids must be i64");
-    if (tokens.rank() != 2 || tokens.shape()[1] != dims_.seq_len)
-      throw ShapeError("model", fmt::format("token ids must be [B, {}]; got {}", dims_.seq_len, shapes()));
+    if (tokens.rank() != 2 || tokens.shape()[1] < 1 || tokens.shape()[1] > dims_.seq_len ||
+        (tokens.shape()[1] != dims_.seq_len && !any_length()))
+      throw ShapeError("model", fmt::format("token ids must be [B, {}]{}; got {}", dims_.seq_len,
+                                            any_length() ? " or shorter (left-padded)" : "", shapes()));
   }
   const std::int64_t batch = tokens.shape()[0];
-  const Shape bt{batch, dims_.seq_len};
+  const Shape bt{batch, tokens.shape()[1]};
   if (in.mask.defined() && (in.mask.dtype() != core::DType::f32 || in.mask.shape() != bt))
     throw ShapeError("model", fmt::format("mask must be f32 [B, T] like the tokens; got {}", shapes()));
   if (in.masked.defined() &&
@@ -232,7 +238,7 @@ Model::Sequence Model::sequence(const data::ModelInput& in) {
 
   Var e = embedding_ ? embedding_->forward(tokens) : Var(tokens);  // [B, T, E] (dense steps: [B, T, step_dim])
   if (in.masked.defined())  // masked steps carry id 0 (a zero row): add the mask token's embedding there
-    e = e + Var(in.masked.reshape(Shape{batch, dims_.seq_len, 1})) * mask_token_;
+    e = e + Var(in.masked.reshape(Shape{batch, bt[1], 1})) * mask_token_;
   if (scale_) e = e * std::sqrt(static_cast<float>(e.shape()[2]));
   if (positions_) e = positions_->forward(e);
   if (dropout_ > 0.f) e = ops::dropout(e, dropout_, training(), rng_);
@@ -275,8 +281,9 @@ std::vector<Var> Model::task_representations(const Var& h) {
 std::pair<Var, Var> Model::pooled(const data::ModelInput& in) {
   if (!sequence_) return {};
   Sequence s = sequence(in);
-  Var h = pooling_ ? pooling_->forward(s.x, s.x.rank() == 3 && s.x.shape()[1] == dims_.seq_len ? in.mask : Tensor())
-                   : s.x;  // [B, P]
+  Var h = pooling_
+              ? pooling_->forward(s.x, s.x.rank() == 3 && s.x.shape()[1] == in.tokens.shape()[1] ? in.mask : Tensor())
+              : s.x;  // [B, P]
   return {h, s.query};
 }
 
@@ -305,9 +312,11 @@ std::vector<Var> Model::train_losses(const data::ModelInput& in, const std::vect
   if (with_seen) seen.items = in.seen_items;
   const bool per_position = !labels.empty() && labels[0].rank() == 2;
   for (const auto& l : labels)
-    if (l.rank() != (per_position ? 2 : 1) || l.shape()[0] != batch || (per_position && l.shape()[1] != dims_.seq_len))
-      throw ShapeError("model", fmt::format("labels must all be [{}] or all [{}, {}] (per position); got {}", batch,
-                                            batch, dims_.seq_len, l.shape().str()));
+    if (l.rank() != (per_position ? 2 : 1) || l.shape()[0] != batch ||
+        (per_position && in.tokens.defined() && l.shape()[1] != in.tokens.shape()[1]))
+      throw ShapeError("model", fmt::format("labels must all be [{}] or all [{}, T] (per position, T of the tokens); "
+                                            "got {}",
+                                            batch, batch, l.shape().str()));
 
   std::vector<Var> reps;
   std::vector<Tensor> task_labels;
@@ -325,7 +334,7 @@ std::vector<Var> Model::train_losses(const data::ModelInput& in, const std::vect
       throw Error(
           "model: per-position labels need a model that keeps the steps (it was built for train.objective last)");
     Sequence s = sequence(in);  // [B, T, A]
-    const std::int64_t t_len = dims_.seq_len, width = s.x.shape()[2];
+    const std::int64_t t_len = s.x.shape()[1], width = s.x.shape()[2];
     std::vector<std::int64_t> index;  // flat positions b * T + t where some task has a label
     for (std::int64_t i = 0; i < batch * t_len; ++i)
       for (const auto& l : labels)

@@ -89,6 +89,9 @@ class Model : public nn::Module {
   /// False for data without sequences (feature vectors only): the side features are the whole input
   /// and there is no embedding, extractor, attention or pooling.
   bool has_sequence() const { return sequence_; }
+  /// True when inputs may be shorter than dims().seq_len (left-padded to the batch's own length,
+  /// data.padding: batch): token sequences, and no stage that works at seq_len steps only.
+  bool any_length() const;
   /// The attention weights of the last forward (see Attention::weights(); undefined without a sequence).
   const core::Tensor& attention_weights() const;
   const ModelDims& dims() const { return dims_; }

@@ -51,7 +51,9 @@ Var Positions::forward(const Var& x) const {
   if (x.rank() != 3 || T > max_len || x.shape()[2] != table_.shape()[1])
     throw ShapeError("positions",
                      fmt::format("x {} against a position table {}", x.shape().str(), table_.shape().str()));
-  return x + ops::slice(table_, 0, 0, T);  // [T, dim] broadcast over the batch
+  // The last T rows: sequences are left-padded, so a step keeps its position however much padding a
+  // batch trims (data.padding: batch); at T == max_len, every row.
+  return x + ops::slice(table_, 0, max_len - T, max_len);  // [T, dim] broadcast over the batch
 }
 
 Recurrent::Recurrent(Cell cell, std::int64_t in, std::int64_t hidden, int layers, bool bidirectional, core::Rng& rng)

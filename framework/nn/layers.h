@@ -35,7 +35,9 @@ class Embedding : public Module {
   std::int64_t padding_idx_;
 };
 
-/// Position information added to a sequence: x [B, T, dim] -> x + P[:T], with P either learned
+/// Position information added to a sequence: x [B, T, dim] -> x + P[max_len - T:] (the last T rows:
+/// sequences are left-padded, so a step's position does not depend on how much padding its batch
+/// carries), with P either learned
 /// ([max_len, dim], N(0, 1) as an embedding; BERT, SASRec) or fixed sinusoids (Vaswani et al. 2017:
 /// P[t, 2i] = sin(t / 10000^(2i/dim)), P[t, 2i+1] = cos(...)). Throws ShapeError for T > max_len.
 class Positions : public Module {

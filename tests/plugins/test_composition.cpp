@@ -184,10 +184,14 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_typed_errors_naming_the_shapes) {
     }
     return std::string("no error");
   };
+  // Shorter inputs are batches padded to their own length (data.padding: batch); longer ones are not.
+  BOOST_TEST(model.any_length());
   const Tensor short_ids = Tensor::from_i64(std::vector<std::int64_t>(8, 2), Shape{2, 4});
-  BOOST_CHECK_THROW(model.forward({.tokens = short_ids}), ShapeError);
-  BOOST_TEST(message([&] { model.forward({.tokens = short_ids}); }) ==
-             "model: token ids must be [B, 5]; got tokens [2, 4], mask none");
+  BOOST_TEST(model.forward({.tokens = short_ids})[0].shape().str() == "[2, 3]");
+  const Tensor long_ids = Tensor::from_i64(std::vector<std::int64_t>(12, 2), Shape{2, 6});
+  BOOST_CHECK_THROW(model.forward({.tokens = long_ids}), ShapeError);
+  BOOST_TEST(message([&] { model.forward({.tokens = long_ids}); }) ==
+             "model: token ids must be [B, 5] or shorter (left-padded); got tokens [2, 6], mask none");
   BOOST_CHECK_THROW(model.forward({.tokens = Tensor::zeros(Shape{2, 5})}), DTypeError);
   BOOST_CHECK_THROW(model.forward({.tokens = ids, .mask = Tensor::full(Shape{2, 4}, 1.f)}), ShapeError);
   BOOST_TEST(message([&] {

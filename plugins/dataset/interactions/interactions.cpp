@@ -16,7 +16,7 @@ constexpr const char* kWho = "dataset interactions";
 }
 
 InteractionsDataset::InteractionsDataset(const InteractionsConfig& c, const Context& ctx)
-    : c_(c), path_(data::resolve_path(c.path, ctx.base_dir)) {
+    : c_(c), path_(data::existing_file(c.path, ctx.base_dir, "path")) {
   if (c_.click_threshold && c_.rating_col.empty())
     throw data::DataError(
         fmt::format("{}: click_threshold needs rating_col (the rating a click is derived from)", kWho));

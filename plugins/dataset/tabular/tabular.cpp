@@ -1,5 +1,6 @@
 #include "plugins/dataset/tabular/tabular.h"
 
+#include "framework/core/suggest.h"
 #include "framework/data/reader.h"
 #include "framework/data/splits.h"
 #include "framework/data/text_file.h"
@@ -16,12 +17,6 @@ namespace attnlab::plugins {
 namespace {
 
 constexpr const char* kWho = "dataset tabular";
-
-std::string join(const std::vector<std::string>& v) {
-  std::string r;
-  for (const auto& x : v) r += (r.empty() ? "" : ", ") + x;
-  return r.empty() ? "(none)" : r;
-}
 
 bool contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
@@ -49,8 +44,8 @@ std::vector<std::string> sorted_distinct(std::vector<std::string> v) {
 }  // namespace
 
 TabularDataset::TabularDataset(const TabularConfig& c, const Context& ctx)
-    : c_(c), path_(data::resolve_path(c.path, ctx.base_dir)),
-      test_path_(c.test_path.empty() ? "" : data::resolve_path(c.test_path, ctx.base_dir)),
+    : c_(c), path_(data::existing_file(c.path, ctx.base_dir, "path")),
+      test_path_(c.test_path.empty() ? "" : data::existing_file(c.test_path, ctx.base_dir, "test_path")),
       seed_(c.seed ? static_cast<std::uint64_t>(*c.seed) : (ctx.rng ? ctx.rng->fork(0x7ab1e).next_u64() : 0)) {
   if (c_.tasks.empty()) throw data::DataError(fmt::format("{}: no tasks: give at least one label column", kWho));
   if (c_.test_path.empty() && c_.train + c_.valid > 1.0 + 1e-12)
@@ -211,7 +206,7 @@ data::Built TabularDataset::build(data::Table table, data::DataReport& report) {
           l.values.push_back(0.0f);
         else
           throw data::DataError(fmt::format("{}: value '{}' is not one of: {} (positive), {} (negative)", where(r), v,
-                                            join(t.positive), join(t.negative)));
+                                            core::join_names(t.positive), core::join_names(t.negative)));
       }
     } else {
       l.kind = data::LabelKind::kClass;
@@ -235,14 +230,15 @@ data::Built TabularDataset::build(data::Table table, data::DataReport& report) {
         }
         const auto it = id.find(v);
         if (it == id.end())
-          throw data::DataError(fmt::format("{}: value '{}' is not one of: {}", where(r), v, join(l.class_names)));
+          throw data::DataError(
+              fmt::format("{}: value '{}' is not one of: {}", where(r), v, core::join_names(l.class_names)));
         l.ids.push_back(it->second);
       }
       l.classes = static_cast<std::int64_t>(l.class_names.size());
       if (l.classes < 2)
         throw data::DataError(
             fmt::format("{}: task '{}': column '{}' has {} class(es) ({}); a class task needs at least 2", kWho, t.name,
-                        col.name, l.classes, join(l.class_names)));
+                        col.name, l.classes, core::join_names(l.class_names)));
     }
     ex.labels.push_back(std::move(l));
   }

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <vector>
 
 namespace attnlab::plugins {
 
@@ -21,6 +23,70 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
   return s;
+}
+
+// "<TAB>" for a tab, else the character itself (for messages).
+std::string shown(char d) { return d == '\t' ? "<TAB>" : std::string(1, d); }
+
+// Where the label and the text are in one file's rows: from the config alone, or from its header.
+struct Layout {
+  std::size_t label = 0, text = 1;
+  std::size_t fields = 2;  // a row needs at least this many fields
+  bool text_rest = true;   // the text column takes the rest of the line, further delimiters included
+  bool exact = false;      // a row must not have more than `fields` fields (header, text not last)
+  std::string shape;       // what a row looks like, for messages
+  std::string label_name;  // "column 'score'" / "field 0"
+};
+
+Layout headerless(const TextConfig& c, char d) {
+  Layout l;
+  l.label = static_cast<std::size_t>(c.label_index);
+  l.text = static_cast<std::size_t>(c.text_index);
+  l.fields = std::max(l.label, l.text) + 1;
+  l.text_rest = l.text > l.label;
+  l.label_name = fmt::format("field {}", l.label);
+  if (l.fields <= 8) {
+    std::string pattern;
+    for (std::size_t i = 0; i < l.fields; ++i)
+      pattern += (i == 0 ? "" : shown(d)) + std::string(i == l.label ? "label" : i == l.text ? "text" : "?");
+    l.shape = fmt::format("{} (at least {} fields)", pattern, l.fields);
+  } else {
+    l.shape = fmt::format("at least {} fields (label = field {}, text = field {})", l.fields, l.label, l.text);
+  }
+  return l;
+}
+
+// The layout a header line gives. Throws DataError "<where>: ..." when a named column is not in the
+// header (listing its columns), is named twice, an index lies beyond it, or label and text coincide.
+Layout from_header(const TextConfig& c, char d, std::string_view line, const std::string& where) {
+  std::vector<std::string> names;
+  data::split_fields(line, d, 0, true, names);  // no quoting: quotes are ordinary characters
+  auto pick = [&](const std::string& name, std::int64_t index, const char* what) {
+    if (name.empty()) {
+      if (static_cast<std::size_t>(index) >= names.size())
+        throw data::DataError(fmt::format("{}: {}_index {} is beyond the header's {} columns: {}", where, what, index,
+                                          names.size(), core::join_names(names)));
+      return static_cast<std::size_t>(index);
+    }
+    const auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end())
+      throw data::DataError(fmt::format("{}: no column '{}' ({}_col) in the header; columns: {}", where, name, what,
+                                        core::join_names(names)));
+    if (std::find(it + 1, names.end(), name) != names.end())
+      throw data::DataError(fmt::format("{}: the header names column '{}' ({}_col) twice", where, name, what));
+    return static_cast<std::size_t>(it - names.begin());
+  };
+  Layout l;
+  l.label = pick(c.label_col, c.label_index, "label");
+  l.text = pick(c.text_col, c.text_index, "text");
+  if (l.label == l.text)
+    throw data::DataError(fmt::format("{}: the label and the text are the same column '{}'", where, names[l.label]));
+  l.fields = names.size();
+  l.text_rest = l.text + 1 == names.size();
+  l.exact = !l.text_rest;
+  l.shape = fmt::format("{} fields ({})", names.size(), core::join_names(names));
+  l.label_name = fmt::format("column '{}'", names[l.label]);
+  return l;
 }
 
 const data::Column& find_column(const data::Table& t, const std::string& name) {
@@ -49,10 +115,27 @@ TextDataset::TextDataset(const TextConfig& c, const Context& ctx) : c_(c) {
   if (c_.test_path.empty() && c_.train_ratio + c_.valid_ratio > 1.0 + 1e-12)
     throw data::DataError(
         fmt::format("{}: train_ratio + valid_ratio = {} + {} exceeds 1", kWho, c_.train_ratio, c_.valid_ratio));
+  if (c_.delimiter == "tab")
+    delimiter_ = '\t';
+  else if (c_.delimiter.size() == 1)
+    delimiter_ = c_.delimiter[0];
+  else
+    throw data::DataError(fmt::format("{}: delimiter '{}' is not one character or 'tab'", kWho, c_.delimiter));
+  if (!c_.header && (!c_.label_col.empty() || !c_.text_col.empty()))
+    throw data::DataError(fmt::format(
+        "{}: label_col and text_col name columns of a header line: set header: true, or pick the columns by "
+        "label_index and text_index",
+        kWho));
+  if (c_.label_col.empty() && c_.text_col.empty() && c_.label_index == c_.text_index)
+    throw data::DataError(
+        fmt::format("{}: label_index and text_index are both {}: the label and the text need columns of their own",
+                    kWho, c_.label_index));
+  if (!c_.label_col.empty() && c_.label_col == c_.text_col)
+    throw data::DataError(fmt::format("{}: label_col and text_col are both '{}'", kWho, c_.label_col));
   if (ctx.rng == nullptr) throw data::DataError(fmt::format("{}: no data Rng in the context", kWho));
   rng_ = ctx.rng->fork(0x7e47);
-  path_ = data::resolve_path(c_.path, ctx.base_dir);
-  if (!c_.test_path.empty()) test_path_ = data::resolve_path(c_.test_path, ctx.base_dir);
+  path_ = data::existing_file(c_.path, ctx.base_dir, "path");
+  if (!c_.test_path.empty()) test_path_ = data::existing_file(c_.test_path, ctx.base_dir, "test_path");
 }
 
 data::Table TextDataset::load(data::DataReport& report) {
@@ -64,25 +147,46 @@ data::Table TextDataset::load(data::DataReport& report) {
   auto& texts = t.columns[1].str;
   std::int64_t dropped = 0, blank = 0;
   std::string first_dropped;
+  std::vector<std::string> fields;
+  const Layout without_header = headerless(c_, delimiter_);
   auto read = [&](const std::string& path, std::uint8_t part) {
+    std::optional<Layout> layout;  // every file has its own header
+    if (!c_.header) layout = without_header;
     data::for_each_line(path, [&](std::int64_t line, std::string_view s) {
       if (line == 1 && s.starts_with("\xEF\xBB\xBF")) s.remove_prefix(3);
       if (trim(s).empty()) {
         ++blank;
         return true;
       }
-      const auto tab = s.find('\t');
-      const std::string_view label = tab == std::string_view::npos ? std::string_view{} : trim(s.substr(0, tab));
-      if (label.empty()) {
+      if (!layout) {
+        layout = from_header(c_, delimiter_, s, fmt::format("{}:{}", path, line));
+        report.lines.push_back(fmt::format("text: {}:{}: header; label = {} (field {}), text = field {}{}", path, line,
+                                           layout->label_name, layout->label, layout->text,
+                                           layout->text_rest ? " to the end of the line" : ""));
+        return true;
+      }
+      const Layout& l = *layout;
+      data::split_fields(s, delimiter_, 0, false, fields);  // no quoting: quotes are ordinary characters
+      const std::string_view label = fields.size() > l.label ? trim(fields[l.label]) : std::string_view{};
+      std::string problem;
+      if (fields.size() < l.fields || (l.exact && fields.size() > l.fields))
+        problem = fmt::format("expected {}, found {}", l.shape, fields.size());
+      else if (label.empty())
+        problem = fmt::format("empty label ({})", l.label_name);
+      if (!problem.empty()) {
         const std::string where = fmt::format("{}:{}", path, line);
-        if (c_.on_error == "fail")
-          throw data::DataError(fmt::format("{}: expected label<TAB>text{}", where,
-                                            tab == std::string_view::npos ? "" : ", got an empty label"));
+        if (c_.on_error == "fail") throw data::DataError(fmt::format("{}: {}", where, problem));
         if (dropped++ == 0) first_dropped = where;
         return true;
       }
       labels.emplace_back(label);
-      texts.emplace_back(s.substr(tab + 1));
+      if (l.text_rest) {  // the last column runs to the end of the line: a text may hold the delimiter
+        std::size_t at = 0;
+        for (std::size_t i = 0; i < l.text; ++i) at += fields[i].size() + 1;
+        texts.emplace_back(s.substr(at));
+      } else {
+        texts.push_back(std::move(fields[l.text]));
+      }
       t.line.push_back(line);
       if (!test_path_.empty()) t.part.push_back(part);
       return true;
@@ -94,7 +198,8 @@ data::Table TextDataset::load(data::DataReport& report) {
     read(test_path_, 1);
     t.source += ", " + test_path_;
   }
-  if (t.rows() == 0) throw data::DataError(fmt::format("{}: no label<TAB>text rows in {}", kWho, t.source));
+  if (t.rows() == 0)
+    throw data::DataError(fmt::format("{}: no rows in {}{}", kWho, t.source, c_.header ? " after the header" : ""));
   report.lines.push_back(fmt::format("text: {} rows from {}", t.rows(), t.source));
   if (dropped > 0)
     report.lines.push_back(fmt::format("text: {} malformed lines dropped (first: {})", dropped, first_dropped));
@@ -140,6 +245,8 @@ data::Built TextDataset::build(data::Table table, data::DataReport& report) {
 
   auto& ex = b.examples;
   ex.vocab = vocab.size();
+  ex.token_names.reserve(static_cast<std::size_t>(ex.vocab));  // stored with the trial: heatmaps show words
+  for (std::int64_t id = 0; id < ex.vocab; ++id) ex.token_names.push_back(vocab.word(id));
   ex.begin.resize(static_cast<std::size_t>(n));
   ex.end.resize(static_cast<std::size_t>(n));
   std::vector<std::int64_t> oov(static_cast<std::size_t>(n)), words(static_cast<std::size_t>(n));
@@ -208,4 +315,5 @@ data::Built TextDataset::build(data::Table table, data::DataReport& report) {
 
 ATTNLAB_REGISTER_PLUGIN(
     attnlab::data::Dataset, text, attnlab::plugins::TextDataset, attnlab::plugins::TextConfig,
-    "labelled texts, one `label<TAB>text` per line (SMS spam format), tokenized with a train-only vocabulary");
+    "labelled texts, one per line: `label<TAB>text` (SMS spam format) or named columns of a delimited file, "
+    "tokenized with a train-only vocabulary");

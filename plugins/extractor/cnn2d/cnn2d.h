@@ -118,6 +118,7 @@ class Cnn2dExtractor : public model::Extractor {
   /// build the pooling (and attention) stage with this seq_len, not with Context::seq_len.
   std::int64_t out_len() const { return out_h_ * out_w_; }
   std::int64_t out_len(std::int64_t) const override { return out_len(); }
+  bool fixed_length() const override { return true; }
 
  private:
   struct Layer {

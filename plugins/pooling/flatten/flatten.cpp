@@ -18,6 +18,7 @@ class FlattenPooling : public model::Pooling {
   FlattenPooling(const FlattenConfig&, const Context& ctx) : out_(ctx.dim * ctx.seq_len) {}
   Var forward(const Var& x, const Tensor&) override { return ops::flatten(x, 1); }
   std::int64_t out_dim() const override { return out_; }
+  bool fixed_length() const override { return true; }
 
  private:
   std::int64_t out_;

@@ -105,6 +105,36 @@ BOOST_AUTO_TEST_CASE(make_batch_left_pads_truncates_and_gathers) {
   BOOST_TEST(data::make_batch(ex, one, 5).ids.to_vector_i64() == (I64s{0, 0, 0, 1, 2}));
 }
 
+// data.padding: batch. Histories of 2 and 7 steps with seq_len 20: padded to 8 (the longest, rounded
+// up to a multiple of kTrimStep), exactly the last 8 columns of the batch padded to 20.
+BOOST_AUTO_TEST_CASE(make_batch_trims_to_the_batch_own_length) {
+  const auto ex = small();
+  const I64s rows{0, 1, 2};
+  const Batch full = data::make_batch(ex, rows, data::BatchOptions{.seq_len = 20});
+  const Batch trimmed = data::make_batch(ex, rows, data::BatchOptions{.seq_len = 20, .trim = true});
+  BOOST_TEST(trimmed.ids.shape().str() == "[3, 8]");
+  const auto f = full.ids.to_vector_i64();
+  const auto fm = full.mask.to_vector();
+  I64s last8;
+  std::vector<float> last8_mask;
+  for (int r = 0; r < 3; ++r)
+    for (int t = 12; t < 20; ++t) {
+      last8.push_back(f[static_cast<std::size_t>(r * 20 + t)]);
+      last8_mask.push_back(fm[static_cast<std::size_t>(r * 20 + t)]);
+    }
+  BOOST_TEST(trimmed.ids.to_vector_i64() == last8, boost::test_tools::per_element());
+  BOOST_TEST(trimmed.mask.to_vector() == last8_mask, boost::test_tools::per_element());
+  // Short rows only: the step; never beyond seq_len; a mask step counts as one more.
+  const I64s short_rows{0, 2};
+  BOOST_TEST(data::make_batch(ex, short_rows, {.seq_len = 20, .trim = true}).ids.shape().str() == "[2, 8]");
+  BOOST_TEST(data::make_batch(ex, rows, {.seq_len = 5, .trim = true}).ids.shape().str() == "[3, 5]");
+  const I64s seven{1};
+  BOOST_TEST(data::make_batch(ex, seven, {.seq_len = 20, .append_mask = true, .trim = true}).ids.shape().str() ==
+             "[1, 8]");
+  BOOST_TEST(data::make_batch(ex, seven, {.seq_len = 9, .append_mask = false, .trim = true}).ids.shape().str() ==
+             "[1, 8]");
+}
+
 // The true informative positions move with the steps: truncation drops those cut from the front,
 // left padding shifts the rest; a probe's truth is then where the batch put it.
 BOOST_AUTO_TEST_CASE(make_batch_places_the_true_positions_as_it_pads) {

@@ -1,18 +1,23 @@
 // The tokenizer and vocabulary (framework/data/tokenizer.h) and dataset/text, on tiny hand-made files
-// under tests/data/datasets/gen/ (texts_*.tsv). Expected ids are worked out by hand in the comments.
+// under tests/data/datasets/gen/ (texts_*.tsv), and on files the column-layout tests write into a
+// temporary directory (their text is in the test). Expected ids are worked out by hand in the comments.
 #include "framework/config/value.h"
 #include "framework/data/tokenizer.h"
 #include "framework/registry/registry.h"
 #include "plugins/dataset/text/text.h"
 #include "tests/support/expect.h"
+#include "tests/support/temp_dir.h"
 
+#include <fmt/format.h>
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
 #include <set>
 
 namespace attnlab_text_test {
 
 using namespace attnlab;
+using attnlab::testing::error_of;
 using attnlab::testing::expect_error;
 using data::Vocabulary;
 using plugins::TextConfig;
@@ -116,6 +121,13 @@ BOOST_AUTO_TEST_CASE(vocabulary_from_the_training_file_and_encoding) {
   BOOST_TEST((history(ex, 4) == Ids{9, 8, 17, 4}));
   BOOST_TEST((history(ex, 5) == Ids{5, 7, 21, 10, 3}));  // test file: WIN a prize, call now!
   BOOST_TEST((history(ex, 6) == Ids{1}));                // ":-)" has no word: one OOV token
+  // Each id names its word (stored with the trial): the test text reads back as lowercase words.
+  BOOST_REQUIRE_EQUAL(ex.token_names.size(), 25u);
+  BOOST_TEST(ex.token_names[0] == "<pad>");
+  std::string words;
+  for (const auto id : history(ex, 5))
+    words += (words.empty() ? "" : " ") + ex.token_names[static_cast<std::size_t>(id)];
+  BOOST_TEST(words == "win a prize call now");
   BOOST_TEST((b.splits.train == Ids{0, 1, 2, 3, 4}));
   BOOST_TEST(b.splits.valid.empty());
   BOOST_TEST((b.splits.test == Ids{5, 6}));
@@ -335,6 +347,255 @@ BOOST_AUTO_TEST_CASE(registered_with_its_config) {
   BOOST_TEST(b.splits.test.size() == 2u);
   const auto no_path = config::parse("type: text\n", "spec.yaml");
   expect_error<Error>([&] { reg.create(no_path, {.rng = &rng}, "data.dataset"); }, {"missing required key 'path'"});
+}
+
+// ---- column layouts (header, named and indexed columns, delimiter) ----
+
+// A scratch directory for files written by a test, removed at its end.
+struct Scratch : testing::TempDir {
+  Scratch() : TempDir("test_text") {}
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream((path / name).string(), std::ios::binary) << text;
+    return (path / name).string();
+  }
+};
+
+// The file: product<TAB>score<TAB>review with a header line; a review holding a tab.
+const std::string kReviews =
+    "product\tscore\treview\n"
+    "B001\t5\tWorks as described, great value\n"
+    "B002\t1\tBroke after a day\tdo not buy\n"
+    "B003\t5\tGreat value\n";
+
+TextConfig all_train(const std::string& path) {
+  TextConfig c;
+  c.path = path;
+  c.train_ratio = 1.0;
+  c.valid_ratio = 0.0;
+  return c;
+}
+
+data::Table load_table(const TextConfig& c, data::DataReport& report) {
+  core::Rng rng(1);
+  plugins::TextDataset ds(c, {.rng = &rng});
+  return ds.load(report);
+}
+
+BOOST_AUTO_TEST_CASE(defaults_read_label_tab_text_without_a_header) {
+  const TextConfig defaults;
+  BOOST_TEST(defaults.delimiter == "tab");
+  BOOST_TEST(!defaults.header);
+  BOOST_TEST(defaults.label_col.empty());
+  BOOST_TEST(defaults.text_col.empty());
+  BOOST_TEST(defaults.label_index == 0);
+  BOOST_TEST(defaults.text_index == 1);
+  Scratch dir;
+  // No header: the first line is a row; the text is the rest of the line after the FIRST tab.
+  auto c = all_train(dir.write("plain.tsv", "ham\tHello\tthere\nspam\tBUY now\n"));
+  data::DataReport report;
+  const auto t = load_table(c, report);
+  BOOST_TEST((t.line == Ids{1, 2}));
+  BOOST_TEST((t.columns[0].str == Words{"ham", "spam"}));
+  BOOST_TEST((t.columns[1].str == Words{"Hello\tthere", "BUY now"}));
+  // The default spelled out gives the same table.
+  c.delimiter = "\t";
+  c.label_index = 0;
+  c.text_index = 1;
+  const auto same = load_table(c, report);
+  BOOST_TEST((same.columns[0].str == t.columns[0].str));
+  BOOST_TEST((same.columns[1].str == t.columns[1].str));
+}
+
+BOOST_AUTO_TEST_CASE(a_header_names_the_label_and_text_columns) {
+  Scratch dir;
+  auto c = all_train(dir.write("reviews.tsv", kReviews));
+  c.header = true;
+  c.label_col = "score";
+  c.text_col = "review";
+  data::DataReport report;
+  const auto t = load_table(c, report);
+  BOOST_TEST((t.line == Ids{2, 3, 4}));  // line 1 is the header, not a row
+  BOOST_TEST((t.columns[0].str == Words{"5", "1", "5"}));
+  // review is the header's last column: it takes the rest of the line, the tab included.
+  BOOST_TEST(
+      (t.columns[1].str == Words{"Works as described, great value", "Broke after a day\tdo not buy", "Great value"}));
+  bool said = false;
+  for (const auto& line : report.lines)
+    said |=
+        line.find("reviews.tsv:1: header; label = column 'score' (field 1), text = field 2 to the end of the line") !=
+        std::string::npos;
+  BOOST_TEST(said);
+  // Neither header word becomes a label: the classes are the scores alone.
+  data::DataReport r2;
+  const auto b = load_and_build(c, 1, r2, "/nonexistent");
+  BOOST_TEST((b.examples.labels[0].class_names == Words{"1", "5"}));
+  BOOST_TEST((b.examples.labels[0].ids == Ids{1, 0, 1}));
+  // Without `header`, the same file's header line is a row whose label is the word "product" (the
+  // issue's failure), and each text holds the score too.
+  data::DataReport r3;
+  const auto raw = load_table(all_train(c.path), r3);
+  BOOST_TEST(raw.columns[0].str.front() == "product");
+  BOOST_TEST(raw.columns[1].str[1] == "5\tWorks as described, great value");
+}
+
+BOOST_AUTO_TEST_CASE(a_header_with_indices_and_a_text_that_is_not_the_last_column) {
+  Scratch dir;
+  // Indices with a header: the header is skipped, and sets the field count.
+  auto c = all_train(dir.write("reviews.tsv", kReviews));
+  c.header = true;
+  c.label_index = 0;
+  c.text_index = 2;
+  data::DataReport report;
+  BOOST_TEST((load_table(c, report).columns[0].str == Words{"B001", "B002", "B003"}));
+  // The text before another column is one field; a row with more fields than the header is malformed.
+  auto csv = all_train(dir.write("swapped.csv", "review,stars\nGood value,5\nBad,1\n"));
+  csv.header = true;
+  csv.delimiter = ",";
+  csv.label_col = "stars";
+  csv.text_col = "review";
+  const auto t = load_table(csv, report);
+  BOOST_TEST((t.columns[0].str == Words{"5", "1"}));
+  BOOST_TEST((t.columns[1].str == Words{"Good value", "Bad"}));
+  csv.path = dir.write("extra.csv", "review,stars\nGood value,5\nBad, really bad,1\n");
+  expect_error<data::DataError>([&] { load_table(csv, report); },
+                                {"extra.csv:3: expected 2 fields (review, stars), found 3"});
+}
+
+BOOST_AUTO_TEST_CASE(index_columns_without_a_header) {
+  Scratch dir;
+  // label_index 0, text_index 2: the text is the last column used, so it runs to the end of the line.
+  auto c = all_train(dir.write("ids.csv", "1,B001,Works great, really\n0,B002,Broke\n"));
+  c.delimiter = ",";
+  c.text_index = 2;
+  data::DataReport report;
+  auto t = load_table(c, report);
+  BOOST_TEST((t.columns[0].str == Words{"1", "0"}));
+  BOOST_TEST((t.columns[1].str == Words{"Works great, really", "Broke"}));
+  // The text before the label: one field; fields after the label are read past.
+  c.path = dir.write("late.csv", "B001,Works great,5,2016\nB002,Broke,1,2017\n");
+  c.label_index = 2;
+  c.text_index = 1;
+  t = load_table(c, report);
+  BOOST_TEST((t.columns[0].str == Words{"5", "1"}));
+  BOOST_TEST((t.columns[1].str == Words{"Works great", "Broke"}));
+  // A row too short for the columns picked: file:line, the layout and the fields found.
+  c.path = dir.write("short.csv", "B001,Works great,5\nB002,Broke\n");
+  expect_error<data::DataError>([&] { load_table(c, report); },
+                                {"short.csv:2: expected ?,text,label (at least 3 fields), found 2"});
+}
+
+BOOST_AUTO_TEST_CASE(a_named_column_missing_from_the_header_lists_the_header) {
+  Scratch dir;
+  auto c = all_train(dir.write("reviews.tsv", kReviews));
+  c.header = true;
+  c.label_col = "rating";
+  c.text_col = "review";
+  data::DataReport report;
+  expect_error<data::DataError>(
+      [&] { load_table(c, report); },
+      {dir.path.string() + "/reviews.tsv:1: no column 'rating' (label_col) in the header; columns: product, score, "
+                           "review"});
+  c.label_col = "score";
+  c.text_col = "body";
+  expect_error<data::DataError>([&] { load_table(c, report); },
+                                {"reviews.tsv:1: no column 'body' (text_col)", "columns: product, score, review"});
+  c.text_col.clear();
+  c.text_index = 3;
+  expect_error<data::DataError>([&] { load_table(c, report); },
+                                {"reviews.tsv:1: text_index 3 is beyond the header's 3 columns"});
+  c.text_index = 1;  // a name and an index that meet in the header
+  expect_error<data::DataError>([&] { load_table(c, report); },
+                                {"reviews.tsv:1: the label and the text are the same column 'score'"});
+  // A wide header is listed capped (core::join_names): the first 20 names and how many more.
+  std::string wide;
+  for (int i = 0; i < 30; ++i) wide += fmt::format("{}col{}", i == 0 ? "" : "\t", i);
+  c.path = dir.write("wide.tsv", wide + "\n");
+  c.text_col = "col29";
+  const auto msg = error_of([&] { load_table(c, report); });
+  BOOST_TEST(msg.find("no column 'score' (label_col)") != std::string::npos, msg);
+  BOOST_TEST(msg.find("col0, col1, ") != std::string::npos, msg);
+  BOOST_TEST(msg.find("col19, ... (and 10 more)") != std::string::npos, msg);
+  BOOST_TEST(msg.find("col20") == std::string::npos, msg);
+}
+
+BOOST_AUTO_TEST_CASE(a_short_row_fails_with_file_line_or_is_dropped) {
+  Scratch dir;
+  auto c = all_train(dir.write("reviews.tsv", kReviews + "B004\t2\n" + "B005\t\tno score\n" + "B006\t4\tFine\n"));
+  c.header = true;
+  c.label_col = "score";
+  c.text_col = "review";
+  data::DataReport report;
+  expect_error<data::DataError>(
+      [&] { load_table(c, report); },
+      {dir.path.string() + "/reviews.tsv:5: expected 3 fields (product, score, review), found 2"});
+  c.on_error = "drop";
+  data::DataReport dropped;
+  const auto t = load_table(c, dropped);
+  BOOST_TEST((t.line == Ids{2, 3, 4, 7}));  // line 5 is short, line 6 has an empty label
+  bool counted = false;
+  for (const auto& line : dropped.lines)
+    counted |=
+        line.find("2 malformed lines dropped (first: " + dir.path.string() + "/reviews.tsv:5)") != std::string::npos;
+  BOOST_TEST(counted);
+  c.on_error = "fail";
+  c.path = dir.write("empty_label.tsv", kReviews + "B005\t \tno score\n");
+  expect_error<data::DataError>([&] { load_table(c, report); }, {"empty_label.tsv:5: empty label (column 'score')"});
+  // A header and no rows.
+  c.path = dir.write("only_header.tsv", "\nproduct\tscore\treview\n");
+  expect_error<data::DataError>([&] { load_table(c, report); }, {"no rows in", "only_header.tsv after the header"});
+}
+
+BOOST_AUTO_TEST_CASE(column_options_are_checked_at_once) {
+  core::Rng rng(1);
+  auto c = all_train("unused.tsv");
+  c.delimiter = ";;";
+  expect_error<data::DataError>([&] { plugins::TextDataset ds(c, {.rng = &rng}); },
+                                {"dataset text: delimiter ';;' is not one character or 'tab'"});
+  c = all_train("unused.tsv");
+  c.label_col = "score";
+  expect_error<data::DataError>([&] { plugins::TextDataset ds(c, {.rng = &rng}); },
+                                {"label_col and text_col name columns of a header line", "header: true"});
+  c = all_train("unused.tsv");
+  c.text_index = 0;
+  expect_error<data::DataError>([&] { plugins::TextDataset ds(c, {.rng = &rng}); },
+                                {"label_index and text_index are both 0"});
+  c = all_train("unused.tsv");
+  c.header = true;
+  c.label_col = c.text_col = "review";
+  expect_error<data::DataError>([&] { plugins::TextDataset ds(c, {.rng = &rng}); },
+                                {"label_col and text_col are both 'review'"});
+}
+
+// A message listing labels stays one readable line: 30 distinct labels, the first 20 shown.
+BOOST_AUTO_TEST_CASE(label_lists_in_messages_are_capped) {
+  Scratch dir;
+  std::string rows;
+  for (int i = 0; i < 30; ++i) rows += fmt::format("P{:02}\tsome review {}\n", i, i);
+  auto c = all_train(dir.write("many.tsv", rows));
+  c.kind = "binary";
+  c.positive = "P99";
+  data::DataReport report;
+  const auto msg = error_of([&] { load_and_build(c, 1, report, "/nonexistent"); });
+  BOOST_TEST(msg.find("positive label 'P99'") != std::string::npos, msg);
+  BOOST_TEST(msg.find("labels: P00, P01, ") != std::string::npos, msg);
+  BOOST_TEST(msg.find("P19, ... (and 10 more)") != std::string::npos, msg);
+  BOOST_TEST(msg.find("P20") == std::string::npos, msg);
+}
+
+BOOST_AUTO_TEST_CASE(column_options_bind_from_a_spec) {
+  Scratch dir;
+  dir.write("reviews.csv", "product,score,review\nB001,5,Great\nB002,1,Broke\nB003,5,Fine\n");
+  const auto& reg = registry::Registry<data::Dataset>::get();
+  core::Rng rng(2);
+  const auto node = config::parse(
+      "type: text\npath: reviews.csv\ndelimiter: ','\nheader: true\nlabel_col: score\ntext_col: review\n"
+      "train_ratio: 1.0\nvalid_ratio: 0.0\n",
+      "spec.yaml");
+  auto ds = reg.create(node, {.rng = &rng, .base_dir = dir.path.string()}, "data.dataset");
+  data::DataReport report;
+  const auto b = ds->build(ds->load(report), report);
+  BOOST_TEST((b.examples.labels[0].class_names == Words{"1", "5"}));
+  BOOST_TEST(!reg.find("text")->format.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -206,6 +206,41 @@ BOOST_AUTO_TEST_CASE(a_model_unfit_for_the_objective_fails_the_trial_naming_the_
   BOOST_TEST(out.message.find("bidirectional: false") != std::string::npos, out.message);
 }
 
+BOOST_AUTO_TEST_CASE(padding_each_batch_to_its_own_length_trains_the_same_model) {
+  // A masked transformer with learned positions and masked mean pooling: padding columns change
+  // nothing, so batches padded to their own length (data.padding: batch) give the losses of
+  // batches padded to the data set's length, up to summation order. Batches of 4 over histories of
+  // 1..10 steps (pad_truncate 10): many are shorter than 10.
+  Dir d;
+  const std::string model =
+      "  embedding: 8\n  positions: learned\n"
+      "  extractor: {type: transformer, layers: 1, num_heads: 2, ffn_dim: 16, dropout: 0.0}\n"
+      "  attention: {type: none}\n  pooling: {type: mean}\n  head: {type: next_item}\n";
+  const std::string train = "  epochs: 2\n  batch_size: 4\n  optimizer: {type: adam, lr: 0.01}\n";
+  const std::string eval = "  metrics: [hr]\n  ks: [5]\n  select: hr@5\n";
+  const auto whole = plan_for(spec_text(model, train, eval), d.path);
+  std::string text = spec_text(model, train, eval);
+  text.replace(text.find("  task: next_item\n"), 18, "  task: next_item\n  padding: batch\n");
+  const auto trimmed = plan_for(text, d.path);
+  BOOST_REQUIRE(trimmed.id != whole.id);
+  const TrialOutcome a = run_trial(whole), b = run_trial(trimmed);
+  BOOST_REQUIRE_MESSAGE(a.status == TrialOutcome::Status::kDone, a.message);
+  BOOST_REQUIRE_MESSAGE(b.status == TrialOutcome::Status::kDone, b.message);
+  const auto la = store::TrialReader(store::trial_path(d.path, whole.id)).curve("train", "loss");
+  const auto lb = store::TrialReader(store::trial_path(d.path, trimmed.id)).curve("train", "loss");
+  BOOST_REQUIRE_EQUAL(la.size(), lb.size());
+  for (std::size_t e = 0; e < la.size(); ++e) BOOST_TEST(lb[e] == la[e], boost::test_tools::tolerance(1e-4));
+  BOOST_TEST(b.final.at("test/hr@5") == a.final.at("test/hr@5"), boost::test_tools::tolerance(0.02));
+
+  // Flatten pooling needs every batch at the data set's length: refused at the spec's line.
+  std::string flat = text;
+  flat.replace(flat.find("pooling: {type: mean}"), 21, "pooling: {type: flatten}");
+  const TrialOutcome c = run_trial(plan_for(flat, d.path));
+  BOOST_TEST((c.status == TrialOutcome::Status::kFailed));
+  BOOST_TEST(c.message.find("seq.yaml:4:3: data.padding: batch: the model has a stage") != std::string::npos,
+             c.message);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace attnlab::experiment

@@ -203,8 +203,10 @@ BOOST_AUTO_TEST_CASE(dropout_only_in_training) {
 
 BOOST_AUTO_TEST_CASE(config_and_shape_errors) {
   core::Rng rng(7);
-  testing::expect_error<ShapeError>([&] { make("{type: multi_head, num_heads: 3}", 8, rng); },
-                                    {"attention/multi_head", "num_heads 3", "dim 8"});
+  // A rule across the config and the input width: a PathError naming the field, so a run reports
+  // it at the spec's line.
+  testing::expect_error<config::PathError>([&] { make("{type: multi_head, num_heads: 3}", 8, rng); },
+                                           {"num_heads: attention/multi_head", "num_heads 3", "width 8"});
   testing::expect_error<config::ConfigError>([&] { make("{type: multi_head, num_heads: 0}", 8, rng); }, {"num_heads"});
   testing::expect_error<config::ConfigError>([&] { make("{type: multi_head, dropout: 1.0}", 8, rng); }, {"dropout"});
   testing::expect_error<ShapeError>([&] { nn::MultiHeadAttention(10, 4, 0.f, rng); }, {"num_heads 4", "embed_dim 10"});

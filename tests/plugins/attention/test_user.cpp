@@ -71,7 +71,7 @@ BOOST_AUTO_TEST_CASE(matches_pytorch) {
 
 BOOST_AUTO_TEST_CASE(missing_queries_and_bad_configs_are_reported) {
   core::Rng rng(6);
-  expect_error<ShapeError>([&] { user("", rng, 0); }, {"attention/user", "query_dim 0"});
+  expect_error<config::PathError>([&] { user("", rng, 0); }, {"type: attention/user", "model.query: user"});
   expect_error<config::ConfigError>([&] { user("query_activation: gelu", rng); }, {"query_activation", "gelu"});
   expect_error<config::ConfigError>([&] { user("attention_dim: -1", rng); }, {"attention_dim"});
   auto a = user("", rng, 4);

@@ -181,9 +181,10 @@ BOOST_AUTO_TEST_CASE(dropout_only_in_training) {
 
 BOOST_AUTO_TEST_CASE(config_errors) {
   core::Rng rng(7);
-  testing::expect_error<ShapeError>([&] { make("{type: transformer, num_heads: 3}", 8, rng); },
-                                    {"extractor/transformer", "num_heads 3", "dim 8"});
-  testing::expect_error<ShapeError>([&] { make("{type: transformer, dim: 10}", 8, rng); }, {"num_heads 4", "dim 10"});
+  testing::expect_error<config::PathError>([&] { make("{type: transformer, num_heads: 3}", 8, rng); },
+                                           {"num_heads: extractor/transformer", "num_heads 3", "dim 8"});
+  testing::expect_error<config::PathError>([&] { make("{type: transformer, dim: 10}", 8, rng); },
+                                           {"num_heads 4", "dim 10"});
   testing::expect_error<config::ConfigError>([&] { make("{type: transformer, activation: tanh}", 8, rng); },
                                              {"relu, gelu"});
   testing::expect_error<config::ConfigError>([&] { make("{type: transformer, layers: 0}", 8, rng); }, {"layers"});
