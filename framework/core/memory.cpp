@@ -6,6 +6,7 @@
 
 #include <array>
 #include <bit>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <vector>
@@ -77,6 +78,26 @@ std::size_t size_class_bytes(std::size_t bytes) { return size_class(bytes).secon
 
 void MemoryAccount::charge(std::int64_t bytes) { raise_peak(peak_, live_.fetch_add(bytes) + bytes); }
 
+namespace {
+
+/// MemAvailable of /proc/meminfo in bytes (0 when unknown).
+std::size_t available_memory() {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (!f) return 0;
+  char line[256];
+  std::size_t kb = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "MemAvailable: %zu kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb * 1024;
+}
+
+/// Allocations from this size on are checked against the free memory first: the kernel would
+/// otherwise grant them and kill the process when the pages are touched (no error, no results).
+constexpr std::size_t kCheckedBytes = std::size_t{256} << 20;
+
+}  // namespace
+
 std::shared_ptr<void> allocate_buffer(std::size_t bytes) {
   const auto [index, rounded] = size_class(bytes);
   void* p = nullptr;
@@ -93,6 +114,11 @@ std::shared_ptr<void> allocate_buffer(std::size_t bytes) {
   ++g_allocations;
   if (p)
     ++g_reused;
+  else if (const std::size_t free = rounded >= kCheckedBytes ? available_memory() : 0; free > 0 && rounded > free)
+    throw Error(
+        fmt::format("tensor: out of memory: a tensor of {:.1f} GB does not fit in the {:.1f} GB this machine "
+                    "has available (smaller batches or sequences, or pad_truncate, shrink it)",
+                    static_cast<double>(rounded) / 1e9, static_cast<double>(free) / 1e9));
   else
     p = std::aligned_alloc(kAlign, rounded);
   if (!p) throw Error(fmt::format("tensor: out of memory allocating {} bytes", rounded));
