@@ -12,9 +12,10 @@ namespace attnlab::data {
 
 namespace {
 
-/// Without a pad_truncate step every history is padded to the longest: say how lengths spread, so
-/// that a cap can be chosen (a review set's one 765-token text made every batch 765 steps long).
-void warn_about_unbounded_lengths(const Examples& ex, const Splits& splits, std::int64_t seq_len, DataReport& report) {
+/// Without a step that caps the length every history would be padded to the longest: how the
+/// lengths spread, so that batches are padded to their own length or a cap can be chosen (a review
+/// set's one 765-token text made every batch 765 steps long).
+void describe_uncapped_lengths(const Examples& ex, const Splits& splits, PreparedData& out) {
   if (ex.step_dim > 0 || splits.train.empty()) return;
   std::vector<std::int64_t> lengths;
   lengths.reserve(splits.train.size());
@@ -26,13 +27,9 @@ void warn_about_unbounded_lengths(const Examples& ex, const Splits& splits, std:
   double mean = 0;
   for (const auto l : lengths) mean += static_cast<double>(l);
   mean /= static_cast<double>(lengths.size());
-  // Worth a word when padding to the longest wastes most of each batch.
-  if (seq_len < 32 || mean > 0.5 * static_cast<double>(seq_len)) return;
-  report.warn(fmt::format(
-      "no pad_truncate step: every history is padded to the longest, {} steps, while training histories have "
-      "median {}, p90 {}, p99 {} (mean {:.1f}); data.padding: batch pads each batch to its own longest, and a cap "
-      "such as preprocess: [{{type: pad_truncate, max_len: {}}}] keeps 99% of them whole at a fraction of the cost",
-      seq_len, at(0.5), at(0.9), at(0.99), mean, at(0.99)));
+  out.uncapped_lengths = fmt::format("median {}, p90 {}, p99 {}, mean {:.1f}", at(0.5), at(0.9), at(0.99), mean);
+  out.p99_length = at(0.99);
+  out.wasteful = out.seq_len >= 32 && mean <= 0.5 * static_cast<double>(out.seq_len);
 }
 
 }  // namespace
@@ -147,6 +144,7 @@ PreparedData prepare_data(const config::PluginSpec<Dataset>& dataset,
 
   std::int64_t longest = 0;
   for (std::int64_t i = 0; i < ex.size(); ++i) longest = std::max(longest, ex.length(i));
+  const std::int64_t capped_by_step = seq_len;
   if (seq_len == 0) {
     if (longest > kMaxUnboundedSeqLen)
       throw DataError(
@@ -154,7 +152,6 @@ PreparedData prepare_data(const config::PluginSpec<Dataset>& dataset,
                       "e.g. preprocess: [{{type: pad_truncate, max_len: 200}}]",
                       who, longest, kMaxUnboundedSeqLen));
     seq_len = std::max<std::int64_t>(longest, 1);
-    warn_about_unbounded_lengths(ex, built.splits, seq_len, out.report);
   }
 
   out.item_counts = count_items(ex, built.splits);
@@ -165,6 +162,7 @@ PreparedData prepare_data(const config::PluginSpec<Dataset>& dataset,
   out.examples = std::move(built.examples);
   out.splits = std::move(built.splits);
   out.seq_len = seq_len;
+  if (capped_by_step == 0) describe_uncapped_lengths(out.examples, out.splits, out);
   out.protocol = std::move(built.protocol);
   return out;
 }

@@ -40,8 +40,14 @@ struct PreparedData {
   Examples examples;
   Splits splits;
   std::int64_t seq_len = 0;  ///< padded history length of the batches (>= 1)
-  std::string protocol;      ///< how the splits were made (Built::protocol)
-  DataReport report;         ///< the dataset's and every step's report lines, then a summary line
+  /// When no step caps the length (seq_len is the longest history): how the training histories'
+  /// lengths spread, "median 13, p90 30, p99 52, mean 16.3"; empty otherwise. With `wasteful`: padding
+  /// every batch to seq_len would mostly pad (the trainer then pads per batch, or warns).
+  std::string uncapped_lengths;
+  bool wasteful = false;
+  std::int64_t p99_length = 0;
+  std::string protocol;  ///< how the splits were made (Built::protocol)
+  DataReport report;     ///< the dataset's and every step's report lines, then a summary line
   /// Per fitted step, "preprocess[<index>].<type>" (index in the spec's list) and what it learned,
   /// e.g. ("preprocess[2].standardize", {"mean": [...], "std": [...]}).
   std::vector<std::pair<std::string, Fitted>> fitted{};

@@ -40,8 +40,7 @@ using Plugin = config::PluginSpec<B>;
 struct DataSection {
   Plugin<data::Dataset> dataset;
   std::string task;
-  std::optional<std::string> padding;  ///< absent: "dataset"
-  bool pad_per_batch() const { return padding.value_or("dataset") == "batch"; }
+  std::optional<std::string> padding;  ///< absent: per batch when no step caps the length (trainer)
   template <class V>
   void visit(V& v) {
     v.required("dataset", dataset).doc("where the data comes from");
@@ -49,9 +48,10 @@ struct DataSection {
     v("padding", padding)
         .choices({"dataset", "batch"})
         .doc(
-            "pad histories to the data set's length (dataset, the default when absent) or each batch to its own "
-            "longest (batch, rounded up to a multiple of 8: far less work when lengths vary; needs a model without "
-            "fixed-length stages such as flatten pooling; per-position objectives keep the data set's length)");
+            "pad histories to the data set's length (dataset) or each batch to its own longest (batch, rounded up "
+            "to a multiple of 8: far less work when lengths vary; needs a model without fixed-length stages such as "
+            "flatten pooling; per-position objectives keep the data set's length). Absent: batch when no "
+            "preprocessing step caps the length and the model allows it, else dataset");
   }
 };
 

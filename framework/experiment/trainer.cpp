@@ -269,19 +269,12 @@ class Trainer {
     model_ = std::make_unique<model::Model>(spec_.model, dims_for(spec_, data_), model_rng_, objective_.get());
     check_heads_fit_labels();
     note_metrics_that_do_not_apply();
-    if (spec_.data.pad_per_batch() && !model_->any_length())
-      throw config::PathError("data.padding",
-                              model_->has_sequence() && data_.examples.step_dim == 0
-                                  ? "batch: the model has a stage that works at the data set's length only (flatten "
-                                    "pooling, cnn2d); pad to the data set (padding: dataset)"
-                                  : "batch: the data has no token sequences to pad");
+    choose_padding();
     opt_ = registry::create(spec_.train.optimizer, {.params = model_->params()});
-    const model::TrainingBatches batches = objective_->training_batches(data_.examples, data_.splits.train,
-                                                                        {.seq_len = data_.seq_len,
-                                                                         .append_mask = false,
-                                                                         .seen = model_->wants_seen(),
-                                                                         .trim = spec_.data.pad_per_batch()},
-                                                                        static_cast<std::uint64_t>(spec_.train.seed));
+    const model::TrainingBatches batches = objective_->training_batches(
+        data_.examples, data_.splits.train,
+        {.seq_len = data_.seq_len, .append_mask = false, .seen = model_->wants_seen(), .trim = pad_per_batch_},
+        static_cast<std::uint64_t>(spec_.train.seed));
     train_batches_ =
         std::make_unique<data::Batcher>(batches.units, batches.build,
                                         data::Batcher::Options{.batch_size = spec_.train.batch_size,
@@ -328,6 +321,34 @@ class Trainer {
           fmt::format("a '{}' head learns from {} labels, but the task's label column '{}' holds {} labels", type,
                       fmt::join(wanted, " or "), label.task, data::name_of(label.kind)));
     }
+  }
+
+  // data.padding: `batch` pads each batch to its own longest history, `dataset` to seq_len; absent,
+  // batches are padded to their own length when no step caps the length and the model allows it.
+  void choose_padding() {
+    const auto& padding = spec_.data.padding;
+    if (padding == "batch" && !model_->any_length())
+      throw config::PathError("data.padding",
+                              model_->has_sequence() && data_.examples.step_dim == 0
+                                  ? "batch: the model has a stage that works at the data set's length only (flatten "
+                                    "pooling, cnn2d); pad to the data set (padding: dataset)"
+                                  : "batch: the data has no token sequences to pad");
+    pad_per_batch_ = padding ? *padding == "batch" : !data_.uncapped_lengths.empty() && model_->any_length();
+    if (data_.uncapped_lengths.empty()) return;
+    const std::string cap = fmt::format("preprocess: [{{type: pad_truncate, max_len: {}}}]", data_.p99_length);
+    if (pad_per_batch_)
+      data_.report.lines.push_back(fmt::format(
+          "data.padding: each batch padded to its own longest history (no step caps the length; the longest has {} "
+          "steps; training histories: {})",
+          data_.seq_len, data_.uncapped_lengths));
+    else if (data_.wasteful)
+      data_.report.warn(fmt::format(
+          "every history is padded to the longest, {} steps, while training histories have {}; {} a cap such as {} "
+          "would save most of the work",
+          data_.seq_len, data_.uncapped_lengths,
+          model_->any_length() ? "data.padding: batch (each batch padded to its own longest) or"
+                               : "this model needs one length (flatten pooling or cnn2d), so",
+          cap));
   }
 
   // A metric that applies to no task of the model (a sweep's shared list over several kinds of
@@ -576,7 +597,7 @@ class Trainer {
     std::vector<double> loss_sum(tasks_.size(), 0.0);
     std::int64_t count = 0;
     const data::BatchOptions options = objective_->eval_options(
-        {.seq_len = data_.seq_len, .append_mask = false, .seen = seen, .trim = spec_.data.pad_per_batch()});
+        {.seq_len = data_.seq_len, .append_mask = false, .seen = seen, .trim = pad_per_batch_});
     data::Batcher batcher(
         rows,
         [&](std::span<const std::int64_t> r, std::int64_t) { return data::make_batch(data_.examples, r, options); },
@@ -655,6 +676,7 @@ class Trainer {
   std::unique_ptr<optim::Optimizer> opt_;
   std::unique_ptr<optim::LrSchedule> schedule_;
   std::unique_ptr<data::Batcher> train_batches_;
+  bool pad_per_batch_ = false;  // choose_padding()
   std::int64_t per_epoch_ = 0, samples_done_ = 0;
   eval::EvalOptions eval_options_;
   std::vector<std::int64_t> valid_rows_, test_rows_;

@@ -214,3 +214,48 @@ def test_the_text_format_shows_the_default_and_a_header_layout():
     assert "      product<TAB>score<TAB>review" in out
     for option in ["header", "label_col", "text_col", "label_index", "text_index", "delimiter"]:
         assert re.search(rf"^  {option}\s", r.stdout, re.M), option
+
+
+def test_a_raw_review_file_runs_as_it_is(tmp_path):
+    # The issue's review set: `product<TAB>score<TAB>review` with a header, mostly short texts and
+    # one 400-word outlier. It runs without conversion; batches are padded to their own length.
+    h5py = pytest.importorskip("h5py")
+    rows = ["product\tscore\treview"]
+    for i in range(120):
+        good = i % 2 == 0
+        rows.append(f"P{i % 37:04d}\t{5 if good else 1}\t{'great fun game' if good else 'boring broken mess'} {i % 5}")
+    rows.append("P0001\t5\t" + " ".join(["great"] * 400))
+    (tmp_path / "reviews.tsv").write_text("\n".join(rows) + "\n")
+    spec = tmp_path / "reviews.yaml"
+    spec.write_text("""name: reviews
+data:
+  dataset: {type: text, path: reviews.tsv, header: true, label_col: score, text_col: review, task: score}
+  task: score
+model:
+  embedding: 8
+  extractor: {type: gru, hidden: 8}
+  attention: {type: scaled_dot}
+  pooling: {type: mean}
+  head: {type: classification}
+train: {epochs: 1, batch_size: 16}
+eval: {metrics: [accuracy], select: accuracy}
+log: {dir: out, probes: 2}
+""")
+    r = attnlab("validate", str(spec))
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    # Padded to the data set's length instead, the waste is named with the length distribution.
+    w = attnlab("validate", str(spec), "data.padding=dataset")
+    assert w.returncode == 0, w.stderr
+    assert "warning: every history is padded to the longest, 400 steps" in w.stderr, w.stderr
+    assert "median 4" in w.stderr and "pad_truncate, max_len:" in w.stderr, w.stderr
+    run = attnlab("run", str(spec), "--threads", "1", "--quiet")
+    assert run.returncode == 0, run.stderr
+    (trial,) = [p for p in (tmp_path / "out" / "reviews").glob("*.h5") if p.name != "index.h5"]
+    with h5py.File(trial, "r") as f:
+        tokens = list(f["data/tokens"].asstr()[:])
+        report = "\n".join(f["data/report"].asstr()[:])
+        assert "data.padding: each batch padded to its own longest history" in report
+        ids = f["attention/probe/ids"][()]
+    assert "great" in tokens and "boring" in tokens and "score" not in tokens  # the header is not data
+    words = {tokens[i] for i in ids.ravel() if i > 0}
+    assert words <= {"great", "fun", "game", "boring", "broken", "mess", "0", "1", "2", "3", "4", "<unk>"}, words

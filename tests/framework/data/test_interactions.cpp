@@ -1,5 +1,6 @@
 // dataset/interactions and framework/data/sequences.h on tiny hand-made files with answers worked
 // out by hand, leakage properties on a generated log, and the shipped MovieLens file's counts.
+#include "framework/config/value.h"
 #include "framework/core/rng.h"
 #include "framework/data/sequences.h"
 #include "plugins/dataset/interactions/interactions.h"
@@ -316,8 +317,9 @@ BOOST_AUTO_TEST_CASE(errors) {
   DataReport report;
   InteractionsConfig c = tiny_config();
   c.path = "no_such.tsv";
-  testing::expect_error<DataError>([&] { InteractionsDataset(c, ctx).load(report); },
-                                   {"dataset interactions", kFiles + "/no_such.tsv", "cannot open"});
+  // At the config field (a run reports the spec's line: data.dataset.path).
+  testing::expect_error<attnlab::config::PathError>([&] { InteractionsDataset(c, ctx).load(report); },
+                                                    {"path: no such file: " + kFiles + "/no_such.tsv"});
 
   c = tiny_config();
   c.user_col = "userId";

@@ -1,5 +1,6 @@
 // dataset/tabular on tiny hand-made files (a UCI Adult-format excerpt with its test file, and a
 // small CSV with a header), answers worked out by hand.
+#include "framework/config/value.h"
 #include "framework/core/rng.h"
 #include "plugins/dataset/tabular/tabular.h"
 #include "tests/support/expect.h"
@@ -197,8 +198,8 @@ BOOST_AUTO_TEST_CASE(errors) {
   DataReport report;
   TabularConfig c = shop_config();
   c.path = "nope.csv";
-  testing::expect_error<DataError>([&] { TabularDataset(c, ctx).load(report); },
-                                   {"dataset tabular", kFiles + "/nope.csv", "cannot open"});
+  testing::expect_error<attnlab::config::PathError>([&] { TabularDataset(c, ctx).load(report); },
+                                                    {"path: no such file: " + kFiles + "/nope.csv"});
 
   c = shop_config();
   c.categorical = {"colour"};

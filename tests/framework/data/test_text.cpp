@@ -311,12 +311,13 @@ BOOST_AUTO_TEST_CASE(config_and_file_errors) {
       {"positive label 'scam'", "labels: ham, spam"});
   auto missing = train_and_test();
   missing.path = "no_such_file.tsv";
-  expect_error<data::DataError>(
+  // At the config field, so that a run reports the spec's line (data.dataset.path).
+  expect_error<config::PathError>(
       [&] {
         data::DataReport r;
         load_and_build(missing, 1, r);
       },
-      {"no_such_file.tsv: cannot open"});
+      {"path: no such file:", "no_such_file.tsv", "relative to the spec's directory"});
   auto ratios = train_and_test();
   ratios.test_path.clear();
   ratios.train_ratio = 0.95;
