@@ -267,6 +267,46 @@ struct ValueWriter {
 // ---- entry points -------------------------------------------------------------------------------
 
 /// Binds `node` (a map, or null for "all defaults") into `cfg`; problems are added to `p`.
+/// Rules across a config's fields ("dilations needs one entry per layer"). A config struct may
+/// define `void check(config::FieldChecks& c) const` calling c.fail(field, why) for each broken
+/// rule: binding runs it once every field bound cleanly, so the problem carries the field's
+/// file:line:col (and `validate --spec-only` sees it); enforce() runs the same rules on a config
+/// built in code (a plugin's constructor), throwing PathError at the first.
+class FieldChecks {
+ public:
+  /// Reports problems into `p`, at the keys of `node` (the config's map) under `path`.
+  FieldChecks(const Value& node, std::string path, Problems& p) : node_(&node), path_(std::move(path)), p_(&p) {}
+  /// Throws PathError(field, why) at the first failure.
+  FieldChecks() = default;
+  void fail(std::string_view field, std::string why) {
+    if (!p_) throw PathError(std::string(field), std::move(why));
+    Mark mark = node_->mark();
+    if (node_->is_map())
+      for (const auto& e : node_->entries())
+        if (e.key == field) mark = e.key_mark;
+    p_->add(mark, join_path(path_, field), std::move(why));
+  }
+
+ private:
+  const Value* node_ = nullptr;
+  std::string path_;
+  Problems* p_ = nullptr;
+};
+
+template <class C>
+concept Checked = requires(const C& c, FieldChecks& k) {
+  c.check(k);
+};
+
+/// Runs a config's check() (if it has one) on a config built in code: PathError at the first failure.
+template <class C>
+void enforce(const C& cfg) {
+  if constexpr (Checked<C>) {
+    FieldChecks k;
+    cfg.check(k);
+  }
+}
+
 template <Visitable C>
 void bind(C& cfg, const Value& node, const std::string& path, Problems& p,
           const std::vector<std::string>& ignore = {}) {
@@ -275,9 +315,17 @@ void bind(C& cfg, const Value& node, const std::string& path, Problems& p,
     return;
   }
   static const Value empty = Value::map();
-  Binder b(node.is_null() ? empty : node, path, p);
+  const Value& map = node.is_null() ? empty : node;
+  const std::size_t before = p.size();
+  Binder b(map, path, p);
   cfg.visit(b);
   b.finish_struct(ignore);
+  if constexpr (Checked<C>) {
+    if (p.size() == before) {
+      FieldChecks k(map, path, p);
+      cfg.check(k);
+    }
+  }
 }
 
 /// Binds or throws one ConfigError with every problem.

@@ -29,6 +29,6 @@ def test_validate_refuses_it_at_the_line(name):
         want, fix = f.read().splitlines()[:2]
     r = validate(name + ".yaml")
     assert r.returncode == 2, r.stdout + r.stderr
-    assert f"trial 0: {want}" in r.stderr, r.stderr
+    assert want in r.stderr, r.stderr  # at spec level (a config rule) or in the rehearsal (needs the data)
     ok = validate(name + ".yaml", fix)
     assert ok.returncode == 0, ok.stderr

@@ -42,6 +42,11 @@ struct AdditiveConfig {
             "dim]");
     v("causal", causal).doc("self only: step i attends to steps j <= i");
   }
+  /// Rules across fields: checked when the spec binds, at the field's line.
+  void check(config::FieldChecks& c) const {
+    if (query_from == "context" && causal)
+      c.fail("causal", "attention/additive: causal applies to query_from: self only");
+  }
 };
 
 class AdditiveAttention : public model::Attention {
@@ -51,8 +56,7 @@ class AdditiveAttention : public model::Attention {
     if (context_ && ctx.query_dim <= 0)
       throw ShapeError("attention/additive",
                        "query_from: context needs a query, but the model provides none (query_dim 0)");
-    if (context_ && causal_)
-      throw config::PathError("causal", "attention/additive: causal applies to query_from: self only");
+    config::enforce(c);
     const std::int64_t a = c.attention_dim.value_or(ctx.dim);
     w_q_ = &add_child("w_q", std::make_unique<nn::Linear>(context_ ? ctx.query_dim : ctx.dim, a, false, *ctx.rng));
     w_k_ = &add_child("w_k", std::make_unique<nn::Linear>(ctx.dim, a, true, *ctx.rng));

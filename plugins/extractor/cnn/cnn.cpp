@@ -64,6 +64,25 @@ struct CnnConfig {
     v("residual", residual).doc("add each layer's input to its output where both widths agree");
     v("dropout", dropout).range(0.0, 0.99).doc("dropout on each layer's activations (training only)");
   }
+  static constexpr std::int64_t kMaxDilation = 4096;
+  /// Rules across fields: checked when the spec binds, at the field's line.
+  void check(config::FieldChecks& c) const {
+    if (kernel_sizes.empty()) c.fail("kernel_sizes", "extractor/cnn: kernel_sizes must hold at least one kernel width");
+    if (!dilations.empty() && dilations.size() != static_cast<std::size_t>(layers))
+      c.fail("dilations", fmt::format("extractor/cnn: dilations has {} entries for {} layers (give one per layer, or "
+                                      "none)",
+                                      dilations.size(), layers));
+    if (!dilations.empty() && dilation_growth != 1)
+      c.fail("dilations", "extractor/cnn: give either dilations or dilation_growth, not both");
+    if (dilations.empty())
+      for (std::int64_t l = 0, d = 1; l < layers; ++l, d *= dilation_growth)
+        if (d > kMaxDilation) {
+          c.fail("dilation_growth", fmt::format("extractor/cnn: layer {} would have dilation {} (dilation_growth {}), "
+                                                "beyond {}",
+                                                l, d, dilation_growth, kMaxDilation));
+          break;
+        }
+  }
 };
 
 class CnnExtractor : public model::Extractor {
@@ -71,24 +90,11 @@ class CnnExtractor : public model::Extractor {
   CnnExtractor(const CnnConfig& c, const Context& ctx)
       : in_dim_(ctx.in_dim), width_(c.channels * static_cast<std::int64_t>(c.kernel_sizes.size())),
         act_(activation_of(c.activation)), dropout_(static_cast<float>(c.dropout)), rng_(ctx.rng->next_u64()) {
-    if (c.kernel_sizes.empty())
-      throw config::PathError("kernel_sizes", "extractor/cnn: kernel_sizes must hold at least one kernel width");
+    config::enforce(c);
     causal_ = c.causal || std::all_of(c.kernel_sizes.begin(), c.kernel_sizes.end(), [](int k) { return k == 1; });
-    if (!c.dilations.empty() && c.dilations.size() != static_cast<std::size_t>(c.layers))
-      throw config::PathError(
-          "dilations",
-          fmt::format("extractor/cnn: dilations has {} entries for {} layers (give one per layer, or none)",
-                      c.dilations.size(), c.layers));
-    if (!c.dilations.empty() && c.dilation_growth != 1)
-      throw config::PathError("dilations", "extractor/cnn: give either dilations or dilation_growth, not both");
     std::int64_t in = ctx.in_dim, grown = 1;
     for (int l = 0; l < c.layers; ++l, grown *= c.dilation_growth) {
       const std::int64_t d = c.dilations.empty() ? grown : c.dilations[static_cast<std::size_t>(l)];
-      if (d > kMaxDilation)
-        throw config::PathError(
-            c.dilations.empty() ? "dilation_growth" : "dilations",
-            fmt::format("extractor/cnn: layer {} would have dilation {} (dilation_growth {}), beyond {}", l, d,
-                        c.dilation_growth, kMaxDilation));
       Layer layer;
       for (std::size_t k = 0; k < c.kernel_sizes.size(); ++k) {
         const int ks = c.kernel_sizes[k];
@@ -138,7 +144,6 @@ class CnnExtractor : public model::Extractor {
   };
   std::int64_t in_dim_, width_;
   bool causal_ = false;
-  static constexpr std::int64_t kMaxDilation = 4096;
   ops::Activation act_;
   float dropout_;
   core::Rng rng_;

@@ -23,6 +23,7 @@
 // when x is not [B, seq_len, in_dim] or the mask is not [B, seq_len]; Error for an even kernel.
 #pragma once
 
+#include "framework/config/binder.h"
 #include "framework/config/value.h"
 #include "framework/model/families.h"
 #include "framework/ops/ops.h"
@@ -56,6 +57,12 @@ struct Cnn2dConfig {
     v("pool", pool).range(1, 8).doc("max_pool2d window and stride after each layer; 1: no pooling");
     v("activation", activation).choices({"relu", "gelu", "tanh"}).doc("activation after each convolution");
   }
+  /// Rules across fields: checked when the spec binds, at the field's line.
+  void check(config::FieldChecks& c) const {
+    if (channels.empty()) c.fail("channels", "extractor/cnn2d: channels must list at least one layer");
+    if (kernel % 2 == 0)
+      c.fail("kernel", fmt::format("extractor/cnn2d: kernel {} is even; 'same' padding needs an odd kernel", kernel));
+  }
 };
 
 class Cnn2dExtractor : public model::Extractor {
@@ -63,11 +70,7 @@ class Cnn2dExtractor : public model::Extractor {
   Cnn2dExtractor(const Cnn2dConfig& c, const Context& ctx)
       : in_dim_(ctx.in_dim), height_(ctx.seq_len), channels_in_(c.in_channels), pool_(c.pool),
         act_(activation_of(c.activation)) {
-    if (c.channels.empty())
-      throw config::PathError("channels", "extractor/cnn2d: channels must list at least one layer");
-    if (c.kernel % 2 == 0)
-      throw config::PathError(
-          "kernel", fmt::format("extractor/cnn2d: kernel {} is even; 'same' padding needs an odd kernel", c.kernel));
+    config::enforce(c);
     if (in_dim_ % channels_in_ != 0)
       throw ShapeError("extractor/cnn2d",
                        fmt::format("in_dim {} is not a multiple of in_channels {}: rows [B, H, W*C] cannot be split "

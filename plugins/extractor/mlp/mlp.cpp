@@ -38,6 +38,10 @@ struct MlpConfig {
     v("activate_last", activate_last).doc("apply the activation after the last layer too");
     v("dropout", dropout).range(0.0, 0.99).doc("dropout after every layer but the last (training only)");
   }
+  /// Rules across fields: checked when the spec binds, at the field's line.
+  void check(config::FieldChecks& c) const {
+    if (hidden.empty()) c.fail("hidden", "extractor/mlp: hidden must hold at least one layer width");
+  }
 };
 
 class MlpExtractor : public model::Extractor {
@@ -45,7 +49,7 @@ class MlpExtractor : public model::Extractor {
   MlpExtractor(const MlpConfig& c, const Context& ctx)
       : in_dim_(ctx.in_dim), act_(activation_of(c.activation)), activate_last_(c.activate_last),
         dropout_(static_cast<float>(c.dropout)), rng_(ctx.rng->next_u64()) {
-    if (c.hidden.empty()) throw config::PathError("hidden", "extractor/mlp: hidden must hold at least one layer width");
+    config::enforce(c);
     std::int64_t in = ctx.in_dim;
     for (std::size_t i = 0; i < c.hidden.size(); ++i) {
       layers_.push_back(

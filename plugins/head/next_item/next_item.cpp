@@ -63,6 +63,13 @@ struct NextItemConfig {
         .doc("tied only: a GELU dense layer and LayerNorm before scoring (BERT4Rec's output layer)");
     v("bias", bias).doc("tied only: a learned score bias per item (BERT4Rec); untied heads always have one");
   }
+  /// Rules across fields: checked when the spec binds, at the field's line.
+  void check(config::FieldChecks& c) const {
+    if (loss == "bce" && negatives < 1)
+      c.fail("negatives", "head/next_item: loss bce needs negatives >= 1 (SASRec: 1 per position)");
+    if (!tied && (transform || bias))
+      c.fail(transform ? "transform" : "bias", "head/next_item: transform and bias apply to a tied head (tied: true)");
+  }
 };
 
 class NextItemHead : public model::Head {
@@ -70,8 +77,7 @@ class NextItemHead : public model::Head {
   NextItemHead(const NextItemConfig& c, const Context& ctx) : c_(c), items_(ctx.num_outputs), rng_(*ctx.rng) {
     if (items_ < 3)
       throw Error(fmt::format("head/next_item: needs at least 2 items besides padding (ids 1..), got {} ids", items_));
-    if (c.loss == "bce" && c.negatives < 1)
-      throw config::PathError("negatives", "head/next_item: loss bce needs negatives >= 1 (SASRec: 1 per position)");
+    config::enforce(c);
     if (c.tied) {
       if (!ctx.item_table.defined())
         throw config::PathError(
@@ -88,8 +94,6 @@ class NextItemHead : public model::Head {
       }
       if (c.bias) bias_ = add_param("bias", Shape{items_}, nn::init::zeros());
     } else {
-      if (c.transform || c.bias)
-        throw config::PathError("transform", "head/next_item: transform and bias apply to a tied head (tied: true)");
       out_ = &add_child("out", std::make_unique<nn::Linear>(ctx.in_dim, items_, true, *ctx.rng));
     }
     if (c.negatives > 0) build_sampler(ctx.item_counts);

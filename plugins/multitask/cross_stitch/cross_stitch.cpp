@@ -27,6 +27,10 @@ struct CrossStitchConfig {
         .doc("applied after every tower layer");
     v("init_self", init_self).range(0, 1).doc("initial weight of a task's own activations in its cross-stitch row");
   }
+  /// Rules across fields: checked when the spec binds, at the field's line.
+  void check(config::FieldChecks& c) const {
+    if (hidden.empty()) c.fail("hidden", "multitask/cross_stitch: hidden needs at least one layer");
+  }
 };
 
 class CrossStitch : public model::MultiTask {
@@ -34,7 +38,7 @@ class CrossStitch : public model::MultiTask {
   CrossStitch(const CrossStitchConfig& c, const Context& ctx)
       : in_dim_(ctx.in_dim), act_(parse_activation(c.activation)) {
     check_multitask_context("multitask/cross_stitch", ctx);
-    if (c.hidden.empty()) throw config::PathError("hidden", "multitask/cross_stitch: hidden needs at least one layer");
+    config::enforce(c);
     const auto tasks = static_cast<std::int64_t>(ctx.tasks.size());
     auto& towers = add_child("towers", std::make_unique<nn::Module>());
     towers_.resize(ctx.tasks.size());

@@ -9,8 +9,7 @@
 namespace attnlab::plugins {
 
 AttentionPooling::AttentionPooling(const AttentionPoolConfig& c, const Context& ctx) : dim_(ctx.dim) {
-  if (c.attention_dim && !c.projection)
-    throw config::PathError("attention_dim", "pooling/attention_pool: attention_dim needs projection: true");
+  config::enforce(c);
   const std::int64_t a = c.projection ? c.attention_dim.value_or(ctx.dim) : ctx.dim;
   if (c.projection) proj_ = &add_child("proj", std::make_unique<nn::Linear>(ctx.dim, a, true, *ctx.rng));
   const float bound = 1.0f / std::sqrt(static_cast<float>(a));

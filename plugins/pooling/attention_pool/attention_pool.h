@@ -11,6 +11,7 @@
 // projection), query [A, 1] (from U(-1/sqrt(A), 1/sqrt(A))).
 #pragma once
 
+#include "framework/config/binder.h"
 #include "framework/model/families.h"
 #include "framework/nn/layers.h"
 
@@ -30,6 +31,11 @@ struct AttentionPoolConfig {
     v("attention_dim", attention_dim)
         .range(1, 65536)
         .doc("width A of the projection; absent: the input width (needs projection)");
+  }
+  /// Rules across fields: checked when the spec binds, at the field's line.
+  void check(config::FieldChecks& c) const {
+    if (attention_dim && !projection)
+      c.fail("attention_dim", "pooling/attention_pool: attention_dim needs projection: true");
   }
 };
 

@@ -1,6 +1,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "framework/config/binder.h"
+#include "tests/support/expect.h"
 
 #include <limits>
 
@@ -190,6 +191,41 @@ BOOST_AUTO_TEST_CASE(maps_bind_by_key_with_paths_in_messages) {
   BOOST_TEST(got == want, boost::test_tools::per_element());
   const auto v = config::to_value(ok);
   BOOST_TEST(config::bind_or_throw<WithMap>(v).tasks.at("click").weight == 2.0);
+}
+
+struct Layers {
+  int layers = 1;
+  std::vector<int> dilations;
+  template <class V>
+  void visit(V& v) {
+    v("layers", layers).min(1).doc("layers");
+    v("dilations", dilations).doc("one per layer");
+  }
+  void check(config::FieldChecks& c) const {
+    if (!dilations.empty() && dilations.size() != static_cast<std::size_t>(layers))
+      c.fail("dilations", "one per layer");
+  }
+};
+
+BOOST_AUTO_TEST_CASE(rules_across_fields_are_checked_when_binding_at_the_field) {
+  BOOST_TEST(config::bind_or_throw<Layers>(parse("layers: 2\ndilations: [1, 2]\n")).dilations.size() == 2u);
+  config::Problems p;
+  Layers bad;
+  config::bind(bad, parse("layers: 2\ndilations: [1, 2, 4]\n"), "model.extractor", p);
+  BOOST_REQUIRE_EQUAL(p.list().size(), 1u);
+  BOOST_TEST(p.list()[0].str() == "t.yaml:2:1: model.extractor.dilations: one per layer");
+  // A field that does not bind is reported alone: the rules run on clean fields only.
+  config::Problems q;
+  config::bind(bad, parse("layers: 0\ndilations: [1, 2, 4]\n"), "", q);
+  BOOST_REQUIRE_EQUAL(q.list().size(), 1u);
+  BOOST_TEST(q.list()[0].path == "layers");
+  // A config built in code: enforce() throws PathError at the first broken rule.
+  Layers coded;
+  coded.layers = 3;
+  coded.dilations = {1};
+  attnlab::testing::expect_error<config::PathError>([&] { config::enforce(coded); }, {"dilations: one per layer"});
+  coded.dilations = {1, 2, 4};
+  config::enforce(coded);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
