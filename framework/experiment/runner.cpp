@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -47,33 +48,53 @@ std::string hms(double s) {
                    : fmt::format("{}:{:02d}", t / 60, t % 60);
 }
 
-/// The live display: one line per running trial, redrawn in place on a terminal; plain lines (one
-/// per epoch and per finished trial) otherwise.
+std::string figure(double x) { return std::isnan(x) ? "-" : fmt::format("{:.4f}", x); }
+
+/// The live display. On a terminal, redrawn in place: a sweep line (trials done, running, failed,
+/// elapsed, ETA from the measured epoch times) and one line per running trial (epoch, batch, loss,
+/// samples/s, its last validation figure). Off a terminal (nohup, CI, a scheduler's log): one
+/// plain line per trial and epoch with the same figures. Both print a line per finished trial with
+/// its best validation figure. Labels are the short ones (short_labels).
 class Display {
  public:
-  Display(bool quiet, std::size_t total) : quiet_(quiet), tty_(isatty(fileno(stderr)) != 0), total_(total) {}
+  Display(bool quiet, std::size_t total, int jobs, int epochs, std::map<std::string, std::string> labels)
+      : quiet_(quiet), tty_(isatty(fileno(stderr)) != 0), total_(total), jobs_(std::max(jobs, 1)),
+        epochs_(std::max(epochs, 1)), labels_(std::move(labels)), t0_(std::chrono::steady_clock::now()) {}
 
   void update(const TrialProgress& p) {
-    if (quiet_) return;
     std::lock_guard lock(mu_);
-    auto& line = running_[p.id];
-    const bool new_epoch = p.phase == "valid" && line.epoch != p.epoch;
-    line = p;
-    if (!tty_ && new_epoch)
-      fmt::print(stderr, "trial {} epoch {}/{}: train loss {:.4f}, {:.0f} samples/s, ETA {}\n", p.id, p.epoch, p.epochs,
-                 p.loss, p.samples_per_s, hms(p.eta_s));
+    running_[p.id] = p;
+    if (p.phase != "epoch") return;
+    if (!std::isnan(p.epoch_seconds)) {
+      epoch_seconds_ += p.epoch_seconds;
+      ++epochs_seen_;
+    }
+    if (quiet_ || tty_) return;
+    fmt::print(stderr,
+               "trial {} epoch {}/{}: train loss {:.4f}, {:.0f} samples/s, valid {} {} (best {}), {} per epoch; "
+               "sweep {}/{} finished, ETA {}{}\n",
+               p.id, p.epoch, p.epochs, p.loss, p.samples_per_s, p.select, figure(p.valid), figure(p.best),
+               hms(p.epoch_seconds), finished_, total_, hms(eta()), label_of(p.id, "  "));
+    std::fflush(stderr);
   }
-  void finished(const std::string& id, const std::string& label, const TrialOutcome& o) {
+  void finished(const std::string& id, const TrialOutcome& o) {
     std::lock_guard lock(mu_);
-    running_.erase(id);
+    TrialProgress last;
+    if (const auto it = running_.find(id); it != running_.end()) {
+      last = it->second;
+      running_.erase(it);
+    }
     ++finished_;
+    if (o.status == TrialOutcome::Status::kFailed) ++failed_;
     if (quiet_) return;
     clear();
     const char* what = o.status == TrialOutcome::Status::kDone     ? "done"
                        : o.status == TrialOutcome::Status::kFailed ? "FAILED"
                                                                    : "stopped";
-    fmt::print(stderr, "[{}/{}] {} {} ({}){}{}\n", finished_, total_, id, what, hms(o.seconds),
-               label.empty() ? "" : "  ", label);
+    const std::string best =
+        std::isnan(last.best) ? "" : fmt::format(", best valid {} {}", last.select, figure(last.best));
+    fmt::print(stderr, "[{}/{}] {} {} ({}{}){}\n", finished_, total_, id, what, hms(o.seconds), best,
+               label_of(id, "  "));
     if (o.status == TrialOutcome::Status::kFailed) fmt::print(stderr, "    {}\n", o.message);
     for (const auto& w : o.warnings)
       if (warned_.insert(w).second) fmt::print(stderr, "    warning: {}\n", w);
@@ -92,6 +113,27 @@ class Display {
   }
 
  private:
+  std::string label_of(const std::string& id, std::string_view sep) const {
+    const auto it = labels_.find(id);
+    return it == labels_.end() || it->second.empty() ? "" : std::string(sep) + it->second;
+  }
+  /// Seconds left in the sweep: epochs left (running trials' and the waiting ones') times the mean
+  /// measured epoch time, over the trials that run at once. NaN before the first epoch ends.
+  double eta() const {
+    if (epochs_seen_ == 0) return std::numeric_limits<double>::quiet_NaN();
+    double left = 0;
+    for (const auto& [id, p] : running_) {
+      const double done = p.phase == "train" && p.batches > 0
+                              ? (p.epoch - 1) + static_cast<double>(p.batch) / static_cast<double>(p.batches)
+                              : p.epoch;
+      left += std::max(0.0, static_cast<double>(std::max(p.epochs, 1)) - done);
+    }
+    const std::size_t waiting = total_ - std::min(total_, finished_ + running_.size());
+    left += static_cast<double>(waiting) * epochs_;
+    const double at_once =
+        static_cast<double>(std::max<std::size_t>(1, std::min<std::size_t>(jobs_, waiting + running_.size())));
+    return left * (epoch_seconds_ / static_cast<double>(epochs_seen_)) / at_once;
+  }
   void clear() {
     if (!tty_) return;
     for (std::size_t i = 0; i < drawn_; ++i) std::fputs("\x1b[1A\x1b[2K", stderr);
@@ -99,19 +141,30 @@ class Display {
   }
   void draw_locked() {
     if (!tty_) return;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    fmt::print(stderr, "sweep: {}/{} finished ({} failed), {} running, elapsed {}, ETA {}\n", finished_, total_,
+               failed_, running_.size(), hms(elapsed), hms(eta()));
+    ++drawn_;
     for (const auto& [id, p] : running_) {
+      const std::string valid = std::isnan(p.valid) ? "" : fmt::format(" valid {} {}", p.select, figure(p.valid));
       if (p.phase == "train")
-        fmt::print(stderr, "  {} epoch {}/{} batch {}/{} loss {:.4f} {:.0f} samples/s ETA {}\n", id, p.epoch, p.epochs,
-                   p.batch, p.batches, p.loss, p.samples_per_s, hms(p.eta_s));
+        fmt::print(stderr, "  {} epoch {}/{} batch {}/{} loss {:.4f} {:.0f} samples/s{}{}\n", id, p.epoch, p.epochs,
+                   p.batch, p.batches, p.loss, p.samples_per_s, valid, label_of(id, "  "));
       else
-        fmt::print(stderr, "  {} epoch {}/{} {}\n", id, p.epoch, p.epochs, p.phase);
+        fmt::print(stderr, "  {} epoch {}/{} {}{}{}\n", id, p.epoch, p.epochs, p.phase, valid, label_of(id, "  "));
       ++drawn_;
     }
     std::fflush(stderr);
   }
 
   bool quiet_, tty_;
-  std::size_t total_, finished_ = 0, drawn_ = 0;
+  std::size_t total_, finished_ = 0, failed_ = 0, drawn_ = 0;
+  std::size_t jobs_;
+  int epochs_;
+  std::map<std::string, std::string> labels_;  // trial id -> short label
+  std::chrono::steady_clock::time_point t0_;
+  double epoch_seconds_ = 0;
+  std::size_t epochs_seen_ = 0;
   std::mutex mu_;
   std::map<std::string, TrialProgress> running_;
   std::set<std::string> warned_;  // each distinct data warning once per sweep
@@ -351,7 +404,12 @@ SweepResult run_sweep(const SweepOptions& o) {
   else
     source = mpi::client();
 
-  Display display(o.quiet, distributed ? trials.size() : todo.size());
+  std::map<std::string, std::string> labels;
+  {
+    const auto shorts = short_labels(trials);
+    for (std::size_t i = 0; i < trials.size(); ++i) labels[trials[i].id] = shorts[i];
+  }
+  Display display(o.quiet, distributed ? trials.size() : todo.size(), jobs, base.spec.train.epochs, std::move(labels));
   std::atomic<bool> stop{false};
   g_interrupted.store(false);
   auto previous = std::signal(SIGINT, on_sigint);
@@ -398,7 +456,7 @@ SweepResult run_sweep(const SweepOptions& o) {
             source->report(t.id, store::TrialState::running, "interrupted; resumes from its checkpoint");
             break;
         }
-        display.finished(t.id, t.label(), out);
+        display.finished(t.id, out);
       }
       workers_left.fetch_sub(1);
     };

@@ -436,6 +436,72 @@ bool assign(Value& spec, const Slot& s, const Value& value, Problems& problems, 
 
 }  // namespace
 
+namespace {
+
+/// Leaves of a map as dotted keys -> canonical text ("channels" -> "16", "kernel_sizes" -> "[3]").
+void leaves(const Value& v, const std::string& prefix, std::map<std::string, std::string>& out) {
+  if (v.is_map()) {
+    for (const auto& e : v.entries()) leaves(e.value, config::join_path(prefix, e.key), out);
+    return;
+  }
+  out[prefix] = config::canonical(v);
+}
+
+}  // namespace
+
+std::vector<std::string> short_labels(const std::vector<Trial>& trials, std::size_t width) {
+  std::vector<std::string> out(trials.size());
+  if (trials.empty()) return out;
+  const std::size_t keys = trials[0].assignments.size();
+  // Per key: each trial's leaves, and per plugin type the leaves whose value is not the same in
+  // every trial of that type (a parameter of one variant only does not distinguish it: its type does).
+  std::vector<std::vector<std::map<std::string, std::string>>> flat(keys);
+  std::vector<std::map<std::string, std::set<std::string>>> differing(keys);  // type -> leaves
+  for (std::size_t k = 0; k < keys; ++k) {
+    flat[k].resize(trials.size());
+    for (std::size_t t = 0; t < trials.size(); ++t)
+      if (k < trials[t].assignments.size()) leaves(trials[t].assignments[k].second, "", flat[k][t]);
+    std::map<std::string, std::map<std::string, std::set<std::string>>> values;  // type -> leaf -> texts
+    std::map<std::string, std::size_t> of_type;
+    for (const auto& f : flat[k]) {
+      const auto type = f.count("type") ? f.at("type") : std::string();
+      ++of_type[type];
+      for (const auto& [leaf, text] : f) values[type][leaf].insert(text);
+    }
+    for (const auto& [type, by_leaf] : values)
+      for (const auto& [leaf, seen] : by_leaf) {
+        std::size_t present = 0;
+        for (const auto& f : flat[k])
+          if ((f.count("type") ? f.at("type") : std::string()) == type) present += f.count(leaf);
+        if (seen.size() > 1 || present != of_type[type]) differing[k][type].insert(leaf);
+      }
+  }
+  for (std::size_t t = 0; t < trials.size(); ++t) {
+    std::string label;
+    for (std::size_t k = 0; k < keys && k < trials[t].assignments.size(); ++k) {
+      const auto& [key, value] = trials[t].assignments[k];
+      std::string text;
+      if (!value.is_map()) {
+        text = config::canonical(value);
+      } else {
+        const auto& f = flat[k][t];
+        const auto type = f.find("type");
+        const auto& distinct = differing[k][type != f.end() ? type->second : std::string()];
+        std::string params;
+        for (const auto& [leaf, v] : f)
+          if (leaf != "type" && distinct.count(leaf))
+            params += fmt::format("{}{}={}", params.empty() ? "" : ", ", leaf, v);
+        text = type != f.end() ? type->second + (params.empty() ? "" : "(" + params + ")")
+                               : "{" + (params.empty() ? std::string("...") : params) + "}";
+      }
+      label += fmt::format("{}{}={}", label.empty() ? "" : " ", key, text);
+    }
+    if (label.size() > width && width > 3) label = label.substr(0, width - 3) + "...";
+    out[t] = std::move(label);
+  }
+  return out;
+}
+
 std::string Trial::label() const {
   std::string s;
   for (const auto& [key, value] : assignments)

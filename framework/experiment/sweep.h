@@ -72,6 +72,12 @@ struct Trial {
   std::string label() const;
 };
 
+/// Short labels for display, one per trial: only the swept keys, a plugin node by its type and the
+/// parameters that differ between the trials ("data.dataset=interactions
+/// model.extractor=cnn(channels=16) train.seed=1" instead of every dataset parameter); each at most
+/// `width` characters. Trial::label() stays the complete form (stored with the results).
+std::vector<std::string> short_labels(const std::vector<Trial>& trials, std::size_t width = 100);
+
 using Resolver = std::function<config::Value(const config::Value&)>;
 
 /// Expands spec["sweep"] into trials in the order documented above. `resolve` maps a trial's spec to

@@ -462,6 +462,7 @@ class Trainer {
     const std::int64_t faults_before = minor_faults();
     model_->train();
     train_batches_->start_epoch(epoch);
+    t_epoch_ = Clock::now();
     progress_.phase = "train";
     progress_.epoch = epoch;
     progress_.batch = 0;
@@ -579,6 +580,12 @@ class Trainer {
     const auto& at = spec_.log.attention_epochs;
     if (std::find(at.begin(), at.end(), epoch) != at.end() && !probes_.rows.empty()) write_attention(epoch);
     state_.epoch = epoch;
+    progress_.phase = "epoch";
+    progress_.select = spec_.eval.select;
+    progress_.valid = current;
+    progress_.best = state_.best;
+    progress_.epoch_seconds = since(t_epoch_);
+    report();
     return spec_.eval.patience > 0 && state_.since_best >= spec_.eval.patience;
   }
 
@@ -676,7 +683,8 @@ class Trainer {
   std::unique_ptr<optim::Optimizer> opt_;
   std::unique_ptr<optim::LrSchedule> schedule_;
   std::unique_ptr<data::Batcher> train_batches_;
-  bool pad_per_batch_ = false;  // choose_padding()
+  bool pad_per_batch_ = false;   // choose_padding()
+  Clock::time_point t_epoch_{};  // the current epoch's start
   std::int64_t per_epoch_ = 0, samples_done_ = 0;
   eval::EvalOptions eval_options_;
   std::vector<std::int64_t> valid_rows_, test_rows_;

@@ -31,6 +31,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -44,8 +45,14 @@ struct TrialProgress {
   std::int64_t batch = 0, batches = 0;
   double loss = 0;  ///< running mean of the epoch's training loss
   double samples_per_s = 0;
-  double eta_s = 0;   ///< estimated seconds left in the trial
-  std::string phase;  ///< "data", "train", "valid", "test"
+  double eta_s = 0;  ///< estimated seconds left in the trial
+  /// "data", "train", "valid", "test", then "epoch" once the epoch's validation is in (the
+  /// figures below hold it; the plain display prints one line per trial and epoch there).
+  std::string phase;
+  std::string select;                                               ///< eval.select ("auc", "loss", ...)
+  double valid = std::numeric_limits<double>::quiet_NaN();          ///< the last epoch's eval.select figure
+  double best = std::numeric_limits<double>::quiet_NaN();           ///< the best so far
+  double epoch_seconds = std::numeric_limits<double>::quiet_NaN();  ///< the last epoch's time (train + valid)
 };
 
 struct TrialPlan {

@@ -2,6 +2,7 @@
 the ledger, determinism, kill -9 and resume, truncated files, NaN failures, refused directories,
 shards and a 2-rank MPI sweep."""
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -258,3 +259,50 @@ def test_two_rank_mpi_sweep(tmp_path):
     assert states.count("done") == 4
     with h5py.File(d / "index.h5", "r") as f:
         assert len(f["summary"][()]) == 4
+
+
+def test_progress_off_a_terminal_is_one_line_per_trial_and_epoch(tmp_path):
+    # A pipe (nohup, CI, a scheduler's log): plain lines with the epoch's figures, the sweep's
+    # progress and ETA, the trial's short label; a line per finished trial with its best figure.
+    spec = write_spec(tmp_path, epochs=2, sweep="{grid: {model.extractor: [{type: lstm, hidden: 8}, {type: gru, hidden: 8}]}, seeds: [1]}")
+    r = attnlab("sweep", spec, "--jobs", "1")
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    epochs = [l for l in lines if l.startswith("trial ") and " epoch " in l]
+    assert len(epochs) == 4, r.stderr  # 2 trials x 2 epochs
+    assert all(re.search(r"epoch [12]/2: train loss [0-9.]+, [0-9]+ samples/s, valid accuracy [0-9.]+ "
+                         r"\(best [0-9.]+\), [0-9:]+ per epoch; sweep [0-9]/2 finished, ETA ", l) for l in epochs), epochs
+    assert "ETA ?" not in epochs[-1]  # measured once an epoch ended
+    # Short labels: the plugin by its type, not the whole node.
+    assert epochs[0].endswith("model.extractor=lstm train.seed=1"), epochs[0]
+    done = [l for l in lines if re.match(r"\[\d/2\] ", l)]
+    assert len(done) == 2 and all(", best valid accuracy " in l for l in done), done
+
+
+def test_progress_on_a_terminal_redraws_a_sweep_line(tmp_path):
+    import pty
+    spec = write_spec(tmp_path, train=16384, epochs=3, sweep="{seeds: [1, 2]}")  # long enough to be redrawn
+    master, slave = pty.openpty()
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([BIN, "sweep", spec, "--jobs", "1", "--threads", "1"], stdout=subprocess.PIPE,
+                            stderr=slave, env=env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    proc.wait(timeout=300)
+    os.close(master)
+    text = out.decode(errors="replace")
+    assert proc.returncode == 0, text
+    assert re.search(r"sweep: [01]/2 finished \(0 failed\), 1 running, elapsed [0-9:]+, ETA [0-9]", text), text
+    assert "\x1b[1A\x1b[2K" in text  # redrawn in place
+    assert re.search(r"epoch [123]/3 batch \d+/\d+ loss [0-9.]+ [0-9]+ samples/s", text), text
+    assert re.search(r"epoch [23]/3 batch \d+/\d+ loss [0-9.]+ [0-9]+ samples/s valid accuracy [0-9.]+", text), text
+    assert "trial " not in text.replace("trials", "")  # no plain per-epoch lines on a terminal
+    assert re.search(r"\[2/2\] \S+ done \([0-9:]+, best valid accuracy", text), text

@@ -463,4 +463,31 @@ BOOST_AUTO_TEST_CASE(misuse_is_reported) {
       {"spec.yaml:2:5: sweep.random.n: missing", "sweep.random.params"});
 }
 
+BOOST_AUTO_TEST_CASE(short_labels_name_plugins_by_type_and_the_parameters_that_differ) {
+  const auto parse = [](const std::string& text) { return config::parse(text, "sweep.yaml"); };
+  const Value spec = parse(
+      "model: {extractor: {type: lstm, hidden: 8}}\n"
+      "data: {dataset: {type: synthetic, seq_len: 20}}\n"
+      "train: {seed: 1}\n"
+      "sweep:\n"
+      "  grid:\n"
+      "    data.dataset: [{type: synthetic, seq_len: 20, num_items: 400, sequences: 12000},\n"
+      "                   {type: interactions, path: ratings.tsv.gz, delimiter: tab, user_col: userId}]\n"
+      "    model.extractor: [{type: cnn, channels: 16, kernel_sizes: [3]}, {type: cnn, channels: 32, kernel_sizes: "
+      "[3]},\n"
+      "                      {type: lstm, hidden: 16}]\n"
+      "  seeds: [1, 2]\n");
+  const auto trials = expand_sweep(spec);
+  const auto labels = short_labels(trials);
+  BOOST_REQUIRE_EQUAL(labels.size(), 12u);
+  BOOST_TEST(labels[0] == "data.dataset=synthetic model.extractor=cnn(channels=16) train.seed=1");
+  BOOST_TEST(labels[3] == "data.dataset=synthetic model.extractor=cnn(channels=32) train.seed=2");
+  BOOST_TEST(labels[4] == "data.dataset=synthetic model.extractor=lstm train.seed=1");  // one lstm: its type says it
+  BOOST_TEST(labels[11] == "data.dataset=interactions model.extractor=lstm train.seed=2");
+  // The complete form stays the stored one.
+  BOOST_TEST(trials[0].label().find("num_items: 400") != std::string::npos, trials[0].label());
+  // Capped at the width.
+  BOOST_TEST(short_labels(trials, 20)[0] == "data.dataset=synt...");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
