@@ -167,6 +167,7 @@ struct TrainState {
   int epoch = 0;  ///< epochs finished
   double best = std::numeric_limits<double>::quiet_NaN();
   int best_epoch = 0, since_best = 0;
+  double seconds = 0;  ///< time the trial spent in earlier runs, up to their last checkpoint
   std::map<std::string, Tensor> best_params;
   /// The scalars a checkpoint holds, by name: the one list that saving and loading share.
   template <class Self, class F>
@@ -174,6 +175,7 @@ struct TrainState {
     f("best", s.best);
     f("best_epoch", s.best_epoch);
     f("since_best", s.since_best);
+    f("seconds", s.seconds);
   }
 };
 
@@ -421,6 +423,7 @@ class Trainer {
     ck.step = opt_->steps();
     ck.arrays = writer_->series();
     TrainState::scalars(state_, [&](const char* name, const auto& v) { ck.scalars[name] = static_cast<double>(v); });
+    ck.scalars["seconds"] = state_.seconds + since(t_start_);  // the trial's own time up to here
     return ck;
   }
   void load_state(const store::Checkpoint& ck) {
@@ -441,6 +444,7 @@ class Trainer {
     writer_->restore_series(ck.arrays);
     TrainState::scalars(state_, [&](const char* name, auto& v) {
       const auto it = ck.scalars.find(name);
+      if (it == ck.scalars.end() && std::string_view(name) == "seconds") return;  // an older checkpoint
       if (it == ck.scalars.end())
         throw TrialFailure(
             fmt::format("checkpoint {} has no scalar '{}' (written by another version?)", ckpt_path_.string(), name));
@@ -658,7 +662,7 @@ class Trainer {
         outcome_.final[std::string(split) + "/" + name] = value;
       }
     if (!probes_.rows.empty() && spec_.log.attention_epochs.empty()) write_attention(state_.best_epoch);
-    writer_->write_timing({.total_seconds = since(t_start_),
+    writer_->write_timing({.total_seconds = state_.seconds + since(t_start_),  // with the runs before a resume
                            .samples_per_second = static_cast<double>(samples_done_) / std::max(since(t_train_), 1e-9),
                            .peak_rss_bytes = peak_rss_bytes(),
                            .peak_rss_scope = plan_.alone ? "trial" : "process",

@@ -367,7 +367,13 @@ def _read_timing(f: h5py.File) -> dict[str, Any]:
         return out
     for k, ds in f["timing"].items():
         v = np.asarray(ds[()])
+        if v.dtype.kind in "SO":  # strings (peak_rss_scope) as str, not bytes
+            out[k] = _text(v.item()) if v.shape == () else [_text(x) for x in v]
+            continue
         out[k] = v.item() if v.shape == () else v
+    for k, v in f["timing"].attrs.items():  # peak_tensor_bytes, peak_rss_scope, best_epoch, epochs_run
+        v = np.asarray(v)
+        out[k] = _text(v.item()) if v.dtype.kind in "SOU" else (v.item() if v.shape == () else v)
     return out
 
 

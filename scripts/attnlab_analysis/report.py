@@ -124,8 +124,11 @@ def _trial_details(t: Trial, row: pd.Series, params: list[str]) -> str:
             info["total seconds"] = f"{float(tm['total_seconds']):.2f}"
         if "samples_per_second" in tm:
             info["samples / s"] = f"{float(tm['samples_per_second']):.1f}"
+        if "peak_tensor_bytes" in tm:
+            info["peak tensor memory (the trial's own)"] = _fmt_bytes(tm["peak_tensor_bytes"])
         if "peak_rss_bytes" in tm:
-            info["peak RSS"] = _fmt_bytes(tm["peak_rss_bytes"])
+            scope = tm.get("peak_rss_scope", "process")
+            info["peak RSS" if scope == "trial" else "peak RSS (the process's, shared with other trials)"] = _fmt_bytes(tm["peak_rss_bytes"])
         if "epoch_seconds" in tm and np.size(tm["epoch_seconds"]):
             info["epoch seconds"] = ", ".join(f"{x:.2f}" for x in np.atleast_1d(tm["epoch_seconds"]))
         out.append("<h4>timing</h4>" + _kv(info))
@@ -181,7 +184,9 @@ def build_report(
     body.append("<h2>Trials</h2>")
     tt = df[["id", "status", *params, *finals]].copy()
     tt["seconds"] = [float(trials[i].timing.get("total_seconds", float("nan"))) if i in trials else float("nan") for i in tt.id]
-    body.append(_table(tt, numeric=[*finals, "seconds"]))
+    # The trial's own memory: its tensors' peak (RSS is the process's when trials shared it).
+    tt["peak MB"] = [float(trials[i].timing.get("peak_tensor_bytes", float("nan"))) / 1e6 if i in trials else float("nan") for i in tt.id]
+    body.append(_table(tt, numeric=[*finals, "seconds", "peak MB"]))
 
     # Learning curves.
     from .load import curves as load_curves

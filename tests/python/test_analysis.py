@@ -275,6 +275,14 @@ def test_report_is_self_contained_and_has_the_numbers(sweep, reports):
         assert f"{m:.4f}" in page
     for i in df.id:
         assert i in page
+    # Each trial's own memory (its tensors' peak), and RSS named for what it is.
+    assert "<th>peak MB</th>" in page or "peak MB" in page
+    files = df.attrs["files"]
+    peaks = [load_trial(files[i]).timing.get("peak_tensor_bytes") for i in df.id[df.status == "done"]]
+    if any(p is not None for p in peaks):  # written by the binary (the fake sweep's files predate it)
+        assert all(p and p > 0 for p in peaks)
+        assert isinstance(load_trial(files[df.id.iloc[0]]).timing.get("peak_rss_scope"), str)
+        assert "peak tensor memory (the trial&#x27;s own)" in page or "peak tensor memory (the trial's own)" in page
 
 
 def test_attention_figures(sweep, tmp_path, capsys):
