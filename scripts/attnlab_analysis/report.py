@@ -161,7 +161,7 @@ def build_report(
 
     # Ablation tables.
     body.append("<h2>Summary</h2>")
-    finals = final_columns(df)
+    finals = stats.distinct_finals(df, final_columns(df))
     chosen = metrics or [m for m in finals if m.startswith("test/")] or finals
     done = df[df.status == "done"]
     if done.empty or not chosen:

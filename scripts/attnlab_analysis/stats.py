@@ -205,25 +205,46 @@ def ablation(
         is_base = [all(format_value(r[k]) == v for k, v in base.items()) for r in recs]
         if not any(is_base):
             raise AnalysisError(f"--baseline {baseline!r}: no done trial has it")
+        # Row keys the baseline does not name group the rows: each row is tested against the baseline
+        # of its group (--baseline none over extractor x attention: each extractor's 'none' row).
+        others = [k for k in rows if k not in base]
+        group_of = [tuple(format_value(r[k]) for k in others) for r in recs]
         for c in col_labels:
             idx = [i for i, cl in enumerate(col_of) if cl == c]
-            bidx = [i for i in idx if is_base[i]]
-            if len(bidx) > 1:
-                raise AnalysisError(f"--baseline {baseline!r} matches {len(bidx)} rows: name every row key (KEY=VALUE,...)")
-            if not bidx:
-                continue
-            b = bidx[0]
-            cells.at[b, "baseline"] = True
-            bmap = dict(zip(recs[b]["seeds"], recs[b]["values"]))
+            bidx = {}
             for i in idx:
-                if i == b:
+                if is_base[i]:
+                    bidx.setdefault(group_of[i], i)
+            for b in bidx.values():
+                cells.at[b, "baseline"] = True
+            for i in idx:
+                b = bidx.get(group_of[i])
+                if b is None or i == b:
                     continue
+                bmap = dict(zip(recs[b]["seeds"], recs[b]["values"]))
                 common = [s for s in recs[i]["seeds"] if s in bmap]
                 vmap = dict(zip(recs[i]["seeds"], recs[i]["values"]))
                 cells.at[i, "pairs"] = len(common)
                 cells.at[i, "p"] = paired_p([vmap[s] for s in common], [bmap[s] for s in common], test)
     cells["significant"] = cells["p"] < ALPHA
     return Ablation(metric, rows, cols, sk, base, test, lower, cells, row_labels, col_labels, excluded)
+
+
+def distinct_finals(df: pd.DataFrame, finals: list[str]) -> list[str]:
+    """`finals` without the columns that repeat another in every row: "<split>/loss" when the task's
+    loss is its log-loss ("<split>/logloss", equal for every trial), so a report shows it once."""
+    out = []
+    for c in finals:
+        split, _, name = c.partition("/")
+        twin = f"{split}/logloss"
+        if name == "loss" and twin in df.columns:
+            a, b = df[c].to_numpy(dtype=float), df[twin].to_numpy(dtype=float)
+            same = np.isnan(a) == np.isnan(b)
+            same &= np.isnan(a) | np.isclose(a, b, rtol=1e-9, atol=1e-12)
+            if same.all():
+                continue
+        out.append(c)
+    return out
 
 
 def _sort_key(v: Any) -> tuple:

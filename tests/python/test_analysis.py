@@ -446,6 +446,32 @@ def test_pairs_are_matched_by_seed_not_by_order():
     assert tab.cells.set_index("v").loc["a", "std"] == pytest.approx(statistics.stdev([0.5, 0.9, 0.6]))
 
 
+def test_a_baseline_value_of_one_row_key_is_the_baseline_of_each_group():
+    # Rows extractor x attention, --baseline none: each extractor's variants are tested against that
+    # extractor's 'none' row (it failed with "matches 2 rows").
+    recs = []
+    for ex, shift in (("cnn", 0.0), ("lstm", 0.2)):
+        for att, gain in (("none", 0.0), ("additive", 0.05)):
+            for s, noise in ((1, 0.00), (2, 0.01), (3, -0.01), (4, 0.02)):
+                recs.append({"id": f"{ex}{att}{s}", "status": "done", "ex": ex, "att": att, SEED: s,
+                             "test/accuracy": 0.5 + shift + gain + noise + (0.003 * s if att == "additive" else 0.0)})
+    df = pd.DataFrame(recs)
+    tab = stats.ablation(df, "test/accuracy", rows=["ex", "att"], baseline="none")
+    cells = tab.cells.set_index(["ex", "att"])
+    assert cells.loc[("cnn", "none"), "baseline"] and cells.loc[("lstm", "none"), "baseline"]
+    for ex in ("cnn", "lstm"):
+        mine = [r["test/accuracy"] for r in recs if r["ex"] == ex and r["att"] == "additive"]
+        base = [r["test/accuracy"] for r in recs if r["ex"] == ex and r["att"] == "none"]
+        assert cells.loc[(ex, "additive"), "pairs"] == 4
+        assert cells.loc[(ex, "additive"), "p"] == pytest.approx(sps.ttest_rel(mine, base).pvalue)
+
+
+def test_a_loss_that_is_the_logloss_is_shown_once():
+    df = pd.DataFrame({"test/loss": [0.3, 0.4], "test/logloss": [0.3, 0.4], "valid/loss": [0.3, 0.5],
+                       "valid/logloss": [0.3, 0.4], "test/accuracy": [0.8, 0.9]})
+    assert stats.distinct_finals(df, sorted(df.columns)) == ["test/accuracy", "test/logloss", "valid/logloss", "valid/loss"]
+
+
 def test_rows_and_cols_on_a_grid(grid, capsys):
     d, trials = grid
     code, out, err = run_main(cli.summarize_main, [d, "--rows", "model.attention.type", "--cols", "model.embedding", "--format", "csv"], capsys)
