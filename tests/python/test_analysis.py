@@ -466,6 +466,19 @@ def test_a_baseline_value_of_one_row_key_is_the_baseline_of_each_group():
         assert cells.loc[(ex, "additive"), "p"] == pytest.approx(sps.ttest_rel(mine, base).pvalue)
 
 
+def test_the_notebook_example_of_the_docs_runs_on_a_real_sweep(real):
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "analysis.md").read_text()
+    block = doc.split("## In a notebook", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    scope: dict = {}
+    exec(block.replace('"results/seed-ablation"', repr(str(real))), scope)
+    df, summary = scope["df"], scope["summary"]
+    assert list(summary.index) == ["additive", "scaled_dot", "seed_self"]
+    assert (summary["count"] == 3).all() and summary["mean"].between(0, 1).all()
+    # Typed columns: str (not bytes) ids, keys and statuses; integer seeds; float finals.
+    assert all(isinstance(x, str) for x in df.id) and all(isinstance(x, str) for x in df["model.attention.type"])
+    assert df["train.seed"].dtype.kind == "i" and df["test/accuracy"].dtype.kind == "f"
+
+
 def test_a_loss_that_is_the_logloss_is_shown_once():
     df = pd.DataFrame({"test/loss": [0.3, 0.4], "test/logloss": [0.3, 0.4], "valid/loss": [0.3, 0.5],
                        "valid/logloss": [0.3, 0.4], "test/accuracy": [0.8, 0.9]})
