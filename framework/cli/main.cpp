@@ -12,18 +12,22 @@
 #include "framework/experiment/seed_demo.h"
 #include "framework/experiment/spec.h"
 #include "framework/experiment/sweep.h"
+#include "framework/experiment/watch.h"
 #include "framework/registry/loader.h"
 #include "framework/registry/registry.h"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <string_view>
+#include <thread>
 
 namespace {
 
@@ -77,6 +81,28 @@ void print_format(const std::string& format) {
     const auto to = std::min(format.find('\n', from), format.size());
     fmt::print("    {}\n", std::string_view(format).substr(from, to - from));
     from = to + 1;
+  }
+}
+
+// `attnlab watch DIR`: the table of experiment/watch.h, redrawn in place on a terminal until no trial
+// runs or waits (Ctrl-C leaves); printed once off a terminal or with --once.
+int cmd_watch(const std::string& dir, bool once, double interval) {
+  const bool tty = isatty(STDOUT_FILENO) != 0;
+  std::size_t drawn = 0;
+  while (true) {
+    const auto rows = experiment::read_watch(dir);
+    winsize ws{};
+    const std::size_t width = tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 40 ? ws.ws_col : 200;
+    const std::string table = experiment::render_watch(rows, width);
+    if (tty)
+      for (std::size_t i = 0; i < drawn; ++i) std::fputs("\x1b[1A\x1b[2K", stdout);
+    std::fputs(table.c_str(), stdout);
+    std::fflush(stdout);
+    drawn = static_cast<std::size_t>(std::count(table.begin(), table.end(), '\n'));
+    const bool active = std::any_of(rows.begin(), rows.end(),
+                                    [](const auto& r) { return r.status == "running" || r.status == "waiting"; });
+    if (once || !tty || !active) return kOk;
+    std::this_thread::sleep_for(std::chrono::duration<double>(interval));
   }
 }
 
@@ -197,6 +223,21 @@ int run_main(int argc, char** argv) {
   plugins->add_option("which", which, "a family (attention) or a plugin (attention/seed_self)");
   plugins->add_option("--plugin", plugin_libs, "shared library of out-of-tree plugins to load (repeatable)");
 
+  std::string watch_dir;
+  bool watch_once = false;
+  double watch_interval = 2.0;
+  auto* watch =
+      app.add_subcommand("watch",
+                         "Follow a sweep directory while it runs (or after): per trial its status, epoch, best "
+                         "selected figure and a sparkline of it per epoch");
+  watch->add_option("dir", watch_dir, "the sweep directory (<log.dir>/<name> or --out)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  watch->add_flag("--once", watch_once, "print the table once and exit (the default off a terminal)");
+  watch->add_option("--interval", watch_interval, "seconds between refreshes on a terminal")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+
   experiment::DemoOptions demo;
   auto* d = app.add_subcommand("demo",
                                "Run the seed preset (the founding article's model) on a generated marker task through "
@@ -295,6 +336,7 @@ int run_main(int argc, char** argv) {
       return result.failed > 0 || result.stopped > 0 ? kRunFailed : kOk;
     }
     if (plugins->parsed()) return cmd_plugins(which, plugin_libs);
+    if (watch->parsed()) return cmd_watch(watch_dir, watch_once, watch_interval);
     if (d->parsed()) {
       const auto stats = experiment::run_seed_demo(demo);
       const double first = stats.front().train_loss, last = stats.back().train_loss;

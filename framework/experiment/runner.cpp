@@ -404,12 +404,12 @@ SweepResult run_sweep(const SweepOptions& o) {
   else
     source = mpi::client();
 
-  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> labels_by_id;
   {
     const auto shorts = short_labels(trials);
-    for (std::size_t i = 0; i < trials.size(); ++i) labels[trials[i].id] = shorts[i];
+    for (std::size_t i = 0; i < trials.size(); ++i) labels_by_id[trials[i].id] = shorts[i];
   }
-  Display display(o.quiet, distributed ? trials.size() : todo.size(), jobs, base.spec.train.epochs, std::move(labels));
+  Display display(o.quiet, distributed ? trials.size() : todo.size(), jobs, base.spec.train.epochs, labels_by_id);
   std::atomic<bool> stop{false};
   g_interrupted.store(false);
   auto previous = std::signal(SIGINT, on_sigint);
@@ -430,6 +430,7 @@ SweepResult run_sweep(const SweepOptions& o) {
         plan.threads = threads;
         plan.alone = jobs == 1;
         plan.swept = swept_of(t);
+        plan.label = labels_by_id.at(t.id);
         if (distributed) plan.env["mpi_rank"] = std::to_string(mpi::rank());
         plan.progress = [&](const TrialProgress& p) { display.update(p); };
         plan.stop = &stop;

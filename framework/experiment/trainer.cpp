@@ -11,6 +11,7 @@
 #include "framework/registry/plugin_spec.h"
 #include "framework/registry/registry.h"
 #include "framework/store/checkpoint.h"
+#include "framework/store/durable.h"
 #include "framework/store/trial.h"
 
 #include <sys/resource.h>
@@ -224,6 +225,7 @@ class Trainer {
       outcome_.message = at_path ? config::located(plan_.spec.raw, *at_path).str() : e.what();
       const std::string failed_at =
           progress_.phase == "data" ? "data" : fmt::format("epoch {} ({})", progress_.epoch, progress_.phase);
+      write_progress("failed", outcome_.message);
       if (writer_) {
         try {
           writer_->finish_failed(outcome_.message, failed_at);
@@ -304,6 +306,7 @@ class Trainer {
     probes_ = make_probes(data_, objective_->eval_options({.seq_len = data_.seq_len}), spec_.log.probes);
     write_probes();
     write_data_record(batches.describe, data_seconds);
+    write_progress("running");
     state_.best_params = model_->state();
   }
 
@@ -590,6 +593,7 @@ class Trainer {
     progress_.best = state_.best;
     progress_.epoch_seconds = since(t_epoch_);
     report();
+    write_progress("running");
     return spec_.eval.patience > 0 && state_.since_best >= spec_.eval.patience;
   }
 
@@ -651,6 +655,49 @@ class Trainer {
       writer_->write_attention("attention", epoch, model_->attention_weights());
   }
 
+  // ---- <id>.progress.yaml: a small file `attnlab watch` reads while the trial runs ----------------
+  // Replaced atomically after setup, after every epoch and at the end (the HDF5 file being written
+  // cannot be read meanwhile). Never fails the trial: progress is a view, not a result.
+  void write_progress(std::string_view status, const std::string& message = "") {
+    if (plan_.rehearsal || plan_.out_dir.empty()) return;
+    try {
+      using config::Value;
+      const auto number = [](double x) { return Value::scalar(std::isnan(x) ? ".nan" : fmt::format("{}", x)); };
+      const auto series = [&](const std::string& key) {
+        Value list = Value::sequence();
+        if (!writer_) return list;
+        const auto all = writer_->series();
+        if (const auto it = all.find(key); it != all.end())
+          for (const double x : it->second) list.push_back(number(x));
+        return list;
+      };
+      Value v = Value::map();
+      v.set("id", Value::scalar(plan_.id, {}, true));
+      v.set("label", Value::scalar(plan_.label, {}, true));
+      v.set("status", Value::scalar(std::string(status), {}, true));
+      v.set("epoch", Value::scalar(std::to_string(state_.epoch)));
+      v.set("epochs", Value::scalar(std::to_string(spec_.train.epochs)));
+      v.set("select", Value::scalar(spec_.eval.select, {}, true));
+      v.set("best", number(state_.best));
+      v.set("best_epoch", Value::scalar(std::to_string(state_.best_epoch)));
+      v.set("valid", series("curves/valid/" + spec_.eval.select));
+      v.set("train_loss", series("curves/train/loss"));
+      v.set("seconds", number(state_.seconds + since(t_start_)));
+      v.set("updated", Value::scalar(std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                        std::chrono::system_clock::now().time_since_epoch())
+                                                        .count())));
+      v.set("message", Value::scalar(message, {}, true));
+      const std::string text = config::to_yaml(v);
+      store::write_durably(store::progress_path(plan_.out_dir, plan_.id), [&](const fs::path& temp) {
+        std::ofstream out(temp);
+        out << text;
+        if (!out) throw Error("cannot write " + temp.string());
+      });
+    } catch (const std::exception&) {
+      // A full disk shows in the trial file's own writes; the view just stays behind.
+    }
+  }
+
   // ---- the end: the best epoch's parameters evaluated on valid and test -------------------------
   void finish() {
     model_->load_state(state_.best_params);
@@ -670,6 +717,7 @@ class Trainer {
                            .best_epoch = state_.best_epoch,
                            .epochs_run = state_.epoch});
     writer_->finish_done();
+    write_progress("done");
   }
 
   const TrialPlan& plan_;

@@ -65,9 +65,10 @@ struct TrialPlan {
   /// batch of each split, so that every stage meets the real data and its shapes.
   bool rehearsal = false;
   std::vector<std::pair<std::string, std::string>> swept;  ///< swept key -> value (recorded)
-  std::map<std::string, std::string> env;                  ///< extra /env entries (e.g. mpi_rank)
-  std::function<void(const TrialProgress&)> progress;      ///< may be empty
-  const std::atomic<bool>* stop = nullptr;                 ///< set: finish the current batch and return
+  std::string label;                       ///< the short label (sweep.h short_labels) for <id>.progress.yaml
+  std::map<std::string, std::string> env;  ///< extra /env entries (e.g. mpi_rank)
+  std::function<void(const TrialProgress&)> progress;  ///< may be empty
+  const std::atomic<bool>* stop = nullptr;             ///< set: finish the current batch and return
 };
 
 struct TrialOutcome {

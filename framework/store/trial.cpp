@@ -37,6 +37,9 @@ std::string clip_message(std::string_view message, std::size_t max) {
 }  // namespace
 
 std::filesystem::path trial_path(const std::filesystem::path& dir, const std::string& id) { return dir / (id + ".h5"); }
+std::filesystem::path progress_path(const std::filesystem::path& dir, const std::string& id) {
+  return dir / (id + ".progress.yaml");
+}
 std::filesystem::path trial_temp_path(const std::filesystem::path& dir, const std::string& id) {
   return dir / (id + ".h5.tmp");
 }

@@ -57,6 +57,9 @@ inline constexpr std::size_t kMaxStatusMessage = 32768;
 
 /// <dir>/<id>.h5 (a finished trial) and <dir>/<id>.h5.tmp (one being written, or abandoned).
 std::filesystem::path trial_path(const std::filesystem::path& dir, const std::string& id);
+/// <dir>/<id>.progress.yaml: a running trial's progress (status, epoch, selected metric per epoch,
+/// best so far), replaced atomically after every epoch; `attnlab watch` reads it.
+std::filesystem::path progress_path(const std::filesystem::path& dir, const std::string& id);
 std::filesystem::path trial_temp_path(const std::filesystem::path& dir, const std::string& id);
 
 /// Every appended series by key, for checkpoints: "curves/epoch", "curves/<split>/<name>",

@@ -306,3 +306,32 @@ def test_progress_on_a_terminal_redraws_a_sweep_line(tmp_path):
     assert re.search(r"epoch [23]/3 batch \d+/\d+ loss [0-9.]+ [0-9]+ samples/s valid accuracy [0-9.]+", text), text
     assert "trial " not in text.replace("trials", "")  # no plain per-epoch lines on a terminal
     assert re.search(r"\[2/2\] \S+ done \([0-9:]+, best valid accuracy", text), text
+
+
+def test_watch_follows_a_running_sweep(tmp_path):
+    # The trials' HDF5 files cannot be read while written; watch reads the progress files the trainer
+    # replaces after every epoch.
+    spec = write_spec(tmp_path, train=32768, epochs=4, sweep="{seeds: [1, 2, 3]}")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([BIN, "sweep", spec, "--jobs", "1", "--threads", "1", "--quiet"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    d = tmp_path / "results" / "tiny"
+    seen_running = None
+    deadline = time.time() + 120
+    while proc.poll() is None and time.time() < deadline:
+        if d.exists():
+            w = attnlab("watch", str(d), "--once")
+            assert w.returncode == 0, w.stderr
+            m = re.search(r"^(\w{12})  running\s+([1-3])/4\s+([0-9.]+)\s+(\S+)", w.stdout, re.M)
+            if m and "waiting" in w.stdout:
+                seen_running = (w.stdout, m)
+                break
+        time.sleep(0.05)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    assert seen_running, "never saw a running trial with an epoch done while others waited"
+    table, m = seen_running
+    assert re.match(r"3 trials: \d done, 1 running, 0 failed, \d waiting", table), table
+    assert all(c in "▁▂▃▄▅▆▇█" for c in m.group(4)), m.group(4)  # the sparkline of its epochs
+    final = attnlab("watch", str(d), "--once").stdout
+    assert final.startswith("3 trials: 3 done, 0 running, 0 failed, 0 waiting"), final
+    assert len(re.findall(r"done\s+4/4\s+[0-9.]+\s+[▁▂▃▄▅▆▇█]{4}\s", final)) == 3, final
