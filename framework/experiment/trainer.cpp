@@ -409,9 +409,41 @@ class Trainer {
                           {"test", static_cast<std::int64_t>(data_.splits.test.size())}};
     record.report = data_.report.lines;
     record.tokens = data_.examples.token_names;
+    record.labels = label_counts();
     record.report.push_back(fmt::format("data prepared in {:.2f} s", data_seconds));
     for (const auto& [step, arrays] : data_.fitted) record.fitted.emplace_back(step, arrays);
     writer_->write_data(record);
+  }
+
+  /// The label balance of each class or binary task, per split (the report's trivial baselines).
+  std::vector<store::DataRecord::LabelCounts> label_counts() const {
+    std::vector<store::DataRecord::LabelCounts> out;
+    const data::Examples& ex = data_.examples;
+    for (const auto& task : tasks_) {
+      const data::LabelColumn& l = ex.labels[task.column];
+      if (l.kind != data::LabelKind::kClass && l.kind != data::LabelKind::kBinary) continue;
+      if (l.task.empty() || l.task == "." || l.task == ".." || l.task.find('/') != std::string::npos) continue;
+      store::DataRecord::LabelCounts c;
+      c.task = l.task;
+      const std::size_t classes = l.kind == data::LabelKind::kBinary ? 2 : static_cast<std::size_t>(l.classes);
+      c.names = l.kind == data::LabelKind::kBinary ? std::vector<std::string>{"0", "1"} : l.class_names;
+      for (const auto& [split, rows] :
+           {std::pair{"train", &data_.splits.train}, std::pair{"valid", &data_.splits.valid},
+            std::pair{"test", &data_.splits.test}}) {
+        std::vector<std::int64_t> counts(classes, 0);
+        for (const auto r : *rows) {
+          const auto i = static_cast<std::size_t>(r);
+          if (l.kind == data::LabelKind::kBinary) {
+            if (!std::isnan(l.values[i])) ++counts[l.values[i] > 0.5f ? 1 : 0];
+          } else if (l.ids[i] >= 0 && static_cast<std::size_t>(l.ids[i]) < classes) {
+            ++counts[static_cast<std::size_t>(l.ids[i])];
+          }
+        }
+        c.splits.emplace_back(split, std::move(counts));
+      }
+      out.push_back(std::move(c));
+    }
+    return out;
   }
 
   // ---- the state a checkpoint holds, saved and loaded by one pair of functions ----------------

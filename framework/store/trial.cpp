@@ -124,6 +124,18 @@ void TrialWriter::write_data(const DataRecord& data) {
   }
   g.write_strings("report", data.report);
   if (!data.tokens.empty()) g.write_strings("tokens", data.tokens);
+  if (!data.labels.empty()) {
+    h5::Group labels = g.group("labels");
+    for (const auto& l : data.labels) {
+      check_component(temp_, "/data/labels", "task", l.task);
+      h5::Group t = labels.group(l.task);
+      if (!l.names.empty()) t.write_strings("names", l.names);
+      for (const auto& [split, counts] : l.splits) {
+        check_component(temp_, t.path(), "split", split);
+        t.write(split, counts);
+      }
+    }
+  }
   h5::Group fitted = g.group("fitted");
   for (const auto& [step, arrays] : data.fitted) {
     check_component(temp_, "/data/fitted", "step", step);
@@ -346,6 +358,21 @@ DataRecord TrialReader::data() const {
   for (const auto& s : sizes.list()) d.split_sizes.emplace_back(s, sizes.open_dataset(s).read_scalar<std::int64_t>());
   d.report = g.open_dataset("report").read_strings();
   if (g.exists("tokens")) d.tokens = g.open_dataset("tokens").read_strings();
+  if (g.exists("labels")) {
+    const h5::Group labels = g.open_group("labels");
+    for (const auto& task : labels.list()) {
+      const h5::Group t = labels.open_group(task);
+      DataRecord::LabelCounts l;
+      l.task = task;
+      for (const auto& name : t.list()) {
+        if (name == "names")
+          l.names = t.open_dataset(name).read_strings();
+        else
+          l.splits.emplace_back(name, t.open_dataset(name).read<std::int64_t>());
+      }
+      d.labels.push_back(std::move(l));
+    }
+  }
   const h5::Group fitted = g.open_group("fitted");
   for (const auto& step : fitted.list()) {
     const h5::Group s = fitted.open_group(step);

@@ -7,7 +7,9 @@
 //   /env                   one string attribute per entry of the caller's map (versions, host, seed...)
 //   /data                  protocol (string), split_sizes/<split> (int64 scalars), report (string [n]),
 //                          fitted/<step>/<name> (f64 [n]): what a fitted preprocessing step learned,
-//                          tokens (string [vocab], optional): what each token id stands for (word, item id)
+//                          tokens (string [vocab], optional): what each token id stands for (word, item id),
+//                          labels/<task>/<split> (int64 [classes], optional) and labels/<task>/names:
+//                          the label balance of each class or binary task
 //   /curves/epoch          int64 [E], extendible: every epoch any curve has a value for, increasing
 //   /curves/<split>/<name> f64 [E], extendible, aligned with /curves/epoch (NaN: no value that epoch)
 //   /final/<split>/<metric> f64 scalar
@@ -75,6 +77,15 @@ struct DataRecord {
   /// What each token id stands for (index = id, [0] = padding): a text vocabulary's words, the
   /// file's item ids of interaction data. Empty when the ids name nothing else (/data/tokens absent).
   std::vector<std::string> tokens{};
+  /// Label balance of each class or binary task the model learns, per split: counts[c] examples
+  /// of class c (binary: 0, 1), missing labels not counted; names[c] its name when the data has
+  /// one. /data/labels/<task>/<split> (int64 [classes]) and /data/labels/<task>/names.
+  struct LabelCounts {
+    std::string task;
+    std::vector<std::string> names;
+    std::vector<std::pair<std::string, std::vector<std::int64_t>>> splits;  ///< {"train", counts}, ...
+  };
+  std::vector<LabelCounts> labels{};
   /// Per fitted step (unique names, e.g. "standardize"): named arrays (data::Fitted).
   std::vector<std::pair<std::string, std::map<std::string, std::vector<double>>>> fitted{};
 };

@@ -309,6 +309,12 @@ def _read_data(f: h5py.File) -> dict[str, Any]:
     if "report" in d:
         r = _read_string_dataset(d["report"])
         out["report"] = r if isinstance(r, list) else [r]
+    if "labels" in d:  # label balance per task and split: {task: {"names": [...], "train": counts, ...}}
+        out["labels"] = {}
+        for task, g in d["labels"].items():
+            entry: dict[str, Any] = {k: np.asarray(v[()], dtype=np.int64) for k, v in g.items() if k != "names"}
+            entry["names"] = _texts(g["names"][()]) if "names" in g else [str(i) for i in range(len(next(iter(entry.values()), [])))]
+            out["labels"][task] = entry
     if "tokens" in d:  # what each token id stands for (words, item ids); absent: ids name nothing else
         t = _read_string_dataset(d["tokens"])
         out["tokens"] = t if isinstance(t, list) else [t]

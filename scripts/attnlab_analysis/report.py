@@ -77,6 +77,53 @@ def _fmt_bytes(n) -> str:
     return ""
 
 
+def _glance(df: pd.DataFrame, trials: dict, chosen: list[str], params: list[str]) -> str:
+    """What a researcher reads first: the data (split sizes, label balance and the majority-class
+    baseline of each classification task, per distinct data set), the protocol, and the best trial
+    of each reported metric with its configuration."""
+    out = ['<h2>At a glance</h2>']
+    seen: dict[str, list[str]] = {}  # a data description -> the trials with it
+    for tid, t in trials.items():
+        d = t.data or {}
+        sizes = ", ".join(f"{k} {v:,}" for k, v in sorted(d.get("split_sizes", {}).items(), key=lambda kv: ("train", "valid", "test").index(kv[0]) if kv[0] in ("train", "valid", "test") else 9))
+        lines = [f"examples: {sizes}"] if sizes else []
+        for task, entry in sorted((d.get("labels") or {}).items()):
+            names = entry.get("names") or []
+            for split in ("train", "test"):
+                counts = entry.get(split)
+                if counts is None or int(np.sum(counts)) == 0:
+                    continue
+                total = int(np.sum(counts))
+                share = ", ".join(f"{names[i] if i < len(names) else i} {100 * c / total:.1f}%" for i, c in enumerate(counts))
+                lines.append(f"{task} ({split}): {share}")
+            test = entry.get("test")
+            if test is not None and int(np.sum(test)) > 0:
+                top = int(np.argmax(test))
+                lines.append(f"{task}: majority class ({names[top] if top < len(names) else top}) scores accuracy "
+                             f"{test[top] / np.sum(test):.4f} on test: the floor every model must beat")
+        if d.get("protocol"):
+            lines.append(f"protocol: {d['protocol']}")
+        seen.setdefault("\n".join(lines), []).append(tid)
+    for text, ids in list(seen.items())[:4]:
+        if not text:
+            continue
+        who = "" if len(seen) == 1 else f" ({len(ids)} trial{'s' if len(ids) != 1 else ''}, e.g. {ids[0]})"
+        out.append(f"<h4>data{e(who)}</h4><ul>" + "".join(f"<li>{e(x)}</li>" for x in text.split("\n")) + "</ul>")
+    done = df[df.status == "done"]
+    best_rows = []
+    for m in chosen:
+        if m not in done.columns or done[m].isna().all():
+            continue
+        lower = stats.lower_is_better(m, df)
+        r = done.loc[done[m].idxmin() if lower else done[m].idxmax()]
+        config = ", ".join(f"{k}={format_value(r[k])}" for k in params if k in r.index)
+        best_rows.append(f"<li><b>{e(m)}</b> {r[m]:.4f} ({'lowest' if lower else 'highest'}): trial {e(r.id)}"
+                         f"{': ' + e(config) if config else ''}</li>")
+    if best_rows:
+        out.append("<h4>best trial per metric</h4><ul>" + "".join(best_rows) + "</ul>")
+    return "\n".join(out)
+
+
 def _progress(df: pd.DataFrame) -> str:
     sweep_dir = Path(df.attrs.get("sweep_dir", "."))
     states = ledger_states(sweep_dir)
@@ -159,10 +206,12 @@ def build_report(
     for w in df.attrs.get("warnings", []):
         body.append(f'<p class="warn">warning: {e(w)}</p>')
 
-    # Ablation tables.
-    body.append("<h2>Summary</h2>")
     finals = stats.distinct_finals(df, final_columns(df))
     chosen = metrics or [m for m in finals if m.startswith("test/")] or finals
+    body.append(_glance(df, trials, chosen, params))
+
+    # Ablation tables.
+    body.append("<h2>Summary</h2>")
     done = df[df.status == "done"]
     if done.empty or not chosen:
         body.append('<p class="note">No done trial with final metrics yet.</p>')

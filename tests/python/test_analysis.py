@@ -275,6 +275,15 @@ def test_report_is_self_contained_and_has_the_numbers(sweep, reports):
         assert f"{m:.4f}" in page
     for i in df.id:
         assert i in page
+    # What a researcher reads first: the data, the floor, the best trial of each metric.
+    glance = page[page.index("<h2>At a glance</h2>"):page.index("<h2>Summary</h2>")]
+    assert "best trial per metric" in glance
+    best = df[df.status == "done"].sort_values(metric, ascending=stats.lower_is_better(metric, df)).iloc[0]
+    assert f"<b>{metric}</b> {best[metric]:.4f}" in glance
+    first = load_trial(df.attrs["files"][df.id[df.status == "done"].iloc[0]])
+    for task, entry in (first.data.get("labels") or {}).items():
+        test = entry["test"]
+        assert f"scores accuracy {test.max() / test.sum():.4f} on test" in glance, glance
     # Each trial's own memory (its tensors' peak), and RSS named for what it is.
     assert "<th>peak MB</th>" in page or "peak MB" in page
     files = df.attrs["files"]

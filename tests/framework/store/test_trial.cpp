@@ -58,6 +58,7 @@ BOOST_AUTO_TEST_CASE(everything_written_reads_back) {
   data.report = {"drop_missing: 12 rows dropped", "kcore: k=5, 3 passes", ""};
   data.fitted = {{"standardize", {{"mean", {1.5, -2.0}}, {"std", {0.5, 4.0}}}}, {"pad_truncate", {{"max_len", {50}}}}};
   data.tokens = {"<pad>", "<oov>", "free", "déjà vu", ""};
+  data.labels = {{"spam", {"ham", "spam"}, {{"train", {700, 100}}, {"test", {80, 20}}}}};
   const core::Tensor ids = core::Tensor::from_i64(std::vector<std::int64_t>{3, 4, 0, 7, 8, 9}, core::Shape{2, 3});
   const core::Tensor mask = core::Tensor::from(std::vector<float>{1, 1, 0, 1, 1, 1}, core::Shape{2, 3});
   const core::Tensor w1 = core::Tensor::from(std::vector<float>{0.5f, 0.5f, 0, 0.25f, 0.25f, 0.5f}, core::Shape{2, 3});
@@ -112,6 +113,12 @@ BOOST_AUTO_TEST_CASE(everything_written_reads_back) {
   BOOST_TEST((d.split_sizes == sizes));
   BOOST_TEST(d.report == data.report, boost::test_tools::per_element());
   BOOST_TEST(d.tokens == data.tokens, boost::test_tools::per_element());
+  BOOST_REQUIRE_EQUAL(d.labels.size(), 1u);
+  BOOST_TEST(d.labels[0].task == "spam");
+  BOOST_TEST(d.labels[0].names == data.labels[0].names, boost::test_tools::per_element());
+  BOOST_REQUIRE_EQUAL(d.labels[0].splits.size(), 2u);  // in name order
+  BOOST_TEST(d.labels[0].splits[0].first == "test");
+  BOOST_TEST(d.labels[0].splits[0].second == (std::vector<std::int64_t>{80, 20}), boost::test_tools::per_element());
   BOOST_TEST_REQUIRE(d.fitted.size() == 2u);
   BOOST_TEST(d.fitted[0].first == "pad_truncate");
   BOOST_TEST((d.fitted[0].second.at("max_len") == std::vector<double>{50}));
