@@ -76,6 +76,7 @@ def summarize_main(argv=None) -> int:
                     "means test/accuracy); several: side by side, or 'all' for every test/ metric")
     ap.add_argument("--baseline", metavar="VALUE", help="the row variant each other row is tested against: a value of a row key, or KEY=VALUE[,KEY=VALUE]")
     ap.add_argument("--test", choices=["ttest", "wilcoxon"], default="ttest", help="paired test over seeds matched by train.seed (default: ttest = scipy.stats.ttest_rel)")
+    ap.add_argument("--correction", choices=["none", "holm"], default="none", help="adjust the p-values of each column for the number of rows compared (Holm)")
     ap.add_argument("--seed-key", default="train.seed", help="the key that pairs trials (default: train.seed)")
     ap.add_argument("--format", choices=["markdown", "csv", "latex"], default="markdown", help="output format (default: markdown)")
     ap.add_argument("--digits", type=int, default=4, help="decimals of means and stds (default: 4)")
@@ -92,7 +93,7 @@ def summarize_main(argv=None) -> int:
         metrics = args.metric or [None]
         if metrics == ["all"]:
             metrics = [m for m in final_columns(df) if m.startswith("test/")] or final_columns(df)
-        tabs = [stats.ablation(df, m, rows=args.rows, cols=[args.cols] if args.cols else None,
+        tabs = [stats.ablation(df, m, rows=args.rows, cols=[args.cols] if args.cols else None, correction=args.correction,
                                baseline=args.baseline, test=args.test, seed_key=args.seed_key) for m in metrics]
         _write(stats.render(tabs, args.format, args.digits), args.output, prog)
         return 0
@@ -250,6 +251,7 @@ def report_main(argv=None) -> int:
     ap.add_argument("--cols", metavar="KEY", help="column key of the tables (as in summarize)")
     ap.add_argument("--baseline", metavar="VALUE", help="baseline of the paired tests (as in summarize)")
     ap.add_argument("--test", choices=["ttest", "wilcoxon"], default="ttest")
+    ap.add_argument("--correction", choices=["none", "holm"], default="none", help="Holm adjustment of the p-values (as in summarize)")
     ap.add_argument("--probes", type=int, default=2, help="probe samples per heatmap (default: 2)")
     args = ap.parse_args(argv)
 
@@ -259,7 +261,7 @@ def report_main(argv=None) -> int:
         df = _open(args.sweep)
         _warn(df, prog)
         text = report.build_report(df, metrics=args.metric, rows=args.rows, cols=[args.cols] if args.cols else None,
-                                   baseline=args.baseline, test=args.test, probes=args.probes)
+                                   baseline=args.baseline, test=args.test, probes=args.probes, correction=args.correction)
         out = Path(args.output) if args.output else report.default_output(df, Path(args.sweep))
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")

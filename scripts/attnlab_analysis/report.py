@@ -191,6 +191,7 @@ def build_report(
     baseline: str | None = None,
     test: str = "ttest",
     probes: int = 2,
+    correction: str = "none",
     max_heatmaps: int = 8,
     seed_key: str = SEED_KEY,
 ) -> str:
@@ -218,7 +219,8 @@ def build_report(
     tabs = []
     for m in chosen:
         try:
-            tabs.append(stats.ablation(df, m, rows=rows, cols=cols, baseline=baseline, test=test, seed_key=seed_key))
+            tabs.append(stats.ablation(df, m, rows=rows, cols=cols, baseline=baseline, test=test, seed_key=seed_key,
+                                       correction=correction))
         except AnalysisError as err:
             if metrics:
                 raise

@@ -82,7 +82,8 @@ class Ablation:
     test: str
     lower_better: bool
     cells: pd.DataFrame  # see ablation()
-    row_labels: list[tuple] = field(default_factory=list)  # row-key values, table order
+    correction: str = "none"  # "holm": p adjusted over the comparisons of each column
+    row_labels: list[tuple] = field(default_factory=list)  # row-key values, table order (baselines first)
     col_labels: list[tuple] = field(default_factory=list)  # column-key values ([()] without cols)
     excluded: int = 0  # finished trials left out (failed, or without the metric)
 
@@ -137,6 +138,7 @@ def ablation(
     baseline: str | None = None,
     test: str = "ttest",
     seed_key: str = SEED_KEY,
+    correction: str = "none",
 ) -> Ablation:
     """The ablation table of `metric` over the done trials of a load_sweep frame.
 
@@ -226,8 +228,32 @@ def ablation(
                 vmap = dict(zip(recs[i]["seeds"], recs[i]["values"]))
                 cells.at[i, "pairs"] = len(common)
                 cells.at[i, "p"] = paired_p([vmap[s] for s in common], [bmap[s] for s in common], test)
+    cells["p_raw"] = cells["p"]
+    if correction not in ("none", "holm"):
+        raise AnalysisError(f"unknown correction {correction!r} (none, holm)")
+    if correction == "holm" and base is not None:
+        for c in col_labels:
+            idx = [i for i, cl in enumerate(col_of) if cl == c and not math.isnan(cells.at[i, "p"])]
+            for i, p in zip(idx, holm([cells.at[i, "p"] for i in idx])):
+                cells.at[i, "p"] = p
     cells["significant"] = cells["p"] < ALPHA
-    return Ablation(metric, rows, cols, sk, base, test, lower, cells, row_labels, col_labels, excluded)
+    if base is not None:  # the baseline rows first, the others in their order
+        is_base_row = {tuple(r[k] for k in rows): all(format_value(r[k]) == v for k, v in base.items()) for r in recs}
+        row_labels.sort(key=lambda t: not is_base_row.get(t, False))
+    return Ablation(metric, rows, cols, sk, base, test, lower, cells, correction, row_labels, col_labels, excluded)
+
+
+def holm(ps: list[float]) -> list[float]:
+    """Holm's step-down adjustment of m p-values (Holm 1979): the i-th smallest times (m - i), made
+    monotone, at most 1; same order as given."""
+    m = len(ps)
+    order = sorted(range(m), key=lambda i: ps[i])
+    out = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * ps[i]))
+        out[i] = running
+    return out
 
 
 def distinct_finals(df: pd.DataFrame, finals: list[str]) -> list[str]:
@@ -269,7 +295,9 @@ def _tabs(tab) -> list[Ablation]:
 
 def _row_labels(tabs: list[Ablation]) -> list[tuple]:
     labels = list(dict.fromkeys(r for t in tabs for r in t.row_labels))
-    labels.sort(key=lambda t: tuple(_sort_key(v) for v in t))
+    base = {r for t in tabs if t.baseline for r in t.row_labels
+            if all(format_value(dict(zip(t.rows, r))[k]) == v for k, v in t.baseline.items())}
+    labels.sort(key=lambda t: (t not in base, tuple(_sort_key(v) for v in t)))
     return labels
 
 
@@ -316,7 +344,14 @@ def _legend(tabs: list[Ablation]) -> str:
     if t.baseline:
         name = "paired t-test" if t.test == "ttest" else "Wilcoxon signed-rank test"
         base = ", ".join(f"{k}={v}" for k, v in t.baseline.items())
-        text += f" p: two-sided {name} against {base} on matched {t.seed_key}; {SIG_MARK} p < {ALPHA}."
+        text += f" p: two-sided {name} against {base} on matched {t.seed_key}"
+        if t.correction == "holm":
+            text += ", Holm-adjusted over the comparisons of each column"
+        text += f"; {SIG_MARK} p < {ALPHA}."
+        pairs = [int(c.pairs) for x in tabs for _, c in x.cells.iterrows() if not c.baseline and c.pairs]
+        if pairs and min(pairs) < 5:
+            text += (f" Caveat: {min(pairs)} matched pair(s) at the least; with fewer than 5 a test has little power "
+                     "and its p-values are only indicative (more seeds help).")
     excluded = max(x.excluded for x in tabs)
     if excluded:
         text += f" {excluded} finished trial(s) without the metric (failed) left out."

@@ -488,6 +488,24 @@ def test_the_notebook_example_of_the_docs_runs_on_a_real_sweep(real):
     assert df["train.seed"].dtype.kind == "i" and df["test/accuracy"].dtype.kind == "f"
 
 
+def test_holm_correction_baseline_first_and_the_small_n_caveat():
+    assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])  # 3*0.01, max(2*0.03, .03), max(1*0.04, .06)
+    recs = []
+    for v, gain in (("b", 0.02), ("a", 0.0), ("c", 0.04)):  # 'a', the baseline, sorts after nothing
+        for s, noise in ((1, 0.0), (2, 0.004), (3, -0.003)):
+            recs.append({"id": f"{v}{s}", "status": "done", "v": v, SEED: s, "test/accuracy": 0.6 + gain + noise * (1 + gain * 50)})
+    df = pd.DataFrame(recs)
+    raw = stats.ablation(df, "test/accuracy", rows=["v"], baseline="c")
+    adj = stats.ablation(df, "test/accuracy", rows=["v"], baseline="c", correction="holm")
+    assert adj.row_labels[0] == ("c",)  # the baseline first
+    r, a = raw.cells.set_index("v"), adj.cells.set_index("v")
+    assert list(a.loc[["a", "b"], "p"]) == pytest.approx(stats.holm(list(r.loc[["a", "b"], "p"])))
+    assert (a.loc[["a", "b"], "p"] >= r.loc[["a", "b"], "p"]).all()
+    text = stats.render(adj, "markdown")
+    assert "Holm-adjusted" in text and "Caveat: 3 matched pair(s)" in text
+    assert text.index("| c ") < text.index("| a ")
+
+
 def test_a_loss_that_is_the_logloss_is_shown_once():
     df = pd.DataFrame({"test/loss": [0.3, 0.4], "test/logloss": [0.3, 0.4], "valid/loss": [0.3, 0.5],
                        "valid/logloss": [0.3, 0.4], "test/accuracy": [0.8, 0.9]})
