@@ -74,7 +74,7 @@ def summarize_main(argv=None) -> int:
     ap.add_argument("--cols", metavar="KEY", help="a swept key whose values become columns (default: one column)")
     ap.add_argument("--metric", nargs="+", help="final metric(s), '<split>/<name>' (default: the first test/ metric; 'accuracy' "
                     "means test/accuracy); several: side by side, or 'all' for every test/ metric")
-    ap.add_argument("--baseline", metavar="VALUE", help="the row variant each other row is tested against: a value of a row key, or KEY=VALUE[,KEY=VALUE]")
+    ap.add_argument("--baseline", metavar="VALUE", help="the row variant each other row is tested against: a value of a row key, or KEY=VALUE[,KEY=VALUE]; default: a row key's value 'none' when seeds are swept; 'off': no tests")
     ap.add_argument("--test", choices=["ttest", "wilcoxon"], default="ttest", help="paired test over seeds matched by train.seed (default: ttest = scipy.stats.ttest_rel)")
     ap.add_argument("--correction", choices=["none", "holm"], default="none", help="adjust the p-values of each column for the number of rows compared (Holm)")
     ap.add_argument("--seed-key", default="train.seed", help="the key that pairs trials (default: train.seed)")
@@ -93,8 +93,10 @@ def summarize_main(argv=None) -> int:
         metrics = args.metric or [None]
         if metrics == ["all"]:
             metrics = [m for m in final_columns(df) if m.startswith("test/")] or final_columns(df)
-        tabs = [stats.ablation(df, m, rows=args.rows, cols=[args.cols] if args.cols else None, correction=args.correction,
-                               baseline=args.baseline, test=args.test, seed_key=args.seed_key) for m in metrics]
+        rows, cols, baseline = stats.choose_layout(df, args.rows, [args.cols] if args.cols else None, args.baseline,
+                                                   args.seed_key)
+        tabs = [stats.ablation(df, m, rows=rows, cols=cols, correction=args.correction, baseline=baseline,
+                               test=args.test, seed_key=args.seed_key) for m in metrics]
         _write(stats.render(tabs, args.format, args.digits), args.output, prog)
         return 0
 
@@ -256,12 +258,13 @@ def report_main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     def body(_):
-        from . import report
+        from . import report, stats
 
         df = _open(args.sweep)
         _warn(df, prog)
-        text = report.build_report(df, metrics=args.metric, rows=args.rows, cols=[args.cols] if args.cols else None,
-                                   baseline=args.baseline, test=args.test, probes=args.probes, correction=args.correction)
+        rows, cols, baseline = stats.choose_layout(df, args.rows, [args.cols] if args.cols else None, args.baseline)
+        text = report.build_report(df, metrics=args.metric, rows=rows, cols=cols, baseline=baseline, test=args.test,
+                                   probes=args.probes, correction=args.correction)
         out = Path(args.output) if args.output else report.default_output(df, Path(args.sweep))
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")

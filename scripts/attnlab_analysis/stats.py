@@ -72,6 +72,35 @@ def default_rows(df: pd.DataFrame, cols: list[str], seed_key: str = SEED_KEY) ->
     return varying or cand[:1]
 
 
+NO_BASELINE = "off"  # --baseline off: no paired tests
+
+
+def choose_layout(df: pd.DataFrame, rows: list[str] | None, cols: list[str] | None, baseline: str | None,
+                  seed_key: str = SEED_KEY) -> tuple[list[str] | None, list[str] | None, str | None]:
+    """Rows, columns and baseline for the common case, when the user gave none: with two or more
+    varying swept keys (the seed aside), the last one with at most 8 values becomes the columns;
+    a row key with a value 'none' (no attention, no pooling, ...) is the baseline when seeds are
+    swept, so that each variant is tested against it. Given values are kept; --baseline off
+    disables the tests."""
+    if baseline == NO_BASELINE:
+        baseline_out: str | None = None
+    else:
+        baseline_out = baseline
+    if rows is None and cols is None:
+        varying = [k for k in param_columns(df) if k != seed_key and k in df.columns and df[k].nunique(dropna=False) > 1]
+        if len(varying) >= 2:
+            narrow = [k for k in varying if df[k].nunique(dropna=False) <= 8]
+            if narrow:
+                cols = [narrow[-1]]
+    if baseline is None and seed_key in param_columns(df):
+        keys = rows if rows is not None else default_rows(df, cols or [], seed_key)
+        for k in [k for k in keys if k in df.columns]:
+            if any(format_value(v) == "none" for v in df[k].dropna().unique()):
+                baseline_out = f"{k}=none"
+                break
+    return rows, cols, baseline_out
+
+
 @dataclass
 class Ablation:
     metric: str

@@ -413,12 +413,26 @@ def _acc(variant):
 
 
 def test_summarize_markdown_known_numbers_and_best(fake, capsys):
-    code, out, err = run_main(cli.summarize_main, [fake["dir"]], capsys)
+    code, out, err = run_main(cli.summarize_main, [fake["dir"], "--baseline", "off"], capsys)
     assert code == 0, err
     none, att_ = _acc("none"), _acc("seed_self")
     assert f"| none | {statistics.mean(none):.4f} ± {statistics.stdev(none):.4f} (n=3) |" in out
     assert f"| seed_self | **{statistics.mean(att_):.4f} ± {statistics.stdev(att_):.4f}** (n=3) |" in out
     assert "test/accuracy (higher is better)" in out
+    # Without flags: the 'none' variant is the baseline each variant is tested against (seeds swept).
+    code, out, err = run_main(cli.summarize_main, [fake["dir"]], capsys)
+    assert code == 0, err
+    assert f"| none | {statistics.mean(none):.4f} ± {statistics.stdev(none):.4f} (n=3, baseline) |" in out
+    p = sps.ttest_rel(att_, none).pvalue
+    assert f"(n=3, p={p:.3g})" in out, out
+
+
+def test_layout_defaults_put_the_last_narrow_factor_in_columns(grid):
+    d, _ = grid
+    df = load_sweep(d)
+    rows, cols, baseline = stats.choose_layout(df, None, None, None)
+    assert rows is None and cols == ["model.embedding"] and baseline == "model.attention.type=none"
+    assert stats.choose_layout(df, ["model.embedding"], None, "off") == (["model.embedding"], None, None)
 
 
 def test_lower_is_better_metric_marks_the_minimum(fake, capsys):
