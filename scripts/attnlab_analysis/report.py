@@ -1,7 +1,9 @@
-"""One self-contained HTML page per sweep: progress, ablation tables, learning curves, attention
-(precision table, bar chart, heatmaps), failed trials, and each trial's config, environment and
-data protocol in collapsible <details>. Figures are embedded as base64 PNG; the page loads nothing
-from anywhere (no scripts, no external CSS or fonts), so it opens offline and can be mailed."""
+"""One self-contained HTML page per sweep: what a researcher reads first (data, floors, the best
+trial per metric), ablation tables, learning curves, attention (precision table, bar chart,
+heatmaps), failed trials, and each trial's config, environment and data protocol in collapsible
+<details>. The learning curves are one interactive plotly figure, with plotly.js (from Debian's
+python3-plotly) embedded in the page; the other figures are base64 PNG. The page loads nothing from
+anywhere (no external script, CSS or font), so it opens offline and can be mailed."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -124,6 +126,85 @@ def _glance(df: pd.DataFrame, trials: dict, chosen: list[str], params: list[str]
     return "\n".join(out)
 
 
+def plotly_js() -> str | None:
+    """plotly.js as bundled by python3-plotly (embedded, so the page works offline), or None."""
+    try:
+        import plotly.offline
+    except ImportError:
+        return None
+    return plotly.offline.get_plotlyjs()
+
+
+def _interactive_curves(cv: pd.DataFrame, params: list[str], seed_key: str) -> str | None:
+    """Every learning curve in one interactive plotly figure (hover for values, click the legend to
+    hide a variant everywhere, zoom): a panel per curve, mean ± std over seeds per variant of the
+    swept keys, each variant in the same colour in every panel, one legend. Curves constant over
+    every trial and epoch (a fixed learning rate) get no panel. None without python3-plotly."""
+    try:
+        import plotly.graph_objects as go
+        from plotly.colors import qualitative
+        from plotly.subplots import make_subplots
+    except ImportError:
+        return None
+    group = plots.default_group(params, cv, seed_key)
+    curves = []
+    for split, nm in sorted({(a, b) for a, b in zip(cv.split, cv.name)}, key=lambda x: (x[0] != "valid", x)):
+        sel = plots.select_curve(cv, split, nm)
+        done = sel[sel.status == "done"] if "status" in sel.columns else sel
+        values = done.value.to_numpy(dtype=float)
+        if done.empty or not np.isfinite(values).any() or np.nanmax(values) == np.nanmin(values):
+            continue
+        curves.append((split, nm, done))
+    # A loss that is the log-loss (classification) gets one panel, as in the tables.
+    by_key = {(a, b): d for a, b, d in curves}
+    def same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+        m = a.merge(b, on=["trial", "epoch"], suffixes=("", "_2"))
+        return len(m) == len(a) == len(b) and np.allclose(m.value, m.value_2, rtol=1e-9, atol=1e-12, equal_nan=True)
+    curves = [(a, b, d) for a, b, d in curves if not (b == "loss" and (a, "logloss") in by_key and same(d, by_key[(a, "logloss")]))]
+    if not curves:
+        return None
+    labels = sorted({", ".join(f"{g}={format_value(v)}" for g, v in zip(group, k)) for _, _, d in curves
+                     for k, _ in plots.group_stats(d, group)}) if group else []
+    palette = qualitative.Plotly + qualitative.D3
+    colour = {lab: palette[i % len(palette)] for i, lab in enumerate(labels)}
+    cols = 2 if len(curves) > 1 else 1
+    rows = (len(curves) + cols - 1) // cols
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"{a}/{b}" for a, b, _ in curves],
+                        horizontal_spacing=0.08, vertical_spacing=min(0.2, 0.9 / rows))
+    shown = set()
+    for i, (split, nm, done) in enumerate(curves):
+        r, c = i // cols + 1, i % cols + 1
+        if group:
+            for k, st in plots.group_stats(done, group):
+                lab = ", ".join(f"{g}={format_value(v)}" for g, v in zip(group, k))
+                col = colour[lab]
+                std = st["std"].fillna(0.0)
+                if st["n"].max() > 1:
+                    fig.add_trace(go.Scatter(x=list(st.epoch) + list(st.epoch[::-1]), y=list(st["mean"] + std) + list((st["mean"] - std)[::-1]),
+                                             fill="toself", fillcolor=col, opacity=0.18, mode="lines",
+                                             line={"width": 0, "color": col}, hoverinfo="skip",
+                                             legendgroup=lab, showlegend=False), row=r, col=c)
+                fig.add_trace(go.Scatter(x=st.epoch, y=st["mean"], mode="lines+markers", name=lab, legendgroup=lab,
+                                         showlegend=lab not in shown, line={"color": col}, marker={"size": 5},
+                                         customdata=np.stack([std, st["n"]], axis=1),
+                                         hovertemplate=f"{lab}<br>epoch %{{x}}: %{{y:.4f}} ± %{{customdata[0]:.4f}} (n=%{{customdata[1]}})<extra></extra>"),
+                              row=r, col=c)
+                shown.add(lab)
+        else:
+            for tid, g in done.groupby("trial", sort=False):
+                g = g.sort_values("epoch")
+                fig.add_trace(go.Scatter(x=g.epoch, y=g.value, mode="lines+markers", name=tid, legendgroup=tid,
+                                         showlegend=tid not in shown, marker={"size": 5}), row=r, col=c)
+                shown.add(tid)
+    fig.update_layout(height=max(320, 300 * rows), margin={"l": 50, "r": 20, "t": 40, "b": 40}, template="plotly_white",
+                      legend={"orientation": "h", "y": -0.08 if rows > 1 else -0.2}, hovermode="closest")
+    fig.update_xaxes(title_text="epoch", row=rows)
+    fig.update_xaxes(tickformat="d", dtick=1 if cv.epoch.max() <= 12 else None)
+    note = f"mean ± std over {e(seed_key)} per {e(', '.join(group))}" if group else "one line per trial"
+    return (f'<p class="note">{note}; hover for values, click a legend entry to hide that variant in every panel, '
+            f"drag to zoom.</p>" + fig.to_html(full_html=False, include_plotlyjs=False))
+
+
 def _progress(df: pd.DataFrame) -> str:
     sweep_dir = Path(df.attrs.get("sweep_dir", "."))
     states = ledger_states(sweep_dir)
@@ -243,7 +324,11 @@ def build_report(
     from .load import curves as load_curves
 
     cv = load_curves(df)
-    if not cv.empty:
+    interactive = _interactive_curves(cv, params, seed_key) if not cv.empty else None
+    if interactive is not None:
+        body.append("<h2>Learning curves</h2>")
+        body.append(interactive)
+    elif not cv.empty:
         body.append("<h2>Learning curves</h2>")
         group = plots.default_group(params, cv, seed_key)
         body.append(f'<p class="note">{"mean ± std over " + e(seed_key) + " per " + e(", ".join(group)) if group else "one line per trial"}.</p>')
@@ -310,8 +395,12 @@ def build_report(
         if r.id in trials:
             body.append(_trial_details(trials[r.id], df[df.id == r.id].iloc[0], params))
 
+    # plotly.js inline (python3-plotly bundles it): interactive figures with no network.
+    script = ""
+    if interactive is not None and (js := plotly_js()):
+        script = f'<script type="text/javascript">{js}</script>'
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{e(name)} — attnlab report</title><style>{CSS}</style></head>\n<body>\n"
+            f"<title>{e(name)} — attnlab report</title><style>{CSS}</style>{script}</head>\n<body>\n"
             + "\n".join(body) + "\n</body></html>\n")
 
 
