@@ -567,8 +567,21 @@ def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
             df[c] = None
     finals = sorted(set(finals) | {c for c in df.columns if "/" in c})
     df = df[["id", "status", *params, *finals]].copy()
+    typed_params: list[str] = []
     for c in params:
-        df[c] = _param_series(df[c])
+        split = _plugin_columns(c, df[c])
+        if split is None:
+            df[c] = _param_series(df[c])
+            typed_params.append(c)
+            continue
+        # A swept plugin node whose type does not tell the variants apart: its type, then one typed
+        # column per parameter that differs ("model.extractor" = cnn, "model.extractor.channels" = 16).
+        at = df.columns.get_loc(c)
+        df = df.drop(columns=c)
+        for i, (name, series) in enumerate(split.items()):
+            df.insert(at + i, name, series)
+            typed_params.append(name)
+    params = typed_params
     for c in finals:
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
     order = {tid: i for i, tid in enumerate(idx_rows)}
@@ -610,6 +623,40 @@ def _plugin_types(vals: list[Any]) -> list[Any] | None:
     if len(set(types.values())) != len(types):
         return None
     return [types[v] if isinstance(v, str) and v in types else v for v in vals]
+
+
+def _plugin_columns(name: str, s: pd.Series) -> dict[str, pd.Series] | None:
+    """{name: the type, name.leaf: typed values of each parameter that differs} for a column of
+    swept plugin nodes whose types alone do not name them; None otherwise."""
+    vals = list(s)
+    if _plugin_types(vals) is not None:
+        return None
+    texts = [v for v in vals if isinstance(v, str) and v.startswith("{")]
+    if not texts or len(texts) != len(vals):
+        return None
+    try:
+        import yaml
+    except ImportError:
+        return None
+    nodes = []
+    for t in vals:
+        try:
+            node = yaml.safe_load(t)
+        except yaml.YAMLError:
+            return None
+        if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+            return None
+        nodes.append(flatten(node))
+    leaves: list[str] = []
+    for n in nodes:
+        leaves += [k for k in n if k not in leaves and k != "type"]
+    differing = [k for k in leaves if len({canonical(n.get(k)) for n in nodes}) > 1]
+    if not differing:
+        return None
+    out = {name: pd.Series([n["type"] for n in nodes], index=s.index, dtype=object)}
+    for k in differing:
+        out[f"{name}.{k}"] = _param_series(pd.Series([n.get(k) for n in nodes], index=s.index, dtype=object))
+    return out
 
 
 def _param_series(s: pd.Series) -> pd.Series:

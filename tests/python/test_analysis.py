@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "analysis"))
 import fake_sweep  # noqa: E402
 from attnlab_analysis import report as report_mod  # noqa: E402
 from attnlab_analysis import AnalysisError, curves, load_sweep, load_sweeps, load_trial, read_ledger  # noqa: E402
+from attnlab_analysis.load import format_value  # noqa: E402
 from attnlab_analysis import attention as att  # noqa: E402
 from attnlab_analysis import cli, plots, stats  # noqa: E402
 
@@ -523,6 +524,26 @@ def test_holm_correction_baseline_first_and_the_small_n_caveat():
     text = stats.render(adj, "markdown")
     assert "Holm-adjusted" in text and "Caveat: 3 matched pair(s)" in text
     assert text.index("| c ") < text.index("| a ")
+
+
+def test_swept_plugin_nodes_load_as_their_type_and_typed_parameter_columns(tmp_path):
+    if not os.path.exists(BIN):
+        pytest.skip(f"{BIN} not built")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(REAL_SPEC.replace("epochs: 2", "epochs: 1").replace(
+        "sweep: {grid: {model.attention.type: [seed_self, scaled_dot, additive]}, seeds: [1, 2, 3]}",
+        "sweep: {grid: {model.extractor: [{type: cnn, channels: 8}, {type: cnn, channels: 16}, {type: gru, hidden: 8}]}}"))
+    r = subprocess.run([BIN, "sweep", str(spec), "--jobs", "1", "--threads", "1", "--quiet", "--out", str(tmp_path / "s")],
+                       capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert r.returncode == 0, r.stderr
+    df = load_sweep(tmp_path / "s")
+    assert list(df["model.extractor"]) == ["cnn", "cnn", "gru"]
+    assert df["model.extractor.channels"].dtype.kind == "f" or df["model.extractor.channels"].dtype == object
+    assert [format_value(v) for v in df["model.extractor.channels"]][:2] == ["8", "16"]
+    assert "model.extractor.channels" in df.attrs["params"] and "model.extractor" in df.attrs["params"]
+    # The table keeps the three variants apart.
+    tab = stats.ablation(df, "test/accuracy", rows=["model.extractor", "model.extractor.channels"])
+    assert len(tab.cells) == 3
 
 
 def test_a_loss_that_is_the_logloss_is_shown_once():
