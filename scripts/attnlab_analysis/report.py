@@ -22,6 +22,7 @@ from .load import SEED_KEY, Trial, final_columns, format_value, ledger_states, l
 e = html.escape
 
 CSS = """
+.swatch{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.4em;vertical-align:-1px}
 body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1150px;color:#222;line-height:1.4;padding:0 16px}
 h1{font-size:1.6em;margin-bottom:0}h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:2em}h3{margin-top:1.4em}
 table{border-collapse:collapse;margin:8px 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
@@ -48,13 +49,17 @@ def _num(v) -> str:
     return e(format_value(v))
 
 
-def _table(df: pd.DataFrame, numeric: list[str] | None = None) -> str:
+def _table(df: pd.DataFrame, numeric: list[str] | None = None, colours: list[str | None] | None = None) -> str:
+    """A table; `colours` (one per row, or None) puts a swatch of the row's variant colour before its
+    first cell, the colour its curves have."""
     numeric = numeric or []
     head = "".join(f"<th>{e(str(c))}</th>" for c in df.columns)
     body = []
-    for _, r in df.iterrows():
-        cells = "".join(f'<td class="num">{_num(r[c])}</td>' if c in numeric else f"<td>{e(format_value(r[c]))}</td>" for c in df.columns)
-        body.append(f"<tr>{cells}</tr>")
+    for i, (_, r) in enumerate(df.iterrows()):
+        cells = [f'<td class="num">{_num(r[c])}</td>' if c in numeric else f"<td>{e(format_value(r[c]))}</td>" for c in df.columns]
+        if colours and colours[i] and cells:
+            cells[0] = cells[0].replace("<td>", f'<td><span class="swatch" style="background:{colours[i]}"></span>', 1)
+        body.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -135,7 +140,24 @@ def plotly_js() -> str | None:
     return plotly.offline.get_plotlyjs()
 
 
-def _interactive_curves(cv: pd.DataFrame, params: list[str], seed_key: str) -> str | None:
+def variant_colours(df: pd.DataFrame, params: list[str], seed_key: str) -> tuple[list[str], dict[str, str]]:
+    """(the swept keys that tell variants apart, {variant label: colour}): one colour per variant
+    for the curves and the trials table alike."""
+    try:
+        from plotly.colors import qualitative
+        palette = qualitative.Plotly + qualitative.D3
+    except ImportError:
+        palette = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52"]
+    group = plots.default_group(params, df, seed_key)
+    labels = sorted({variant_of(r, group) for _, r in df.iterrows()}) if group else []
+    return group, {lab: palette[i % len(palette)] for i, lab in enumerate(labels)}
+
+
+def variant_of(row, group: list[str]) -> str:
+    return ", ".join(f"{g}={format_value(row[g])}" for g in group)
+
+
+def _interactive_curves(cv: pd.DataFrame, params: list[str], seed_key: str, colours: dict[str, str] | None = None) -> str | None:
     """Every learning curve in one interactive plotly figure (hover for values, click the legend to
     hide a variant everywhere, zoom): a panel per curve, mean ± std over seeds per variant of the
     swept keys, each variant in the same colour in every panel, one legend. Curves constant over
@@ -167,6 +189,7 @@ def _interactive_curves(cv: pd.DataFrame, params: list[str], seed_key: str) -> s
                      for k, _ in plots.group_stats(d, group)}) if group else []
     palette = qualitative.Plotly + qualitative.D3
     colour = {lab: palette[i % len(palette)] for i, lab in enumerate(labels)}
+    colour.update({k: v for k, v in (colours or {}).items() if k in colour})
     cols = 2 if len(curves) > 1 else 1
     rows = (len(curves) + cols - 1) // cols
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"{a}/{b}" for a, b, _ in curves],
@@ -314,17 +337,19 @@ def build_report(
 
     # Every finished trial.
     body.append("<h2>Trials</h2>")
+    group, colours = variant_colours(df, params, seed_key)
     tt = df[["id", "status", *params, *finals]].copy()
     tt["seconds"] = [float(trials[i].timing.get("total_seconds", float("nan"))) if i in trials else float("nan") for i in tt.id]
     # The trial's own memory: its tensors' peak (RSS is the process's when trials shared it).
     tt["peak MB"] = [float(trials[i].timing.get("peak_tensor_bytes", float("nan"))) / 1e6 if i in trials else float("nan") for i in tt.id]
-    body.append(_table(tt, numeric=[*finals, "seconds", "peak MB"]))
+    body.append(_table(tt, numeric=[*finals, "seconds", "peak MB"],
+                       colours=[colours.get(variant_of(r, group)) if group else None for _, r in df.iterrows()]))
 
     # Learning curves.
     from .load import curves as load_curves
 
     cv = load_curves(df)
-    interactive = _interactive_curves(cv, params, seed_key) if not cv.empty else None
+    interactive = _interactive_curves(cv, params, seed_key, colours) if not cv.empty else None
     if interactive is not None:
         body.append("<h2>Learning curves</h2>")
         body.append(interactive)

@@ -755,6 +755,10 @@ def test_interactive_curves_render_in_chromium(request, tmp_path):
     img = matplotlib.image.imread(str(shot))[..., :3]
     from plotly.colors import hex_to_rgb, qualitative
 
+    # The trials table marks each trial with its variant's colour, the one its curves have.
+    for variant, hexcol in zip(["additive", "scaled_dot", "seed_self"], qualitative.Plotly[:3]):
+        row = html.index(f'<span class="swatch" style="background:{hexcol}"></span>')
+        assert variant in html[row: html.index("</tr>", row)]
     for hexcol in qualitative.Plotly[:3]:  # three variants: additive, scaled_dot, seed_self
         rgb = np.array(hex_to_rgb(hexcol)) / 255.0
         hits = (np.abs(img - rgb).max(axis=2) < 0.04).sum()
