@@ -140,24 +140,28 @@ def plotly_js() -> str | None:
     return plotly.offline.get_plotlyjs()
 
 
-def variant_colours(df: pd.DataFrame, params: list[str], seed_key: str) -> tuple[list[str], dict[str, str]]:
-    """(the swept keys that tell variants apart, {variant label: colour}): one colour per variant
-    for the curves and the trials table alike."""
+def variant_colours(df: pd.DataFrame, params: list[str], seed_key: str) -> tuple[str | None, list[str], dict[str, str]]:
+    """(facet, keys, {variant label: colour}) for the curves and the trials table alike. The swept keys
+    that tell variants apart (the seed aside) are the keys; with two or more, the first becomes the
+    facet (one panel per level, at most 4) and the others the colours."""
     try:
         from plotly.colors import qualitative
         palette = qualitative.Plotly + qualitative.D3
     except ImportError:
         palette = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52"]
     group = plots.default_group(params, df, seed_key)
-    labels = sorted({variant_of(r, group) for _, r in df.iterrows()}) if group else []
-    return group, {lab: palette[i % len(palette)] for i, lab in enumerate(labels)}
+    facet = group[0] if len(group) >= 2 and df[group[0]].nunique(dropna=False) <= 4 else None
+    keys = group[1:] if facet else group
+    labels = sorted({variant_of(r, keys) for _, r in df.iterrows()}) if keys else []
+    return facet, keys, {lab: palette[i % len(palette)] for i, lab in enumerate(labels)}
 
 
 def variant_of(row, group: list[str]) -> str:
     return ", ".join(f"{g}={format_value(row[g])}" for g in group)
 
 
-def _interactive_curves(cv: pd.DataFrame, params: list[str], seed_key: str, colours: dict[str, str] | None = None) -> str | None:
+def _interactive_curves(cv: pd.DataFrame, params: list[str], seed_key: str,
+                        layout: tuple[str | None, list[str], dict[str, str]] | None = None) -> str | None:
     """Every learning curve in one interactive plotly figure (hover for values, click the legend to
     hide a variant everywhere, zoom): a panel per curve, mean ± std over seeds per variant of the
     swept keys, each variant in the same colour in every panel, one legend. Curves constant over
@@ -168,7 +172,7 @@ def _interactive_curves(cv: pd.DataFrame, params: list[str], seed_key: str, colo
         from plotly.subplots import make_subplots
     except ImportError:
         return None
-    group = plots.default_group(params, cv, seed_key)
+    facet, group, colours = layout if layout is not None else (None, plots.default_group(params, cv, seed_key), {})
     curves = []
     for split, nm in sorted({(a, b) for a, b in zip(cv.split, cv.name)}, key=lambda x: (x[0] != "valid", x)):
         sel = plots.select_curve(cv, split, nm)
@@ -190,13 +194,24 @@ def _interactive_curves(cv: pd.DataFrame, params: list[str], seed_key: str, colo
     palette = qualitative.Plotly + qualitative.D3
     colour = {lab: palette[i % len(palette)] for i, lab in enumerate(labels)}
     colour.update({k: v for k, v in (colours or {}).items() if k in colour})
-    cols = 2 if len(curves) > 1 else 1
-    rows = (len(curves) + cols - 1) // cols
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"{a}/{b}" for a, b, _ in curves],
+    # Panels: a curve per row and a facet level per column; without a facet, two curves a row.
+    levels = sorted(cv[facet].dropna().unique(), key=lambda v: (str(type(v)), v)) if facet else []
+    panels = []  # (title, frame)
+    for split, nm, done in curves:
+        if facet:
+            for lv in levels:
+                panels.append((f"{split}/{nm} · {facet}={format_value(lv)}", done[done[facet] == lv]))
+        else:
+            panels.append((f"{split}/{nm}", done))
+    cols = max(1, len(levels)) if facet else (2 if len(panels) > 1 else 1)
+    rows = (len(panels) + cols - 1) // cols
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[t for t, _ in panels],
                         horizontal_spacing=0.08, vertical_spacing=min(0.2, 0.9 / rows))
     shown = set()
-    for i, (split, nm, done) in enumerate(curves):
+    for i, (_, done) in enumerate(panels):
         r, c = i // cols + 1, i % cols + 1
+        if done.empty:
+            continue
         if group:
             for k, st in plots.group_stats(done, group):
                 lab = ", ".join(f"{g}={format_value(v)}" for g, v in zip(group, k))
@@ -224,6 +239,8 @@ def _interactive_curves(cv: pd.DataFrame, params: list[str], seed_key: str, colo
     fig.update_xaxes(title_text="epoch", row=rows)
     fig.update_xaxes(tickformat="d", dtick=1 if cv.epoch.max() <= 12 else None)
     note = f"mean ± std over {e(seed_key)} per {e(', '.join(group))}" if group else "one line per trial"
+    if facet:
+        note += f", a panel per {e(facet)}"
     return (f'<p class="note">{note}; hover for values, click a legend entry to hide that variant in every panel, '
             f"drag to zoom.</p>" + fig.to_html(full_html=False, include_plotlyjs=False))
 
@@ -337,7 +354,8 @@ def build_report(
 
     # Every finished trial.
     body.append("<h2>Trials</h2>")
-    group, colours = variant_colours(df, params, seed_key)
+    layout = variant_colours(df, params, seed_key)
+    _, group, colours = layout
     tt = df[["id", "status", *params, *finals]].copy()
     tt["seconds"] = [float(trials[i].timing.get("total_seconds", float("nan"))) if i in trials else float("nan") for i in tt.id]
     # The trial's own memory: its tensors' peak (RSS is the process's when trials shared it).
@@ -349,7 +367,7 @@ def build_report(
     from .load import curves as load_curves
 
     cv = load_curves(df)
-    interactive = _interactive_curves(cv, params, seed_key, colours) if not cv.empty else None
+    interactive = _interactive_curves(cv, params, seed_key, layout) if not cv.empty else None
     if interactive is not None:
         body.append("<h2>Learning curves</h2>")
         body.append(interactive)

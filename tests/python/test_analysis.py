@@ -546,6 +546,20 @@ def test_swept_plugin_nodes_load_as_their_type_and_typed_parameter_columns(tmp_p
     assert len(tab.cells) == 3
 
 
+def test_curves_of_two_factors_get_a_panel_per_level_of_the_first(grid):
+    if report_mod.plotly_js() is None:
+        pytest.skip("needs python3-plotly")
+    d, _ = grid
+    html = report_mod.build_report(load_sweep(d))
+    curves = html[html.index("<h2>Learning curves</h2>"):]
+    assert "a panel per model.attention.type" in curves
+    for level in ("none", "seed_self"):
+        assert f"valid/accuracy · model.attention.type={level}" in curves
+    # Colours by the other factor, the same in the trials table.
+    facet, keys, colours = report_mod.variant_colours(load_sweep(d), ["model.attention.type", "model.embedding", "train.seed"], "train.seed")
+    assert facet == "model.attention.type" and keys == ["model.embedding"] and len(colours) == 2
+
+
 def test_a_loss_that_is_the_logloss_is_shown_once():
     df = pd.DataFrame({"test/loss": [0.3, 0.4], "test/logloss": [0.3, 0.4], "valid/loss": [0.3, 0.5],
                        "valid/logloss": [0.3, 0.4], "test/accuracy": [0.8, 0.9]})
