@@ -554,7 +554,7 @@ def test_curves_of_two_factors_get_a_panel_per_level_of_the_first(grid):
     curves = html[html.index("<h2>Learning curves</h2>"):]
     assert "a panel per model.attention.type" in curves
     for level in ("none", "seed_self"):
-        assert f"valid/accuracy · model.attention.type={level}" in curves
+        assert re.search(rf"valid/accuracy (·|\\u00b7) model.attention.type={level}", curves), level  # JSON may escape ·
     # Colours by the other factor, the same in the trials table.
     facet, keys, colours = report_mod.variant_colours(load_sweep(d), ["model.attention.type", "model.embedding", "train.seed"], "train.seed")
     assert facet == "model.attention.type" and keys == ["model.embedding"] and len(colours) == 2
