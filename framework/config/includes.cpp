@@ -64,7 +64,10 @@ Value load_spec_impl(const std::string& path, std::vector<IncludeFrame>& chain, 
     std::error_code ec;
     if (!fs::is_regular_file(resolved, ec)) {
       problems.add(item->mark(), ipath,
-                   fmt::format("include '{}' not found (resolved to '{}')", item->text(), resolved.string()));
+                   fs::is_directory(resolved, ec)
+                       ? fmt::format("include '{}' is a directory, not a spec file (resolved to '{}')", item->text(),
+                                     resolved.string())
+                       : fmt::format("include '{}' not found (resolved to '{}')", item->text(), resolved.string()));
       continue;
     }
     const std::string id = fs::weakly_canonical(resolved, ec).string();
@@ -93,7 +96,14 @@ Value load_spec(const std::string& path) {
   const fs::path p = fs::path(path).lexically_normal();
   std::error_code ec;
   std::vector<IncludeFrame> chain{{fs::weakly_canonical(p, ec).string(), p.filename().string()}};
-  return load_spec_impl(path, chain, p.parent_path());
+  Value spec = load_spec_impl(path, chain, p.parent_path());
+  if (spec.is_map() && spec.entries().empty())
+    throw ConfigError({Problem{Mark{std::make_shared<const std::string>(path), 0, 0},
+                               "",
+                               "the file is empty (or comments only): a spec is a YAML map with name, data, model, "
+                               "train, ... (see experiments/presets/seed.yaml)",
+                               {}}});
+  return spec;
 }
 
 namespace {

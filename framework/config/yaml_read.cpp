@@ -96,6 +96,42 @@ struct Converter {
 
 }  // namespace
 
+namespace {
+
+/// The text of line `line` (0-based) of `text`.
+std::string_view line_of(std::string_view text, int line) {
+  std::size_t from = 0;
+  for (int i = 0; i < line && from != std::string_view::npos; ++i) {
+    from = text.find('\n', from);
+    if (from != std::string_view::npos) ++from;
+  }
+  if (from == std::string_view::npos || from > text.size()) return {};
+  const std::size_t to = text.find('\n', from);
+  return text.substr(from, to == std::string_view::npos ? std::string_view::npos : to - from);
+}
+
+/// yaml-cpp's message with what it leaves out: a tab in the indentation, the alias's name.
+std::string explain(const std::string& msg, std::string_view text, const YAML::Mark& mark) {
+  if (mark.is_null()) return msg;
+  const std::string_view line = line_of(text, mark.line);
+  const std::size_t indent_end = line.find_first_not_of(" \t");
+  if (line.substr(0, indent_end).find('\t') != std::string_view::npos)
+    return msg + " (this line is indented with a tab; YAML indents with spaces only)";
+  if (msg.find("anchor is not defined") != std::string::npos) {
+    const std::size_t star = line.find('*', static_cast<std::size_t>(std::max(0, mark.column)));
+    const std::size_t at = star == std::string_view::npos ? line.rfind('*') : star;
+    if (at != std::string_view::npos) {
+      const std::size_t end = line.find_first_of(" \t,]}", at);
+      return fmt::format("alias '{}' refers to no anchor (define it first with &{})",
+                         line.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at),
+                         line.substr(at + 1, end == std::string_view::npos ? std::string_view::npos : end - at - 1));
+    }
+  }
+  return msg;
+}
+
+}  // namespace
+
 Value parse_impl(std::string_view text, const std::string& source_name, bool& empty) {
   auto file = std::make_shared<const std::string>(source_name);
   std::vector<YAML::Node> docs;
@@ -104,7 +140,7 @@ Value parse_impl(std::string_view text, const std::string& source_name, bool& em
   } catch (const YAML::Exception& e) {
     Mark m{file, 0, 0};
     if (!e.mark.is_null()) m = Mark{file, e.mark.line + 1, e.mark.column + 1};
-    throw ConfigError({Problem{m, "", e.msg, {}}});
+    throw ConfigError({Problem{m, "", explain(e.msg, text, e.mark), {}}});
   }
   empty = docs.empty();
   if (docs.empty()) return Value::map(Mark{file, 1, 1});
