@@ -113,7 +113,8 @@ BOOST_AUTO_TEST_CASE(aliases_and_non_string_keys) {
   BOOST_TEST(*v.find("use") == *v.find("base"));
   BOOST_TEST(v.keys() == (std::vector<std::string>{"base", "use", "1", "[1, 2]", "null"}));
   expect_error<ConfigError>([] { parse("a: &x [*x]\n", "rec"); }, {"rec:1:", "recursive alias"});
-  expect_error<ConfigError>([] { parse("a: *nope\n", "rec"); }, {"rec:1:4: the referenced anchor is not defined"});
+  expect_error<ConfigError>([] { parse("a: *nope\n", "rec"); },
+                            {"rec:1:4: alias '*nope' refers to no anchor (define it first with &nope)"});
 }
 
 BOOST_AUTO_TEST_CASE(duplicate_keys_name_both_positions) {
