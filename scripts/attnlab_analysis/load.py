@@ -601,23 +601,30 @@ def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
+def _plugin_node(text: Any) -> dict | None:
+    """A swept plugin node's canonical text ("{type: cnn, channels: 16}") as a dict with a str type;
+    None for anything else (or without python3-yaml)."""
+    if not isinstance(text, str) or not text.startswith("{"):
+        return None
+    try:
+        import yaml
+
+        node = yaml.safe_load(text)
+    except (ImportError, Exception):  # yaml.YAMLError, or no yaml
+        return None
+    return node if isinstance(node, dict) and isinstance(node.get("type"), str) else None
+
+
 def _plugin_types(vals: list[Any]) -> list[Any] | None:
     """A swept plugin node ("{type: cnn, channels: 16}") is shown as its type ("cnn") when every
     present value is such a node and their types tell them apart; else None."""
     texts = [v for v in vals if isinstance(v, str) and v]
     if not texts or len(texts) != len([v for v in vals if v not in (None, "")]):
         return None
-    try:
-        import yaml
-    except ImportError:
-        return None
     types: dict[str, str] = {}
     for t in set(texts):
-        try:
-            node = yaml.safe_load(t)
-        except yaml.YAMLError:
-            return None
-        if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+        node = _plugin_node(t)
+        if node is None:
             return None
         types[t] = node["type"]
     if len(set(types.values())) != len(types):
@@ -631,22 +638,10 @@ def _plugin_columns(name: str, s: pd.Series) -> dict[str, pd.Series] | None:
     vals = list(s)
     if _plugin_types(vals) is not None:
         return None
-    texts = [v for v in vals if isinstance(v, str) and v.startswith("{")]
-    if not texts or len(texts) != len(vals):
+    parsed = [_plugin_node(v) for v in vals]
+    if not parsed or any(n is None for n in parsed):
         return None
-    try:
-        import yaml
-    except ImportError:
-        return None
-    nodes = []
-    for t in vals:
-        try:
-            node = yaml.safe_load(t)
-        except yaml.YAMLError:
-            return None
-        if not isinstance(node, dict) or not isinstance(node.get("type"), str):
-            return None
-        nodes.append(flatten(node))
+    nodes = [flatten(n) for n in parsed]
     leaves: list[str] = []
     for n in nodes:
         leaves += [k for k in n if k not in leaves and k != "type"]
