@@ -30,8 +30,14 @@ void for_each_line(const std::string& path, const std::function<bool(std::int64_
       if (gzgets(f, buf.data(), static_cast<int>(buf.size())) == nullptr) {
         int code = 0;
         const char* msg = gzerror(f, &code);
-        if (code != Z_OK && code != Z_BUF_ERROR)
-          throw DataError(fmt::format("{}:{}: cannot read: {}", path, number + 1, msg));
+        // Z_BUF_ERROR here: the gzip stream stopped before its end (a cut download or copy). The
+        // lines so far are not the file: never train on them as if they were.
+        if (code == Z_BUF_ERROR)
+          throw DataError(
+              fmt::format("{} is truncated: its gzip stream ends early, at compressed byte {} (after "
+                          "{} complete lines); fetch or copy it again",
+                          path, static_cast<long long>(gzoffset(f)), number));
+        if (code != Z_OK) throw DataError(fmt::format("{}:{}: cannot read: {}", path, number + 1, msg));
         more = false;
         break;
       }
