@@ -225,8 +225,8 @@ Table read_table(const ReadOptions& o, DataReport& report) {
   });
   if (!have_header) throw DataError(fmt::format("{}: no header line (the file is empty)", o.path));
   if (dropped > 0)
-    report.lines.push_back(fmt::format("{}: {} malformed row{} dropped (first: {})", o.path, dropped,
-                                       dropped == 1 ? "" : "s", first_drop));
+    report.warn(fmt::format("{}: {} malformed row{} dropped (on_error: drop; first: {})", o.path, dropped,
+                            dropped == 1 ? "" : "s", first_drop));
   return t;
 }
 

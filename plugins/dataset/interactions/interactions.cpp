@@ -85,8 +85,8 @@ data::Built InteractionsDataset::build(data::Table table, data::DataReport& repo
         }
     if (dropped > 0) {
       table.filter(keep);
-      report.lines.push_back(fmt::format("{}: {}: {} row{} with a missing user, item or time dropped (first: {})", kWho,
-                                         table.source, dropped, dropped == 1 ? "" : "s", first));
+      report.warn(fmt::format("{}: {}: {} row{} with a missing user, item or time dropped (first: {})", kWho,
+                              table.source, dropped, dropped == 1 ? "" : "s", first));
     }
   }
   if (timed && !table.column(c_.time_col, kWho).numeric)

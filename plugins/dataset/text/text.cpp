@@ -202,7 +202,7 @@ data::Table TextDataset::load(data::DataReport& report) {
     throw data::DataError(fmt::format("{}: no rows in {}{}", kWho, t.source, c_.header ? " after the header" : ""));
   report.lines.push_back(fmt::format("text: {} rows from {}", t.rows(), t.source));
   if (dropped > 0)
-    report.lines.push_back(fmt::format("text: {} malformed lines dropped (first: {})", dropped, first_dropped));
+    report.warn(fmt::format("text: {} malformed lines dropped (on_error: drop; first: {})", dropped, first_dropped));
   if (blank > 0) report.lines.push_back(fmt::format("text: {} blank lines skipped", blank));
   return t;
 }

@@ -335,7 +335,8 @@ BOOST_AUTO_TEST_CASE(errors) {
   const Built b = load_and_build(c, &dropped);
   BOOST_REQUIRE(!dropped.lines.empty());
   BOOST_TEST(
-      dropped.lines[0].find("2 malformed rows dropped (first: line 4: expected 3 fields, got 2)") != std::string::npos,
+      dropped.lines[0].find("2 malformed rows dropped (on_error: drop; first: line 4: expected 3 fields, got 2)") !=
+          std::string::npos,
       dropped.lines[0]);
   // left: u1 a@1, u1 b@2, u2 b@3 (line 5, blanks trimmed), u3 a@4, u3 b@5 → examples u1→b, u3→b
   BOOST_TEST(b.examples.size() == 2);

@@ -215,7 +215,12 @@ BOOST_AUTO_TEST_CASE(malformed_rows_fail_with_the_line_or_are_dropped_and_counte
   BOOST_TEST(t.line == (std::vector<std::int64_t>{2, 5}), boost::test_tools::per_element());
   BOOST_TEST(t.columns[2].num == (std::vector<double>{3, 10}), boost::test_tools::per_element());
   BOOST_REQUIRE(report.lines.size() == 1u);
-  BOOST_TEST(report.lines[0] == o.path + ": 3 malformed rows dropped (first: line 3: expected 3 fields, got 2)");
+  // A warning: printed by validate and by the sweep, not only stored with the trial.
+  BOOST_TEST(report.lines[0] ==
+             "warning: " + o.path +
+                 ": 3 malformed rows dropped (on_error: drop; first: line 3: expected 3 fields, got 2)");
+  BOOST_REQUIRE(report.warnings.size() == 1u);
+  BOOST_TEST("warning: " + report.warnings[0] == report.lines[0]);
 }
 
 BOOST_AUTO_TEST_CASE(on_error_and_quote_options_from_text) {

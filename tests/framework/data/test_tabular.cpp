@@ -242,7 +242,8 @@ BOOST_AUTO_TEST_CASE(errors) {
   BOOST_TEST(rows.rows() == 3);
   BOOST_REQUIRE(dropped.lines.size() == 1u);
   BOOST_TEST(
-      dropped.lines[0].find("adult_bad.data: 2 malformed rows dropped (first: line 2: expected 15 fields, got 14)") !=
+      dropped.lines[0].find(
+          "adult_bad.data: 2 malformed rows dropped (on_error: drop; first: line 2: expected 15 fields, got 14)") !=
           std::string::npos,
       dropped.lines[0]);
   testing::expect_error<DataError>(

@@ -221,7 +221,8 @@ BOOST_AUTO_TEST_CASE(malformed_lines_fail_or_are_dropped) {
   BOOST_TEST((b.examples.labels[0].ids == Ids{0, 1, 0}));
   bool dropped = false;
   for (const auto& line : report.lines)
-    dropped |= line.find("2 malformed lines dropped (first: " + kDir + "/texts_bad.tsv:3)") != std::string::npos;
+    dropped |= line.find("2 malformed lines dropped (on_error: drop; first: " + kDir + "/texts_bad.tsv:3)") !=
+               std::string::npos;
   BOOST_TEST(dropped);
 }
 
@@ -535,8 +536,8 @@ BOOST_AUTO_TEST_CASE(a_short_row_fails_with_file_line_or_is_dropped) {
   BOOST_TEST((t.line == Ids{2, 3, 4, 7}));  // line 5 is short, line 6 has an empty label
   bool counted = false;
   for (const auto& line : dropped.lines)
-    counted |=
-        line.find("2 malformed lines dropped (first: " + dir.path.string() + "/reviews.tsv:5)") != std::string::npos;
+    counted |= line.find("2 malformed lines dropped (on_error: drop; first: " + dir.path.string() +
+                         "/reviews.tsv:5)") != std::string::npos;
   BOOST_TEST(counted);
   c.on_error = "fail";
   c.path = dir.write("empty_label.tsv", kReviews + "B005\t \tno score\n");
