@@ -1,5 +1,7 @@
 #include "framework/data/pipeline.h"
 
+#include "framework/core/suggest.h"
+
 #include "framework/registry/plugin_spec.h"
 #include "framework/registry/registry.h"
 
@@ -15,6 +17,36 @@ namespace {
 /// Without a step that caps the length every history would be padded to the longest: how the
 /// lengths spread, so that batches are padded to their own length or a cap can be chosen (a review
 /// set's one 765-token text made every batch 765 steps long).
+/// A class that valid or test examples carry but no training example does (a label seen only in a
+/// separate test file, or a rare class a random split left out of training) is scored as if a model
+/// could predict it: a warning naming the labels and their counts (validate and the sweep print it).
+void check_classes_are_trained(const Examples& ex, const Splits& splits, const std::string& who, DataReport& report) {
+  for (const auto& l : ex.labels) {
+    if (l.kind != LabelKind::kClass || l.classes < 1) continue;
+    std::vector<std::int64_t> train(static_cast<std::size_t>(l.classes), 0), other(train.size(), 0);
+    for (const auto r : splits.train)
+      if (const auto y = l.ids[static_cast<std::size_t>(r)]; y >= 0 && y < l.classes)
+        ++train[static_cast<std::size_t>(y)];
+    for (const auto* rows : {&splits.valid, &splits.test})
+      for (const auto r : *rows)
+        if (const auto y = l.ids[static_cast<std::size_t>(r)]; y >= 0 && y < l.classes)
+          ++other[static_cast<std::size_t>(y)];
+    std::vector<std::string> unseen;
+    for (std::size_t c = 0; c < train.size(); ++c)
+      if (train[c] == 0 && other[c] > 0)
+        unseen.push_back(fmt::format("'{}' ({} example{})",
+                                     c < l.class_names.size() ? l.class_names[c] : std::to_string(c), other[c],
+                                     other[c] == 1 ? "" : "s"));
+    if (!unseen.empty())
+      report.warn(
+          fmt::format("{}: task '{}': label{} {} appear{} in the validation or test split but never in "
+                      "training, so no model can learn {} and scores there are not what they seem; drop those rows or "
+                      "split differently",
+                      who, l.task, unseen.size() == 1 ? "" : "s", core::join_names(unseen),
+                      unseen.size() == 1 ? "s" : "", unseen.size() == 1 ? "it" : "them"));
+  }
+}
+
 void describe_uncapped_lengths(const Examples& ex, const Splits& splits, PreparedData& out) {
   if (ex.step_dim > 0 || splits.train.empty()) return;
   std::vector<std::int64_t> lengths;
@@ -141,6 +173,7 @@ PreparedData prepare_data(const config::PluginSpec<Dataset>& dataset,
     if (made[i]->max_len() > 0) seq_len = made[i]->max_len();
   }
   if (first_example_step < steps.size()) ex.validate("after preprocessing");
+  check_classes_are_trained(ex, built.splits, who, out.report);
 
   std::int64_t longest = 0;
   for (std::int64_t i = 0; i < ex.size(); ++i) longest = std::max(longest, ex.length(i));

@@ -210,6 +210,21 @@ BOOST_AUTO_TEST_CASE(marker_without_steps) {
   BOOST_TEST(d.item_counts[1] == 20.0f);  // one marker per history
   BOOST_TEST(d.report.lines.back() ==
              "data: 30 examples (train 20, valid 5, test 5), seq_len 7, longest history 7, vocab 50; generated splits");
+  // A class the small training split never shows, though valid/test do: named in a warning.
+  const auto& l = d.examples.labels.at(0);
+  std::vector<std::int64_t> train(static_cast<std::size_t>(l.classes), 0), other(train.size(), 0);
+  for (const auto r : d.splits.train) ++train[static_cast<std::size_t>(l.ids[static_cast<std::size_t>(r)])];
+  for (const auto* rows : {&d.splits.valid, &d.splits.test})
+    for (const auto r : *rows) ++other[static_cast<std::size_t>(l.ids[static_cast<std::size_t>(r)])];
+  std::size_t unseen = 0;
+  for (std::size_t c = 0; c < train.size(); ++c) {
+    if (train[c] != 0 || other[c] == 0) continue;
+    ++unseen;
+    BOOST_REQUIRE_EQUAL(d.report.warnings.size(), 1u);
+    BOOST_TEST(d.report.warnings[0].find(fmt::format("'{}' ({} example", c, other[c])) != std::string::npos,
+               d.report.warnings[0]);
+  }
+  BOOST_TEST(unseen > 0u);  // this seed leaves one out (the case the warning is for)
 }
 
 BOOST_AUTO_TEST_CASE(marker_with_pad_truncate_moves_the_truth) {
