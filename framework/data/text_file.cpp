@@ -50,6 +50,15 @@ void for_each_line(const std::string& path, const std::function<bool(std::int64_
     if (!line.empty() && line.back() == '\n') line.pop_back();
     if (!line.empty() && line.back() == '\r') line.pop_back();
     ++number;
+    // A binary file (an image, an archive, a model) read as text would turn its bytes into column
+    // names or labels: its first lines hold control bytes no text file has.
+    if (number <= 8)
+      for (std::size_t i = 0; i < line.size(); ++i)
+        if (const auto c = static_cast<unsigned char>(line[i]); c < 0x20 && c != '\t' && c != '\r' && c != 0x1b)
+          throw DataError(
+              fmt::format("{}:{}: not a text file (byte 0x{:02x} at column {}); a data file here is "
+                          "CSV/TSV or text, plain or gzip",
+                          path, number, c, i + 1));
     if (!fn(number, line)) return;
   }
 }

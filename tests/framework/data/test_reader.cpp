@@ -148,6 +148,16 @@ BOOST_AUTO_TEST_CASE(a_truncated_gzip_file_is_an_error_not_fewer_rows) {
                                             {"cut.csv.gz is truncated: its gzip stream ends early", "complete lines"});
 }
 
+BOOST_AUTO_TEST_CASE(a_binary_file_is_not_read_as_text) {
+  // A PNG's first bytes: its header would have become column names.
+  ReadOptions o;
+  o.path = write("picture.csv", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16));
+  attnlab::testing::expect_error<DataError>([&] { read_table(o); },
+                                            {"picture.csv:2: not a text file (byte 0x1a at column 1)"});
+  o.path = write("fine.csv", "a,b\n1,2\n");  // tabs and CR are text
+  BOOST_TEST(read_table(o).rows() == 1);
+}
+
 BOOST_AUTO_TEST_CASE(an_empty_data_part_gives_zero_rows) {
   ReadOptions o;
   o.path = write("e.csv", "a,b\n\n");
