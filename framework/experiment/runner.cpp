@@ -7,6 +7,7 @@
 #include "framework/experiment/sweep.h"
 #include "framework/experiment/trainer.h"
 #include "framework/experiment/trial_source.h"
+#include "framework/experiment/watch.h"
 #include "framework/store/durable.h"
 #include "framework/store/index.h"
 #include "framework/store/ledger.h"
@@ -41,12 +42,7 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
-std::string hms(double s) {
-  if (!(s >= 0) || s > 1e7) return "?";
-  const auto t = static_cast<long>(s + 0.5);
-  return t >= 3600 ? fmt::format("{}:{:02d}:{:02d}", t / 3600, (t / 60) % 60, t % 60)
-                   : fmt::format("{}:{:02d}", t / 60, t % 60);
-}
+std::string hms(double s) { return clock_text(s, "?"); }
 
 std::string figure(double x) { return std::isnan(x) ? "-" : fmt::format("{:.4f}", x); }
 

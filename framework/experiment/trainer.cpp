@@ -695,10 +695,9 @@ class Trainer {
     try {
       using config::Value;
       const auto number = [](double x) { return Value::scalar(std::isnan(x) ? ".nan" : fmt::format("{}", x)); };
+      const store::Series all = writer_ ? writer_->series() : store::Series{};  // one copy for both curves
       const auto series = [&](const std::string& key) {
         Value list = Value::sequence();
-        if (!writer_) return list;
-        const auto all = writer_->series();
         if (const auto it = all.find(key); it != all.end())
           for (const double x : it->second) list.push_back(number(x));
         return list;

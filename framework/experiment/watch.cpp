@@ -19,13 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string hms(double s) {
-  if (!(s >= 0) || s > 1e7) return "-";
-  const auto t = static_cast<long>(s + 0.5);
-  return t >= 3600 ? fmt::format("{}:{:02d}:{:02d}", t / 3600, (t / 60) % 60, t % 60)
-                   : fmt::format("{}:{:02d}", t / 60, t % 60);
-}
-
 double number(const config::Value* v) {
   if (!v || !v->is_scalar()) return std::numeric_limits<double>::quiet_NaN();
   const std::string& t = v->text();
@@ -52,6 +45,13 @@ std::vector<std::string> listed_trials(const fs::path& dir) {
 }
 
 }  // namespace
+
+std::string clock_text(double s, const char* unknown) {
+  if (!(s >= 0) || s > 1e7) return unknown;
+  const auto t = static_cast<long>(s + 0.5);
+  return t >= 3600 ? fmt::format("{}:{:02d}:{:02d}", t / 3600, (t / 60) % 60, t % 60)
+                   : fmt::format("{}:{:02d}", t / 60, t % 60);
+}
 
 std::string sparkline(const std::vector<double>& values, std::size_t most) {
   static const char* kBlocks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
@@ -146,7 +146,7 @@ std::string render_watch(const std::vector<WatchRow>& rows, std::size_t width) {
     std::size_t cells = 0;  // sparkline characters (3 bytes each in UTF-8, 1 for a blank)
     for (std::size_t i = 0; i < spark.size(); i += (static_cast<unsigned char>(spark[i]) >= 0xE0 ? 3 : 1)) ++cells;
     line += spark + std::string(20 - std::min<std::size_t>(20, cells), ' ');
-    line += fmt::format("  {:>7}  {}", hms(r.seconds), r.status == "failed" ? r.message : r.label);
+    line += fmt::format("  {:>7}  {}", clock_text(r.seconds), r.status == "failed" ? r.message : r.label);
     const std::size_t shown = line.size() - (spark.size() - cells);  // display columns
     if (shown > width && width > 3) {
       line.resize(line.size() - (shown - width) - 3);

@@ -32,6 +32,9 @@ std::vector<WatchRow> read_watch(const std::filesystem::path& dir, double stalle
 /// (id, status, epoch/epochs, best, sparkline of the last 20 epochs, time, label), `width` columns.
 std::string render_watch(const std::vector<WatchRow>& rows, std::size_t width = 120);
 
+/// "m:ss" or "h:mm:ss" for a duration; `unknown` for a negative, NaN or absurd one.
+std::string clock_text(double seconds, const char* unknown = "-");
+
 /// Eight-level block sparkline ("▁▂▃▄▅▆▇█") of the last `most` values (NaN: a space).
 std::string sparkline(const std::vector<double>& values, std::size_t most = 20);
 
