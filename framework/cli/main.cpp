@@ -329,11 +329,23 @@ int run_main(int argc, char** argv) {
       const auto result = experiment::run_sweep(o);
       if (!o.quiet) {
         if (!o.no_table) fmt::print("{}", experiment::format_table(result));
-        fmt::print(
-            "{} done, {} failed, {} finished earlier{}; results in {}\n", result.done, result.failed, result.skipped,
-            result.stopped ? fmt::format(", {} interrupted (run again to resume)", result.stopped) : "", result.dir);
+        fmt::print("{} done, {} failed, {} finished earlier{}{}; results in {}\n", result.done, result.failed,
+                   result.skipped,
+                   result.stopped ? fmt::format(", {} interrupted (run again to resume)", result.stopped) : "",
+                   result.not_run ? fmt::format(", {} not run", result.not_run) : "", result.dir);
       }
-      return result.failed > 0 || result.stopped > 0 ? kRunFailed : kOk;
+      std::fflush(stdout);
+      if (!result.halted_by.empty() && result.not_run > 0)
+        fmt::print(stderr,
+                   "attnlab: {}; the sweep stopped starting trials ({} not run)\n"
+                   "  finished trials are kept: once this is fixed, the same command runs the rest\n",
+                   result.halted_by, result.not_run);
+      else if (!result.halted_by.empty())
+        fmt::print(stderr,
+                   "attnlab: {}\n  finished trials are kept: once this is fixed, the same command runs the failed "
+                   "ones again\n",
+                   result.halted_by);
+      return result.failed > 0 || result.stopped > 0 || !result.halted_by.empty() ? kRunFailed : kOk;
     }
     if (plugins->parsed()) return cmd_plugins(which, plugin_libs);
     if (watch->parsed()) return cmd_watch(watch_dir, watch_once, watch_interval);

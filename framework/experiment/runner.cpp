@@ -414,7 +414,15 @@ SweepResult run_sweep(const SweepOptions& o) {
     tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism,
                                     static_cast<std::size_t>(jobs * threads + 1));
     tbb::task_arena scheduler(jobs, 0);
-    auto worker = [&] {
+    std::mutex halt_mu;
+    // Stops the sweep for a reason that concerns every trial (the storage failed): running trials
+    // finish, no new one starts, the first reason is kept.
+    auto halt = [&](const std::string& why) {
+      std::lock_guard lock(halt_mu);
+      if (result.halted_by.empty()) result.halted_by = why;
+      stop.store(true);
+    };
+    auto work = [&] {  // one worker's loop
       while (!stop.load()) {
         const auto next = source->next();
         if (!next) break;
@@ -447,6 +455,7 @@ SweepResult run_sweep(const SweepOptions& o) {
             row.status = "failed";
             source->report(t.id, store::TrialState::failed, out.message);
             if (o.fail_fast) stop.store(true);
+            if (out.storage_errno != 0) halt(out.message);
             break;
           case TrialOutcome::Status::kStopped:
             row.status = "stopped";
@@ -455,7 +464,18 @@ SweepResult run_sweep(const SweepOptions& o) {
         }
         display.finished(t.id, out);
       }
-      workers_left.fetch_sub(1);
+    };
+    auto worker = [&] {
+      // However the loop ends, this worker is gone (the main thread waits for every worker).
+      struct Leave {
+        std::atomic<int>& left;
+        ~Leave() { left.fetch_sub(1); }
+      } leave{workers_left};
+      try {
+        work();
+      } catch (const std::exception& e) {
+        halt(e.what());
+      }
     };
     tbb::task_group group;
     scheduler.execute([&] {
@@ -474,7 +494,11 @@ SweepResult run_sweep(const SweepOptions& o) {
   display.close();
   source->finish();
   if (leader) update_index();
+  if (leader)
+    for (const std::size_t i : todo)
+      if (SweepRow& row = row_for(i); row.status.empty()) row.status = "not run";
   for (const auto& row : result.rows) {
+    if (row.status == "not run") ++result.not_run;
     if (row.skipped) continue;
     if (row.status == "done") ++result.done;
     if (row.status == "failed") ++result.failed;

@@ -56,6 +56,10 @@ struct SweepResult {
   std::string dir;
   std::vector<SweepRow> rows;  ///< the trials of this process's shard, in sweep order
   int done = 0, failed = 0, skipped = 0, stopped = 0;
+  int not_run = 0;  ///< trials the sweep never started: it was halted (or stopped by Ctrl-C, --fail-fast)
+  /// Why the sweep stopped starting trials, when a failure concerned them all (the storage failed:
+  /// "no space left on device writing results/s/ab12.h5.tmp"); empty otherwise.
+  std::string halted_by;
 };
 
 /// Where a spec's results go: <log.dir>/<name>. The one rule for paths: a relative path the spec

@@ -225,8 +225,17 @@ class Trainer {
       outcome_.message = at_path ? config::located(plan_.spec.raw, *at_path).str() : e.what();
       const std::string failed_at =
           progress_.phase == "data" ? "data" : fmt::format("epoch {} ({})", progress_.epoch, progress_.phase);
+      outcome_.storage_errno = store::storage_errno_of(e);
       write_progress("failed", outcome_.message);
-      if (writer_) {
+      if (writer_ && outcome_.storage_errno != 0) {
+        // The storage failed (a full disk): writing the failure into the file would fail too. The
+        // partial file goes, returning its space; the ledger records the failure and a re-run
+        // trains the trial again.
+        const fs::path temp = writer_->temp_path();
+        writer_.reset();
+        std::error_code ignored;
+        fs::remove(temp, ignored);
+      } else if (writer_) {
         try {
           writer_->finish_failed(outcome_.message, failed_at);
         } catch (const std::exception&) {
@@ -722,6 +731,7 @@ class Trainer {
       store::write_durably(store::progress_path(plan_.out_dir, plan_.id), [&](const fs::path& temp) {
         std::ofstream out(temp);
         out << text;
+        out.close();  // the buffer reaches the disk here: a full disk fails here, not before
         if (!out) throw Error("cannot write " + temp.string());
       });
     } catch (const std::exception&) {

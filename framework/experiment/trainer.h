@@ -79,6 +79,7 @@ struct TrialOutcome {
   double seconds = 0;
   int resumed_from_epoch = 0;         ///< 0: started fresh
   std::vector<std::string> warnings;  ///< the data report's warnings (data::DataReport::warn)
+  int storage_errno = 0;              ///< kFailed because the storage failed (ENOSPC, EIO...: store::is_storage_errno)
 };
 
 /// The model's dimensions from prepared data: vocabulary, padded length, outputs of the task the

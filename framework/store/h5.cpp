@@ -2,11 +2,14 @@
 
 #include <fcntl.h>
 #include <hdf5.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
@@ -19,12 +22,50 @@ StoreError::StoreError(std::string file, std::string object, const std::string& 
     : Error(object.empty() ? fmt::format("{}: {}", file, message) : fmt::format("{}:{}: {}", file, object, message)),
       file_(std::move(file)), object_(std::move(object)) {}
 
+StoreError::StoreError(Storage, std::string file, int err, bool writing)
+    : Error(fmt::format(
+          "{} {} {}",
+          [&] {
+            std::string text = std::strerror(err);
+            if (!text.empty()) text[0] = static_cast<char>(std::tolower(text[0]));
+            return text;
+          }(),
+          writing ? "writing" : "reading", file)),
+      file_(std::move(file)), storage_errno_(err) {}
+
+StoreError StoreError::storage(std::string file, int err, bool writing) {
+  return StoreError(Storage{}, std::move(file), err, writing);
+}
+
+bool is_storage_errno(int err) { return err == ENOSPC || err == EDQUOT || err == EIO || err == EROFS || err == EFBIG; }
+
+int storage_errno_of(const std::exception& e) {
+  const auto* s = dynamic_cast<const StoreError*>(&e);
+  return s ? s->storage_errno() : 0;
+}
+
 std::recursive_mutex& hdf5_mutex() {
   static std::recursive_mutex m;
   return m;
 }
 
 namespace {
+
+// Shutting HDF5 down. HDF5 closes what is still open from an atexit handler it registers on its first
+// call. After a write failed on a full disk, a file whose close failed stays in HDF5's table with its
+// memory already freed, and that handler crashed the process at exit (SIGSEGV in H5F__close_cb,
+// or a hang). So the store registers its own handler instead: it shuts HDF5 down when every close
+// succeeded and leaves a damaged library to the operating system otherwise (every file the store
+// wrote completely is closed already: handles are RAII, trial files are published by rename).
+std::atomic<bool> g_close_failed{false};
+void shut_down_hdf5() {
+  if (!g_close_failed.load()) H5close();
+}
+const bool g_exit_handler = [] {
+  H5dont_atexit();  // before any other HDF5 call: this runs at static initialisation
+  std::atexit(shut_down_hdf5);
+  return true;
+}();
 
 // Holds the store's HDF5 mutex and turns HDF5's automatic error printing off for this thread (a
 // thread-safe HDF5 keeps one error stack, and its printing setting, per thread).
@@ -39,9 +80,21 @@ struct Guard {
   }
 };
 
+struct ErrorStack {
+  std::vector<std::string> parts;
+  int err = 0;         // "errno = N" of the innermost system call HDF5 reports
+  bool write = false;  // the failed system call was a write
+};
+
 herr_t collect_error(unsigned, const H5E_error2_t* e, void* data) {
-  auto* out = static_cast<std::vector<std::string>*>(data);
+  auto* stack = static_cast<ErrorStack*>(data);
+  auto* out = &stack->parts;
   std::string text = e->desc ? e->desc : "";
+  // HDF5's POSIX driver describes a failed read/write as "file write failed: ..., errno = 28, ...".
+  if (const auto at = text.find("errno = "); at != std::string::npos) {
+    stack->err = std::atoi(text.c_str() + at + 8);
+    stack->write = text.find("write") != std::string::npos;
+  }
   char minor[256] = {0};
   auto lower = [](std::string s) {
     for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -55,22 +108,42 @@ herr_t collect_error(unsigned, const H5E_error2_t* e, void* data) {
 
 // HDF5's error stack of this thread as one line: the outermost description, then the innermost
 // one (which carries the actual cause: "truncated file", "file signature not found", errno...).
-std::string hdf5_reason() {
-  std::vector<std::string> parts;
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &parts);
+std::string hdf5_reason(ErrorStack* out = nullptr) {
+  ErrorStack stack;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &stack);
   H5Eclear2(H5E_DEFAULT);
+  const auto& parts = stack.parts;
+  if (out) *out = stack;
   if (parts.empty()) return "HDF5 call failed";
   if (parts.size() == 1 || parts.front() == parts.back()) return parts.front();
   return fmt::format("{}: {}", parts.front(), parts.back());
 }
 
-[[noreturn]] void hdf5_fail(const std::string& file, const std::string& object, std::string_view action) {
-  throw StoreError(file, object, fmt::format("{}: {}", action, hdf5_reason()));
+// True when the file system holding `file` has no space left for an ordinary user.
+bool no_space_for(const std::string& file) {
+  if (file.empty()) return false;
+  std::filesystem::path dir = std::filesystem::path(file).parent_path();
+  if (dir.empty()) dir = ".";
+  struct statvfs fs {};
+  return ::statvfs(dir.c_str(), &fs) == 0 && fs.f_bavail == 0;
+}
+
+// Throws the StoreError for the failed HDF5 call: a storage failure (its errno in HDF5's stack, in
+// errno right after the call, or a file system with no space left) as one line, anything else with
+// HDF5's reason.
+[[noreturn]] void hdf5_fail(const std::string& file, const std::string& object, std::string_view action,
+                            int call_errno = 0) {
+  ErrorStack stack;
+  const std::string reason = hdf5_reason(&stack);
+  int err = is_storage_errno(stack.err) ? stack.err : is_storage_errno(call_errno) ? call_errno : 0;
+  if (err == 0 && no_space_for(file)) err = ENOSPC;
+  if (err != 0) throw StoreError::storage(file, err, stack.err == 0 || stack.write);
+  throw StoreError(file, object, fmt::format("{}: {}", action, reason));
 }
 
 template <class T>
 T check(T result, const std::string& file, const std::string& object, std::string_view action) {
-  if (result < 0) hdf5_fail(file, object, action);
+  if (result < 0) hdf5_fail(file, object, action, errno);
   return result;
 }
 
@@ -249,13 +322,15 @@ Id& Id::operator=(Id&& o) noexcept {
   return *this;
 }
 
-int Id::reset() {
+int Id::reset(bool keep_error) {
   if (id_ < 0) return 0;
   Guard g;
+  const bool file = close_ == close_file;
   const int r = close_ ? close_(id_) : 0;
+  if (r < 0 && file) g_close_failed.store(true);
   // A failed close (an object outliving its strongly closed file) must not leave entries on this
   // thread's error stack: HDF5 never frees them when the thread exits.
-  if (r < 0) H5Eclear2(H5E_DEFAULT);
+  if (r < 0 && !keep_error) H5Eclear2(H5E_DEFAULT);
   id_ = -1;
   return r;
 }
@@ -769,7 +844,8 @@ void File::flush() {
 
 void File::close() {
   Guard g;
-  if (id_.reset() < 0) hdf5_fail(file_, "", "cannot close");
+  errno = 0;
+  if (id_.reset(/*keep_error=*/true) < 0) hdf5_fail(file_, "", "cannot close", errno);
 }
 
 // ---- Dataset -----------------------------------------------------------------------------------------

@@ -42,15 +42,34 @@ namespace attnlab::store {
 /// Any failure of the results store: HDF5 errors, I/O errors, files that are not what they claim to
 /// be, misuse (an epoch out of order, a dataset written twice). what() is
 /// "<file>:<object>: <message>" (":<object>" omitted when there is none).
+///
+/// A failure of the storage itself (a full disk, a quota, an I/O error, a read-only file system)
+/// carries its errno (storage_errno()) and reads as one line: "no space left on device writing
+/// <file>", whatever HDF5's error stack said. A sweep stops starting trials after one.
 class StoreError : public Error {
  public:
   StoreError(std::string file, std::string object, const std::string& message);
+  /// "<strerror(err)> writing|reading <file>"; storage_errno() == err.
+  static StoreError storage(std::string file, int err, bool writing = true);
   const std::string& file() const { return file_; }
   const std::string& object() const { return object_; }
+  /// ENOSPC, EDQUOT, EIO, EROFS, EFBIG when the storage failed; 0 for every other failure.
+  int storage_errno() const { return storage_errno_; }
 
  private:
+  struct Storage {};
+  StoreError(Storage, std::string file, int err, bool writing);
   std::string file_, object_;
+  int storage_errno_ = 0;
 };
+
+/// True for the errno values that mean the storage failed, not the program or its input: ENOSPC,
+/// EDQUOT, EIO, EROFS, EFBIG.
+bool is_storage_errno(int err);
+
+/// The storage error of the failed call that threw `e`, when it was one (a StoreError with a
+/// storage errno); 0 otherwise.
+int storage_errno_of(const std::exception& e);
 
 /// The process-wide mutex every HDF5 call of the store runs under (recursive: store functions nest).
 std::recursive_mutex& hdf5_mutex();
@@ -81,8 +100,9 @@ class Id {
   ~Id() { reset(); }
   hid get() const { return id_; }
   bool valid() const { return id_ >= 0; }
-  /// Closes now; returns the close function's result (< 0: failure), 0 when already closed.
-  int reset();
+  /// Closes now; returns the close function's result (< 0: failure), 0 when already closed. A failure
+  /// leaves HDF5's error stack for the caller to read when keep_error, else clears it.
+  int reset(bool keep_error = false);
 
  private:
   hid id_ = -1;

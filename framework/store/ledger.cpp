@@ -19,6 +19,7 @@ namespace attnlab::store {
 namespace {
 
 [[noreturn]] void io_fail(const std::filesystem::path& path, std::string_view what, int err) {
+  if (is_storage_errno(err)) throw StoreError::storage(path.string(), err);
   throw StoreError(path.string(), "", fmt::format("{}: {}", what, std::strerror(err)));
 }
 

@@ -335,3 +335,47 @@ def test_watch_follows_a_running_sweep(tmp_path):
     final = attnlab("watch", str(d), "--once").stdout
     assert final.startswith("3 trials: 3 done, 0 running, 0 failed, 0 waiting"), final
     assert len(re.findall(r"done\s+4/4\s+[0-9.]+\s+[▁▂▃▄▅▆▇█]{4}\s", final)) == 3, final
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 400 KiB tmpfs: room for a few trial files, not for eight. Skips where mounting is not
+    permitted (not root, or a container without CAP_SYS_ADMIN)."""
+    d = tmp_path / "disk"
+    d.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(d)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    yield d
+    subprocess.run(["umount", "-l", str(d)], capture_output=True)
+
+
+def test_a_full_disk_fails_trials_cleanly_and_a_rerun_completes(tmp_path, small_disk):
+    # Before: each trial printed HDF5's error stack ("bytes actually written = 18446744073709551615"),
+    # the sweep went on starting trials, and the process died at exit with SIGSEGV in HDF5's exit
+    # handlers (rc 139, no table).
+    spec = write_spec(tmp_path, sweep="{grid: {model.attention.type: [none, seed_self]}, seeds: [1, 2, 3, 4]}")
+    out = small_disk / "s"
+    r = attnlab("sweep", spec, "--jobs", "2", "--out", str(out))
+    assert r.returncode == 1, r.stderr[-3000:]
+    assert "no space left on device writing " + str(out) in r.stderr
+    assert "bytes actually written" not in r.stderr and "HDF5" not in r.stderr
+    assert "the sweep stopped starting trials" in r.stderr
+    assert re.search(r"\d+ not run", r.stdout), r.stdout  # the table and its summary are printed
+    finished = trial_files(out)
+    assert len(finished) < 8
+    for name in finished:  # every published trial file is whole
+        with h5py.File(out / name, "r") as f:
+            assert f["status"].attrs["state"] in (b"done", "done")
+    assert not [f for f in os.listdir(out) if f.endswith(".tmp")], os.listdir(out)  # the partial files went
+    states = {row[1]: row[2] for row in ledger(out)[1:]}
+    assert "failed" in states.values()
+    stamps = {name: os.stat(out / name).st_mtime_ns for name in finished}
+
+    # Space comes back: the same command runs the rest and leaves the finished trials alone.
+    subprocess.run(["mount", "-o", "remount,size=20m", str(small_disk)], check=True)
+    r = attnlab("sweep", spec, "--jobs", "2", "--out", str(out))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f"{len(finished)} finished earlier" in r.stdout
+    assert len(trial_files(out)) == 8
+    assert {name: os.stat(out / name).st_mtime_ns for name in finished} == stamps

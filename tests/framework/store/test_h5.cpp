@@ -352,4 +352,33 @@ BOOST_AUTO_TEST_CASE(objects_of_a_closed_file_throw) {
   BOOST_TEST(h5::File::open(dir.path / "c.h5").open_dataset("d").read<double>().size() == 2u);
 }
 
+// A full disk (/dev/full fails every write with ENOSPC) is one readable StoreError that carries its
+// errno, not HDF5's error stack, and the failed close leaves a library that still shuts down: before,
+// HDF5's exit handler crashed the process (SIGSEGV in H5F__close_cb) after a failed close.
+BOOST_AUTO_TEST_CASE(a_full_disk_is_one_storage_error) {
+  if (!fs::exists("/dev/full")) return;
+  std::vector<double> values(1 << 16, 1.0);
+  int err = 0;
+  std::string what;
+  try {
+    h5::File f = h5::File::create("/dev/full");
+    f.write("x", values);
+    f.flush();
+    f.close();
+  } catch (const StoreError& e) {
+    err = e.storage_errno();
+    what = e.what();
+  }
+  BOOST_TEST(err == ENOSPC);
+  BOOST_TEST(what == "no space left on device writing /dev/full");
+  BOOST_TEST(is_storage_errno(EDQUOT));
+  BOOST_TEST(!is_storage_errno(ENOENT));
+  // The library still works for other files.
+  TempDir dir("full");
+  h5::File ok = h5::File::create(dir.path / "ok.h5");
+  ok.write("x", values);
+  ok.close();
+  BOOST_TEST(h5::File::open(dir.path / "ok.h5").open_dataset("x").size() == static_cast<std::int64_t>(values.size()));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
