@@ -415,8 +415,9 @@ SweepResult run_sweep(const SweepOptions& o) {
                                     static_cast<std::size_t>(jobs * threads + 1));
     tbb::task_arena scheduler(jobs, 0);
     std::mutex halt_mu;
-    // Stops the sweep for a reason that concerns every trial (the storage failed): running trials
-    // finish, no new one starts, the first reason is kept.
+    // Stops the sweep for a reason that concerns every trial (the storage failed): no trial starts,
+    // running ones stop at their next batch as on Ctrl-C (keeping their checkpoints), the first
+    // reason is kept.
     auto halt = [&](const std::string& why) {
       std::lock_guard lock(halt_mu);
       if (result.halted_by.empty()) result.halted_by = why;
