@@ -24,6 +24,9 @@ struct Built {
   Examples examples;
   Splits splits;
   std::string protocol;  ///< how the splits were made, e.g. "leave_one_out" / "random 0.8/0.1/0.1 seed 3"
+  /// The file the test split was read from, when it is a separate file (a class only it carries is an
+  /// error: see data/pipeline.h); empty when the test split was drawn from the same rows.
+  std::string test_file{};
 };
 
 class Dataset {

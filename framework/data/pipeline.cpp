@@ -17,10 +17,12 @@ namespace {
 /// Without a step that caps the length every history would be padded to the longest: how the
 /// lengths spread, so that batches are padded to their own length or a cap can be chosen (a review
 /// set's one 765-token text made every batch 765 steps long).
-/// A class that valid or test examples carry but no training example does (a label seen only in a
-/// separate test file, or a rare class a random split left out of training) is scored as if a model
-/// could predict it: a warning naming the labels and their counts (validate and the sweep print it).
-void check_classes_are_trained(const Examples& ex, const Splits& splits, const std::string& who, DataReport& report) {
+/// A class that valid or test examples carry but no training example does is scored as if a model
+/// could predict it. In a separate test file (`test_file`) that is an error naming the labels and
+/// their counts: the file's labels do not match the training file's. A rare class a random split
+/// left out of training is a warning (validate and the sweep print it).
+void check_classes_are_trained(const Examples& ex, const Splits& splits, const std::string& test_file,
+                               const std::string& who, DataReport& report) {
   for (const auto& l : ex.labels) {
     if (l.kind != LabelKind::kClass || l.classes < 1) continue;
     std::vector<std::int64_t> train(static_cast<std::size_t>(l.classes), 0), other(train.size(), 0);
@@ -37,6 +39,24 @@ void check_classes_are_trained(const Examples& ex, const Splits& splits, const s
         unseen.push_back(fmt::format("'{}' ({} example{})",
                                      c < l.class_names.size() ? l.class_names[c] : std::to_string(c), other[c],
                                      other[c] == 1 ? "" : "s"));
+    if (!test_file.empty()) {
+      std::vector<std::int64_t> in_test(train.size(), 0);
+      for (const auto r : splits.test)
+        if (const auto y = l.ids[static_cast<std::size_t>(r)]; y >= 0 && y < l.classes)
+          ++in_test[static_cast<std::size_t>(y)];
+      std::vector<std::string> only_test;
+      for (std::size_t c = 0; c < train.size(); ++c)
+        if (train[c] == 0 && in_test[c] > 0)
+          only_test.push_back(fmt::format("'{}' ({} example{})",
+                                          c < l.class_names.size() ? l.class_names[c] : std::to_string(c), in_test[c],
+                                          in_test[c] == 1 ? "" : "s"));
+      if (!only_test.empty())
+        throw DataError(fmt::format(
+            "{}: task '{}': the test file {} has label{} {} that the training data never has: no model can predict "
+            "{}, and test scores would count {} as plain misses; fix the labels or drop those rows from the test file",
+            who, l.task, test_file, only_test.size() == 1 ? "" : "s", core::join_names(only_test),
+            only_test.size() == 1 ? "it" : "them", only_test.size() == 1 ? "it" : "them"));
+    }
     if (!unseen.empty())
       report.warn(
           fmt::format("{}: task '{}': label{} {} appear{} in the validation or test split but never in "
@@ -173,7 +193,7 @@ PreparedData prepare_data(const config::PluginSpec<Dataset>& dataset,
     if (made[i]->max_len() > 0) seq_len = made[i]->max_len();
   }
   if (first_example_step < steps.size()) ex.validate("after preprocessing");
-  check_classes_are_trained(ex, built.splits, who, out.report);
+  check_classes_are_trained(ex, built.splits, built.test_file, who, out.report);
 
   std::int64_t longest = 0;
   for (std::int64_t i = 0; i < ex.size(); ++i) longest = std::max(longest, ex.length(i));

@@ -200,8 +200,11 @@ Table read_table(const ReadOptions& o, DataReport& report) {
         const std::string_view f = fields[kept[k].field];
         if (is_missing(f)) {
           row_num[k] = std::numeric_limits<double>::quiet_NaN();
-        } else if (auto v = parse_double(f)) {
+        } else if (auto v = parse_double(f); v && std::isfinite(*v)) {
           row_num[k] = *v;
+        } else if (v) {  // "nan", "inf": a number only in name; missing values are spelt as `missing` says
+          why = fmt::format("column '{}': '{}' is not a finite number (list it in `missing` to read it as missing)",
+                            t.columns[k].name, f);
         } else {
           why = fmt::format("column '{}': '{}' is not a number", t.columns[k].name, f);
         }

@@ -284,6 +284,7 @@ data::Built ImagesDataset::build(data::Table, data::DataReport& report) {
     b.splits.test.resize(static_cast<std::size_t>(n - n_train));
     std::iota(b.splits.test.begin(), b.splits.test.end(), n_train);
     b.protocol = fmt::format("test file; valid {:g} of the training file, seed {}", c_.valid_ratio, seed);
+    b.test_file = idx ? resolve(c_.test_labels) : resolve(c_.test_path);
   } else {
     b.splits = data::random_split(n_train, c_.train_ratio, c_.valid_ratio, seed, kWho);
     b.protocol = fmt::format("random {:g}/{:g}/{:g} seed {}", c_.train_ratio, c_.valid_ratio,

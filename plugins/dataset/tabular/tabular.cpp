@@ -43,6 +43,22 @@ std::vector<std::string> sorted_distinct(std::vector<std::string> v) {
 
 }  // namespace
 
+std::string TabularDataset::row_file(const data::Table& table, std::int64_t row) const {
+  return !table.part.empty() && table.part[static_cast<std::size_t>(row)] == 1 ? test_path_ : path_;
+}
+
+double TabularDataset::impute_value(const data::Column& col, const std::vector<std::int64_t>& train) const {
+  if (c_.impute != "mean") return 0.0;
+  double sum = 0;
+  std::int64_t count = 0;
+  for (const auto r : train)
+    if (const double x = col.num[static_cast<std::size_t>(r)]; !std::isnan(x)) sum += x, ++count;
+  if (count == 0)
+    throw data::DataError(
+        fmt::format("{}: impute: mean: numeric feature '{}' has no value in the training split", kWho, col.name));
+  return sum / static_cast<double>(count);
+}
+
 TabularDataset::TabularDataset(const TabularConfig& c, const Context& ctx)
     : c_(c), path_(data::existing_file(c.path, ctx.base_dir, "path")),
       test_path_(c.test_path.empty() ? "" : data::existing_file(c.test_path, ctx.base_dir, "test_path")),
@@ -125,6 +141,7 @@ data::Built TabularDataset::build(data::Table table, data::DataReport& report) {
     std::sort(b.splits.train.begin(), b.splits.train.end());
     b.protocol =
         fmt::format("test file {}; valid {} of the training file at random, seed {}", c_.test_path, c_.valid, seed_);
+    b.test_file = test_path_;
   }
   if (b.splits.train.empty())
     throw data::DataError(fmt::format("{}: no training examples ({} rows, protocol: {})", kWho, n, b.protocol));
@@ -156,8 +173,26 @@ data::Built TabularDataset::build(data::Table table, data::DataReport& report) {
   for (std::int64_t d = 0; d < D; ++d) {
     const data::Column& col = table.column(c_.numeric[static_cast<std::size_t>(d)], kWho);
     if (!col.numeric) throw data::DataError(fmt::format("{}: numeric column '{}' holds text", kWho, col.name));
-    for (std::int64_t r = 0; r < n; ++r)
-      ex.dense[static_cast<std::size_t>(r * D + d)] = static_cast<float>(col.num[static_cast<std::size_t>(r)]);
+    const double fill = impute_value(col, b.splits.train);
+    std::int64_t missing = 0, first = -1;
+    for (std::int64_t r = 0; r < n; ++r) {
+      double x = col.num[static_cast<std::size_t>(r)];
+      if (std::isnan(x)) {
+        if (missing++ == 0) first = r;
+        x = fill;
+      }
+      ex.dense[static_cast<std::size_t>(r * D + d)] = static_cast<float>(x);
+    }
+    if (missing > 0 && c_.impute == "none")
+      throw data::DataError(fmt::format(
+          "{}: {}:{}: numeric feature '{}' is missing{}; a feature needs a value: fill the gaps (impute: mean or "
+          "zero) or drop those rows (preprocess: [{{type: drop_missing, columns: [{}]}}])",
+          kWho, row_file(table, first), table.line[static_cast<std::size_t>(first)], col.name,
+          missing == 1 ? "" : fmt::format(" (and in {} more rows)", missing - 1), col.name));
+    if (missing > 0)
+      report.lines.push_back(fmt::format("{}: {} missing value{} of '{}' filled with {}", kWho, missing,
+                                         missing == 1 ? "" : "s", col.name,
+                                         c_.impute == "mean" ? fmt::format("the training mean {:g}", fill) : "0"));
     ex.dense_names.push_back(col.name);
   }
   if (c_.tokens && F > 0) {

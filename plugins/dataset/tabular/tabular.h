@@ -77,6 +77,7 @@ struct TabularConfig {
   std::string on_error = "fail";
   std::vector<std::string> categorical{};
   std::vector<std::string> numeric{};
+  std::string impute = "none";
   std::vector<TabularTask> tasks{};
   double train = 0.8;
   double valid = 0.1;
@@ -105,6 +106,11 @@ struct TabularConfig {
     v("categorical", categorical)
         .doc("categorical feature columns (coded per column from the training split; 0 = missing/unseen)");
     v("numeric", numeric).doc("numeric feature columns (Examples::dense)");
+    v("impute", impute)
+        .choices({"none", "mean", "zero"})
+        .doc(
+            "a numeric feature's missing values: none = an error at the row's file:line (drop such rows with "
+            "preprocess drop_missing), mean = the training split's mean, zero");
     v.required("tasks", tasks)
         .doc(
             "label columns, one task each: {name, column, kind: class|binary|value, positive, negative, classes, "
@@ -127,6 +133,10 @@ class TabularDataset : public data::Dataset {
   data::Built build(data::Table table, data::DataReport& report) override;
 
  private:
+  /// The file row `row` of the table came from (path or test_path).
+  std::string row_file(const data::Table& table, std::int64_t row) const;
+  /// What impute fills a missing value of `col` with: the training rows' mean, or 0.
+  double impute_value(const data::Column& col, const std::vector<std::int64_t>& train) const;
   TabularConfig c_;
   std::string path_, test_path_;  // resolved
   std::uint64_t seed_;

@@ -231,6 +231,7 @@ data::Built TextDataset::build(data::Table table, data::DataReport& report) {
       (table.part[static_cast<std::size_t>(i)] == 0 ? first : b.splits.test).push_back(i);
     carve(first, c_.valid_ratio, seed, b.splits);
     b.protocol = fmt::format("test file; valid {:g} of the training file, seed {}", c_.valid_ratio, seed);
+    b.test_file = test_path_;
   } else {
     b.splits = data::random_split(n, c_.train_ratio, c_.valid_ratio, seed, kWho);
     b.protocol = fmt::format("random {:g}/{:g}/{:g} seed {}", c_.train_ratio, c_.valid_ratio,

@@ -227,6 +227,18 @@ BOOST_AUTO_TEST_CASE(marker_without_steps) {
   BOOST_TEST(unseen > 0u);  // this seed leaves one out (the case the warning is for)
 }
 
+// A label only a separate test file has: an error naming it and its count (a random split that
+// leaves a rare class out of training is the warning above).
+BOOST_AUTO_TEST_CASE(a_label_only_the_test_file_has_is_an_error) {
+  const std::string files = std::string(ATTNLAB_TEST_DATA_DIR) + "/datasets/files/";
+  const std::string dataset = "{type: tabular, path: " + files + "shop.csv, test_path: " + files +
+                              "shop_test_new_label.csv, valid: 0, numeric: [], tasks: [{name: rating, column: "
+                              "rating}]}";
+  testing::expect_error<data::DataError>(
+      [&] { prepare(dataset, {}); },
+      {"task 'rating'", "shop_test_new_label.csv has label '5' (2 examples) that the training data never has"});
+}
+
 BOOST_AUTO_TEST_CASE(marker_with_pad_truncate_moves_the_truth) {
   const auto plain = prepare(kMarker, {});
   const auto cut = prepare(kMarker, {"{type: pad_truncate, max_len: 5}"});

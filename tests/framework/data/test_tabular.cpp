@@ -57,6 +57,7 @@ TabularConfig shop_config() {
   c.train = 0.6;
   c.valid = 0.2;
   c.seed = 5;
+  c.impute = "mean";  // line 4 has no price
   return c;
 }
 
@@ -155,9 +156,15 @@ BOOST_AUTO_TEST_CASE(random_split_codes_from_train_only_and_label_kinds) {
       BOOST_TEST(ex.categorical[r * 2 + f] == (it == expected.end() ? 0 : it->second));
     }
   }
-  // dense price with its missing value
+  // dense price; its missing value filled with the training rows' mean price
+  const std::vector<double> price{1.5, 2.5, NAN, 4.0, 5.5, 6.0, 7.5, 8.0, 9.5, 10.0};
+  double sum = 0;
+  int count = 0;
+  for (auto r : b.splits.train)
+    if (!std::isnan(price[static_cast<std::size_t>(r)])) sum += price[static_cast<std::size_t>(r)], ++count;
   BOOST_TEST(ex.dense[0] == 1.5f);
-  BOOST_TEST(std::isnan(ex.dense[2]));
+  BOOST_TEST(ex.dense[2] == static_cast<float>(sum / count));
+  BOOST_TEST(ex.dense[2] != 0.0f);
   // class labels of numbers sort numerically: 1, 2, 10
   BOOST_TEST(ex.labels[0].class_names == (std::vector<std::string>{"1", "2", "10"}), boost::test_tools::per_element());
   BOOST_TEST(ex.labels[0].ids == (V{1, 2, 0, 1, 2, 0, 1, 2, 0, 1}), boost::test_tools::per_element());
@@ -221,6 +228,27 @@ BOOST_AUTO_TEST_CASE(errors) {
   c.tasks[0].classes = {"1", "2"};
   testing::expect_error<DataError>([&] { load_and_build(c); },
                                    {"shop.csv:3: task 'rating'", "value '10' is not one of: 1, 2"});
+
+  // a missing numeric feature: an error at its line unless imputed; impute: zero fills 0
+  c = shop_config();
+  c.impute = "none";
+  testing::expect_error<DataError>([&] { load_and_build(c); },
+                                   {"shop.csv:4: numeric feature 'price' is missing", "impute: mean", "drop_missing"});
+  c.impute = "zero";
+  BOOST_TEST(load_and_build(c).examples.dense[2] == 0.0f);
+
+  // 'nan' and 'inf' are numbers only in name: an error at their line, or rows dropped
+  c = shop_config();
+  c.path = "nan_price.csv";
+  testing::expect_error<DataError>([&] { TabularDataset(c, ctx).load(report); },
+                                   {"nan_price.csv:3: column 'price': 'nan' is not a finite number"});
+  c.on_error = "drop";
+  DataReport nan_dropped;
+  BOOST_TEST(TabularDataset(c, ctx).load(nan_dropped).rows() == 2);
+  BOOST_TEST(nan_dropped.warnings.size() == 1u);
+  c.missing = {"", "nan", "inf"};  // read as missing instead
+  c.on_error = "fail";
+  BOOST_TEST(TabularDataset(c, ctx).load(report).rows() == 4);
 
   // empty after filtering
   c = shop_config();
