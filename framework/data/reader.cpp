@@ -227,6 +227,12 @@ Table read_table(const ReadOptions& o, DataReport& report) {
     return true;
   });
   if (!have_header) throw DataError(fmt::format("{}: no header line (the file is empty)", o.path));
+  if (t.line.empty() && dropped > 0)
+    throw DataError(fmt::format("{}: every row is malformed: {} dropped under on_error: drop (first: {})", o.path,
+                                dropped, first_drop));
+  if (t.line.empty())
+    throw DataError(
+        fmt::format("{}: {}", o.path, o.header ? "no rows after its header" : "no rows (the file is blank)"));
   if (dropped > 0)
     report.warn(fmt::format("{}: {} malformed row{} dropped (on_error: drop; first: {})", o.path, dropped,
                             dropped == 1 ? "" : "s", first_drop));

@@ -19,37 +19,16 @@ void for_each_line(const std::string& path, const std::function<bool(std::int64_
   if (f == nullptr) throw DataError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   std::unique_ptr<gzFile_s, int (*)(gzFile)> guard(f, gzclose);
   gzbuffer(f, 1 << 17);
-  std::string line;
+  // Lines are cut from gzread's blocks (gzgets would stop at a NUL byte and drop the rest of its line).
   std::vector<char> buf(1 << 16);
+  std::string line;
   std::int64_t number = 0;
-  bool more = true;
-  while (more) {
-    line.clear();
-    bool got = false;
-    for (;;) {
-      if (gzgets(f, buf.data(), static_cast<int>(buf.size())) == nullptr) {
-        int code = 0;
-        const char* msg = gzerror(f, &code);
-        // Z_BUF_ERROR here: the gzip stream stopped before its end (a cut download or copy). The
-        // lines so far are not the file: never train on them as if they were.
-        if (code == Z_BUF_ERROR)
-          throw DataError(
-              fmt::format("{} is truncated: its gzip stream ends early, at compressed byte {} (after "
-                          "{} complete lines); fetch or copy it again",
-                          path, static_cast<long long>(gzoffset(f)), number));
-        if (code != Z_OK) throw DataError(fmt::format("{}:{}: cannot read: {}", path, number + 1, msg));
-        more = false;
-        break;
-      }
-      got = true;
-      const std::size_t n = std::strlen(buf.data());
-      line.append(buf.data(), n);
-      if (n > 0 && buf[n - 1] == '\n') break;
-    }
-    if (!got) break;
-    if (!line.empty() && line.back() == '\n') line.pop_back();
+  auto emit = [&]() -> bool {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     ++number;
+    if (const auto nul = line.find('\0'); nul != std::string::npos)
+      throw DataError(
+          fmt::format("{}:{}: a NUL byte at column {}: the file is damaged or not text", path, number, nul + 1));
     // A binary file (an image, an archive, a model) read as text would turn its bytes into column
     // names or labels: its first lines hold control bytes no text file has.
     if (number <= 8)
@@ -59,8 +38,38 @@ void for_each_line(const std::string& path, const std::function<bool(std::int64_
               fmt::format("{}:{}: not a text file (byte 0x{:02x} at column {}); a data file here is "
                           "CSV/TSV or text, plain or gzip",
                           path, number, c, i + 1));
-    if (!fn(number, line)) return;
+    const bool go_on = fn(number, line);
+    line.clear();
+    return go_on;
+  };
+  for (;;) {
+    const int n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()));
+    int code = Z_OK;
+    const char* msg = n < static_cast<int>(buf.size()) ? gzerror(f, &code) : "";
+    // Z_BUF_ERROR: the gzip stream stopped before its end (a cut download or copy). The lines so far
+    // are not the file: never train on them as if they were.
+    if (code == Z_BUF_ERROR)
+      throw DataError(
+          fmt::format("{} is truncated: its gzip stream ends early, at compressed byte {} (after "
+                      "{} complete lines); fetch or copy it again",
+                      path, static_cast<long long>(gzoffset(f)), number));
+    if (n < 0 || (code != Z_OK && code != Z_STREAM_END))
+      throw DataError(fmt::format("{}:{}: cannot read: {}", path, number + 1, msg));
+    std::size_t from = 0;
+    const auto size = static_cast<std::size_t>(n);
+    while (from < size) {
+      const void* nl = std::memchr(buf.data() + from, '\n', size - from);
+      const std::size_t to = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data()) : size;
+      line.append(buf.data() + from, to - from);
+      from = to;
+      if (nl) {
+        ++from;
+        if (!emit()) return;
+      }
+    }
+    if (n == 0) break;
   }
+  if (!line.empty()) emit();  // a last line without its newline
 }
 
 bool split_fields(std::string_view line, char delimiter, char quote, bool trim, std::vector<std::string>& fields,

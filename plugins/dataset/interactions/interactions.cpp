@@ -123,8 +123,9 @@ data::Built InteractionsDataset::build(data::Table table, data::DataReport& repo
   auto& ex = b.examples;
   if (ex.size() == 0)
     throw data::DataError(
-        fmt::format("{}: no examples: {} rows, {} users, and no user has more than min_history = {} interactions", kWho,
-                    table.rows(), s.num_users(), c_.min_history));
+        fmt::format("{}: no examples: {} has {} rows, {} users, and no user has more than min_history = {} "
+                    "interactions",
+                    kWho, table.source, table.rows(), s.num_users(), c_.min_history));
   if (rated) {
     data::LabelColumn rating{.task = "rating", .kind = data::LabelKind::kValue};
     data::LabelColumn click{.task = "click", .kind = data::LabelKind::kBinary};

@@ -158,12 +158,38 @@ BOOST_AUTO_TEST_CASE(a_binary_file_is_not_read_as_text) {
   BOOST_TEST(read_table(o).rows() == 1);
 }
 
-BOOST_AUTO_TEST_CASE(an_empty_data_part_gives_zero_rows) {
+BOOST_AUTO_TEST_CASE(a_file_without_rows_is_an_error_naming_it) {
+  // A header-only test file used to give an empty test split without a word.
   ReadOptions o;
   o.path = write("e.csv", "a,b\n\n");
+  testing::expect_error<DataError>([&] { read_table(o); }, {"e.csv: no rows after its header"});
+  o.path = write("bad.csv", "a,b\n1\n2\n");
+  o.on_error = OnError::kDrop;
+  testing::expect_error<DataError>([&] { read_table(o); },
+                                   {"bad.csv: every row is malformed: 2 dropped", "line 2: expected 2 fields, got 1"});
+}
+
+BOOST_AUTO_TEST_CASE(a_nul_byte_in_a_row_is_an_error_at_its_line) {
+  // gzgets stopped at the NUL and the rest of the row was lost (a damaged file read as shorter rows).
+  std::string text = "a,b\n";
+  for (int i = 0; i < 30; ++i) text += std::to_string(i) + ",x\n";
+  text += std::string("31,y\0zz\n", 8);
+  ReadOptions o;
+  o.path = write("nul.csv", text);
+  testing::expect_error<DataError>([&] { read_table(o); },
+                                   {"nul.csv:32: a NUL byte at column 5: the file is damaged or not text"});
+}
+
+BOOST_AUTO_TEST_CASE(long_lines_and_a_last_line_without_newline_read_whole) {
+  // Lines longer than the read block (64 KiB) and a final line without '\n'.
+  const std::string wide(200000, 'w');
+  ReadOptions o;
+  o.path = write("wide.csv", "a,b\n1," + wide + "\n2,last");
   const Table t = read_table(o);
-  BOOST_TEST(t.rows() == 0);
-  BOOST_TEST(t.columns.size() == 2u);
+  BOOST_TEST(t.rows() == 2);
+  BOOST_TEST(t.columns[1].str[0] == wide);
+  BOOST_TEST(t.columns[1].str[1] == "last");
+  BOOST_TEST(t.line == (std::vector<std::int64_t>{2, 3}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(errors_name_the_file_line_and_column) {
