@@ -314,7 +314,9 @@ void bind(C& cfg, const Value& node, const std::string& path, Problems& p,
     p.add(node.mark(), path, fmt::format("expected a map, got {} '{}'", node.kind_name(), node.text()));
     return;
   }
-  static const Value empty = Value::map();
+  // A null section (`data:` with nothing under it) binds as an empty map at the null's place, so
+  // that "missing required key" says where.
+  const Value empty = node.is_null() ? Value::map(node.mark()) : Value();
   const Value& map = node.is_null() ? empty : node;
   const std::size_t before = p.size();
   Binder b(map, path, p);

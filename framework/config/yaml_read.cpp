@@ -3,6 +3,8 @@
 #include "framework/config/value.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -47,7 +49,7 @@ struct Converter {
     const Mark mark = mark_of(n);
     if (aborted) return Value::null(mark);
     if (depth > kMaxDepth || ++nodes > kMaxNodes) {
-      problems.add(mark, path,
+      problems.add(mark, path.size() > 80 ? path.substr(0, 60) + "..." : path,
                    depth > kMaxDepth ? fmt::format("nesting deeper than {} levels (a recursive alias?)", kMaxDepth)
                                      : fmt::format("more than {} nodes (aliases expanding too far?)", kMaxNodes));
       aborted = true;
@@ -130,26 +132,63 @@ std::string explain(const std::string& msg, std::string_view text, const YAML::M
   return msg;
 }
 
+// Counts a text's documents without building them. yaml-cpp 0.7's LoadAll never returns on some
+// malformed input (a stray ',' line after a comment ending in '---'): its parser yields empty
+// documents forever and LoadAll collects them until memory runs out. Counting stops at kMaxDocuments.
+struct DocumentCounter : YAML::EventHandler {
+  static constexpr int kMaxDocuments = 100;
+  int documents = 0;
+  YAML::Mark second = YAML::Mark::null_mark();
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents == 2) second = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 }  // namespace
 
 Value parse_impl(std::string_view text, const std::string& source_name, bool& empty) {
   auto file = std::make_shared<const std::string>(source_name);
-  std::vector<YAML::Node> docs;
+  YAML::Node doc;
+  DocumentCounter counter;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    while (counter.documents < DocumentCounter::kMaxDocuments && parser.HandleNextDocument(counter)) {}
+    if (counter.documents > 0) doc = YAML::Load(std::string(text));  // the first document only
   } catch (const YAML::Exception& e) {
     Mark m{file, 0, 0};
     if (!e.mark.is_null()) m = Mark{file, e.mark.line + 1, e.mark.column + 1};
+    // yaml-cpp says "bad file" when brackets nest deeper than its parser allows.
+    if (const auto* deep = dynamic_cast<const YAML::DeepRecursion*>(&e))
+      throw ConfigError({Problem{m,
+                                 "",
+                                 fmt::format("brackets nested deeper than {} levels (the parser's limit); a spec "
+                                             "nests a few levels: is this file a spec?",
+                                             deep->depth()),
+                                 {}}});
     throw ConfigError({Problem{m, "", explain(e.msg, text, e.mark), {}}});
   }
-  empty = docs.empty();
-  if (docs.empty()) return Value::map(Mark{file, 1, 1});
+  empty = counter.documents == 0;
+  if (empty) return Value::map(Mark{file, 1, 1});
   Converter c{file, {}, 0, false};
-  if (docs.size() > 1) {
-    Mark m = c.mark_of(docs[1]);
-    c.problems.add(m, "", fmt::format("expected one YAML document, found {} ('---' starts another)", docs.size()));
+  if (counter.documents > 1) {
+    const Mark m =
+        counter.second.is_null() ? Mark{file, 0, 0} : Mark{file, counter.second.line + 1, counter.second.column + 1};
+    c.problems.add(m, "",
+                   counter.documents >= DocumentCounter::kMaxDocuments
+                       ? std::string("the YAML parser makes no progress from here (a line starting with ',' outside "
+                                     "brackets?)")
+                       : fmt::format("expected one YAML document, found {} ('---' starts another)", counter.documents));
   }
-  Value v = c.convert(docs[0], "", 0);
+  Value v = c.convert(doc, "", 0);
   c.problems.check();
   return v;
 }

@@ -75,6 +75,17 @@ BOOST_AUTO_TEST_CASE(defaults_stay_when_keys_are_absent) {
   BOOST_TEST(c.inner.rate == 0.5);
 }
 
+// A section left empty (`attn:` with nothing under it is null) was bound as a map without a place:
+// "<default>: attn.width: missing required key". It is reported at the empty section.
+BOOST_AUTO_TEST_CASE(a_missing_key_of_an_empty_section_is_reported_at_the_section) {
+  Cfg c;
+  config::Problems p;
+  const Value root = parse("name: x\nattn:\n  # nothing yet\n");
+  config::bind(c, *root.find("attn"), "attn", p);
+  BOOST_REQUIRE(p.list().size() == 1u);
+  BOOST_TEST(p.list()[0].str() == "t.yaml:2:1: attn.width: missing required key 'width' (int)");
+}
+
 BOOST_AUTO_TEST_CASE(every_problem_is_reported_at_once_with_position_and_path) {
   const auto m = messages(
       "heads: 0\n"          // out of range

@@ -134,7 +134,14 @@ BOOST_AUTO_TEST_CASE(malformed_yaml_reports_yaml_cpp_position_one_based) {
   BOOST_TEST(error_of([&] { load_file(escape); }) == escape + ":2:15: unknown escape character: q");
   BOOST_TEST(error_of([] { parse("a: [1,\nb: 2", "inline"); }) == "inline:2:1: end of sequence flow not found");
   expect_error<ConfigError>([] { parse("a: 1\n---\nb: 2\n", "docs"); },
-                            {"docs:3:1: expected one YAML document, found 2"});
+                            {"docs:2:1: expected one YAML document, found 2"});
+  // yaml-cpp's LoadAll never returned on this (empty documents until memory ran out): a hang in
+  // `attnlab validate` found by mutating specs.
+  expect_error<ConfigError>([] { parse("name: x\n, b\n", "comma"); }, {"comma:2:1: end of map not found"});
+  expect_error<ConfigError>([] { parse(", b\n", "comma"); }, {"comma:1:1: the YAML parser makes no progress"});
+  // Brackets nested past yaml-cpp's limit: its message was "bad file".
+  expect_error<ConfigError>([] { parse("a: " + std::string(3000, '[') + std::string(3000, ']'), "deep"); },
+                            {"deep:1:", "brackets nested deeper than", "is this file a spec?"});
   const std::string missing = spec("no/such/file.yaml");
   BOOST_TEST(error_of([&] { load_file(missing); }) == missing + ": cannot read: No such file or directory");
   expect_error<ConfigError>([] { load_file(ATTNLAB_TEST_DATA_DIR); }, {"is a directory"});
