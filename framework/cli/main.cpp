@@ -333,7 +333,10 @@ int run_main(int argc, char** argv) {
             "{} done, {} failed, {} finished earlier{}; results in {}\n", result.done, result.failed, result.skipped,
             result.stopped ? fmt::format(", {} interrupted (run again to resume)", result.stopped) : "", result.dir);
       }
-      return result.failed > 0 || result.stopped > 0 ? kRunFailed : kOk;
+      for (const auto& line : result.lost)
+        fmt::print(stderr, "attnlab: {}; the ledger marks it interrupted: run the same command again to finish it\n",
+                   line);
+      return result.failed > 0 || result.stopped > 0 || !result.lost.empty() ? kRunFailed : kOk;
     }
     if (plugins->parsed()) return cmd_plugins(which, plugin_libs);
     if (watch->parsed()) return cmd_watch(watch_dir, watch_once, watch_interval);
@@ -369,6 +372,6 @@ int main(int argc, char** argv) {
     return kUsage;
   }
   const int code = run_main(argc, argv);
-  experiment::mpi::finalize();
+  experiment::mpi::finalize(code);
   return code;
 }

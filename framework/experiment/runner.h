@@ -56,6 +56,9 @@ struct SweepResult {
   std::string dir;
   std::vector<SweepRow> rows;  ///< the trials of this process's shard, in sweep order
   int done = 0, failed = 0, skipped = 0, stopped = 0;
+  /// Under MPI, on rank 0: one line per rank that was lost mid-sweep, naming it and its trial
+  /// (that trial is also a row with status "lost" and counts as stopped).
+  std::vector<std::string> lost{};
 };
 
 /// Where a spec's results go: <log.dir>/<name>. The one rule for paths: a relative path the spec
