@@ -345,7 +345,11 @@ int run_main(int argc, char** argv) {
                    "attnlab: {}\n  finished trials are kept: once this is fixed, the same command runs the failed "
                    "ones again\n",
                    result.halted_by);
-      return result.failed > 0 || result.stopped > 0 || !result.halted_by.empty() ? kRunFailed : kOk;
+      for (const auto& line : result.lost)
+        fmt::print(stderr, "attnlab: {}; the ledger marks it interrupted: run the same command again to finish it\n",
+                   line);
+      return result.failed > 0 || result.stopped > 0 || !result.halted_by.empty() || !result.lost.empty() ? kRunFailed
+                                                                                                          : kOk;
     }
     if (plugins->parsed()) return cmd_plugins(which, plugin_libs);
     if (watch->parsed()) return cmd_watch(watch_dir, watch_once, watch_interval);
@@ -381,6 +385,6 @@ int main(int argc, char** argv) {
     return kUsage;
   }
   const int code = run_main(argc, argv);
-  experiment::mpi::finalize();
+  experiment::mpi::finalize(code);
   return code;
 }

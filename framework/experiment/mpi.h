@@ -6,6 +6,17 @@
 // rank 0's own jobs take trials from the same queue. Every rank writes its own trial files into
 // the shared sweep directory; rank 0 writes the index when all ranks are done.
 // Needs MPI_THREAD_MULTIPLE (Debian's Open MPI provides it).
+//
+// A rank that dies. Every rank > 0 sends rank 0 a heartbeat each second; rank 0 counts a rank that
+// has been silent for 15 s as lost: it prints the rank and its trial, marks that trial interrupted
+// in the ledger (state running, message "interrupted: ..."; not run again here, as a slow rank
+// would then write the same files), finishes the sweep with the other ranks, and ends the job with
+// MPI_Abort and a non-zero status; a re-run of the same command resumes the trial. Whether the
+// other ranks live on is Open MPI's choice: by default mpirun kills every rank as soon as one dies
+// (then rank 0, on the SIGTERM that precedes the kill, marks the trials still running interrupted,
+// and the re-run marks any it could not); `mpirun --mca orte_abort_on_non_zero_status 0` (or
+// OMPI_MCA_orte_abort_on_non_zero_status=0 in the environment) lets them finish. Open MPI 4.1
+// has no ULFM: a dead rank is noticed by its silence only.
 #pragma once
 
 #include "framework/experiment/trial_source.h"
@@ -25,7 +36,9 @@ bool built();
 /// Initialises MPI when the process was started by mpirun (Open MPI's environment); otherwise does
 /// nothing. Throws attnlab::Error when MPI_THREAD_MULTIPLE is not available.
 void init(int* argc, char*** argv);
-void finalize();
+/// MPI_Finalize; on rank 0 after a rank was lost, MPI_Abort with `exit_code` instead (finalizing
+/// would wait for the lost rank).
+void finalize(int exit_code = 0);
 bool active();
 int rank();
 int size();

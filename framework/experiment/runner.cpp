@@ -39,8 +39,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) { g_interrupted.store(true); }
+std::atomic<int> g_interrupted{0};  // the stop signal that arrived (SIGINT, SIGTERM), or 0
+extern "C" void on_stop_signal(int sig) { g_interrupted.store(sig); }
 
 std::string hms(double s) { return clock_text(s, "?"); }
 
@@ -339,6 +339,9 @@ SweepResult run_sweep(const SweepOptions& o) {
     return result.rows[it->second];
   };
   if (leader) {
+    // A trial whose last record says it runs, while no run of this sweep is under way, was cut
+    // short without a word (kill -9, a lost MPI rank, a machine that went down): say so.
+    const auto before = store::read_ledger(dir / "ledger.tsv");
     for (const std::size_t i : mine) {
       const Trial& t = trials[i];
       const auto prior = store::inspect_trial(dir, t.id);
@@ -353,6 +356,12 @@ SweepResult run_sweep(const SweepOptions& o) {
         ++result.skipped;
         continue;
       }
+      if (const auto last = before.last.find(t.id); last != before.last.end() &&
+                                                    last->second.state == store::TrialState::running &&
+                                                    !last->second.message.starts_with("interrupted"))
+        ledger->append(t.id, store::TrialState::running,
+                       "interrupted: the run that ran it ended before it did (killed?); it runs again, from its "
+                       "checkpoint if it has one");
       if (prior.kind == Kind::unreadable) {
         fs::remove(store::trial_path(dir, t.id));
         ledger->append(t.id, store::TrialState::planned,
@@ -407,8 +416,12 @@ SweepResult run_sweep(const SweepOptions& o) {
   }
   Display display(o.quiet, distributed ? trials.size() : todo.size(), jobs, base.spec.train.epochs, labels_by_id);
   std::atomic<bool> stop{false};
-  g_interrupted.store(false);
-  auto previous = std::signal(SIGINT, on_sigint);
+  g_interrupted.store(0);
+  // Ctrl-C, and SIGTERM (a scheduler's end of job; mpirun's before it kills the ranks): the trials
+  // stop at their next batch and are recorded as interrupted.
+  auto previous_int = std::signal(SIGINT, on_stop_signal);
+  auto previous_term = std::signal(SIGTERM, on_stop_signal);
+  bool stopping = false;
   std::atomic<int> workers_left{jobs};
   {
     tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism,
@@ -486,16 +499,41 @@ SweepResult run_sweep(const SweepOptions& o) {
     // arena's threads.
     while (workers_left.load() > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (g_interrupted.load()) stop.store(true);
+      if (const int sig = g_interrupted.load(); sig != 0 && !stopping) {
+        stopping = true;
+        stop.store(true);
+        source->stopping(sig == SIGTERM ? "the sweep got SIGTERM (the job is being ended)" : "the sweep got SIGINT");
+        if (distributed && leader && sig == SIGTERM)
+          fmt::print(stderr,
+                     "attnlab: SIGTERM: the trials that run are marked interrupted (run the same command again to "
+                     "finish them). If an MPI rank died, Open MPI ends every rank by default; with `mpirun --mca "
+                     "orte_abort_on_non_zero_status 0` the other ranks finish their trials\n");
+      }
       display.draw();
     }
     scheduler.execute([&] { group.wait(); });
   }
-  std::signal(SIGINT, previous);
+  std::signal(SIGINT, previous_int);
+  std::signal(SIGTERM, previous_term);
   display.close();
   source->finish();
   if (leader) update_index();
-  if (leader)
+  // Ranks lost mid-sweep: their trials are rows too (the ledger marks them interrupted).
+  for (const auto& [rank, id] : source->lost()) {
+    std::string what = "no trial";
+    if (!id.empty()) {
+      const auto it = std::find_if(trials.begin(), trials.end(), [&](const Trial& t) { return t.id == id; });
+      what = "trial " + id;
+      if (it != trials.end()) {
+        SweepRow& row = row_for(static_cast<std::size_t>(it - trials.begin()));
+        row.status = "lost";
+        row.message = fmt::format("MPI rank {} was lost while it ran this trial", rank);
+        if (!it->label().empty()) what += " (" + it->label() + ")";
+      }
+    }
+    result.lost.push_back(fmt::format("MPI rank {} was lost while it ran {}", rank, what));
+  }
+  if (leader && !distributed)  // under MPI the other ranks' trials are not rows here
     for (const std::size_t i : todo)
       if (SweepRow& row = row_for(i); row.status.empty()) row.status = "not run";
   for (const auto& row : result.rows) {
@@ -503,7 +541,7 @@ SweepResult run_sweep(const SweepOptions& o) {
     if (row.skipped) continue;
     if (row.status == "done") ++result.done;
     if (row.status == "failed") ++result.failed;
-    if (row.status == "stopped") ++result.stopped;
+    if (row.status == "stopped" || row.status == "lost") ++result.stopped;
   }
   // Rows in sweep order (row_of is keyed by trial index).
   std::vector<SweepRow> ordered;

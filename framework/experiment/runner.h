@@ -60,6 +60,9 @@ struct SweepResult {
   /// Why the sweep stopped starting trials, when a failure concerned them all (the storage failed:
   /// "no space left on device writing results/s/ab12.h5.tmp"); empty otherwise.
   std::string halted_by;
+  /// Under MPI, on rank 0: one line per rank that was lost mid-sweep, naming it and its trial
+  /// (that trial is also a row with status "lost" and counts as stopped).
+  std::vector<std::string> lost{};
 };
 
 /// Where a spec's results go: <log.dir>/<name>. The one rule for paths: a relative path the spec

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace attnlab::experiment {
 
@@ -20,6 +22,12 @@ class TrialSource {
   virtual void report(const std::string& id, store::TrialState state, const std::string& message) = 0;
   /// Called once when this process's workers have all returned.
   virtual void finish() {}
+  /// A stop signal arrived (`why` says which): under MPI, rank 0 marks the trials the other ranks
+  /// run as interrupted now, before Open MPI may kill every rank.
+  virtual void stopping(const std::string& why) { (void)why; }
+  /// After finish(): the MPI ranks that were lost (died, or went silent), each with the trial it
+  /// was running ("" when it ran none). Empty without MPI and on the other ranks.
+  virtual std::vector<std::pair<int, std::string>> lost() const { return {}; }
 };
 
 }  // namespace attnlab::experiment

@@ -5,7 +5,9 @@
 // Format (tab-separated, UTF-8, one record per line, a header line first):
 //   time<TAB>trial<TAB>state<TAB>message
 //   2026-11-24T08:31:28.123Z<TAB>3fa2c81b9d0e<TAB>failed<TAB>loss is NaN at epoch 3 batch 17
-// time is UTC with milliseconds; state is planned | running | done | failed. In the trial and
+// time is UTC with milliseconds; state is planned | running | done | failed. A trial that was cut
+// short (Ctrl-C, SIGTERM, a lost MPI rank, or found by a re-run after a kill) gets a running record
+// whose message starts with "interrupted"; it resumes from its checkpoint. In the trial and
 // message fields, '\' '\t' '\n' '\r' are written as \\ \t \n \r, so a record never spans lines.
 // pandas: pd.read_csv(p, sep="\t", quoting=csv.QUOTE_NONE, keep_default_na=False).
 //

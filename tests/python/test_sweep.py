@@ -1,6 +1,6 @@
 """End-to-end runs and sweeps with the attnlab binary: the HDF5 layout (read with h5py), the index,
 the ledger, determinism, kill -9 and resume, truncated files, NaN failures, refused directories,
-shards, a 2-rank MPI sweep and a full disk."""
+shards, a 2-rank MPI sweep, a 3-rank one that loses a rank, and a full disk."""
 import os
 import re
 import shutil
@@ -259,6 +259,88 @@ def test_two_rank_mpi_sweep(tmp_path):
     assert states.count("done") == 4
     with h5py.File(d / "index.h5", "r") as f:
         assert len(f["summary"][()]) == 4
+
+
+def rank_pids(rank, marker):
+    """The pids of the attnlab processes of MPI rank `rank` whose command line holds `marker`."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if os.path.basename(cmd[0]) == b"attnlab" and marker.encode() in cmd and \
+                f"OMPI_COMM_WORLD_RANK={rank}".encode() in env:
+            pids.append(int(pid))
+    return pids
+
+
+def last_records(d):
+    out = {}
+    for row in ledger(d)[1:]:
+        out[row[1]] = row
+    return out
+
+
+@pytest.mark.skipif(shutil.which("mpirun") is None or not os.path.isdir("/proc"), reason="Open MPI or /proc missing")
+def test_a_killed_mpi_rank_is_lost_the_others_finish_and_a_rerun_completes(tmp_path):
+    if "mpi" not in attnlab("--version").stdout.lower():
+        pytest.skip("attnlab built without MPI")
+    spec = write_spec(tmp_path, train=8192, epochs=3, sweep="{seeds: [1, 2, 3, 4, 5, 6]}")
+    d = tmp_path / "results" / "tiny"
+    env = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    sweep = [BIN, "sweep", spec, "--jobs", "1", "--threads", "1", "--quiet"]
+    # By default mpirun ends every rank when one dies; this flag lets the others live on (mpi.h).
+    p = subprocess.Popen(["mpirun", "--oversubscribe", "--mca", "orte_abort_on_non_zero_status", "0", "-np", "3",
+                          *sweep], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                         start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        victims = []
+        while time.time() < deadline and p.poll() is None:
+            # Every rank has its first trial under way (one job each) and none has finished yet.
+            if os.path.exists(d / "ledger.tsv"):
+                states = [row[2] for row in ledger(d)[1:]]
+                if states.count("running") == 3 and "done" not in states:
+                    victims = rank_pids(2, spec)
+                    if victims:
+                        break
+            time.sleep(0.05)
+        assert victims, "rank 2 never ran a trial"
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        out, err = p.communicate(timeout=300)  # the original coordinator waited for rank 2 forever
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    assert p.returncode != 0, out + err
+    last = last_records(d)
+    assert len(last) == 6, last
+    lost = [tid for tid, row in last.items() if row[2] != "done"]
+    assert len(lost) == 1, last  # the other ranks finished every other trial
+    row = last[lost[0]]
+    assert row[2] == "running" and row[3].startswith("interrupted: MPI rank 2 was lost"), row
+    assert "MPI rank 2 is lost" in err and f"while it ran trial {lost[0]}" in err, err
+    assert "run the same command again" in err, err
+    finished = {name: os.path.getmtime(d / name) for name in trial_files(d)}
+    assert len(finished) == 5 and lost[0] + ".h5" not in finished
+
+    # The same command again: only the lost trial runs, from its checkpoint; the finished ones stay.
+    n_before = len(ledger(d))
+    r = subprocess.run(["mpirun", "--oversubscribe", "-np", "3", *sweep], capture_output=True, text=True,
+                       timeout=300, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert {row[1] for row in ledger(d)[n_before:]} == {lost[0]}
+    assert all(row[2] == "done" for row in last_records(d).values())
+    assert len(trial_files(d)) == 6
+    for name, mtime in finished.items():
+        assert os.path.getmtime(d / name) == mtime, name
+    with h5py.File(d / "index.h5", "r") as f:
+        assert len(f["summary"][()]) == 6
 
 
 def test_progress_off_a_terminal_is_one_line_per_trial_and_epoch(tmp_path):
