@@ -1,7 +1,9 @@
 """Loading attnlab results: one trial file, a sweep directory (or its index.h5), several sweeps.
 
 Sweep directory (see framework/store/trial.h, index.h, ledger.h):
-    sweep.yaml        the sweep's spec (its `sweep:` section names the swept keys)
+    sweep.yaml        the sweep's spec (its `sweep:` section names the swept keys), after a
+                      '# trials:' line listing every trial of the sweep
+    <id>.progress.yaml  a trial's progress (status running / done / failed), for `attnlab watch`
     ledger.tsv        time, trial, state, message: every state change of every trial
     <id>.h5           a finished trial (status done or failed)
     <id>.h5.tmp       a trial still running (or abandoned): never read here
@@ -13,6 +15,12 @@ trial the index does not list yet (or lists as running), or whose file is newer 
 read from its file, its swept keys taken from the index row when there is one, else from the
 trial's resolved config at the keys of sweep.yaml's `sweep:` section (else the config keys whose
 values differ between trials). So every script works on a sweep that is still running.
+
+It never shows results the files no longer back: a trial the index lists but whose file is gone is
+left out. df.attrs["completeness"] (Completeness) says how complete the sweep is: N of M trials
+finished (M from sweep.yaml's trial list), which are running, interrupted, pending or missing, and
+what the index gets wrong; the scripts print it. Columns and table layouts follow the whole sweep
+(the values sweep.yaml plans), not only the trials finished so far.
 """
 from __future__ import annotations
 
@@ -676,7 +684,10 @@ def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
     swept keys of its directory's index when that lists it). Rows follow the index (expansion order),
     then trials the index does not list, by id. df.attrs holds: sweep_dir, name, files ({id: path of
     the trial file}), params, finals, lower_is_better ({final column: bool}, from the metric table
-    as the index records it), running (ids of unfinished trials seen as .h5.tmp), warnings.
+    as the index records it), running (ids of unfinished trials seen as .h5.tmp), warnings,
+    planned_levels ({swept column: how many values sweep.yaml plans for it}), completeness (a
+    Completeness; None for a single trial file). A trial the index lists as finished but whose file
+    is gone has no row: it is `missing` in the completeness.
     Raises AnalysisError: missing path, foreign file, no finished trial.
     """
     p = Path(path)
