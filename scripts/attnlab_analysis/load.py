@@ -28,7 +28,7 @@ import math
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -953,7 +953,8 @@ def load_sweeps(parent: str | os.PathLike) -> pd.DataFrame:
         files.update({(d.name, k): v for k, v in df.attrs["files"].items()})
         params += [c for c in df.attrs["params"] if c not in params]
         lower.update(df.attrs.get("lower_is_better") or {})
-        states[d.name] = df.attrs.get("completeness")
+        state = df.attrs.get("completeness")  # named as the 'sweep' column names it: the directory
+        states[d.name] = None if state is None else replace(state, name=d.name)
         frames.append(df)
     if not frames:
         raise AnalysisError("no finished trials in any sweep: " + "; ".join(warnings))

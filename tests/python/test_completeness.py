@@ -233,3 +233,15 @@ def test_a_metric_some_trials_lack_is_kept_and_said(tmp_path, capsys):
     trials_html = section(page, "<h2>Trials</h2>", "<h2>Learning curves</h2>")
     assert "<th>test/auc</th>" in trials_html
     assert "test/auc: 6 done trial(s) without it" in trials_html
+
+
+def test_a_directory_of_sweeps_names_the_partial_ones(tmp_path, capsys):
+    parent = tmp_path / "runs"
+    trials = fake_sweep.make_grid_sweep(parent / "full")
+    list_trials(parent / "full", list(trials))
+    info = fake_sweep.make_sweep(parent / "part")  # one trial still running
+    code, out, _ = run(cli.summarize_main, [parent, "--rows", "sweep"], capsys)
+    assert code == 0
+    banner = out.split("\n\n")[0].splitlines()
+    assert len(banner) == 1 and banner[0].startswith("> sweep part: PARTIAL: 7 of 8 trials finished"), out
+    assert f"1 running: {info['running']}" in banner[0]
