@@ -212,7 +212,7 @@ def attention_main(argv=None) -> int:
 
     def body(_):
         from . import attention as att
-        from . import plots
+        from . import plots, stats
         from .load import SEED_KEY, load_trial, param_columns, trial_file
 
         df = _open(args.sweep)
@@ -259,7 +259,7 @@ def attention_main(argv=None) -> int:
             print(f"{prog}: no precision@k: no planted truth in the probes (/attention/probe/truth)"
                   + (f" or no weights at epoch {args.epoch}" if args.epoch is not None else ""), file=sys.stderr)
         else:
-            keys = [p for p in params if p != SEED_KEY and df[p].nunique(dropna=False) > 1]
+            keys = [p for p in params if p != SEED_KEY and stats.levels(df, p) > 1]
             agg = att.aggregate_precision(per_trial, keys)
             sys.stdout.write(att.precision_table(agg, keys, args.format, k=args.k, query=args.query))
             written += plots.save_figure(att.plot_precision_bars(agg, keys), f"{args.output}-precision")

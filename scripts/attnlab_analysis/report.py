@@ -152,7 +152,7 @@ def variant_colours(df: pd.DataFrame, params: list[str], seed_key: str) -> tuple
     except ImportError:
         palette = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52"]
     group = plots.default_group(params, df, seed_key)
-    facet = group[0] if len(group) >= 2 and df[group[0]].nunique(dropna=False) <= 4 else None
+    facet = group[0] if len(group) >= 2 and stats.levels(df, group[0]) <= 4 else None
     keys = group[1:] if facet else group
     labels = sorted({variant_of(r, keys) for _, r in df.iterrows()}) if keys else []
     return facet, keys, {lab: palette[i % len(palette)] for i, lab in enumerate(labels)}
@@ -426,7 +426,7 @@ def build_report(
     with_att = [t for t in trials.values() if t.attention and t.status == "done"]
     if with_att:
         body.append("<h2>Attention</h2>")
-        keys = [p for p in params if p != seed_key and df[p].nunique(dropna=False) > 1]
+        keys = [p for p in params if p != seed_key and stats.levels(df, p) > 1]
         parts = [att.trial_precision(t) for t in with_att]
         per_trial = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=att.PRECISION_COLUMNS)
         if not per_trial.empty:
