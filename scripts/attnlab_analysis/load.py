@@ -663,7 +663,7 @@ def _completeness(sweep_dir: Path, name: str, df: pd.DataFrame, idx_rows: dict[s
             (c.interrupted if state == "running" and message.startswith("interrupted") else c.running).append(tid)
         else:
             c.pending.append(tid)
-    for tid, r in gone.items():  # the index row's swept keys
+    for tid, r in idx_rows.items():  # else the index row's swept keys (a missing trial's, say)
         if tid not in labels:
             labels[tid] = " ".join(f"{k}={format_value(v)}" for k, v in r.items() if k not in ("id", "status") and "/" not in k)
     if gone:

@@ -77,6 +77,18 @@ def test_a_deleted_trial_file_is_missing_not_a_result(tmp_path, capsys):
     assert "missing" in err
 
 
+def test_an_unreadable_trial_file_is_missing(tmp_path, capsys):
+    d = tmp_path / "sweep"
+    info = fake_sweep.make_sweep(d)
+    bad = info["done"][3]  # seed_self, seed 1
+    (d / f"{bad}.h5").write_bytes(b"not hdf5 at all")  # rewritten after the index: newer than it
+    df = load_sweep(d)
+    assert bad not in set(df.id) and df.attrs["completeness"].missing == {bad: "<id>.h5 unreadable"}
+    code, out, err = run(cli.summarize_main, [d, "--baseline", "off"], capsys)
+    assert code == 0, err
+    assert f"1 missing (<id>.h5 unreadable; no results shown): {bad} (model.attention.type=seed_self train.seed=1)" in out, out
+
+
 def test_a_deleted_trial_of_a_real_sweep(tmp_path, capsys):
     if not os.path.exists(BIN):
         pytest.skip(f"{BIN} not built")
