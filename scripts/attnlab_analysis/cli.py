@@ -47,6 +47,28 @@ def _warn(df, prog: str) -> None:
     warn(df.attrs.get("warnings", []), prog)
 
 
+def completeness_lines(df) -> tuple[list[str], bool]:
+    """(lines, clean): each sweep's completeness (load.Completeness.line), and whether every sweep
+    is complete with an index that agrees with its files. No lines for a single trial file."""
+    state = df.attrs.get("completeness")
+    if state is None:
+        return [], True
+    if isinstance(state, dict):  # a directory of sweeps: the ones with something to say
+        bad = [c for c in state.values() if c is not None and not c.clean]
+        if not bad:
+            return [f"{len(state)} sweep(s), every one complete"], True
+        return [c.line() for c in bad], False
+    return [state.line()], state.clean
+
+
+def _warn_partial(df, prog: str) -> None:
+    """curves, attention, compare: one warning line per sweep that is partial or stale."""
+    lines, clean = completeness_lines(df)
+    if not clean:
+        for line in lines:
+            print(f"{prog}: warning: {line}", file=sys.stderr)
+
+
 def _write(text: str, out: str | None, prog: str) -> None:
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +119,18 @@ def summarize_main(argv=None) -> int:
                                                    args.seed_key)
         tabs = [stats.ablation(df, m, rows=rows, cols=cols, correction=args.correction, baseline=baseline,
                                test=args.test, seed_key=args.seed_key) for m in metrics]
-        _write(stats.render(tabs, args.format, args.digits), args.output, prog)
+        text = stats.render(tabs, args.format, args.digits)
+        # The sweep's completeness: a partial or stale sweep says so above the table (and on stderr
+        # when the table goes to a file or is CSV); a complete one in a last line of the Markdown.
+        lines, clean = completeness_lines(df)
+        if args.format == "markdown" and lines:
+            text = "".join(f"> {x}\n" for x in lines) + "\n" + text if not clean else text + "\n" + "\n".join(lines) + "\n"
+        elif args.format == "latex" and lines and not clean:
+            text = "".join(f"% {x}\n" for x in lines) + text
+        if not clean and (args.output or args.format != "markdown"):
+            for x in lines:
+                print(f"{prog}: warning: {x}", file=sys.stderr)
+        _write(text, args.output, prog)
         return 0
 
     return _run(prog, body, argv)
@@ -130,6 +163,7 @@ def curves_main(argv=None) -> int:
 
         df = _open(args.sweep)
         _warn(df, prog)
+        _warn_partial(df, prog)
         cv = curves(df)
         if args.list:
             for c in plots.available_curves(cv):
@@ -178,13 +212,14 @@ def attention_main(argv=None) -> int:
 
     def body(_):
         from . import attention as att
-        from . import plots
+        from . import plots, stats
         from .load import SEED_KEY, load_trial, param_columns, trial_file
 
         df = _open(args.sweep)
         if "sweep" in df.columns:
             raise AnalysisError("attention works on one sweep or trial: give a sweep directory, not a directory of sweeps")
         _warn(df, prog)
+        _warn_partial(df, prog)
         params = param_columns(df)
         written, skipped = [], []
         any_attention = False
@@ -224,7 +259,7 @@ def attention_main(argv=None) -> int:
             print(f"{prog}: no precision@k: no planted truth in the probes (/attention/probe/truth)"
                   + (f" or no weights at epoch {args.epoch}" if args.epoch is not None else ""), file=sys.stderr)
         else:
-            keys = [p for p in params if p != SEED_KEY and df[p].nunique(dropna=False) > 1]
+            keys = [p for p in params if p != SEED_KEY and stats.levels(df, p) > 1]
             agg = att.aggregate_precision(per_trial, keys)
             sys.stdout.write(att.precision_table(agg, keys, args.format, k=args.k, query=args.query))
             written += plots.save_figure(att.plot_precision_bars(agg, keys), f"{args.output}-precision")
@@ -262,6 +297,7 @@ def report_main(argv=None) -> int:
 
         df = _open(args.sweep)
         _warn(df, prog)
+        _warn_partial(df, prog)
         rows, cols, baseline = stats.choose_layout(df, args.rows, [args.cols] if args.cols else None, args.baseline)
         text = report.build_report(df, metrics=args.metric, rows=rows, cols=cols, baseline=baseline, test=args.test,
                                    probes=args.probes, correction=args.correction)
@@ -323,7 +359,9 @@ def compare_main(argv=None) -> int:
         else:
             da, db = _open(args.a), _open(args.b)
             _warn(da, prog)
+            _warn_partial(da, prog)
             _warn(db, prog)
+            _warn_partial(db, prog)
             table, keys = compare.compare_sweeps(da, db, args.metric, args.per_seed)
             if args.format == "csv":
                 text = compare.to_csv(table)

@@ -1,7 +1,9 @@
 """Loading attnlab results: one trial file, a sweep directory (or its index.h5), several sweeps.
 
 Sweep directory (see framework/store/trial.h, index.h, ledger.h):
-    sweep.yaml        the sweep's spec (its `sweep:` section names the swept keys)
+    sweep.yaml        the sweep's spec (its `sweep:` section names the swept keys), after a
+                      '# trials:' line listing every trial of the sweep
+    <id>.progress.yaml  a trial's progress (status running / done / failed), for `attnlab watch`
     ledger.tsv        time, trial, state, message: every state change of every trial
     <id>.h5           a finished trial (status done or failed)
     <id>.h5.tmp       a trial still running (or abandoned): never read here
@@ -13,6 +15,12 @@ trial the index does not list yet (or lists as running), or whose file is newer 
 read from its file, its swept keys taken from the index row when there is one, else from the
 trial's resolved config at the keys of sweep.yaml's `sweep:` section (else the config keys whose
 values differ between trials). So every script works on a sweep that is still running.
+
+It never shows results the files no longer back: a trial the index lists but whose file is gone is
+left out. df.attrs["completeness"] (Completeness) says how complete the sweep is: N of M trials
+finished (M from sweep.yaml's trial list), which are running, interrupted, pending or missing, and
+what the index gets wrong; the scripts print it. Columns and table layouts follow the whole sweep
+(the values sweep.yaml plans), not only the trials finished so far.
 """
 from __future__ import annotations
 
@@ -20,7 +28,7 @@ import math
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -446,6 +454,75 @@ def _sweep_keys(sweep_dir: Path) -> list[str] | None:
     return keys
 
 
+def _sweep_doc(sweep_dir: Path) -> dict | None:
+    """sweep.yaml parsed (None without it, without python3-yaml, or when it does not parse)."""
+    spec = sweep_dir / "sweep.yaml"
+    if _yaml is None or not spec.is_file():
+        return None
+    try:
+        doc = _yaml.safe_load(spec.read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def listed_trials(sweep_dir: str | os.PathLike) -> list[str] | None:
+    """The trial ids sweep.yaml lists on its '# trials:' line (the runner writes every trial the
+    directory has seen there, in expansion order); None when sweep.yaml or the line is absent."""
+    spec = Path(sweep_dir) / "sweep.yaml"
+    if not spec.is_file():
+        return None
+    try:
+        with spec.open(encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.startswith("#"):
+                    break
+                if line.startswith("# trials:"):
+                    return line[len("# trials:"):].split()
+    except OSError:
+        return None
+    return None
+
+
+_FLOAT_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _yaml12(v: Any) -> Any:
+    """PyYAML reads 1e-3 as a string (YAML 1.1); attnlab, as a number: so do the values compared
+    with the trials' (canonical) ones."""
+    if isinstance(v, dict):
+        return {k: _yaml12(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_yaml12(x) for x in v]
+    if isinstance(v, str) and _FLOAT_TEXT.fullmatch(v):
+        return float(v)
+    return v
+
+
+def _planned_values(sweep_dir: Path) -> dict[str, list[Any] | None]:
+    """The values sweep.yaml's `sweep:` section plans for each swept key (parsed YAML, in the order
+    written; None for a `random:` key drawn from a range), so that columns and table layouts follow
+    the whole sweep, not only the trials finished so far. {} without sweep.yaml or python3-yaml."""
+    doc = _sweep_doc(sweep_dir)
+    sw = doc.get("sweep") if doc else None
+    if not isinstance(sw, dict):
+        return {}
+    out: dict[str, list[Any] | None] = {}
+    for section in ("grid", "zip"):
+        if isinstance(sw.get(section), dict):
+            for k, v in sw[section].items():
+                if isinstance(v, list):
+                    out[str(k).lstrip("+")] = v
+    rnd = sw.get("random")
+    if isinstance(rnd, dict) and isinstance(rnd.get("params"), dict):
+        for k, v in rnd["params"].items():
+            choice = v.get("choice") if isinstance(v, dict) else None
+            out[str(k).lstrip("+")] = choice if isinstance(choice, list) else None
+    if isinstance(sw.get("seeds"), list):
+        out[SEED_KEY] = sw["seeds"]
+    return {k: None if v is None else _yaml12(v) for k, v in out.items()}
+
+
 def _sweep_name(sweep_dir: Path) -> str:
     spec = sweep_dir / "sweep.yaml"
     if _yaml is not None and spec.is_file():
@@ -465,6 +542,139 @@ def _finished_files(sweep_dir: Path) -> dict[str, Path]:
             if p.name != "index.h5" and not p.name.endswith(".ckpt.h5") and p.is_file()}
 
 
+_MANY = 1 << 30  # the planned number of values of a key drawn from a range (random: uniform, int...)
+
+
+def _ids(ids: list[str], most: int = 5) -> str:
+    return ", ".join(ids[:most]) + (f", ... ({len(ids) - most} more)" if len(ids) > most else "")
+
+
+def _progress_file(sweep_dir: Path, tid: str) -> dict[str, str]:
+    """status and label of <id>.progress.yaml (the view `attnlab watch` reads), {} without one. Read
+    line by line: it is flat YAML the trainer writes, and python3-yaml is optional."""
+    out: dict[str, str] = {}
+    try:
+        text = (sweep_dir / f"{tid}.progress.yaml").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return out
+    for line in text.splitlines():
+        m = re.match(r"^(status|label):\s*(.*)$", line)
+        if m:
+            v = m.group(2).strip()
+            if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
+                v = v[1:-1].replace("''", "'") if v[0] == "'" else v[1:-1]
+            out[m.group(1)] = v
+    return out
+
+
+@dataclass
+class Completeness:
+    """How complete a sweep directory is: every trial it lists, by what became of it.
+
+    total: the trials of the sweep (sweep.yaml's '# trials:' line, with any other trial the ledger,
+    the index or the files name); listed: whether sweep.yaml gave the list. done, failed: finished
+    with a result shown. running: started (.h5.tmp, the ledger or its progress file says running);
+    interrupted: stopped by Ctrl-C, resumes from its checkpoint on the next run; pending: not
+    started. missing: {id: why}: finished once, but its <id>.h5 is gone or does not read, so it has
+    no result here. stale: what index.h5 gets wrong (rows whose file is gone, files newer than it).
+    labels: {id: its swept keys as text} where known (the ledger, the index, the progress file)."""
+
+    name: str
+    total: int
+    listed: bool
+    done: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    running: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)
+    stale: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> int:
+        return len(self.done) + len(self.failed)
+
+    @property
+    def complete(self) -> bool:
+        """Every trial of the sweep finished and has its file."""
+        return self.finished == self.total and not (self.running or self.interrupted or self.pending or self.missing)
+
+    @property
+    def clean(self) -> bool:
+        """Complete, and the index agrees with the files: nothing to warn about."""
+        return self.complete and not self.stale
+
+    def groups(self) -> list[tuple[str, list[str]]]:
+        """(what, ids) of the trials without a result, for the lines below the headline."""
+        return [(k, ids) for k, ids in (("running", self.running), ("interrupted (resumes on the next run)", self.interrupted),
+                                        ("pending", self.pending), ("missing", list(self.missing))) if ids]
+
+    def line(self) -> str:
+        """One line: 'sweep tiny: PARTIAL: 2 of 4 trials finished (2 done, 0 failed); 1 running: ...'."""
+        of = f"{self.finished} of {self.total} trials finished ({len(self.done)} done, {len(self.failed)} failed)"
+        if not self.listed:
+            of += " (sweep.yaml lists no trials: the total counts the ledger's and the files')"
+        if self.complete:
+            parts = [f"sweep {self.name}: complete, {of}"]
+        else:  # PARTIAL: trials still to run; INCOMPLETE: all ran, but some results are gone
+            parts = [f"sweep {self.name}: {'PARTIAL' if self.running or self.interrupted or self.pending else 'INCOMPLETE'}: {of}"]
+        for what, ids in self.groups():
+            if what == "missing":  # which variant lost a result matters: name it
+                why = sorted(set(self.missing[i] for i in ids))
+                named = [f"{i} ({self.labels[i]})" if self.labels.get(i) else i for i in ids]
+                parts.append(f"{len(ids)} missing ({'; '.join(why)}; no results shown): {_ids(named)}")
+            else:
+                parts.append(f"{len(ids)} {what}: {_ids(ids)}")
+        parts += [f"stale index: {s}" for s in self.stale]
+        return "; ".join(parts)
+
+
+def _completeness(sweep_dir: Path, name: str, df: pd.DataFrame, idx_rows: dict[str, dict],
+                  unreadable: dict[str, str], gone: dict[str, dict], unindexed: list[str], tmp: list[str]) -> Completeness:
+    listed = listed_trials(sweep_dir)
+    ledger = read_ledger(sweep_dir)
+    last: dict[str, tuple[str, str]] = {}
+    labels: dict[str, str] = {}
+    for r in ledger.itertuples():
+        last[r.trial] = (r.state, r.message)
+        if r.state == "running" and r.message and not r.message.startswith("interrupted"):
+            labels[r.trial] = r.message  # the runner writes the trial's label there
+    order = list(dict.fromkeys([*(listed or []), *ledger.trial, *idx_rows, *df.id, *unreadable, *tmp]))
+    if listed is None:  # no list: order what the ledger and files give by the index, then by id
+        order = list(dict.fromkeys([*idx_rows, *sorted(order)]))
+    status = dict(zip(df.id, df.status))
+    c = Completeness(name=name, total=len(order), listed=listed is not None)
+    tmp_set = set(tmp)
+    for tid in order:
+        state, message = last.get(tid, ("", ""))
+        prog = _progress_file(sweep_dir, tid)
+        if prog.get("label") and tid not in labels:
+            labels[tid] = prog["label"]
+        if status.get(tid) == "done":
+            c.done.append(tid)
+        elif status.get(tid) == "failed":
+            c.failed.append(tid)
+        elif tid in unreadable:
+            c.missing[tid] = f"<id>.h5 {unreadable[tid]}"
+        elif tid in gone or state in FINISHED or prog.get("status") in FINISHED:
+            c.missing[tid] = "file deleted"
+        elif tid in tmp_set or state == "running" or prog.get("status") == "running":
+            (c.interrupted if state == "running" and message.startswith("interrupted") else c.running).append(tid)
+        else:
+            c.pending.append(tid)
+    for tid, r in idx_rows.items():  # else the index row's swept keys (a missing trial's, say)
+        if tid not in labels:
+            labels[tid] = " ".join(f"{k}={format_value(v)}" for k, v in r.items() if k not in ("id", "status") and "/" not in k)
+    if gone:
+        c.stale.append(f"index.h5 lists {len(gone)} finished trial(s) whose file is gone ({_ids(list(gone))}): left out")
+    if unindexed:
+        c.stale.append(f"{len(unindexed)} trial file(s) newer than index.h5 or not listed there as finished "
+                       f"({_ids(unindexed)}): read from the files")
+    c.labels = {k: v for k, v in labels.items() if k in set(order)}
+    return c
+
+
 def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
     """One row per finished trial (done or failed) of a sweep: id, status, one column per swept key
     (axis order; numbers as float64, integral ones as int64, other values as canonical text), one
@@ -474,7 +684,10 @@ def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
     swept keys of its directory's index when that lists it). Rows follow the index (expansion order),
     then trials the index does not list, by id. df.attrs holds: sweep_dir, name, files ({id: path of
     the trial file}), params, finals, lower_is_better ({final column: bool}, from the metric table
-    as the index records it), running (ids of unfinished trials seen as .h5.tmp), warnings.
+    as the index records it), running (ids of unfinished trials seen as .h5.tmp), warnings,
+    planned_levels ({swept column: how many values sweep.yaml plans for it}), completeness (a
+    Completeness; None for a single trial file). A trial the index lists as finished but whose file
+    is gone has no row: it is `missing` in the completeness.
     Raises AnalysisError: missing path, foreign file, no finished trial.
     """
     p = Path(path)
@@ -517,19 +730,25 @@ def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     paths: dict[str, str] = {}
     scanned: dict[str, Trial] = {}
+    unreadable: dict[str, str] = {}  # id -> why its <id>.h5 gave no result
+    unindexed: list[str] = []  # read from their files: not in the index as finished, or newer than it
     for tid, fp in files.items():
         r = idx_rows.get(tid)
         fresh = r is not None and r["status"] in FINISHED and fp.stat().st_mtime <= index_mtime
         if fresh and only is None:
             rows.append(dict(r))
         else:
+            if index_path.is_file() and only is None:
+                unindexed.append(tid)
             try:
                 t = load_trial(fp, attention=False)
             except AnalysisError as e:
                 warnings.append(f"skipping {e}")
+                unreadable[tid] = "unreadable"
                 continue
             if t.status not in FINISHED:
                 warnings.append(f"skipping {fp}: status {t.status!r}")
+                unreadable[tid] = f"status {t.status!r}"
                 continue
             row: dict[str, Any] = {"id": t.id, "status": t.status, **t.finals_dict()}
             if r is not None:
@@ -537,14 +756,15 @@ def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
             scanned[t.id] = t
             rows.append(row)
         paths[rows[-1]["id"]] = str(fp)
-    if only is None:  # finished trials known to the index only (their file is gone or elsewhere)
-        for tid, r in idx_rows.items():
-            if r["status"] in FINISHED and tid not in files:
-                rows.append(dict(r))
+    # Finished trials the index lists whose file is gone (deleted, moved): no results are shown for
+    # them (the index is stale); the completeness lists them as missing, with their swept keys.
+    gone = {tid: r for tid, r in idx_rows.items() if r["status"] in FINISHED and tid not in files} if only is None else {}
 
     if not rows:
         where = index_path if p == index_path else sweep_dir
         extra = f" ({len(running)} running: {', '.join(running[:5])}{'...' if len(running) > 5 else ''})" if running else ""
+        if gone:
+            extra += f" (index.h5 lists {len(gone)} finished trial(s) whose file is gone: {_ids(list(gone))})"
         raise AnalysisError(f"{where}: no finished trials yet (no <id>.h5 trial files){extra}")
 
     # Swept keys of trials read from their files and absent from the index.
@@ -567,20 +787,32 @@ def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
             df[c] = None
     finals = sorted(set(finals) | {c for c in df.columns if "/" in c})
     df = df[["id", "status", *params, *finals]].copy()
+    # The values sweep.yaml plans for each key: a running sweep gets the columns (and the tables the
+    # layout) the finished sweep will have, not those of the trials finished so far.
+    planned = _planned_values(sweep_dir) if only is None else {}
+    levels: dict[str, int] = {}  # column -> how many values the sweep plans for it
     typed_params: list[str] = []
     for c in params:
-        split = _plugin_columns(c, df[c])
+        values = planned.get(c, [])
+        nodes = [canonical(v) for v in values if isinstance(v, dict)] if values is not None else []
+        split = _plugin_columns(c, df[c], nodes)
         if split is None:
-            df[c] = _param_series(df[c])
+            df[c] = _param_series(df[c], nodes)
             typed_params.append(c)
+            if c in planned:
+                levels[c] = _MANY if values is None else len({canonical(v) for v in values})
             continue
         # A swept plugin node whose type does not tell the variants apart: its type, then one typed
         # column per parameter that differs ("model.extractor" = cnn, "model.extractor.channels" = 16).
         at = df.columns.get_loc(c)
         df = df.drop(columns=c)
+        flat = [flatten(n) for n in (_plugin_node(t) for t in nodes) if n is not None]
         for i, (name, series) in enumerate(split.items()):
             df.insert(at + i, name, series)
             typed_params.append(name)
+            leaf = "type" if name == c else name[len(c) + 1:]
+            if flat:
+                levels[name] = len({canonical(n.get(leaf)) for n in flat})
     params = typed_params
     for c in finals:
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
@@ -588,15 +820,21 @@ def load_sweep(path: str | os.PathLike) -> pd.DataFrame:
     df["_order"] = [order.get(t, len(order)) for t in df.id]
     # Index order (the sweep's expansion order) first; trials it does not list by swept values.
     df = df.sort_values(["_order", *params, "id"], kind="stable").drop(columns="_order").reset_index(drop=True)
+    name = _sweep_name(sweep_dir)
+    state = None
+    if only is None:
+        state = _completeness(sweep_dir, name, df, idx_rows, unreadable, gone, unindexed, running)
     df.attrs.update(
         sweep_dir=str(sweep_dir),
-        name=_sweep_name(sweep_dir),
+        name=name,
         files=paths,
         params=params,
         finals=finals,
         lower_is_better=lower,
         running=running,
         warnings=warnings,
+        planned_levels=levels,
+        completeness=state,
     )
     return df
 
@@ -615,14 +853,15 @@ def _plugin_node(text: Any) -> dict | None:
     return node if isinstance(node, dict) and isinstance(node.get("type"), str) else None
 
 
-def _plugin_types(vals: list[Any]) -> list[Any] | None:
+def _plugin_types(vals: list[Any], planned: list[str] = ()) -> list[Any] | None:
     """A swept plugin node ("{type: cnn, channels: 16}") is shown as its type ("cnn") when every
-    present value is such a node and their types tell them apart; else None."""
+    present value is such a node and their types tell them apart, the values sweep.yaml plans for
+    the key (`planned`, canonical text) included; else None."""
     texts = [v for v in vals if isinstance(v, str) and v]
     if not texts or len(texts) != len([v for v in vals if v not in (None, "")]):
         return None
     types: dict[str, str] = {}
-    for t in set(texts):
+    for t in set(texts) | set(planned):
         node = _plugin_node(t)
         if node is None:
             return None
@@ -632,20 +871,23 @@ def _plugin_types(vals: list[Any]) -> list[Any] | None:
     return [types[v] if isinstance(v, str) and v in types else v for v in vals]
 
 
-def _plugin_columns(name: str, s: pd.Series) -> dict[str, pd.Series] | None:
+def _plugin_columns(name: str, s: pd.Series, planned: list[str] = ()) -> dict[str, pd.Series] | None:
     """{name: the type, name.leaf: typed values of each parameter that differs} for a column of
-    swept plugin nodes whose types alone do not name them; None otherwise."""
+    swept plugin nodes whose types alone do not name them; None otherwise. Whether a parameter
+    differs is decided over the finished values and the values sweep.yaml plans (`planned`,
+    canonical text), so a running sweep has the columns the finished one will have."""
     vals = list(s)
-    if _plugin_types(vals) is not None:
+    if _plugin_types(vals, planned) is not None:
         return None
     parsed = [_plugin_node(v) for v in vals]
     if not parsed or any(n is None for n in parsed):
         return None
     nodes = [flatten(n) for n in parsed]
+    every = nodes + [flatten(n) for n in (_plugin_node(t) for t in planned) if n is not None]
     leaves: list[str] = []
-    for n in nodes:
+    for n in every:
         leaves += [k for k in n if k not in leaves and k != "type"]
-    differing = [k for k in leaves if len({canonical(n.get(k)) for n in nodes}) > 1]
+    differing = [k for k in leaves if len({canonical(n.get(k)) for n in every}) > 1]
     if not differing:
         return None
     out = {name: pd.Series([n["type"] for n in nodes], index=s.index, dtype=object)}
@@ -654,11 +896,11 @@ def _plugin_columns(name: str, s: pd.Series) -> dict[str, pd.Series] | None:
     return out
 
 
-def _param_series(s: pd.Series) -> pd.Series:
+def _param_series(s: pd.Series, planned: list[str] = ()) -> pd.Series:
     """Numbers stay numbers (int64 when all integral and present), plugin nodes become their type
     when that names them uniquely (_plugin_types), anything else canonical text."""
     vals = list(s)
-    short = _plugin_types(vals)
+    short = _plugin_types(vals, planned)
     if short is not None:
         vals = short
     present = [v for v in vals if v is not None and not (isinstance(v, float) and math.isnan(v)) and v != ""]
@@ -699,7 +941,7 @@ def load_sweeps(parent: str | os.PathLike) -> pd.DataFrame:
         dirs = [d for d in sorted(pp.iterdir()) if d.is_dir() and _is_sweep_dir(d)]
         if not dirs:
             raise AnalysisError(f"{pp}: no sweep directories inside (a sweep has index.h5, ledger.tsv or <id>.h5 files)")
-    frames, warnings, files, params, lower = [], [], {}, [], {}
+    frames, warnings, files, params, lower, states = [], [], {}, [], {}, {}
     for d in dirs:
         try:
             df = load_sweep(d)
@@ -711,6 +953,8 @@ def load_sweeps(parent: str | os.PathLike) -> pd.DataFrame:
         files.update({(d.name, k): v for k, v in df.attrs["files"].items()})
         params += [c for c in df.attrs["params"] if c not in params]
         lower.update(df.attrs.get("lower_is_better") or {})
+        state = df.attrs.get("completeness")  # named as the 'sweep' column names it: the directory
+        states[d.name] = None if state is None else replace(state, name=d.name)
         frames.append(df)
     if not frames:
         raise AnalysisError("no finished trials in any sweep: " + "; ".join(warnings))
@@ -718,7 +962,8 @@ def load_sweeps(parent: str | os.PathLike) -> pd.DataFrame:
     finals = final_columns(out)
     out = out[["sweep", "id", "status", *params, *finals]]
     # "sweep" counts as a swept key (a table's rows can be the sweeps); files are keyed (sweep, id).
-    out.attrs.update(files=files, params=["sweep", *params], finals=finals, lower_is_better=lower, warnings=warnings)
+    out.attrs.update(files=files, params=["sweep", *params], finals=finals, lower_is_better=lower, warnings=warnings,
+                     completeness=states)
     return out
 
 
@@ -834,4 +1079,6 @@ __all__ = [
     "file_format",
     "lookup",
     "flatten",
+    "Completeness",
+    "listed_trials",
 ]

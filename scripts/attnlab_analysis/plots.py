@@ -132,5 +132,8 @@ def plot_curves(
 
 
 def default_group(params: list[str], cv: pd.DataFrame, seed_key: str = SEED_KEY) -> list[str]:
-    """The swept keys but the seed that vary among the trials (the grouping for mean ± std)."""
-    return [p for p in params if p != seed_key and p in cv.columns and cv[p].nunique(dropna=False) > 1]
+    """The swept keys but the seed that vary among the trials, or in the sweep's plan when `cv` is a
+    load_sweep frame of a running sweep (the grouping for mean ± std)."""
+    planned = cv.attrs.get("planned_levels") or {}
+    return [p for p in params if p != seed_key and p in cv.columns
+            and max(cv[p].nunique(dropna=False), planned.get(p, 0)) > 1]

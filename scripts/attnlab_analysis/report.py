@@ -31,6 +31,8 @@ thead th{background:#f0f3f7}tbody th{background:#fafafa;font-weight:normal}td.nu
 pre{background:#f6f8fa;border:1px solid #e1e4e8;padding:8px;overflow-x:auto;font-size:0.85em;max-height:480px}
 details{margin:6px 0;border:1px solid #e1e4e8;border-radius:4px;padding:4px 10px}summary{cursor:pointer;font-weight:600}
 .figs{display:flex;flex-wrap:wrap;gap:12px}.figs figure{margin:0;flex:1 1 520px}img{max-width:100%;height:auto}
+.banner{border:2px solid #a15c00;background:#fff8e6;border-radius:6px;padding:8px 14px;margin:14px 0}
+.banner.complete{border-color:#2e7d32;background:#eef8ee}.banner .headline{font-size:1.15em;font-weight:600;margin:2px 0 6px}
 figcaption{font-size:0.85em;color:#555}.badge{display:inline-block;padding:1px 7px;border-radius:9px;background:#eef;margin-right:6px;font-size:0.9em}
 """
 
@@ -150,7 +152,7 @@ def variant_colours(df: pd.DataFrame, params: list[str], seed_key: str) -> tuple
     except ImportError:
         palette = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52"]
     group = plots.default_group(params, df, seed_key)
-    facet = group[0] if len(group) >= 2 and df[group[0]].nunique(dropna=False) <= 4 else None
+    facet = group[0] if len(group) >= 2 and stats.levels(df, group[0]) <= 4 else None
     keys = group[1:] if facet else group
     labels = sorted({variant_of(r, keys) for _, r in df.iterrows()}) if keys else []
     return facet, keys, {lab: palette[i % len(palette)] for i, lab in enumerate(labels)}
@@ -246,21 +248,49 @@ def _interactive_curves(cv: pd.DataFrame, params: list[str], seed_key: str,
 
 
 def _progress(df: pd.DataFrame) -> str:
+    """The banner at the top of the page: how complete the sweep is (N of M trials finished; which
+    are running, interrupted, pending, missing), what the index gets wrong, and the ledger's counts.
+    Amber for a partial or stale sweep, green for a complete one."""
     sweep_dir = Path(df.attrs.get("sweep_dir", "."))
+    c = df.attrs.get("completeness")
+    parts = []
+    if c is not None:
+        of = f"{c.finished} of {c.total} trials finished"
+        what = "complete" if c.complete else "PARTIAL sweep" if (c.running or c.interrupted or c.pending) else "INCOMPLETE sweep"
+        parts.append(f'<p class="headline">{e(what)}: {e(of)}</p>')
+        badges = [("done", len(c.done)), ("failed", len(c.failed)), ("running", len(c.running)),
+                  ("interrupted", len(c.interrupted)), ("pending", len(c.pending)), ("missing", len(c.missing))]
+        parts.append("<p>" + " ".join(f'<span class="badge">{k} {v}</span>' for k, v in badges if v or k in ("done", "failed"))
+                     + ("" if c.listed else ' <span class="note">(sweep.yaml lists no trials: the total counts the '
+                        "ledger's and the files')</span>") + "</p>")
+        if not c.complete:
+            rows = []
+            notes = {"running": "no result yet (.h5.tmp or running in the ledger): not shown",
+                     "interrupted (resumes on the next run)": "stopped; resumes from its checkpoint on the next run",
+                     "pending": "not started"}
+            shown = 0
+            for state, ids in c.groups():
+                for tid in ids:
+                    if shown >= 50:
+                        break
+                    note = f"finished once, but {c.missing[tid]}: no result shown" if state == "missing" else notes[state]
+                    rows.append(f"<tr><td>{e(tid)}</td><td>{e(state.split(' ')[0])}</td><td>{e(c.labels.get(tid, ''))}</td>"
+                                f"<td>{e(note)}</td></tr>")
+                    shown += 1
+            left = len(c.running) + len(c.interrupted) + len(c.pending) + len(c.missing) - shown
+            parts.append("<table><thead><tr><th>trial</th><th>state</th><th>swept keys</th><th></th></tr></thead><tbody>"
+                         + "".join(rows) + "</tbody></table>" + (f'<p class="note">... and {left} more.</p>' if left > 0 else "")
+                         + '<p class="note">The tables and figures below show the finished trials only.</p>')
+        for x in c.stale:
+            parts.append(f'<p class="warn">stale index: {e(x)}</p>')
     states = ledger_states(sweep_dir)
     counts: dict[str, int] = {}
-    for s in states.values():
-        counts[s] = counts.get(s, 0) + 1
-    parts = []
+    for st in states.values():
+        counts[st] = counts.get(st, 0) + 1
     if counts:
-        total = len(states)
-        parts.append(f"ledger: {total} trials — " + " ".join(f'<span class="badge">{e(k)} {v}</span>' for k, v in sorted(counts.items())))
-    fin = df.status.value_counts().to_dict()
-    parts.append("finished trial files: " + ", ".join(f"{k} {v}" for k, v in sorted(fin.items())))
-    running = df.attrs.get("running", [])
-    if running:
-        parts.append(f"still running (.h5.tmp, not shown): {e(', '.join(running))}")
-    return "<p>" + "<br>".join(parts) + "</p>"
+        parts.append(f'<p class="note">ledger: {len(states)} trials — ' + ", ".join(f"{e(k)} {v}" for k, v in sorted(counts.items())) + "</p>")
+    klass = "banner complete" if c is None or c.clean else "banner"
+    return f'<div class="{klass}" id="completeness">' + "".join(parts) + "</div>"
 
 
 def _trial_details(t: Trial, row: pd.Series, params: list[str]) -> str:
@@ -362,6 +392,14 @@ def build_report(
     tt["peak MB"] = [float(trials[i].timing.get("peak_tensor_bytes", float("nan"))) / 1e6 if i in trials else float("nan") for i in tt.id]
     body.append(_table(tt, numeric=[*finals, "seconds", "peak MB"],
                        colours=[colours.get(variant_of(r, group)) if group else None for _, r in df.iterrows()]))
+    # A metric some done trials have and others lack: its column stays, empty for those; say so.
+    done_ids = df.status == "done"
+    lacking = [(m, list(df.id[done_ids & df[m].isna()])) for m in finals if df.loc[done_ids, m].notna().any()]
+    lacking = [(m, ids) for m, ids in lacking if ids]
+    if lacking:
+        body.append('<p class="note">Empty cells: the trial file has no such final metric. '
+                    + "; ".join(f"{e(m)}: {len(ids)} done trial(s) without it ({e(', '.join(ids[:5]))}{', ...' if len(ids) > 5 else ''})"
+                                for m, ids in lacking) + ".</p>")
 
     # Learning curves.
     from .load import curves as load_curves
@@ -388,7 +426,7 @@ def build_report(
     with_att = [t for t in trials.values() if t.attention and t.status == "done"]
     if with_att:
         body.append("<h2>Attention</h2>")
-        keys = [p for p in params if p != seed_key and df[p].nunique(dropna=False) > 1]
+        keys = [p for p in params if p != seed_key and stats.levels(df, p) > 1]
         parts = [att.trial_precision(t) for t in with_att]
         per_trial = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=att.PRECISION_COLUMNS)
         if not per_trial.empty:

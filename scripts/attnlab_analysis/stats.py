@@ -64,11 +64,19 @@ def check_keys(df: pd.DataFrame, keys: list[str], what: str) -> None:
             raise AnalysisError(f"{what} {k!r} is not a swept key; swept keys: {', '.join(params) or '(none)'}")
 
 
+def levels(df: pd.DataFrame, key: str) -> int:
+    """How many values a swept key takes: over the finished trials, or as many as sweep.yaml plans
+    when that is more (a running sweep's layout is the finished sweep's: a key is not dropped from
+    the table because only one of its values has finished yet)."""
+    planned = (df.attrs.get("planned_levels") or {}).get(key, 0)
+    return max(int(df[key].nunique(dropna=False)), int(planned))
+
+
 def default_rows(df: pd.DataFrame, cols: list[str], seed_key: str = SEED_KEY) -> list[str]:
     """Every swept key but the seed and the column key that takes more than one value (the first
     swept key when none does)."""
     cand = [k for k in param_columns(df) if k != seed_key and k not in cols]
-    varying = [k for k in cand if df[k].nunique(dropna=False) > 1]
+    varying = [k for k in cand if levels(df, k) > 1]
     return varying or cand[:1]
 
 
@@ -87,9 +95,9 @@ def choose_layout(df: pd.DataFrame, rows: list[str] | None, cols: list[str] | No
     else:
         baseline_out = baseline
     if rows is None and cols is None:
-        varying = [k for k in param_columns(df) if k != seed_key and k in df.columns and df[k].nunique(dropna=False) > 1]
+        varying = [k for k in param_columns(df) if k != seed_key and k in df.columns and levels(df, k) > 1]
         if len(varying) >= 2:
-            narrow = [k for k in varying if df[k].nunique(dropna=False) <= 8]
+            narrow = [k for k in varying if levels(df, k) <= 8]
             if narrow:
                 cols = [narrow[-1]]
     if baseline is None and seed_key in param_columns(df):
@@ -115,6 +123,7 @@ class Ablation:
     row_labels: list[tuple] = field(default_factory=list)  # row-key values, table order (baselines first)
     col_labels: list[tuple] = field(default_factory=list)  # column-key values ([()] without cols)
     excluded: int = 0  # finished trials left out (failed, or without the metric)
+    lacking: list[str] = field(default_factory=list)  # ids of done trials without the metric (left out)
 
 
 def _parse_baseline(spec: str, rows: list[str], df: pd.DataFrame) -> dict[str, str]:
@@ -185,6 +194,7 @@ def ablation(
     sk = seed_key if seed_key in param_columns(df) and seed_key not in rows + cols else None
     done = df[(df.status == "done") & df[metric].notna()]
     excluded = len(df) - len(done)
+    lacking = list(df.id[(df.status == "done") & df[metric].isna()])
     if done.empty:
         raise AnalysisError(f"no done trial has {metric}")
     keys = rows + cols
@@ -269,7 +279,7 @@ def ablation(
     if base is not None:  # the baseline rows first, the others in their order
         is_base_row = {tuple(r[k] for k in rows): all(format_value(r[k]) == v for k, v in base.items()) for r in recs}
         row_labels.sort(key=lambda t: not is_base_row.get(t, False))
-    return Ablation(metric, rows, cols, sk, base, test, lower, cells, correction, row_labels, col_labels, excluded)
+    return Ablation(metric, rows, cols, sk, base, test, lower, cells, correction, row_labels, col_labels, excluded, lacking)
 
 
 def holm(ps: list[float]) -> list[float]:
@@ -381,9 +391,13 @@ def _legend(tabs: list[Ablation]) -> str:
         if pairs and min(pairs) < 5:
             text += (f" Caveat: {min(pairs)} matched pair(s) at the least; with fewer than 5 a test has little power "
                      "and its p-values are only indicative (more seeds help).")
-    excluded = max(x.excluded for x in tabs)
-    if excluded:
-        text += f" {excluded} finished trial(s) without the metric (failed) left out."
+    failed = max(x.excluded - len(x.lacking) for x in tabs)
+    if failed:
+        text += f" {failed} finished trial(s) without the metric (failed) left out."
+    for x in tabs:  # a done trial without a figure the others have: say so, never drop it silently
+        if x.lacking:
+            ids = ", ".join(x.lacking[:5]) + (f", ... ({len(x.lacking) - 5} more)" if len(x.lacking) > 5 else "")
+            text += f" {len(x.lacking)} done trial(s) without {x.metric} left out of its cells: {ids}."
     return text
 
 
