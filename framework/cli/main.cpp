@@ -13,6 +13,7 @@
 #include "framework/experiment/spec.h"
 #include "framework/experiment/sweep.h"
 #include "framework/experiment/watch.h"
+#include "framework/onednn/onednn.h"
 #include "framework/registry/loader.h"
 #include "framework/registry/registry.h"
 
@@ -377,7 +378,8 @@ int run_main(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
-  core::flush_denormals();  // inherited by every thread created from here on (core/memory.h)
+  onednn::choose_wait_policy(argv);  // may re-execute this program, so before anything else
+  core::flush_denormals();           // inherited by every thread created from here on (core/memory.h)
   try {
     experiment::mpi::init(&argc, &argv);
   } catch (const Error& e) {

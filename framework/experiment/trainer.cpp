@@ -817,6 +817,7 @@ std::map<std::string, std::string> environment() {
   env["attnlab_version"] = ATTNLAB_VERSION;
   env["attnlab_commit"] = ATTNLAB_GIT_COMMIT;
   env["compiler"] = __VERSION__;
+  env["omp_wait_policy"] = onednn::wait_policy().empty() ? "default" : onednn::wait_policy();
   const auto* v = dnnl_version();
   env["onednn"] = fmt::format("{}.{}.{} ({})", v->major, v->minor, v->patch, v->hash);
   env["tbb"] = TBB_VERSION_STRING;

@@ -3,6 +3,8 @@
 
 #include <omp.h>
 #include <oneapi/dnnl/dnnl_debug.h>
+#include <unistd.h>
+#include <cstdlib>
 
 #include <atomic>
 #include <list>
@@ -50,6 +52,18 @@ void set_threads(int n) {
   core::flush_denormals();
 }
 int threads() { return omp_get_max_threads(); }
+
+void choose_wait_policy(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;  // the user's choice (or set before re-executing)
+  if (::setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+  ::execv("/proc/self/exe", argv);
+  ::unsetenv("OMP_WAIT_POLICY");  // exec failed: run on with libgomp's default, as it was loaded
+}
+
+std::string wait_policy() {
+  const char* v = std::getenv("OMP_WAIT_POLICY");
+  return v ? v : "";
+}
 
 dt to_dnnl(core::DType t) { return t == core::DType::f32 ? dt::f32 : dt::s32; }
 

@@ -42,6 +42,17 @@ dnnl::stream& stream();
 
 /// Sets the number of OpenMP threads oneDNN uses for primitives run from the calling thread.
 void set_threads(int n);
+
+/// How OpenMP threads wait between kernels. libgomp reads OMP_WAIT_POLICY once, when the program
+/// loads; its default spins, and a team sharing a core with another busy process crawls (a small
+/// 2-thread trial: 9.0 s spinning, 1.4 s passive, on a loaded machine). attnlab runs its teams
+/// passive unless the user chose a policy: call first thing in main(); when the variable is unset it
+/// sets OMP_WAIT_POLICY=passive and re-executes the program (same pid, arguments, environment
+/// otherwise) so that libgomp sees it. Returns only when the policy is in place (or re-executing
+/// failed, which leaves the default).
+void choose_wait_policy(char** argv);
+/// "passive", "active" or "" (libgomp's default), as this process runs with it (for /env).
+std::string wait_policy();
 int threads();
 
 dt to_dnnl(core::DType t);
