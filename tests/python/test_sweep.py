@@ -464,3 +464,20 @@ def test_a_full_disk_fails_trials_cleanly_and_a_rerun_completes(tmp_path, small_
     assert f"{len(finished)} finished earlier" in r.stdout
     assert len(trial_files(out)) == 8
     assert {name: os.stat(out / name).st_mtime_ns for name in finished} == stamps
+
+
+def test_openmp_teams_wait_passively_unless_the_user_chose(tmp_path):
+    # libgomp's default spins; a 2-thread team next to a busy core crawled (README, Threads). The
+    # policy is read when libgomp loads, so attnlab sets it and re-executes itself.
+    spec = write_spec(tmp_path, epochs=1, sweep="{}")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    for given, expected in ((None, "passive"), ("active", "active")):
+        out = tmp_path / f"out_{given}"
+        run_env = dict(env, **({"OMP_WAIT_POLICY": given} if given else {}))
+        r = subprocess.run([BIN, "run", spec, "--threads", "1", "--quiet", "--out", str(out)], capture_output=True,
+                           text=True, timeout=300, env=run_env)
+        assert r.returncode == 0, r.stderr
+        (name,) = trial_files(out)
+        with h5py.File(out / name, "r") as f:
+            policy = f["env"].attrs["omp_wait_policy"]
+        assert (policy.decode() if isinstance(policy, bytes) else policy) == expected
