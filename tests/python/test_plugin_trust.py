@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.environ.get("ATTNLAB_BIN", os.path.join(ROOT, "build", "attnlab"))
+BIN = os.path.abspath(os.environ.get("ATTNLAB_BIN", os.path.join(ROOT, "build", "attnlab")))  # run from other dirs
 PLUGIN = os.environ.get("ATTNLAB_TEST_PLUGIN", "")
 
 pytestmark = pytest.mark.skipif(not os.path.exists(BIN) or not os.path.exists(PLUGIN),
