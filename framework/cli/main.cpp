@@ -39,19 +39,28 @@ constexpr int kOk = 0, kRunFailed = 1, kUsage = 2;
 struct SpecArgs {
   std::string spec;
   std::vector<std::string> overrides;
-  std::vector<std::string> plugins;
+  experiment::PluginTrust trust;
 };
 
 void add_spec_args(CLI::App* cmd, SpecArgs& a) {
   cmd->add_option("spec", a.spec, "experiment spec (YAML)")->required()->check(CLI::ExistingFile);
   cmd->add_option("overrides", a.overrides,
                   "overrides in Hydra's grammar: key.path=value, +new.key=value, ~removed.key, list.key=[1,2]");
-  cmd->add_option("--plugin", a.plugins, "shared library of out-of-tree plugins to load (repeatable)");
+  cmd->add_option("--plugin", a.trust.libraries,
+                  "shared library of out-of-tree plugins to load (repeatable); trusted, and so is the same library "
+                  "named by the spec");
+  cmd->add_flag("--allow-spec-plugins", a.trust.allow_spec_plugins,
+                "load the plugin libraries the spec (or a spec it includes) names even when they lie outside the "
+                "spec's directory and the working directory (loading a library runs its code)");
 }
 
 experiment::ResolvedSpec load(const SpecArgs& a) {
-  for (const auto& lib : a.plugins) registry::load_plugin_library(lib);
-  return experiment::load_experiment(a.spec, a.overrides);
+  return experiment::load_experiment(a.spec, a.overrides, experiment::Multirun::allow, a.trust);
+}
+
+// The plugin libraries a spec loads, one line each: canonical path, where it is named, why it is trusted.
+void print_libraries(const experiment::ResolvedSpec& r, std::string_view prefix) {
+  for (const auto& lib : r.libraries) fmt::print("{}plugin library {}\n", prefix, lib.str());
 }
 
 std::string bounds(const config::FieldInfo& f) {
@@ -293,17 +302,21 @@ int run_main(int argc, char** argv) {
       fmt::print("{}: ok ({}, config hash {}, {} trial{}{})\n", validate_args.spec, r.spec.name, r.hash, trials,
                  trials == 1 ? "" : "s",
                  spec_only ? "; spec only, not rehearsed on the data" : ", each rehearsed on its data");
+      print_libraries(r, "  ");
       return kOk;
     }
     if (show->parsed()) {
       const auto r = load(show_args);
-      fmt::print("# {} resolved; config hash {}\n{}", show_args.spec, r.hash, config::to_yaml(r.resolved));
+      fmt::print("# {} resolved; config hash {}\n", show_args.spec, r.hash);
+      print_libraries(r, "# ");
+      fmt::print("{}", config::to_yaml(r.resolved));
       if (const config::Value* s = r.raw.find("sweep")) fmt::print("sweep:\n{}", config::to_yaml(*s));
       return kOk;
     }
     if (sweep->parsed() && dry_run) {
       const auto r = load(sweep_args);
       fmt::print("{} trial{} of {}\n", r.trials.size(), r.trials.size() == 1 ? "" : "s", sweep_args.spec);
+      print_libraries(r, "  ");
       for (const auto& rt : r.trials) fmt::print("{:4d}  {}  {}\n", rt.trial.index, rt.trial.id, rt.trial.label());
       return kOk;
     }
@@ -311,8 +324,8 @@ int run_main(int argc, char** argv) {
       const bool is_run = run->parsed();
       experiment::SweepOptions o = is_run ? run_opts : sweep_opts;
       const SpecArgs& a = is_run ? run_args : sweep_args;
-      for (const auto& lib : a.plugins) registry::load_plugin_library(lib);
       o.spec = a.spec;
+      o.plugins = a.trust;
       o.overrides = a.overrides;
       o.single = is_run;
       if (!shard.empty()) {

@@ -62,6 +62,8 @@ std::string dotted(const std::vector<std::string>& path, std::size_t n) {
 
 }  // namespace
 
+bool Mark::from_command_line() const { return file && file == command_line_file(); }
+
 KeyPath parse_key(std::string_view key) {
   KeyPath r;
   const auto fail = [&](std::size_t pos, std::string msg) {

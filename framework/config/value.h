@@ -33,6 +33,8 @@ struct Mark {
   int col = 0;
   /// "file:line:col", "file" without a position, or "<default>" without a file.
   std::string str() const;
+  /// True for a position in a command-line override ("<command line>:<arg_index>:<col>").
+  bool from_command_line() const;
 };
 
 /// One problem in a spec: where, which dotted config path, what.

@@ -281,7 +281,8 @@ std::pair<int, int> choose_parallelism(int jobs, int threads, int cores, std::si
 }
 
 SweepResult run_sweep(const SweepOptions& o) {
-  const ResolvedSpec base = load_experiment(o.spec, o.overrides, o.single ? Multirun::refuse : Multirun::allow);
+  const ResolvedSpec base =
+      load_experiment(o.spec, o.overrides, o.single ? Multirun::refuse : Multirun::allow, o.plugins);
   // The trials as loading resolved them (once); `attnlab run` takes the spec without its sweep.
   std::vector<Trial> trials;
   std::vector<const ResolvedSpec*> resolved;

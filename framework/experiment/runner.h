@@ -34,6 +34,7 @@ namespace attnlab::experiment {
 struct SweepOptions {
   std::string spec;                    ///< spec file
   std::vector<std::string> overrides;  ///< command-line overrides
+  PluginTrust plugins;                 ///< --plugin libraries and --allow-spec-plugins (plugin_trust.h)
   bool single = false;                 ///< `attnlab run`: the spec without its sweep, as one trial
   int jobs = 0;                        ///< trials at once (0: chosen from the cores)
   int threads = 0;                     ///< threads per trial (0: chosen from the cores)

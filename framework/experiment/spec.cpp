@@ -161,21 +161,41 @@ ResolvedSpec resolve(const config::Value& tree) {
 
 namespace {
 
-/// Loads the `plugins:` libraries `tree` names (relative to the spec); problems at their marks.
-void load_plugin_libraries(const config::Value& tree, const std::string& path, config::Problems& problems) {
+/// Loads the libraries the command line gives (--plugin), in order; each is listed in `out`.
+void load_command_line_libraries(const PluginTrust& trust, std::vector<PluginLibrary>& out) {
+  for (const auto& named : trust.libraries) {
+    PluginLibrary lib = judge_spec_library(named, {}, "--plugin", "", trust);
+    registry::load_plugin_library(lib.path);  // throws attnlab::Error: nothing was named by a spec
+    out.push_back(std::move(lib));
+  }
+}
+
+/// Loads the `plugins:` libraries `tree` names (relative to the spec) that the trust rule
+/// (plugin_trust.h) lets it load; a refused or failing library is a problem at its mark. Each
+/// library is listed in `out` once per place that names it.
+void load_plugin_libraries(const config::Value& tree, const std::string& path, const PluginTrust& trust,
+                           std::vector<PluginLibrary>& out, config::Problems& problems) {
   const config::Value* libs = tree.find("plugins");
   if (!libs || !libs->is_sequence()) return;
-  const auto base = std::filesystem::path(path).parent_path();
   for (std::size_t i = 0; i < libs->items().size(); ++i) {
     const config::Value& item = libs->items()[i];
     if (!item.is_scalar()) continue;  // the binder reports the type
-    auto lib = std::filesystem::path(item.text());
-    if (lib.is_relative()) lib = base / lib;
-    try {
-      registry::load_plugin_library(lib.string());
-    } catch (const Error& e) {
-      problems.add(item.mark(), fmt::format("plugins[{}]", i), e.what());
+    const std::string key = fmt::format("plugins[{}]", i);
+    PluginLibrary lib = judge_spec_library(item.text(), item.mark(), key, path, trust);
+    const bool seen = std::any_of(out.begin(), out.end(), [&](const PluginLibrary& l) {
+      return l.path == lib.path && l.mark.str() == lib.mark.str();
+    });
+    if (seen) continue;  // the second pass, after overrides
+    if (!lib.trusted()) {
+      problems.add(item.mark(), key, refusal_message(lib, path));
+    } else {
+      try {
+        registry::load_plugin_library(lib.path);
+      } catch (const Error& e) {
+        problems.add(item.mark(), key, e.what());
+      }
     }
+    out.push_back(std::move(lib));
   }
 }
 
@@ -214,11 +234,14 @@ bool overlaps(const std::vector<std::string>& a, const std::vector<std::string>&
 
 }  // namespace
 
-ResolvedSpec load_experiment(const std::string& path, const std::vector<std::string>& overrides, Multirun multirun) {
+ResolvedSpec load_experiment(const std::string& path, const std::vector<std::string>& overrides, Multirun multirun,
+                             const PluginTrust& trust) {
+  std::vector<PluginLibrary> libraries;
+  load_command_line_libraries(trust, libraries);
   config::Value tree = config::load_spec(path);
   config::Problems problems;
   // Out-of-tree plugins must be registered before overrides consult the schema of their types.
-  load_plugin_libraries(tree, path, problems);
+  load_plugin_libraries(tree, path, trust, libraries, problems);
   problems.check();
 
   // Every malformed override is reported, not only the first.
@@ -281,13 +304,20 @@ ResolvedSpec load_experiment(const std::string& path, const std::vector<std::str
   const config::KeySchema schema = spec_schema();
   config::apply_overrides(tree, plain, &schema);
   config::apply_overrides(tree, axes, &schema);
-  load_plugin_libraries(tree, path, problems);  // an override may name more
+  // Libraries are loaded once, before any trial: a sweep cannot vary them (its trials share the process).
+  for (const auto& axis : axis_keys(tree))
+    if (axis.path[0] == "plugins")
+      problems.add(axis.mark, axis.where,
+                   "a sweep cannot vary plugins: the libraries are loaded once for every trial; list them all in "
+                   "plugins:");
+  load_plugin_libraries(tree, path, trust, libraries, problems);  // an override may name more
   problems.check();
 
   config::Value base_tree = tree;
   base_tree.erase("sweep");
   ResolvedSpec r = resolve(base_tree);
   r.base_dir = std::filesystem::absolute(path).parent_path().lexically_normal().string();
+  r.libraries = std::move(libraries);
   if (tree.find("sweep")) {
     // Each trial is resolved here, once (expansion validates it by resolving it); equal configs
     // share an id, so the id finds its resolved spec.

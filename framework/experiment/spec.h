@@ -2,7 +2,7 @@
 //
 //   name: seed-lstm
 //   include: [../presets/seed.yaml]   # base specs, deep-merged (later wins)
-//   plugins: [build/libmy_attention.so]
+//   plugins: [build/libmy_attention.so]   # loaded only when trusted (plugin_trust.h)
 //   data:     {dataset: {type: marker, seq_len: 30}}
 //   preprocess: []                   # steps applied in order
 //   model:    {embedding: 32, extractor: {type: lstm, hidden: 64}, attention: {type: seed_self},
@@ -20,6 +20,7 @@
 #include "framework/config/binder.h"
 #include "framework/data/dataset.h"
 #include "framework/eval/metrics.h"
+#include "framework/experiment/plugin_trust.h"
 #include "framework/experiment/sweep.h"
 #include "framework/model/families.h"
 #include "framework/model/objective.h"
@@ -175,7 +176,10 @@ struct ExperimentSpec {
   void visit(V& v) {
     v("name", name).doc("experiment name, used for the results directory");
     v("description", description).doc("free text stored with the results");
-    v("plugins", plugins).doc("shared libraries of out-of-tree plugins to load (paths relative to the spec)");
+    v("plugins", plugins)
+        .doc(
+            "shared libraries of out-of-tree plugins to load (paths relative to the spec); one outside the spec's "
+            "directory and the working directory needs --plugin or --allow-spec-plugins");
     v("data", data).doc("the dataset");
     v("preprocess", preprocess).doc("preprocessing steps, applied in order");
     v("model", model).doc("the model, part by part");
@@ -195,6 +199,9 @@ struct ResolvedSpec {
   ExperimentSpec spec;
   config::Value resolved;
   std::string hash;
+  /// load_experiment: the plugin libraries loaded for the spec (--plugin first, then `plugins:`),
+  /// each with its canonical path, where it is named and why it was trusted (plugin_trust.h).
+  std::vector<PluginLibrary> libraries{};
   /// load_experiment: every trial of the spec's sweep (the spec itself without one), each resolved
   /// once, in expansion order. The runner, validate, the dry run and MPI ranks take them from here.
   std::vector<ResolvedTrial> trials{};
@@ -211,14 +218,16 @@ struct ResolvedTrial {
 /// trial from the spec without its sweep: a comma list is refused).
 enum class Multirun { allow, refuse };
 
-/// Loads `path` with includes, loads the `plugins:` libraries, applies overrides with the schema
+/// Loads the --plugin libraries of `trust`, loads `path` with includes, loads the `plugins:`
+/// libraries that the trust rule lets it load (plugin_trust.h; a refused one is a problem at the
+/// line that names it; a sweep axis over `plugins` is a problem), applies overrides with the schema
 /// (spec_schema(): any key the schema knows can be set; `sweep.grid.a.b=[...]` is one axis named
 /// a.b; `key=a,b,c` becomes a grid axis, in the order given, after the file's), and validates the
 /// whole spec; a `sweep:` section is validated by expanding it. An override of a key that a sweep
 /// axis also sets is a problem naming both. Throws config::ConfigError with every problem. The
 /// returned raw tree still holds `sweep` (for `attnlab sweep`).
 ResolvedSpec load_experiment(const std::string& path, const std::vector<std::string>& overrides,
-                             Multirun multirun = Multirun::allow);
+                             Multirun multirun = Multirun::allow, const PluginTrust& trust = {});
 
 /// The experiment schema for overrides: every key of ExperimentSpec (defaults and absent optionals
 /// included), the parameters of the plugin types a tree selects, and the sections of `sweep:`.
