@@ -34,12 +34,34 @@ std::optional<std::string> nearest(std::string_view key, const std::vector<std::
   return best;
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    // Length of a well-formed UTF-8 sequence starting here (0: not one).
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n > 1 && (c == 0xc0 || c == 0xc1 || c > 0xf4)) n = 0;
+    for (std::size_t k = 1; n > 1 && k < n; ++k)
+      if (i + k >= text.size() || (static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) n = 0;
+    if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7f))) {
+      out += fmt::format("\\x{:02x}", c);
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
 std::string join_names(const std::vector<std::string>& names, std::size_t most) {
   if (names.empty()) return "(none)";
-  if (names.size() <= most) return fmt::format("{}", fmt::join(names, ", "));
-  return fmt::format("{}, ... (and {} more)",
-                     fmt::join(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(most), ", "),
-                     names.size() - most);
+  std::vector<std::string> shown;
+  for (std::size_t i = 0; i < names.size() && i < most; ++i) shown.push_back(printable(names[i]));
+  if (names.size() <= most) return fmt::format("{}", fmt::join(shown, ", "));
+  return fmt::format("{}, ... (and {} more)", fmt::join(shown, ", "), names.size() - most);
 }
 
 }  // namespace attnlab::core

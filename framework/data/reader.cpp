@@ -130,17 +130,18 @@ Table read_table(const ReadOptions& o, DataReport& report) {
   };
 
   // Fixes the file's column names and which of them are kept (after the header, or at once).
-  auto setup = [&](std::vector<std::string> file_names) {
+  // `where`: "FILE:LINE" of the header, or FILE when the names are given.
+  auto setup = [&](std::vector<std::string> file_names, const std::string& where) {
     names = std::move(file_names);
     for (std::size_t i = 0; i < names.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)
         if (names[i] == names[j])
-          throw DataError(
-              fmt::format("{}: column '{}' appears twice; columns: {}", o.path, names[i], core::join_names(names)));
+          throw DataError(fmt::format("{}: column '{}' appears twice; columns: {}", where, core::printable(names[i]),
+                                      core::join_names(names)));
     auto index = [&](const std::string& name, const char* list) {
       for (std::size_t i = 0; i < names.size(); ++i)
         if (names[i] == name) return i;
-      throw DataError(fmt::format("{}: column '{}' (in {}) does not exist; columns: {}", o.path, name, list,
+      throw DataError(fmt::format("{}: column '{}' (in {}) does not exist; columns: {}", where, name, list,
                                   core::join_names(names)));
     };
     const std::vector<std::string>& want = o.keep.empty() ? names : o.keep;
@@ -164,7 +165,7 @@ Table read_table(const ReadOptions& o, DataReport& report) {
     row_num.resize(kept.size());
     have_header = true;
   };
-  if (!o.header) setup(o.names);
+  if (!o.header) setup(o.names, o.path);
 
   for_each_line(o.path, [&](std::int64_t number, std::string_view line) {
     if (number == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);  // UTF-8 byte order mark
@@ -187,7 +188,7 @@ Table read_table(const ReadOptions& o, DataReport& report) {
                                       header.size(), o.names.size()));
         header = o.names;
       }
-      setup(std::move(header));
+      setup(std::move(header), fmt::format("{}:{}", o.path, number));
       return true;
     }
     // Validate the whole row before storing any of it, so that a dropped row leaves no trace.

@@ -31,4 +31,12 @@ BOOST_AUTO_TEST_CASE(long_name_lists_are_capped) {
   BOOST_TEST(core::join_names(many, 3000).size() > 10000u);  // uncapped when asked
 }
 
+// A damaged file's header printed its raw bytes into messages (mutated-file fuzzing).
+BOOST_AUTO_TEST_CASE(names_print_control_and_broken_utf8_bytes_escaped) {
+  BOOST_TEST(core::printable("caf\xc3\xa9 \xe2\x82\xac") == "caf\xc3\xa9 \xe2\x82\xac");  // UTF-8 kept
+  BOOST_TEST(core::printable(std::string("y\xb1x\x01\x7f", 5)) == "y\\xb1x\\x01\\x7f");
+  BOOST_TEST(core::printable("\xe2\x82") == "\\xe2\\x82");  // cut sequence
+  BOOST_TEST(core::join_names({"a", "b\xff"}) == "a, b\\xff");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
