@@ -25,31 +25,29 @@ void check_classes_are_trained(const Examples& ex, const Splits& splits, const s
                                const std::string& who, DataReport& report) {
   for (const auto& l : ex.labels) {
     if (l.kind != LabelKind::kClass || l.classes < 1) continue;
-    std::vector<std::int64_t> train(static_cast<std::size_t>(l.classes), 0), other(train.size(), 0);
-    for (const auto r : splits.train)
-      if (const auto y = l.ids[static_cast<std::size_t>(r)]; y >= 0 && y < l.classes)
-        ++train[static_cast<std::size_t>(y)];
-    for (const auto* rows : {&splits.valid, &splits.test})
-      for (const auto r : *rows)
-        if (const auto y = l.ids[static_cast<std::size_t>(r)]; y >= 0 && y < l.classes)
-          ++other[static_cast<std::size_t>(y)];
-    std::vector<std::string> unseen;
-    for (std::size_t c = 0; c < train.size(); ++c)
-      if (train[c] == 0 && other[c] > 0)
-        unseen.push_back(fmt::format("'{}' ({} example{})",
-                                     c < l.class_names.size() ? l.class_names[c] : std::to_string(c), other[c],
-                                     other[c] == 1 ? "" : "s"));
-    if (!test_file.empty()) {
-      std::vector<std::int64_t> in_test(train.size(), 0);
-      for (const auto r : splits.test)
-        if (const auto y = l.ids[static_cast<std::size_t>(r)]; y >= 0 && y < l.classes)
-          ++in_test[static_cast<std::size_t>(y)];
-      std::vector<std::string> only_test;
+    // Examples per class among `row_sets`.
+    auto count = [&](std::initializer_list<const std::vector<std::int64_t>*> row_sets) {
+      std::vector<std::int64_t> n(static_cast<std::size_t>(l.classes), 0);
+      for (const auto* rows : row_sets)
+        for (const auto r : *rows)
+          if (const auto y = l.ids[static_cast<std::size_t>(r)]; y >= 0 && y < l.classes)
+            ++n[static_cast<std::size_t>(y)];
+      return n;
+    };
+    // "'label' (n examples)" for the classes training never has but `elsewhere` does.
+    const std::vector<std::int64_t> train = count({&splits.train});
+    auto untrained = [&](const std::vector<std::int64_t>& elsewhere) {
+      std::vector<std::string> out;
       for (std::size_t c = 0; c < train.size(); ++c)
-        if (train[c] == 0 && in_test[c] > 0)
-          only_test.push_back(fmt::format("'{}' ({} example{})",
-                                          c < l.class_names.size() ? l.class_names[c] : std::to_string(c), in_test[c],
-                                          in_test[c] == 1 ? "" : "s"));
+        if (train[c] == 0 && elsewhere[c] > 0)
+          out.push_back(fmt::format("'{}' ({} example{})",
+                                    c < l.class_names.size() ? l.class_names[c] : std::to_string(c), elsewhere[c],
+                                    elsewhere[c] == 1 ? "" : "s"));
+      return out;
+    };
+    const std::vector<std::string> unseen = untrained(count({&splits.valid, &splits.test}));
+    if (!test_file.empty()) {
+      const std::vector<std::string> only_test = untrained(count({&splits.test}));
       if (!only_test.empty())
         throw DataError(fmt::format(
             "{}: task '{}': the test file {} has label{} {} that the training data never has: no model can predict "

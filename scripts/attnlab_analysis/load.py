@@ -432,14 +432,8 @@ def _read_index(path: Path) -> tuple[pd.DataFrame, list[str], list[str], dict[st
 
 def _sweep_keys(sweep_dir: Path) -> list[str] | None:
     """The swept keys named by sweep.yaml's `sweep:` section, in axis order; None when unknown."""
-    spec = sweep_dir / "sweep.yaml"
-    if _yaml is None or not spec.is_file():
-        return None
-    try:
-        doc = _yaml.safe_load(spec.read_text(encoding="utf-8"))
-    except Exception:  # noqa: BLE001
-        return None
-    sw = doc.get("sweep") if isinstance(doc, dict) else None
+    doc = _sweep_doc(sweep_dir)
+    sw = doc.get("sweep") if doc is not None else None
     if not isinstance(sw, dict):
         return None
     keys: list[str] = []
