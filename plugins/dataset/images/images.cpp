@@ -95,12 +95,12 @@ IdxArray read_idx(const std::string& path, std::int64_t expect_dims) {
     total *= size;
   }
   // The dims are the file's claim, not its size: the buffer grows with the bytes that really come
-  // (chunks of at least 16 MiB, doubling), so that 20 bytes claiming a terabyte are "truncated" at
+  // (chunks of at least 1 MiB, doubling), so that 20 bytes claiming a terabyte are "truncated" at
   // once instead of an allocation of a terabyte (std::bad_alloc, or the machine's memory zero-filled).
   const auto want = static_cast<std::size_t>(total);
   std::size_t got = 0;
   while (got < want) {
-    const std::size_t chunk = std::min(want - got, std::max<std::size_t>(got, std::size_t{1} << 24));
+    const std::size_t chunk = std::min(want - got, std::max<std::size_t>(got, std::size_t{1} << 20));
     a.data.resize(got + chunk);
     const std::size_t r = read_some(f, path, a.data.data() + got, chunk);
     got += r;
