@@ -146,6 +146,24 @@ BOOST_AUTO_TEST_CASE(parse_errors_point_at_the_column) {
   BOOST_TEST(parse_error("a='open") == "<command line>:1:8: override 'a='open': illegal EOF in scalar");
 }
 
+// A key of thousands of segments took minutes (the column of each segment was recomputed from the
+// key's start, cubic in its length; fuzz/fuzz_spec) and built a tree deeper than any YAML file may
+// nest: a key has at most 256 segments, as deep as a document may nest.
+BOOST_AUTO_TEST_CASE(a_key_nests_no_deeper_than_a_document) {
+  auto key = [](std::size_t n, const std::string& segment) {
+    std::string k = "k";
+    for (std::size_t i = 1; i < n; ++i) k += segment;
+    return k;
+  };
+  BOOST_TEST(parse_override("+" + key(256, ".k") + "=1").path.size() == 256u);
+  BOOST_TEST(parse_error("+" + key(257, ".k") + "=1").ends_with(": more than 256 segments"));
+  BOOST_TEST(parse_error("a" + key(257, "[0]") + "=1").ends_with(": more than 256 segments"));
+  BOOST_TEST(parse_error("+" + key(3000, ".k") + "=1").ends_with(": more than 256 segments"));
+  Value v = Value::map();
+  apply_overrides(v, {parse_override("+" + key(256, ".k") + "=1")});
+  BOOST_TEST(v.find("k") != nullptr);
+}
+
 BOOST_AUTO_TEST_CASE(apply_set_add_remove) {
   const Value v = applied({
       "model.width=32",              // set
