@@ -3,7 +3,8 @@
 # Fix a failure with: clang-format -i <the files it names> (clang-format 14, Debian's).
 file(GLOB_RECURSE sources RELATIVE ${ROOT}
      ${ROOT}/framework/*.cpp ${ROOT}/framework/*.h ${ROOT}/plugins/*.cpp ${ROOT}/plugins/*.h
-     ${ROOT}/tests/*.cpp ${ROOT}/tests/*.h ${ROOT}/examples/*.cpp ${ROOT}/examples/*.h)
+     ${ROOT}/tests/*.cpp ${ROOT}/tests/*.h ${ROOT}/examples/*.cpp ${ROOT}/examples/*.h
+     ${ROOT}/fuzz/*.cpp ${ROOT}/fuzz/*.h)
 list(SORT sources)
 set(bad "")
 foreach(f ${sources})

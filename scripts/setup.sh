@@ -2,12 +2,13 @@
 # Installs what attnlab needs from Debian's packages, and only what is missing. Idempotent.
 #   scripts/setup.sh            build + test dependencies (Open MPI for distributed sweeps, the Python
 #                               analysis stack, Chromium, which renders the HTML report in a test,
-#                               and clang-format, which the `format` test runs)
+#                               clang-format, which the `format` test runs, and clang with libFuzzer and
+#                               the LLVM OpenMP runtime, for the `fuzz` test: fuzz/README.md)
 #   scripts/setup.sh --bench    also PyTorch with OpenBLAS, for bench/ and for regenerating goldens
 set -euo pipefail
 
 packages=(
-  cmake g++ make pkg-config clang-format
+  cmake g++ make pkg-config clang-format clang libclang-rt-dev libomp-dev
   libdnnl-dev libtbb-dev libyaml-cpp-dev libhdf5-dev libboost-test-dev libfmt-dev libcli11-dev zlib1g-dev
   libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-pytest python3-h5py python3-pandas python3-matplotlib python3-scipy python3-yaml python3-plotly

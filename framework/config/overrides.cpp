@@ -54,9 +54,18 @@ std::size_t prefix_length(Override::Op op) {
   return 0;
 }
 
+// As deep as a YAML document may nest (yaml_read.cpp): a longer key would build a deeper tree than
+// any file can, for every recursive walk of the spec after it.
+constexpr std::size_t kMaxKeySegments = 256;
+
+// join_path over the first n segments, appending in place: linear in the key's length (a key of
+// thousands of segments is bad input, not a reason to hang).
 std::string dotted(const std::vector<std::string>& path, std::size_t n) {
   std::string s;
-  for (std::size_t i = 0; i < n && i < path.size(); ++i) s = join_path(s, path[i]);
+  for (std::size_t i = 0; i < n && i < path.size(); ++i) {
+    if (!s.empty() && !path[i].empty() && path[i].front() != '[') s += '.';
+    s += path[i];
+  }
   return s;
 }
 
@@ -83,12 +92,14 @@ KeyPath parse_key(std::string_view key) {
       return fail(j, fmt::format("unexpected character '{}' in key", key[j]));
     }
     r.path.emplace_back(key.substr(s, j - s));
+    if (r.path.size() > kMaxKeySegments) return fail(s, fmt::format("more than {} segments", kMaxKeySegments));
     while (j < key.size() && key[j] == '[') {
       std::size_t k = j + 1;
       while (k < key.size() && is_digit(key[k])) ++k;
       if (k == j + 1 || k >= key.size() || key[k] != ']') return fail(j, "bad list index (expected [n] with n >= 0)");
       if (k - j - 1 > 9) return fail(j + 1, "list index too large");
       r.path.emplace_back(key.substr(j, k - j + 1));
+      if (r.path.size() > kMaxKeySegments) return fail(j, fmt::format("more than {} segments", kMaxKeySegments));
       j = k + 1;
     }
     if (j == key.size()) return r;
@@ -242,12 +253,16 @@ void apply_overrides(Value& root, const std::vector<Override>& overrides_in_orde
     const std::string key = dotted(ov.path, ov.path.size());
     const std::size_t plen = prefix_length(ov.op);
     const bool cols_known = ov.text.size() >= plen + key.size() && ov.text.compare(plen, key.size(), key) == 0;
-    // Where segment i starts on the command line.
+    // Where segment i starts on the command line: after dotted(ov.path, i), whose lengths are summed
+    // once here (computing each one per segment made a long key cubic).
+    std::vector<std::size_t> offset(ov.path.size() + 1, 0);
+    for (std::size_t i = 0; i < ov.path.size(); ++i)
+      offset[i + 1] = offset[i] + ov.path[i].size() + (i > 0 && !ov.path[i].empty() && ov.path[i][0] != '[' ? 1 : 0);
     const auto mark_at = [&](std::size_t i) {
       Mark m = ov.mark;
       if (!m.file) m.file = command_line_file();
       if (!cols_known || m.col == 0) return m;
-      m.col += static_cast<int>(plen + dotted(ov.path, i).size() + (i > 0 && ov.path[i][0] != '[' ? 1 : 0));
+      m.col += static_cast<int>(plen + offset[i] + (i > 0 && ov.path[i][0] != '[' ? 1 : 0));
       return m;
     };
     const auto problem = [&](std::size_t i, const std::string& msg) {

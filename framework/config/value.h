@@ -126,7 +126,7 @@ class Value {
   // Sequences.
   const std::vector<Value>& items() const { return items_; }
   std::vector<Value>& items() { return items_; }
-  void push_back(Value v) { items_.push_back(std::move(v)); }
+  void push_back(Value v);
 
   // Maps, in insertion (file) order.
   const std::vector<Entry>& entries() const { return entries_; }
@@ -158,6 +158,9 @@ struct Value::Entry {
   Mark key_mark;
   Value value;
 };
+
+// Defined once Entry is complete: clang checks std::vector<Entry>'s destructor when it instantiates this.
+inline void Value::push_back(Value v) { items_.push_back(std::move(v)); }
 
 // ---- loading ---------------------------------------------------------------------------------
 

@@ -126,14 +126,14 @@ std::shared_ptr<void> allocate_buffer(std::size_t bytes) {
   raise_peak(g_peak, g_live.fetch_add(n) + n);
   std::shared_ptr<MemoryAccount> account = t_account;
   if (account) account->charge(n);
-  return std::shared_ptr<void>(p, [n, index, account = std::move(account)](void* q) {
+  return std::shared_ptr<void>(p, [n, size_class_index = index, account = std::move(account)](void* q) {
     g_live.fetch_sub(n);
     if (account) account->refund(n);
     Cache& c = cache();
     {
       std::lock_guard lock(c.mu);
       if (c.cached + n <= kMaxCachedBytes) {
-        c.free[index].push_back(q);
+        c.free[size_class_index].push_back(q);
         c.cached += n;
         return;
       }

@@ -292,8 +292,12 @@ SweepResult run_sweep(const SweepOptions& o) {
     t.spec = base.raw;
     t.spec.erase("sweep");
     t.id = base.hash.substr(0, 12);
-    single_spec = {
-        .base_dir = base.base_dir, .raw = t.spec, .spec = base.spec, .resolved = base.resolved, .hash = base.hash};
+    single_spec = {.base_dir = base.base_dir,
+                   .raw = t.spec,
+                   .spec = base.spec,
+                   .resolved = base.resolved,
+                   .hash = base.hash,
+                   .trials = {}};
     trials.push_back(std::move(t));
     resolved.push_back(&single_spec);
   } else {

@@ -204,7 +204,7 @@ struct ResolvedSpec {
   std::vector<PluginLibrary> libraries{};
   /// load_experiment: every trial of the spec's sweep (the spec itself without one), each resolved
   /// once, in expansion order. The runner, validate, the dry run and MPI ranks take them from here.
-  std::vector<ResolvedTrial> trials{};
+  std::vector<ResolvedTrial> trials;  // no `{}`: clang would need ResolvedTrial complete here
 };
 
 /// One trial of a sweep and its resolved spec (base_dir: the sweep spec's).

@@ -198,9 +198,10 @@ Var sum_or_mean(const char* op, const Var& x, int axis, bool keepdim, bool mean)
   auto [a, keep, out] = prepare_axis(op, x, axis, keepdim);
   const float scale = mean ? 1.f / static_cast<float>(x.shape()[a]) : 1.f;
   Tensor y = reduce_to<RedOp::sum>(x.value(), keep, scale).reshape(out);
-  return autograd::make_result(std::move(y), {x}, op, [xs = x.shape(), keep, scale](const Tensor& gy, Grads& g) {
-    g.add(0, broadcast_to(gy.reshape(keep), xs, scale));
-  });
+  return autograd::make_result(std::move(y), {x}, op,
+                               [xs = x.shape(), keep_shape = keep, scale](const Tensor& gy, Grads& g) {
+                                 g.add(0, broadcast_to(gy.reshape(keep_shape), xs, scale));
+                               });
 }
 
 // The maximum over `axis` of x viewed as [outer, n, inner], and for every output element the index
@@ -300,8 +301,8 @@ Var max(const Var& x, int axis, bool keepdim) {
     throw ShapeError("max", fmt::format("axis {} of {} is empty: the max is undefined", axis, x.shape().str()));
   auto [y, arg] = max_with_argmax(x.value(), a);
   return autograd::make_result(y.reshape(out), {x}, "max",
-                               [xs = x.shape(), arg = std::move(arg), a](const Tensor& gy, Grads& g) {
-                                 g.add(0, max_backward(xs, a, arg, gy));
+                               [xs = x.shape(), arg = std::move(arg), axis_index = a](const Tensor& gy, Grads& g) {
+                                 g.add(0, max_backward(xs, axis_index, arg, gy));
                                });
 }
 

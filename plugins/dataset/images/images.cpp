@@ -94,9 +94,20 @@ IdxArray read_idx(const std::string& path, std::int64_t expect_dims) {
     a.dims.push_back(size);
     total *= size;
   }
-  a.data.resize(static_cast<std::size_t>(total));
-  const std::size_t got = read_some(f, path, a.data.data(), a.data.size());
-  if (got < a.data.size())
+  // The dims are the file's claim, not its size: the buffer grows with the bytes that really come
+  // (chunks of at least 1 MiB, doubling), so that 20 bytes claiming a terabyte are "truncated" at
+  // once instead of an allocation of a terabyte (std::bad_alloc, or the machine's memory zero-filled).
+  const auto want = static_cast<std::size_t>(total);
+  std::size_t got = 0;
+  while (got < want) {
+    const std::size_t chunk = std::min(want - got, std::max<std::size_t>(got, std::size_t{1} << 20));
+    a.data.resize(got + chunk);
+    const std::size_t r = read_some(f, path, a.data.data() + got, chunk);
+    got += r;
+    if (r < chunk) break;
+  }
+  a.data.resize(got);
+  if (got < want)
     throw data::DataError(fmt::format("{}: truncated: the header ({}) promises {} bytes of data, the file has {}", path,
                                       fmt::join(a.dims, " x "), total, got));
   unsigned char extra[4096];

@@ -146,6 +146,27 @@ BOOST_AUTO_TEST_CASE(parse_errors_point_at_the_column) {
   BOOST_TEST(parse_error("a='open") == "<command line>:1:8: override 'a='open': illegal EOF in scalar");
 }
 
+// A key of thousands of segments took minutes (the column of each segment was recomputed from the
+// key's start, cubic in its length; fuzz/fuzz_spec) and built a tree deeper than any YAML file may
+// nest: a key has at most 256 segments, as deep as a document may nest.
+BOOST_AUTO_TEST_CASE(a_key_nests_no_deeper_than_a_document) {
+  // "<first>k<segment>...<segment>=1", n segments in all
+  auto override_text = [](const std::string& first, std::size_t n, const std::string& segment) {
+    std::string text = first;
+    text += "k";
+    for (std::size_t i = 1; i < n; ++i) text += segment;
+    text += "=1";
+    return text;
+  };
+  BOOST_TEST(parse_override(override_text("+", 256, ".k")).path.size() == 256u);
+  BOOST_TEST(parse_error(override_text("+", 257, ".k")).ends_with(": more than 256 segments"));
+  BOOST_TEST(parse_error(override_text("", 257, "[0]")).ends_with(": more than 256 segments"));
+  BOOST_TEST(parse_error(override_text("+", 3000, ".k")).ends_with(": more than 256 segments"));
+  Value v = Value::map();
+  apply_overrides(v, {parse_override(override_text("+", 256, ".k"))});
+  BOOST_TEST(v.find("k") != nullptr);
+}
+
 BOOST_AUTO_TEST_CASE(apply_set_add_remove) {
   const Value v = applied({
       "model.width=32",              // set
