@@ -25,7 +25,7 @@ namespace {
 // yaml-cpp would follow a recursive alias (`&a [*a]`) forever, and nested aliases can expand
 // exponentially; both limits are far beyond any real spec.
 constexpr int kMaxDepth = 256;
-constexpr std::size_t kMaxNodes = 1'000'000;
+constexpr std::size_t kMaxNodes = 100'000;
 
 struct Converter {
   std::shared_ptr<const std::string> file;

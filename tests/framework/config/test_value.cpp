@@ -139,6 +139,12 @@ BOOST_AUTO_TEST_CASE(malformed_yaml_reports_yaml_cpp_position_one_based) {
   // `attnlab validate` found by mutating specs.
   expect_error<ConfigError>([] { parse("name: x\n, b\n", "comma"); }, {"comma:2:1: end of map not found"});
   expect_error<ConfigError>([] { parse(", b\n", "comma"); }, {"comma:1:1: the YAML parser makes no progress"});
+  // Aliases that expand exponentially ("billion laughs"): stopped at 100,000 nodes, at once.
+  std::string laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'i'; ++c)
+    laughs += fmt::format("{0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n", c,
+                          static_cast<char>(c - 1));
+  expect_error<ConfigError>([&] { parse(laughs, "laughs"); }, {"laughs:", "more than 100000 nodes"});
   // Brackets nested past yaml-cpp's limit: its message was "bad file".
   expect_error<ConfigError>([] { parse("a: " + std::string(3000, '[') + std::string(3000, ']'), "deep"); },
                             {"deep:1:", "brackets nested deeper than", "is this file a spec?"});
