@@ -391,8 +391,8 @@ int run_main(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
-  onednn::choose_wait_policy(argv);  // may re-execute this program, so before anything else
-  core::flush_denormals();           // inherited by every thread created from here on (core/memory.h)
+  onednn::choose_wait_policy(argc, argv);  // may re-execute this program, so before anything else
+  core::flush_denormals();                 // inherited by every thread created from here on (core/memory.h)
   try {
     experiment::mpi::init(&argc, &argv);
   } catch (const Error& e) {

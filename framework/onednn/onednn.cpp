@@ -4,7 +4,9 @@
 #include <omp.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 #include <unistd.h>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include <atomic>
 #include <list>
@@ -53,8 +55,33 @@ void set_threads(int n) {
 }
 int threads() { return omp_get_max_threads(); }
 
-void choose_wait_policy(char** argv) {
+double busy_cores(int window_ms) {
+  // The first line of /proc/stat: "cpu  user nice system idle iowait irq softirq steal ...".
+  auto sample = [](double& busy, double& all) {
+    std::FILE* f = std::fopen("/proc/stat", "r");
+    if (f == nullptr) return false;
+    unsigned long long v[8] = {};
+    const int n = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+                              &v[5], &v[6], &v[7]);
+    std::fclose(f);
+    if (n < 4) return false;
+    all = 0;
+    for (const auto x : v) all += static_cast<double>(x);
+    busy = all - static_cast<double>(v[3]) - static_cast<double>(v[4]);  // not idle, not waiting for I/O
+    return true;
+  };
+  double busy0 = 0, all0 = 0, busy1 = 0, all1 = 0;
+  if (!sample(busy0, all0)) return -1;
+  ::usleep(static_cast<useconds_t>(window_ms) * 1000);
+  if (!sample(busy1, all1) || all1 <= all0) return -1;
+  const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return (busy1 - busy0) / (all1 - all0) * static_cast<double>(cpus > 0 ? cpus : 1);
+}
+
+void choose_wait_policy(int argc, char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;  // the user's choice (or set before re-executing)
+  if (argc < 2 || (std::strcmp(argv[1], "run") != 0 && std::strcmp(argv[1], "sweep") != 0)) return;
+  if (busy_cores(50) < 0.5) return;  // cores to ourselves (or unknown): spinning is fastest
   if (::setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
   ::execv("/proc/self/exe", argv);
   ::unsetenv("OMP_WAIT_POLICY");  // exec failed: run on with libgomp's default, as it was loaded

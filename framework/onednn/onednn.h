@@ -44,13 +44,17 @@ dnnl::stream& stream();
 void set_threads(int n);
 
 /// How OpenMP threads wait between kernels. libgomp reads OMP_WAIT_POLICY once, when the program
-/// loads; its default spins, and a team sharing a core with another busy process crawls (a small
-/// 2-thread trial: 9.0 s spinning, 1.4 s passive, on a loaded machine). attnlab runs its teams
-/// passive unless the user chose a policy: call first thing in main(); when the variable is unset it
-/// sets OMP_WAIT_POLICY=passive and re-executes the program (same pid, arguments, environment
-/// otherwise) so that libgomp sees it. Returns only when the policy is in place (or re-executing
-/// failed, which leaves the default).
-void choose_wait_policy(char** argv);
+/// loads. Its default spins, which is fastest on cores the trial has to itself (2 threads, idle
+/// machine: seed 1205 samples/s spinning, 633 passive) and a crawl when another process holds one
+/// of them (a small 2-thread trial: 9.0 s spinning, 1.4 s passive). So for `run` and `sweep`,
+/// unless the user chose a policy: when other processes keep at least half a core busy
+/// (busy_cores()), set OMP_WAIT_POLICY=passive and re-execute the program (same pid, arguments,
+/// environment otherwise) so that libgomp sees it. Call first thing in main(). Returns when the
+/// policy is in place, or the default is kept (idle cores, another command, exec failed).
+void choose_wait_policy(int argc, char** argv);
+/// Cores kept busy by every process over `window` (this one sleeps meanwhile), from /proc/stat:
+/// busy share of all CPU time x CPUs, in [0, CPUs]; -1 when /proc/stat cannot be read.
+double busy_cores(int window_ms);
 /// "passive", "active" or "" (libgomp's default), as this process runs with it (for /env).
 std::string wait_policy();
 int threads();

@@ -6,6 +6,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -466,18 +467,27 @@ def test_a_full_disk_fails_trials_cleanly_and_a_rerun_completes(tmp_path, small_
     assert {name: os.stat(out / name).st_mtime_ns for name in finished} == stamps
 
 
-def test_openmp_teams_wait_passively_unless_the_user_chose(tmp_path):
+def test_openmp_teams_wait_passively_next_to_busy_cores(tmp_path):
     # libgomp's default spins; a 2-thread team next to a busy core crawled (README, Threads). The
-    # policy is read when libgomp loads, so attnlab sets it and re-executes itself.
+    # policy is read when libgomp loads, so attnlab measures the machine's load at start and, when
+    # other processes keep a core busy, sets OMP_WAIT_POLICY=passive and re-executes itself. A policy
+    # the user set is kept.
     spec = write_spec(tmp_path, epochs=1, sweep="{}")
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    for given, expected in ((None, "passive"), ("active", "active")):
-        out = tmp_path / f"out_{given}"
-        run_env = dict(env, **({"OMP_WAIT_POLICY": given} if given else {}))
-        r = subprocess.run([BIN, "run", spec, "--threads", "1", "--quiet", "--out", str(out)], capture_output=True,
-                           text=True, timeout=300, env=run_env)
-        assert r.returncode == 0, r.stderr
-        (name,) = trial_files(out)
-        with h5py.File(out / name, "r") as f:
-            policy = f["env"].attrs["omp_wait_policy"]
-        assert (policy.decode() if isinstance(policy, bytes) else policy) == expected
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+    try:
+        time.sleep(0.5)
+        for given, expected in ((None, "passive"), ("active", "active")):
+            out = tmp_path / f"out_{given}"
+            run_env = dict(env, **({"OMP_WAIT_POLICY": given} if given else {}))
+            r = subprocess.run([BIN, "run", spec, "--threads", "1", "--quiet", "--out", str(out)],
+                               capture_output=True, text=True, timeout=300, env=run_env)
+            assert r.returncode == 0, r.stderr
+            (name,) = trial_files(out)
+            with h5py.File(out / name, "r") as f:
+                policy = f["env"].attrs["omp_wait_policy"]
+            assert (policy.decode() if isinstance(policy, bytes) else policy) == expected
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
