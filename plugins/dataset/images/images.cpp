@@ -233,6 +233,13 @@ data::Built ImagesDataset::build(data::Table, data::DataReport& report) {
   std::int64_t max_label = 0;
   for (const auto* part : {&train, &test})
     for (const auto l : part->labels) max_label = std::max(max_label, l);
+  // Classes from the labels: a label far beyond the number of images is a damaged file or a column
+  // that holds no class ids (fuzzing: one label 333333330 made 333 million class names).
+  if (classes == 0 && max_label >= std::max<std::int64_t>(n, 256))
+    fail(
+        fmt::format("label {} in {}: as the largest class id it would make {} classes for {} images; give `classes` "
+                    "(or check the label column)",
+                    max_label, source, max_label + 1, n));
   if (classes == 0) classes = max_label + 1;
   if (max_label >= classes)
     fail(fmt::format("label {} in {} is out of range for classes = {}", max_label, source, classes));

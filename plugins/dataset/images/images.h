@@ -76,7 +76,7 @@ struct ImagesConfig {
     v("header", header).doc("csv: the first line of each file is a header (skipped)");
     v("delimiter", delimiter).doc("csv: the one-character field separator");
     v("scale", scale).min(1e-12).doc("pixels are divided by this (255 for bytes, 16 for sklearn digits)");
-    v("classes", classes).min(0).doc("number of classes (0: the largest label + 1)");
+    v("classes", classes).range(0, 1 << 20).doc("number of classes (0: the largest label + 1)");
     v("class_names", class_names).doc("names of the classes (empty: their numbers)");
     v("task", task).doc("name of the label column");
     v("train_ratio", train_ratio)

@@ -287,6 +287,8 @@ BOOST_AUTO_TEST_CASE(csv_errors_name_file_line_and_column) {
   fails("digits_bad_value.csv", {"digits_bad_value.csv:1: column 2: expected a number, got 'x'"});
   fails("digits_bad_label.csv", {"digits_bad_label.csv:1: column 5: label '2.5' is not a class id"});
   fails("no_such.csv", {"no_such.csv: cannot open"});
+  // Found by fuzzing: one huge label became 333 million class names (out of memory).
+  fails("digits_huge_label.csv", {"label 333333330 in", "would make 333333331 classes for 3 images; give `classes`"});
   c.delimiter = ";;";
   core::Rng rng(1);
   expect_error<data::DataError>([&] { plugins::ImagesDataset ds(c, {.rng = &rng}); },
