@@ -139,6 +139,7 @@ class Driver:
         self.lock = threading.Lock()
         self.stopping = False
         self.children = set()
+        self.dir_locks = {}  # trial key -> Lock: equal values (TPE repeats choices) never run at once
         os.makedirs(os.path.join(self.dir, "trials"), exist_ok=True)
         storage = self.optuna.storages.JournalStorage(
             self.optuna.storages.JournalFileStorage(os.path.join(self.dir, "study.journal")))
@@ -181,7 +182,6 @@ class Driver:
                    or (t.state == TrialState.FAIL and not t.user_attrs.get("interrupted")))
 
     def run_trial(self, trial):
-        TrialState = self.optuna.trial.TrialState
         params = suggest(trial, self.plan["space"])
         trial_dir = os.path.join(self.dir, "trials", trial_key(params))
         trial.set_user_attr("trial_dir", os.path.relpath(trial_dir, self.dir))
@@ -190,7 +190,14 @@ class Driver:
                 *[f"{k}={v}" for k, v in params.items()],
                 "--out", trial_dir, "--threads", str(self.plan["threads"]), "--quiet"]
         label = " ".join(f"{k}={v}" for k, v in params.items())
-        self.say(f"trial {trial.number} starts: {label}")
+        with self.lock:
+            dir_lock = self.dir_locks.setdefault(trial_key(params), threading.Lock())
+        with dir_lock:  # the same values run again in the same directory: it resumes or finds them done
+            self.say(f"trial {trial.number} starts: {label}")
+            self.watch_trial(trial, params, trial_dir, args)
+
+    def watch_trial(self, trial, params, trial_dir, args):
+        TrialState = self.optuna.trial.TrialState
         with open(os.path.join(trial_dir, "run.log"), "a") as log:
             proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         with self.lock:

@@ -5,13 +5,16 @@ resumes the study instead of starting again."""
 import importlib.util
 import json
 import os
+import signal
 import subprocess
+import time
 
 import pytest
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("ATTNLAB_BIN", os.path.join(ROOT, "build", "attnlab"))
-pytestmark = pytest.mark.skipif(not os.path.exists(BIN), reason=f"{BIN} not built")
+pytestmark = [pytest.mark.skipif(not os.path.exists(BIN), reason=f"{BIN} not built"),
+              pytest.mark.filterwarnings("ignore:JournalStorage is experimental")]
 needs_optuna = pytest.mark.skipif(importlib.util.find_spec("optuna") is None,
                                   reason="optuna not installed (apt-get install python3-optuna)")
 
@@ -34,7 +37,7 @@ log: {{dir: {dir}, probes: 2}}
 tune:
   n_trials: {n_trials}
   sampler: {sampler}
-  pruner: median
+  pruner: {pruner}
   startup_trials: 1
   seed: {seed}
   space:
@@ -46,9 +49,9 @@ SPACE = """    train.optimizer.lr: {choice: [0.03, 1.0e-9]}
 """
 
 
-def write_spec(tmp_path, epochs=3, n_trials=6, sampler="tpe", seed=0, space=SPACE):
+def write_spec(tmp_path, epochs=3, n_trials=6, sampler="tpe", seed=0, space=SPACE, pruner="median"):
     path = tmp_path / "spec.yaml"
-    path.write_text(SPEC.format(epochs=epochs, n_trials=n_trials, sampler=sampler, seed=seed, space=space,
+    path.write_text(SPEC.format(epochs=epochs, n_trials=n_trials, sampler=sampler, seed=seed, space=space, pruner=pruner,
                                 dir=tmp_path / "results"))
     return str(path)
 
@@ -158,7 +161,7 @@ def test_tune_runs_a_study_end_to_end_and_resumes(tmp_path):
     assert "train.optimizer.lr=0.03" in text, text  # 1e-9 learns nothing: the best trial has the real rate
 
     # A second run with more trials resumes the study: the six are kept, two more run.
-    r = attnlab("tune", spec, "tune.n_trials=8", "--jobs", "1", "--threads", "1")
+    r = attnlab("tune", spec, "tune.n_trials=8", "--jobs", "2", "--threads", "1")  # two at once
     assert r.returncode == 0, r.stdout + r.stderr
     assert "2 trial(s) to run of 8" in r.stdout, r.stdout
     assert len(ledger(out)) == 8
@@ -210,3 +213,47 @@ def test_hopeless_trials_are_pruned_and_recorded(tmp_path):
         finished = [f for f in files if f.endswith(".h5") and f != "index.h5" and ".ckpt" not in f]
         stopped += not finished and any(f.endswith(".ckpt.h5") for f in files)
     assert stopped >= 1, [os.listdir(out / row["trial_dir"]) for row in pruned]
+
+
+@needs_optuna
+def test_kill_9_and_resume_keep_the_study(tmp_path):
+    optuna = pytest.importorskip("optuna")
+    # No pruning here: a plain random search over a good learning rate.
+    space = """    train.optimizer.lr: {uniform: [0.01, 0.03]}
+"""
+    spec = write_spec(tmp_path, epochs=40, n_trials=3, sampler="random", seed=2, space=space, pruner="none")
+    out = tmp_path / "results" / "tiny-tune"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    # The driver and its trials in a session of their own: kill -9 takes them all, as a lost machine would.
+    p = subprocess.Popen([BIN, "tune", spec, "--jobs", "1", "--threads", "1"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    deadline = time.time() + 300
+    killed_in_trial = None
+    while time.time() < deadline and p.poll() is None:  # once one trial is done and the next is past an epoch
+        if (out / "tune.tsv").exists() and len(ledger(out)) == 1:
+            for d in (out / "trials").iterdir():
+                if d.name != ledger(out)[0]["trial_dir"].split("/")[-1] and \
+                        any(f.endswith(".ckpt.h5") for f in os.listdir(d)):
+                    killed_in_trial = d
+            if killed_in_trial:
+                break
+        time.sleep(0.02)
+    if p.poll() is None:
+        os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    if killed_in_trial is None:
+        pytest.skip("the study finished before it could be killed mid-trial")
+    assert len(ledger(out)) == 1
+
+    r = attnlab("tune", spec, "--jobs", "1", "--threads", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "was interrupted: its values run again" in r.stdout, r.stdout
+    rows = ledger(out)
+    assert [row["state"] for row in rows] == ["complete"] * 3, rows
+    # The interrupted values ran again in the same directory, resuming from its checkpoint.
+    assert killed_in_trial.name in [row["trial_dir"].split("/")[-1] for row in rows]
+    storage = optuna.storages.JournalStorage(optuna.storages.JournalFileStorage(str(out / "study.journal")))
+    study = optuna.load_study(study_name="attnlab", storage=storage)
+    states = [t.state for t in study.trials]
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 3
+    assert states.count(optuna.trial.TrialState.FAIL) == 1  # the interrupted one, marked so
