@@ -136,7 +136,7 @@ class Driver:
         self.plan = plan
         self.dir = plan["dir"]
         self.out = out
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # the signal handler (main thread) takes it too
         self.stopping = False
         self.children = set()
         self.dir_locks = {}  # trial key -> Lock: equal values (TPE repeats choices) never run at once
@@ -255,17 +255,28 @@ class Driver:
         self.say(f"tune: {self.todo} trial(s) to run of {self.plan['n_trials']}, {self.plan['jobs']} at once; "
                  f"study in {os.path.join(self.dir, 'study.journal')}")
         workers = [threading.Thread(target=self.worker, daemon=True) for _ in range(int(self.plan["jobs"]))]
-        for w in workers:
-            w.start()
+
+        def stop(signum, frame):
+            # Ctrl-C (the trials get it too: one process group) or SIGTERM: the running trials stop at a
+            # batch boundary with their checkpoints and stay RUNNING in the study, which the next run
+            # requeues; no new trial starts.
+            self.stopping = True
+            with self.lock:
+                for proc in self.children:
+                    if proc.poll() is None:
+                        proc.send_signal(signal.SIGINT)
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
+            for w in workers:
+                w.start()
             for w in workers:
                 while w.is_alive():
                     w.join(0.2)
-        except KeyboardInterrupt:
-            # The trials got the same SIGINT (one process group) and stop with their checkpoints.
-            self.stopping = True
-            for w in workers:
-                w.join()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if self.stopping:
             self.say("tune: interrupted; run the same command again to resume the study")
             return 1
         return self.summary()

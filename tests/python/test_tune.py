@@ -215,29 +215,37 @@ def test_hopeless_trials_are_pruned_and_recorded(tmp_path):
     assert stopped >= 1, [os.listdir(out / row["trial_dir"]) for row in pruned]
 
 
+def start_and_wait_mid_trial(spec, out):
+    """Starts `attnlab tune` in its own session; returns it with the directory of a trial that has a
+    checkpoint while the first trial is done (or None, when the study finished first)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    p = subprocess.Popen([BIN, "tune", spec, "--jobs", "1", "--threads", "1"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and p.poll() is None:
+        if (out / "tune.tsv").exists() and len(ledger(out)) == 1:
+            first = ledger(out)[0]["trial_dir"].split("/")[-1]
+            for d in (out / "trials").iterdir():
+                if d.name != first and any(f.endswith(".ckpt.h5") for f in os.listdir(d)):
+                    return p, d
+        time.sleep(0.02)
+    return p, None
+
+
+def slow_random_search(tmp_path):
+    # No pruning here: a plain random search over a good learning rate, long enough to interrupt.
+    space = """    train.optimizer.lr: {uniform: [0.01, 0.03]}
+"""
+    return write_spec(tmp_path, epochs=40, n_trials=3, sampler="random", seed=2, space=space, pruner="none")
+
+
 @needs_optuna
 def test_kill_9_and_resume_keep_the_study(tmp_path):
     optuna = pytest.importorskip("optuna")
-    # No pruning here: a plain random search over a good learning rate.
-    space = """    train.optimizer.lr: {uniform: [0.01, 0.03]}
-"""
-    spec = write_spec(tmp_path, epochs=40, n_trials=3, sampler="random", seed=2, space=space, pruner="none")
+    spec = slow_random_search(tmp_path)
     out = tmp_path / "results" / "tiny-tune"
-    env = dict(os.environ, OMP_NUM_THREADS="1")
     # The driver and its trials in a session of their own: kill -9 takes them all, as a lost machine would.
-    p = subprocess.Popen([BIN, "tune", spec, "--jobs", "1", "--threads", "1"], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, env=env, start_new_session=True)
-    deadline = time.time() + 300
-    killed_in_trial = None
-    while time.time() < deadline and p.poll() is None:  # once one trial is done and the next is past an epoch
-        if (out / "tune.tsv").exists() and len(ledger(out)) == 1:
-            for d in (out / "trials").iterdir():
-                if d.name != ledger(out)[0]["trial_dir"].split("/")[-1] and \
-                        any(f.endswith(".ckpt.h5") for f in os.listdir(d)):
-                    killed_in_trial = d
-            if killed_in_trial:
-                break
-        time.sleep(0.02)
+    p, killed_in_trial = start_and_wait_mid_trial(spec, out)
     if p.poll() is None:
         os.killpg(p.pid, signal.SIGKILL)
     p.wait()
@@ -257,3 +265,21 @@ def test_kill_9_and_resume_keep_the_study(tmp_path):
     states = [t.state for t in study.trials]
     assert states.count(optuna.trial.TrialState.COMPLETE) == 3
     assert states.count(optuna.trial.TrialState.FAIL) == 1  # the interrupted one, marked so
+
+
+@needs_optuna
+def test_sigint_stops_the_trials_and_records_no_failure(tmp_path):
+    spec = slow_random_search(tmp_path)
+    out = tmp_path / "results" / "tiny-tune"
+    p, trial_dir = start_and_wait_mid_trial(spec, out)
+    if p.poll() is None:
+        os.kill(p.pid, signal.SIGINT)  # the driver only: it stops its trials itself
+    text, _ = p.communicate(timeout=300)
+    if trial_dir is None:
+        pytest.skip("the study finished before it could be interrupted mid-trial")
+    assert p.returncode == 1 and "interrupted" in text, text
+    assert [row["state"] for row in ledger(out)] == ["complete"], text  # no failure recorded
+    assert any(f.endswith(".ckpt.h5") for f in os.listdir(trial_dir))  # stopped with its checkpoint
+    r = attnlab("tune", spec, "--jobs", "1", "--threads", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [row["state"] for row in ledger(out)] == ["complete"] * 3
