@@ -203,6 +203,7 @@ int cmd_tune(const SpecArgs& a, int jobs, int threads, const std::string& out) {
   experiment::TuneOptions o;
   o.spec = a.spec;
   o.overrides = a.overrides;
+  if (a.trust.allow_spec_plugins) o.run_flags.push_back("--allow-spec-plugins");
   o.attnlab = std::filesystem::read_symlink("/proc/self/exe").string();
   o.dir = out.empty() ? experiment::results_dir(r).string() : out;
   o.jobs = j;
@@ -366,7 +367,18 @@ int run_main(int argc, char** argv) {
       fmt::print("# {} resolved; config hash {}\n", show_args.spec, r.hash);
       print_libraries(r, "# ");
       fmt::print("{}", config::to_yaml(r.resolved));
-      if (const config::Value* s = r.raw.find("sweep")) fmt::print("sweep:\n{}", config::to_yaml(*s));
+      // Nested under their key, so that the output is one YAML document.
+      const auto section = [](std::string_view key, const config::Value& v) {
+        std::string text = config::to_yaml(v), out = fmt::format("{}:\n", key);
+        for (std::size_t from = 0; from < text.size();) {
+          const std::size_t to = std::min(text.find('\n', from), text.size());
+          out += fmt::format("  {}\n", std::string_view(text).substr(from, to - from));
+          from = to + 1;
+        }
+        fmt::print("{}", out);
+      };
+      if (const config::Value* s = r.raw.find("sweep")) section("sweep", *s);
+      if (r.tune) section("tune", config::to_value(*r.tune));
       return kOk;
     }
     if (sweep->parsed() && dry_run) {

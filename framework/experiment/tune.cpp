@@ -24,6 +24,9 @@ std::string tune_plan(const ResolvedSpec& r, const TuneOptions& o) {
   Value overrides = Value::sequence();
   for (const auto& ov : o.overrides) overrides.push_back(text(ov));
   plan.set("overrides", std::move(overrides));
+  Value flags = Value::sequence();
+  for (const auto& f : o.run_flags) flags.push_back(text(f));
+  plan.set("run_flags", std::move(flags));
   plan.set("attnlab", text(o.attnlab));
   plan.set("dir", text(std::filesystem::absolute(o.dir).lexically_normal().string()));
   plan.set("jobs", Value::scalar(std::to_string(o.jobs)));

@@ -20,6 +20,7 @@ namespace attnlab::experiment {
 struct TuneOptions {
   std::string spec;                    ///< the spec file as given
   std::vector<std::string> overrides;  ///< command-line overrides (apply to every trial)
+  std::vector<std::string> run_flags;  ///< flags every trial's `attnlab run` gets (--allow-spec-plugins)
   std::string attnlab;                 ///< this executable, which the driver runs per trial
   std::string dir;                     ///< the tuning directory
   int jobs = 1, threads = 1;           ///< trials at once x threads per trial (jobs x threads <= cores)

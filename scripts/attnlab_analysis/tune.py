@@ -188,7 +188,8 @@ class Driver:
         os.makedirs(trial_dir, exist_ok=True)
         args = [self.plan["attnlab"], "run", self.plan["spec"], "~tune", *self.plan["overrides"],
                 *[f"{k}={v}" for k, v in params.items()],
-                "--out", trial_dir, "--threads", str(self.plan["threads"]), "--quiet"]
+                "--out", trial_dir, "--threads", str(self.plan["threads"]), "--quiet",
+                *self.plan.get("run_flags", [])]
         label = " ".join(f"{k}={v}" for k, v in params.items())
         with self.lock:
             dir_lock = self.dir_locks.setdefault(trial_key(params), threading.Lock())
