@@ -224,7 +224,7 @@ int cmd_tune(const SpecArgs& a, int jobs, int threads, const std::string& out) {
   const std::string plan_arg = plan_path.string();
   std::fflush(stdout);
   std::fflush(stderr);
-  execl(py.c_str(), py.c_str(), drv.c_str(), plan_arg.c_str(), static_cast<char*>(nullptr));
+  execlp(py.c_str(), py.c_str(), drv.c_str(), plan_arg.c_str(), static_cast<char*>(nullptr));
   throw Error(fmt::format("cannot start the tuning driver {} {}: {} (ATTNLAB_PYTHON, ATTNLAB_TUNE_DRIVER)", py, drv,
                           std::strerror(errno)));
 }
