@@ -11,7 +11,7 @@ packages=(
   cmake g++ make pkg-config clang-format clang libclang-rt-dev libomp-dev
   libdnnl-dev libtbb-dev libyaml-cpp-dev libhdf5-dev libboost-test-dev libfmt-dev libcli11-dev zlib1g-dev
   libopenmpi-dev openmpi-bin
-  python3 python3-numpy python3-pytest python3-h5py python3-pandas python3-matplotlib python3-scipy python3-yaml python3-plotly
+  python3 python3-numpy python3-pytest python3-h5py python3-pandas python3-matplotlib python3-scipy python3-yaml python3-plotly python3-optuna
   chromium
 )
 if [[ "${1:-}" == "--bench" ]]; then

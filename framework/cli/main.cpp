@@ -12,10 +12,12 @@
 #include "framework/experiment/seed_demo.h"
 #include "framework/experiment/spec.h"
 #include "framework/experiment/sweep.h"
+#include "framework/experiment/tune.h"
 #include "framework/experiment/watch.h"
 #include "framework/onednn/onednn.h"
 #include "framework/registry/loader.h"
 #include "framework/registry/registry.h"
+#include "framework/store/durable.h"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -25,8 +27,13 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <string_view>
 #include <thread>
 
@@ -183,6 +190,45 @@ int cmd_plugins(const std::string& which, const std::vector<std::string>& libs) 
   return kOk;
 }
 
+// `attnlab tune SPEC`: the spec and its tune: block are checked here (like every command), the plan is
+// written into the tuning directory, and this process becomes the Python driver (experiment/tune.h).
+int cmd_tune(const SpecArgs& a, int jobs, int threads, const std::string& out) {
+  if (experiment::mpi::active()) throw Error("tune runs in one process: start it without mpirun");
+  if (!a.trust.libraries.empty())
+    throw Error("tune does not pass --plugin libraries to its trials yet: name them in the spec's plugins:");
+  const auto r = load(a);
+  if (!r.tune) throw Error(fmt::format("{}: the spec has no tune: block (docs/tune.md)", a.spec));
+  const auto [j, t] = experiment::choose_parallelism(
+      jobs, threads, static_cast<int>(std::thread::hardware_concurrency()), static_cast<std::size_t>(r.tune->n_trials));
+  experiment::TuneOptions o;
+  o.spec = a.spec;
+  o.overrides = a.overrides;
+  if (a.trust.allow_spec_plugins) o.run_flags.push_back("--allow-spec-plugins");
+  o.attnlab = std::filesystem::read_symlink("/proc/self/exe").string();
+  o.dir = out.empty() ? experiment::results_dir(r).string() : out;
+  o.jobs = j;
+  o.threads = t;
+  const std::string plan = experiment::tune_plan(r, o);
+  std::filesystem::create_directories(o.dir);
+  const std::filesystem::path plan_path = std::filesystem::path(o.dir) / "tune.yaml";
+  store::write_durably(plan_path, [&](const std::filesystem::path& temp) {
+    std::ofstream f(temp);
+    f << plan;
+    f.close();
+    if (!f) throw Error("cannot write " + temp.string());
+  });
+  const char* python = std::getenv("ATTNLAB_PYTHON");
+  const char* driver = std::getenv("ATTNLAB_TUNE_DRIVER");
+  const std::string py = python && *python ? python : ATTNLAB_PYTHON_EXE;
+  const std::string drv = driver && *driver ? driver : std::string(ATTNLAB_SCRIPTS_DIR) + "/tune";
+  const std::string plan_arg = plan_path.string();
+  std::fflush(stdout);
+  std::fflush(stderr);
+  execlp(py.c_str(), py.c_str(), drv.c_str(), plan_arg.c_str(), static_cast<char*>(nullptr));
+  throw Error(fmt::format("cannot start the tuning driver {} {}: {} (ATTNLAB_PYTHON, ATTNLAB_TUNE_DRIVER)", py, drv,
+                          std::strerror(errno)));
+}
+
 }  // namespace
 
 int run_main(int argc, char** argv) {
@@ -225,6 +271,17 @@ int run_main(int argc, char** argv) {
   bool spec_only = false;
   validate->add_flag("--spec-only", spec_only,
                      "check the spec alone, without reading the data or rehearsing the trials");
+  SpecArgs tune_args;
+  int tune_jobs = 0, tune_threads = 0;
+  std::string tune_out;
+  auto* tune = app.add_subcommand(
+      "tune",
+      "Search the spec's tune: block with Optuna (scripts/tune): trials in parallel, each an ordinary run, hopeless "
+      "ones pruned after an epoch; a killed run resumes (docs/tune.md)");
+  add_spec_args(tune, tune_args);
+  tune->add_option("--jobs", tune_jobs, "trials run at once (default: cores / threads)")->check(CLI::Range(1, 1024));
+  tune->add_option("--threads", tune_threads, "threads per trial (default: cores / jobs)")->check(CLI::Range(1, 1024));
+  tune->add_option("--out", tune_out, "the tuning directory (default: <log.dir>/<name>)");
   auto* show = app.add_subcommand("show", "Print the fully resolved config and its hash");
   add_spec_args(show, show_args);
   std::string which;
@@ -310,7 +367,18 @@ int run_main(int argc, char** argv) {
       fmt::print("# {} resolved; config hash {}\n", show_args.spec, r.hash);
       print_libraries(r, "# ");
       fmt::print("{}", config::to_yaml(r.resolved));
-      if (const config::Value* s = r.raw.find("sweep")) fmt::print("sweep:\n{}", config::to_yaml(*s));
+      // Nested under their key, so that the output is one YAML document.
+      const auto section = [](std::string_view key, const config::Value& v) {
+        std::string text = config::to_yaml(v), out = fmt::format("{}:\n", key);
+        for (std::size_t from = 0; from < text.size();) {
+          const std::size_t to = std::min(text.find('\n', from), text.size());
+          out += fmt::format("  {}\n", std::string_view(text).substr(from, to - from));
+          from = to + 1;
+        }
+        fmt::print("{}", out);
+      };
+      if (const config::Value* s = r.raw.find("sweep")) section("sweep", *s);
+      if (r.tune) section("tune", config::to_value(*r.tune));
       return kOk;
     }
     if (sweep->parsed() && dry_run) {
@@ -365,6 +433,7 @@ int run_main(int argc, char** argv) {
       return result.failed > 0 || result.stopped > 0 || !result.halted_by.empty() || !result.lost.empty() ? kRunFailed
                                                                                                           : kOk;
     }
+    if (tune->parsed()) return cmd_tune(tune_args, tune_jobs, tune_threads, tune_out);
     if (plugins->parsed()) return cmd_plugins(which, plugin_libs);
     if (watch->parsed()) return cmd_watch(watch_dir, watch_once, watch_interval);
     if (d->parsed()) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -61,7 +62,7 @@ void add_absent(config::Value& node, const config::Schema& fields) {
 config::Value schema_tree(const config::Value& tree) {
   ExperimentSpec spec;
   config::Problems ignored;
-  config::bind(spec, tree, "", ignored, {"sweep"});
+  config::bind(spec, tree, "", ignored, {"sweep", "tune"});
   config::Value keys = config::to_value(spec);
   add_absent(keys, config::schema_of<ExperimentSpec>());
   return keys;
@@ -93,10 +94,14 @@ void collect_keys(const config::Value& v, const std::string& prefix, std::vector
 
 /// The axis sections of `sweep:` whose keys are dotted spec keys.
 bool is_axis_section(const std::vector<std::string>& path, std::size_t& key_at) {
-  if (path.size() < 2 || path[0] != "sweep") return false;
+  if (path.size() < 2 || (path[0] != "sweep" && path[0] != "tune")) return false;
   if (path[1] == "grid" || path[1] == "zip") {
     key_at = 2;
     return true;
+  }
+  if (path[0] == "tune") {
+    key_at = 2;
+    return path[1] == "space";
   }
   if (path.size() >= 3 && path[1] == "random" && path[2] == "params") {
     key_at = 3;
@@ -112,6 +117,50 @@ std::string strip_op(std::string_view key) {
 
 }  // namespace
 
+void bind_value(const config::Value& v, const std::string&, config::Problems&, AnyValue& out) { out.value = v; }
+
+config::Value to_value(const AnyValue& x) { return x.value; }
+
+std::string TuneParam::kind() const {
+  if (loguniform) return "loguniform";
+  if (uniform) return "uniform";
+  if (int_range) return "int";
+  return "choice";
+}
+
+void TuneParam::check(config::FieldChecks& c) const {
+  const int set =
+      int(loguniform.has_value()) + int(uniform.has_value()) + int(int_range.has_value()) + int(choice.has_value());
+  if (set != 1) {
+    c.fail(set == 0 ? "" : kind(), fmt::format("a search dimension takes exactly one of loguniform, uniform, int, "
+                                               "choice; {} given",
+                                               set));
+    return;
+  }
+  const auto bounds = [&](const char* name, double lo, double hi, std::size_t n) {
+    if (n != 2) return c.fail(name, fmt::format("takes [low, high], got {} value{}", n, n == 1 ? "" : "s"));
+    if (!std::isfinite(lo) || !std::isfinite(hi)) return c.fail(name, "low and high must be finite");
+    if (lo > hi) return c.fail(name, fmt::format("low {} > high {}", lo, hi));
+    if (std::string_view(name) == "loguniform" && lo <= 0)
+      c.fail(name, fmt::format("loguniform needs 0 < low, got low {}", lo));
+  };
+  if (loguniform)
+    bounds("loguniform", loguniform->empty() ? 0 : loguniform->front(), loguniform->back(), loguniform->size());
+  if (uniform) bounds("uniform", uniform->empty() ? 0 : uniform->front(), uniform->back(), uniform->size());
+  if (int_range)
+    bounds("int", int_range->empty() ? 0 : double(int_range->front()), double(int_range->back()), int_range->size());
+  if (choice && choice->empty()) c.fail("choice", "needs at least one value");
+}
+
+void TuneSection::check(config::FieldChecks& c) const {
+  if (sampler != "grid") return;
+  for (const auto& [key, param] : space)
+    if (param.kind() != "choice")
+      return c.fail("sampler", fmt::format("the grid sampler needs every dimension to be a choice; tune.space.{} "
+                                           "is {}",
+                                           key, param.kind()));
+}
+
 config::KeySchema spec_schema() {
   config::KeySchema s;
   s.knows = [](const config::Value& root, const std::vector<std::string>& path) {
@@ -125,6 +174,18 @@ config::KeySchema spec_schema() {
       if (!is_axis_section(path, at) || path.size() != at + 1) return false;
       const config::KeyPath k = config::parse_key(strip_op(path[at]));
       return k.ok() && has_path(schema_tree(root), k.path);
+    }
+    if (path[0] == "tune") {
+      std::size_t at = 0;
+      if (is_axis_section(path, at) && path.size() > at) {  // tune.space.<dotted spec key>.<kind>
+        const config::KeyPath k = config::parse_key(path[at]);
+        return k.ok() && has_path(schema_tree(root), k.path);
+      }
+      config::Value keys = config::to_value(TuneSection{});
+      add_absent(keys, config::schema_of<TuneSection>());
+      config::Value root_keys = config::Value::map();
+      root_keys.set("tune", std::move(keys));
+      return has_path(root_keys, path);
     }
     return has_path(schema_tree(root), path);
   };
@@ -226,6 +287,69 @@ std::vector<AxisKey> axis_keys(const config::Value& tree) {
   return out;
 }
 
+/// Where `key` is written in a map node (its own mark), or the node's mark.
+config::Mark key_mark(const config::Value& map, std::string_view key) {
+  if (map.is_map())
+    for (const auto& e : map.entries())
+      if (e.key == key) return e.key_mark;
+  return map.mark();
+}
+
+/// Checks a bound `tune:` block against the spec it tunes: every searched key is a key of the
+/// spec's schema, and the spec resolves with each choice and with both ends of each range (so a
+/// value that cannot bind is reported at the line that wrote it, before any trial runs). Fills in
+/// the objective (valid/<eval.select>, the figure each epoch reports) and its direction.
+void check_tune(TuneSection& tune, const config::Value& node, const config::Value& base_tree, const ResolvedSpec& base,
+                const config::KeySchema& schema, config::Problems& problems) {
+  const std::string figure = "valid/" + base.spec.eval.select;
+  const config::Value* objective = node.find("objective");
+  if (tune.objective.metric && *tune.objective.metric != figure)
+    problems.add(objective ? key_mark(*objective, "metric") : node.mark(), "tune.objective.metric",
+                 fmt::format("the objective must be the figure every epoch reports, {} (eval.select), for the pruner "
+                             "to act on it; set eval.select to tune on another figure",
+                             figure));
+  tune.objective.metric = figure;
+  if (!tune.objective.direction)
+    tune.objective.direction = eval::lower_is_better(base.spec.eval.select) ? "minimize" : "maximize";
+
+  const config::Value* space = node.find("space");
+  if (!space || !space->is_map()) return;
+  for (const auto& e : space->entries()) {
+    const std::string where = config::join_path("tune.space", e.key);
+    const config::KeyPath k = config::parse_key(e.key);
+    if (!k.ok()) {
+      problems.add(e.key_mark, where, fmt::format("malformed key: {}", k.error));
+      continue;
+    }
+    // From the node as written: a problem in one dimension leaves the others checked.
+    const config::Value* values = nullptr;
+    int kinds = 0;
+    for (const char* kind : {"loguniform", "uniform", "int", "choice"})
+      if (const config::Value* v = e.value.is_map() ? e.value.find(kind) : nullptr) {
+        values = v;
+        ++kinds;
+      }
+    if (kinds != 1 || !values->is_sequence()) continue;
+    for (const auto& value : values->items()) {
+      config::Value tree = base_tree;
+      config::Override ov;
+      ov.path = k.path;
+      ov.value = value;
+      ov.text = fmt::format("{}={}", e.key, config::canonical(value));
+      ov.mark = e.key_mark;
+      try {
+        config::apply_overrides(tree, {ov}, &schema);
+        resolve(tree);
+      } catch (const config::ConfigError& err) {
+        for (const auto& pr : err.problems())
+          problems.add(pr.mark, pr.path.empty() ? where : pr.path,
+                       fmt::format("{} (with {} = {})", pr.message, where, config::canonical(value)));
+        break;  // the other values of this key would mostly repeat it
+      }
+    }
+  }
+}
+
 /// True when one path is the other or lies inside it.
 bool overlaps(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   const std::size_t n = std::min(a.size(), b.size());
@@ -313,9 +437,43 @@ ResolvedSpec load_experiment(const std::string& path, const std::vector<std::str
   load_plugin_libraries(tree, path, trust, libraries, problems);  // an override may name more
   problems.check();
 
+  // tune: bound here, checked against the spec once the spec itself binds.
+  std::optional<TuneSection> tune;
+  config::Problems tune_problems;  // reported with the spec's own, once the spec binds
+  const config::Value* tune_node = tree.find("tune");
+  if (tune_node) {
+    if (tree.find("sweep"))
+      problems.add(key_mark(tree, "tune"), "tune",
+                   "a spec has a sweep: (enumerate) or a tune: block (search), not both; drop one (~sweep or ~tune on "
+                   "the command line)");
+    tune.emplace();
+    config::bind(*tune, *tune_node, "tune", tune_problems);
+    for (const auto& ov : plain)
+      if (ov.path[0] != "tune")
+        for (const auto& [key, param] : tune->space)
+          if (const auto k = config::parse_key(key); k.ok() && overlaps(ov.path, k.path))
+            problems.add(
+                ov.mark, "",
+                fmt::format("override '{}' sets '{}', which tune.space searches; drop one of them", ov.text, key));
+  }
+  problems.check();
+
   config::Value base_tree = tree;
   base_tree.erase("sweep");
-  ResolvedSpec r = resolve(base_tree);
+  base_tree.erase("tune");
+  ResolvedSpec r;
+  try {
+    r = resolve(base_tree);
+  } catch (const config::ConfigError& e) {
+    for (const auto& pr : e.problems()) tune_problems.add(pr);
+    tune_problems.check();
+  }
+  if (tune) {
+    check_tune(*tune, *tune_node, base_tree, r, schema, tune_problems);
+    tune_problems.check();
+    r.tune = std::move(tune);
+    tree.erase("tune");  // the trials (and `run`) never see it; ResolvedSpec::tune holds it
+  }
   r.base_dir = std::filesystem::absolute(path).parent_path().lexically_normal().string();
   r.libraries = std::move(libraries);
   if (tree.find("sweep")) {

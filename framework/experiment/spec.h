@@ -29,6 +29,7 @@
 #include "framework/optim/schedule.h"
 #include "framework/registry/plugin_spec.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -189,6 +190,77 @@ struct ExperimentSpec {
   }
 };
 
+/// A value bound as written, any shape (a tune choice may be a whole plugin node).
+struct AnyValue {
+  static constexpr const char* kTypeName = "any value";
+  config::Value value;
+};
+void bind_value(const config::Value& v, const std::string& path, config::Problems& p, AnyValue& out);
+config::Value to_value(const AnyValue& x);
+
+/// One dimension of a tune search space: exactly one of its keys, like sweep.random's params
+/// (one grammar): {loguniform: [lo, hi]}, {uniform: [lo, hi]}, {int: [lo, hi]} (inclusive),
+/// {choice: [a, b, ...]} (any values, whole plugin nodes too).
+struct TuneParam {
+  std::optional<std::vector<double>> uniform, loguniform;
+  std::optional<std::vector<std::int64_t>> int_range;
+  std::optional<std::vector<AnyValue>> choice;
+  template <class V>
+  void visit(V& v) {
+    v("loguniform", loguniform).doc("[low, high], 0 < low <= high: sampled on a log scale");
+    v("uniform", uniform).doc("[low, high], low <= high");
+    v("int", int_range).doc("[low, high], integers, both ends inclusive");
+    v("choice", choice).doc("the values to choose from, as written (scalars, lists or whole plugin nodes)");
+  }
+  void check(config::FieldChecks& c) const;
+  /// "loguniform", "uniform", "int" or "choice" (after a clean bind, exactly one is set).
+  std::string kind() const;
+};
+
+/// What a tuning run optimises: a validation figure and its direction.
+struct TuneObjective {
+  std::optional<std::string> metric;
+  std::optional<std::string> direction;
+  template <class V>
+  void visit(V& v) {
+    v("metric", metric)
+        .doc(
+            "the validation figure to optimise, valid/<eval.select> (the figure each epoch reports, so that the pruner "
+            "can act on it); absent: valid/<eval.select>");
+    v("direction", direction)
+        .choices({"maximize", "minimize"})
+        .doc("absent: the figure's own direction (the metric table; loss is minimised)");
+  }
+};
+
+/// The `tune:` block: a search (Optuna) over spec keys instead of a sweep's enumeration. Run by
+/// `attnlab tune` (docs/tune.md); every trial is an ordinary `attnlab run` of the spec with the
+/// sampled values as overrides.
+struct TuneSection {
+  int n_trials = 20;
+  std::string sampler = "tpe";
+  std::string pruner = "median";
+  int startup_trials = 5;
+  int warmup_epochs = 0;
+  std::int64_t seed = 0;
+  TuneObjective objective;
+  std::map<std::string, TuneParam> space;
+  template <class V>
+  void visit(V& v) {
+    v("n_trials", n_trials).min(1).doc("trials of the study (finished and pruned ones count; a re-run adds none)");
+    v("sampler", sampler).choices({"tpe", "random", "grid"}).doc("how the next trial's values are chosen");
+    v("pruner", pruner).choices({"median", "hyperband", "none"}).doc("what stops a hopeless trial after an epoch");
+    v("startup_trials", startup_trials)
+        .min(0)
+        .doc("trials before TPE models the space and before the median pruner prunes");
+    v("warmup_epochs", warmup_epochs).min(0).doc("median pruner: epochs a trial runs before it can be pruned");
+    v("seed", seed).min(0).doc("seed of the sampler");
+    v("objective", objective).doc("the figure optimised");
+    v.required("space", space).doc("dotted spec key -> {loguniform|uniform|int|choice: ...}");
+  }
+  void check(config::FieldChecks& c) const;
+};
+
 struct ResolvedTrial;
 
 /// A spec after includes, overrides and (for one trial) the sweep: the raw tree, the typed spec
@@ -205,6 +277,8 @@ struct ResolvedSpec {
   /// load_experiment: every trial of the spec's sweep (the spec itself without one), each resolved
   /// once, in expansion order. The runner, validate, the dry run and MPI ranks take them from here.
   std::vector<ResolvedTrial> trials;  // no `{}`: clang would need ResolvedTrial complete here
+  /// load_experiment: the `tune:` block, bound and checked against the spec (absent without one).
+  std::optional<TuneSection> tune{};
 };
 
 /// One trial of a sweep and its resolved spec (base_dir: the sweep spec's).

@@ -1,0 +1,319 @@
+"""The tuning driver behind `attnlab tune` (docs/tune.md). `attnlab tune` checks the spec and its
+`tune:` block, writes <dir>/tune.yaml (the plan: framework/experiment/tune.h) and executes
+`scripts/tune <dir>/tune.yaml`, which lands here.
+
+The study lives in <dir>/study.journal (Optuna's JournalFileStorage): a killed run, started again,
+loads it and runs only the trials still missing. Each trial is an ordinary `attnlab run` of the spec
+(`~tune` and the sampled values as overrides) into <dir>/trials/<key>, where <key> digests the
+values: the same values always land in the same directory, so a trial interrupted by a kill resumes
+from its checkpoint. After every epoch the trainer replaces <id>.progress.yaml; the driver reads it,
+reports the epoch's validation figure to Optuna and, when the pruner says so, stops the run with
+SIGINT (attnlab stops at a batch boundary, keeping its checkpoint) and records the trial as pruned.
+<dir>/tune.tsv gets one fsync'd line per finished trial (number, state, epoch, value, trial
+directory, values), for people and for the analysis scripts."""
+import glob
+import hashlib
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import warnings
+
+import yaml
+
+from .errors import AnalysisError
+
+POLL_SECONDS = 0.1
+LEDGER = "tune.tsv"
+LEDGER_HEADER = "number\tstate\tepoch\tvalue\ttrial_dir\tparams\n"
+
+
+def _optuna():
+    try:
+        import optuna
+    except ImportError:
+        raise AnalysisError("attnlab tune needs Optuna: apt-get install python3-optuna (scripts/setup.sh)")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # JournalStorage in 3.1
+    return optuna
+
+
+def read_plan(path: str) -> dict:
+    with open(path) as f:
+        plan = yaml.safe_load(f)
+    if not isinstance(plan, dict) or "space" not in plan:
+        raise AnalysisError(f"{path}: not a tuning plan written by `attnlab tune`")
+    return plan
+
+
+def override_text(value) -> str:
+    """A sampled number as an override value; floats always with a '.', as the sweep writes them."""
+    if isinstance(value, float):
+        text = repr(value)
+        if "e" in text and "." not in text.split("e")[0]:
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}.0e{exponent}"
+        return text
+    return str(value)
+
+
+def suggest(trial, space: dict) -> dict:
+    """One value per searched key, asked from Optuna's trial; the values are override texts."""
+    out = {}
+    for key, d in space.items():
+        kind = d["kind"]
+        if kind == "choice":
+            out[key] = trial.suggest_categorical(key, list(d["values"]))
+        elif kind == "int":
+            out[key] = override_text(trial.suggest_int(key, int(d["low"]), int(d["high"])))
+        else:
+            out[key] = override_text(trial.suggest_float(key, float(d["low"]), float(d["high"]),
+                                                         log=kind == "loguniform"))
+    return out
+
+
+def trial_key(params: dict) -> str:
+    text = "\n".join(f"{k}={v}" for k, v in sorted(params.items()))
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def make_sampler(optuna, plan: dict):
+    seed = int(plan["seed"])
+    if plan["sampler"] == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if plan["sampler"] == "grid":
+        class Grid(optuna.samplers.GridSampler):
+            def after_trial(self, study, trial, state, values):
+                pass  # its study.stop() works only inside study.optimize(); n_trials ends the study here
+
+        return Grid({k: list(d["values"]) for k, d in plan["space"].items()}, seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(1, int(plan["startup_trials"])))
+
+
+def make_pruner(optuna, plan: dict):
+    if plan["pruner"] == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=int(plan["startup_trials"]),
+                                           n_warmup_steps=int(plan["warmup_epochs"]) + 1)  # steps are epochs, from 1
+    if plan["pruner"] == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(1, int(plan["epochs"])))
+    return optuna.pruners.NopPruner()
+
+
+def read_progress(trial_dir: str):
+    """The trainer's <id>.progress.yaml (replaced atomically after every epoch), or None."""
+    for path in glob.glob(os.path.join(trial_dir, "*.progress.yaml")):
+        try:
+            with open(path) as f:
+                return yaml.safe_load(f)
+        except (OSError, yaml.YAMLError):
+            return None
+    return None
+
+
+def final_value(trial_dir: str, metric: str):
+    """The objective from the trial's results file (/final/valid/<figure>), else progress.yaml's best."""
+    try:
+        import h5py
+        for path in glob.glob(os.path.join(trial_dir, "*.h5")):
+            if path.endswith(".ckpt.h5") or os.path.basename(path) == "index.h5":
+                continue
+            with h5py.File(path, "r") as f:
+                if "final/" + metric in f:
+                    return float(f["final/" + metric][()])
+    except (ImportError, OSError):
+        pass
+    progress = read_progress(trial_dir)
+    return float(progress["best"]) if progress and progress.get("best") is not None else None
+
+
+class Driver:
+    def __init__(self, plan: dict, out=sys.stdout):
+        self.optuna = _optuna()
+        self.plan = plan
+        self.dir = plan["dir"]
+        self.out = out
+        self.lock = threading.RLock()  # the signal handler (main thread) takes it too
+        self.stopping = False
+        self.children = set()
+        self.dir_locks = {}  # trial key -> Lock: equal values (TPE repeats choices) never run at once
+        os.makedirs(os.path.join(self.dir, "trials"), exist_ok=True)
+        storage = self.optuna.storages.JournalStorage(
+            self.optuna.storages.JournalFileStorage(os.path.join(self.dir, "study.journal")))
+        self.study = self.optuna.create_study(
+            study_name="attnlab", storage=storage, load_if_exists=True, direction=plan["direction"],
+            sampler=make_sampler(self.optuna, plan), pruner=make_pruner(self.optuna, plan))
+        self.study.set_user_attr("metric", plan["metric"])
+        ledger = os.path.join(self.dir, LEDGER)
+        if not os.path.exists(ledger):
+            with open(ledger, "w") as f:
+                f.write(LEDGER_HEADER)
+
+    def say(self, text: str):
+        with self.lock:
+            print(text, file=self.out, flush=True)
+
+    def record(self, number, state, epoch, value, trial_dir, params):
+        line = "\t".join([str(number), state, str(epoch), "" if value is None else repr(value),
+                          os.path.relpath(trial_dir, self.dir), json.dumps(params, sort_keys=True)]) + "\n"
+        with self.lock:
+            with open(os.path.join(self.dir, LEDGER), "a") as f:
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+
+    def requeue_interrupted(self):
+        """Trials left RUNNING by a killed driver: failed in the study, their values asked again (the
+        same values run in the same directory and resume from its checkpoint)."""
+        TrialState = self.optuna.trial.TrialState
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            self.study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
+            self.study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            self.study.enqueue_trial(dict(t.params), skip_if_exists=False)
+            self.say(f"trial {t.number} was interrupted: its values run again")
+
+    def finished(self) -> int:
+        TrialState = self.optuna.trial.TrialState
+        return sum(1 for t in self.study.get_trials(deepcopy=False)
+                   if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+                   or (t.state == TrialState.FAIL and not t.user_attrs.get("interrupted")))
+
+    def run_trial(self, trial):
+        params = suggest(trial, self.plan["space"])
+        trial_dir = os.path.join(self.dir, "trials", trial_key(params))
+        trial.set_user_attr("trial_dir", os.path.relpath(trial_dir, self.dir))
+        os.makedirs(trial_dir, exist_ok=True)
+        args = [self.plan["attnlab"], "run", self.plan["spec"], "~tune", *self.plan["overrides"],
+                *[f"{k}={v}" for k, v in params.items()],
+                "--out", trial_dir, "--threads", str(self.plan["threads"]), "--quiet",
+                *self.plan.get("run_flags", [])]
+        label = " ".join(f"{k}={v}" for k, v in params.items())
+        with self.lock:
+            dir_lock = self.dir_locks.setdefault(trial_key(params), threading.Lock())
+        with dir_lock:  # the same values run again in the same directory: it resumes or finds them done
+            self.say(f"trial {trial.number} starts: {label}")
+            self.watch_trial(trial, params, trial_dir, args)
+
+    def watch_trial(self, trial, params, trial_dir, args):
+        TrialState = self.optuna.trial.TrialState
+        with open(os.path.join(trial_dir, "run.log"), "a") as log:
+            proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        with self.lock:
+            self.children.add(proc)
+        reported, pruned_at = 0, None
+        while True:
+            done = proc.poll() is not None
+            progress = read_progress(trial_dir)
+            valid = (progress or {}).get("valid") or []
+            for epoch in range(reported + 1, len(valid) + 1):
+                value = valid[epoch - 1]
+                reported = epoch
+                if value is None or (isinstance(value, float) and math.isnan(value)):
+                    continue
+                trial.report(float(value), epoch)
+                if pruned_at is None and trial.should_prune():
+                    pruned_at = epoch
+                    if proc.poll() is None:
+                        proc.send_signal(signal.SIGINT)  # stops at a batch boundary, keeps its checkpoint
+                    break
+            if pruned_at is not None or done:
+                break
+            time.sleep(POLL_SECONDS)
+        code = proc.wait()
+        with self.lock:
+            self.children.discard(proc)
+        if self.stopping and pruned_at is None:
+            return  # left RUNNING: the next run requeues it
+        if pruned_at is not None:
+            self.study.tell(trial, state=TrialState.PRUNED)
+            self.record(trial.number, "pruned", pruned_at, None, trial_dir, params)
+            self.say(f"trial {trial.number} pruned after epoch {pruned_at}")
+        elif code == 0 and (value := final_value(trial_dir, self.plan["metric"])) is not None:
+            self.study.tell(trial, value)
+            self.record(trial.number, "complete", reported, value, trial_dir, params)
+            self.say(f"trial {trial.number} done: {self.plan['metric']} {value:.6g}")
+        else:
+            self.study.tell(trial, state=TrialState.FAIL)
+            self.record(trial.number, "failed", reported, None, trial_dir, params)
+            self.say(f"trial {trial.number} failed (exit {code}; {os.path.join(trial_dir, 'run.log')})")
+
+    def worker(self):
+        while True:
+            with self.lock:
+                if self.stopping or self.started >= self.todo:
+                    return
+                self.started += 1
+                trial = self.study.ask()
+            self.run_trial(trial)
+
+    def run(self) -> int:
+        self.requeue_interrupted()
+        self.todo = max(0, int(self.plan["n_trials"]) - self.finished())
+        self.started = 0
+        self.say(f"tune: {self.todo} trial(s) to run of {self.plan['n_trials']}, {self.plan['jobs']} at once; "
+                 f"study in {os.path.join(self.dir, 'study.journal')}")
+        workers = [threading.Thread(target=self.worker, daemon=True) for _ in range(int(self.plan["jobs"]))]
+
+        def stop(signum, frame):
+            # Ctrl-C (the trials get it too: one process group) or SIGTERM: the running trials stop at a
+            # batch boundary with their checkpoints and stay RUNNING in the study, which the next run
+            # requeues; no new trial starts.
+            self.stopping = True
+            with self.lock:
+                for proc in self.children:
+                    if proc.poll() is None:
+                        proc.send_signal(signal.SIGINT)
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            for w in workers:
+                w.start()
+            for w in workers:
+                while w.is_alive():
+                    w.join(0.2)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if self.stopping:
+            self.say("tune: interrupted; run the same command again to resume the study")
+            return 1
+        return self.summary()
+
+    def summary(self) -> int:
+        TrialState = self.optuna.trial.TrialState
+        trials = self.study.get_trials(deepcopy=False)
+        count = {s: sum(1 for t in trials if t.state == s) for s in (TrialState.COMPLETE, TrialState.PRUNED,
+                                                                       TrialState.FAIL)}
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        self.say(f"tune: {count[TrialState.COMPLETE]} complete, {count[TrialState.PRUNED]} pruned, "
+                 f"{count[TrialState.FAIL]} failed; results in {self.dir}")
+        if not complete:
+            return 1
+        best = self.study.best_trial
+        self.say(f"best trial {best.number}: {self.plan['metric']} {best.value:.6g} "
+                 f"({best.user_attrs.get('trial_dir', '')})")
+        overrides = [f"{k}={v}" for k, v in best.params.items()]
+        self.say("  " + " ".join(overrides))
+        best_yaml = {"number": best.number, "value": best.value, "metric": self.plan["metric"],
+                     "trial_dir": best.user_attrs.get("trial_dir", ""), "overrides": overrides}
+        with open(os.path.join(self.dir, "best.yaml.tmp"), "w") as f:
+            yaml.safe_dump(best_yaml, f, sort_keys=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(os.path.join(self.dir, "best.yaml.tmp"), os.path.join(self.dir, "best.yaml"))
+        return 0
+
+
+def tune_main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1 or argv[0] in ("-h", "--help"):
+        print("usage: scripts/tune DIR/tune.yaml  (run by `attnlab tune SPEC`; see docs/tune.md)", file=sys.stderr)
+        return 2
+    try:
+        return Driver(read_plan(argv[0])).run()
+    except AnalysisError as e:
+        print(f"tune: error: {e}", file=sys.stderr)
+        return 2
