@@ -28,6 +28,7 @@ import yaml
 from .errors import AnalysisError
 
 POLL_SECONDS = 0.1
+FAILURES_IN_A_ROW = 5  # then the study stops: the same mistake would fail every trial (a spec, a path)
 LEDGER = "tune.tsv"
 LEDGER_HEADER = "number\tstate\tepoch\tvalue\ttrial_dir\tparams\n"
 
@@ -130,6 +131,20 @@ def final_value(trial_dir: str, metric: str):
     return float(progress["best"]) if progress and progress.get("best") is not None else None
 
 
+def last_lines(path: str, count: int = 3) -> str:
+    """The end of a trial's run.log: where attnlab says what went wrong."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = [line.rstrip() for line in f if line.strip()]
+    except OSError as e:
+        return f"({e.strerror})"
+    return "\n".join(lines[-count:]) if lines else "(run.log is empty)"
+
+
+def indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
 class Driver:
     def __init__(self, plan: dict, out=sys.stdout):
         self.optuna = _optuna()
@@ -138,6 +153,8 @@ class Driver:
         self.out = out
         self.lock = threading.RLock()  # the signal handler (main thread) takes it too
         self.stopping = False
+        self.failures_in_a_row = 0
+        self.gave_up = None  # why no more trials start, after FAILURES_IN_A_ROW failed trials
         self.children = set()
         self.dir_locks = {}  # trial key -> Lock: equal values (TPE repeats choices) never run at once
         os.makedirs(os.path.join(self.dir, "trials"), exist_ok=True)
@@ -186,7 +203,9 @@ class Driver:
         trial_dir = os.path.join(self.dir, "trials", trial_key(params))
         trial.set_user_attr("trial_dir", os.path.relpath(trial_dir, self.dir))
         os.makedirs(trial_dir, exist_ok=True)
-        args = [self.plan["attnlab"], "run", self.plan["spec"], "~tune", *self.plan["overrides"],
+        # ~tune after the user's overrides: those may set tune.* keys (tune.sampler=random), which are
+        # the study's, not the trial's
+        args = [self.plan["attnlab"], "run", self.plan["spec"], *self.plan["overrides"], "~tune",
                 *[f"{k}={v}" for k, v in params.items()],
                 "--out", trial_dir, "--threads", str(self.plan["threads"]), "--quiet",
                 *self.plan.get("run_flags", [])]
@@ -227,6 +246,8 @@ class Driver:
             self.children.discard(proc)
         if self.stopping and pruned_at is None:
             return  # left RUNNING: the next run requeues it
+        with self.lock:
+            self.failures_in_a_row = 0 if pruned_at is not None or code == 0 else self.failures_in_a_row + 1
         if pruned_at is not None:
             self.study.tell(trial, state=TrialState.PRUNED)
             self.record(trial.number, "pruned", pruned_at, None, trial_dir, params)
@@ -238,12 +259,16 @@ class Driver:
         else:
             self.study.tell(trial, state=TrialState.FAIL)
             self.record(trial.number, "failed", reported, None, trial_dir, params)
-            self.say(f"trial {trial.number} failed (exit {code}; {os.path.join(trial_dir, 'run.log')})")
+            log = os.path.join(trial_dir, "run.log")
+            self.say(f"trial {trial.number} failed (exit {code}; {log}):\n" + indent(last_lines(log)))
+            with self.lock:
+                if self.failures_in_a_row >= FAILURES_IN_A_ROW and not self.gave_up:
+                    self.gave_up = f"{self.failures_in_a_row} trials in a row failed (the last: {log})"
 
     def worker(self):
         while True:
             with self.lock:
-                if self.stopping or self.started >= self.todo:
+                if self.stopping or self.gave_up or self.started >= self.todo:
                     return
                 self.started += 1
                 trial = self.study.ask()
@@ -279,6 +304,11 @@ class Driver:
                 signal.signal(sig, handler)
         if self.stopping:
             self.say("tune: interrupted; run the same command again to resume the study")
+            return 1
+        if self.gave_up:
+            self.say(f"tune: stopped: {self.gave_up}; fix the cause and run the same command again "
+                     "(the study keeps every trial)")
+            self.summary()
             return 1
         return self.summary()
 

@@ -283,3 +283,27 @@ def test_sigint_stops_the_trials_and_records_no_failure(tmp_path):
     r = attnlab("tune", spec, "--jobs", "1", "--threads", "1")
     assert r.returncode == 0, r.stdout + r.stderr
     assert [row["state"] for row in ledger(out)] == ["complete"] * 3
+
+
+@needs_optuna
+def test_a_study_whose_trials_keep_failing_stops_and_says_why(tmp_path):
+    # A learning rate that makes every trial's loss NaN: the spec is valid, every trial fails. The
+    # study stops after a few failures in a row (not after n_trials), quoting the trial's own error.
+    space = "    train.optimizer.lr: {choice: [1.0e+30, 1.0e+31]}\n"
+    spec = write_spec(tmp_path, epochs=2, n_trials=40, space=space, pruner="none")
+    r = attnlab("tune", spec, "--jobs", "1", "--threads", "1")
+    assert r.returncode == 1, r.stdout + r.stderr
+    rows = ledger(tmp_path / "results" / "tiny-tune")
+    assert 5 <= len(rows) < 40 and all(row["state"] == "failed" for row in rows), rows
+    assert "trials in a row failed" in r.stdout and "nan" in r.stdout.lower(), r.stdout
+
+
+@needs_optuna
+def test_tune_keys_set_on_the_command_line_are_the_studys_not_the_trials(tmp_path):
+    # tune.sampler=random (an override of the tune: block) must not reach the trials, which run
+    # without the block (the trial's `~tune` comes after the user's overrides).
+    spec = write_spec(tmp_path, epochs=1, n_trials=2, pruner="none")
+    r = attnlab("tune", spec, "tune.sampler=random", "tune.n_trials=3", "--jobs", "1", "--threads", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = ledger(tmp_path / "results" / "tiny-tune")
+    assert [row["state"] for row in rows] == ["complete"] * 3, rows
