@@ -567,6 +567,11 @@ def write_best_specs(run: TuneRun) -> list[Path]:
 def summarize(args, prog: str) -> int:
     """scripts/summarize on a tuning directory: --metric adds final metrics of the trials' files
     ('all': every one), --format, --digits, -o; writes the best trial's spec file."""
+    import sys
+
+    ignored = [f"--{k}" for k in ("rows", "cols", "baseline") if getattr(args, k, None)]
+    if ignored:
+        print(f"{prog}: warning: {', '.join(ignored)} ignored: {args.sweep} is a tuning directory", file=sys.stderr)
     run = load_tuning(args.sweep)
     extra = [m for m in (args.metric or []) if m not in run.metrics]
     if extra == ["all"]:
@@ -694,10 +699,11 @@ def _pruning_figure(run: TuneRun):
     best = {t.number for t in run.best()}
     fig = go.Figure()
     for t in sorted(run.trials, key=lambda t: t.number):
-        if not t.intermediate:
+        curve = epoch_curve(t)
+        if not curve:
             continue
-        xs = sorted(t.intermediate)
-        ys = [t.intermediate[x] for x in xs]
+        xs = sorted(curve)
+        ys = [curve[x] for x in xs]
         pruned = t.state == "pruned"
         fig.add_trace(go.Scatter(
             x=xs, y=ys, mode="lines+markers", name=f"trial {t.number} ({t.state})", legendgroup=str(t.number),
@@ -709,9 +715,22 @@ def _pruning_figure(run: TuneRun):
                                      marker={"symbol": "x", "size": 11, "color": "#b00020"},
                                      hovertemplate=f"trial {t.number} pruned after epoch {xs[-1]}<extra></extra>"))
     fig.update_layout(template="plotly_white", height=420, margin={"l": 50, "r": 20, "t": 30, "b": 40},
-                      xaxis_title="epoch", yaxis_title=f"{run.metrics[0]} (reported to the pruner)")
+                      xaxis_title="epoch", yaxis_title="valid/<eval.select> (progress.yaml)" if run.multi
+                      else f"{run.metrics[0]} (reported to the pruner)")
     fig.update_xaxes(tickformat="d")
     return fig
+
+
+def epoch_curve(t: TuneTrial) -> dict[int, float]:
+    """{epoch: validation figure}: what the trial reported to Optuna, else (several objectives: Optuna
+    keeps no per-epoch values then) the `valid` series of its <id>.progress.yaml."""
+    if t.intermediate:
+        return t.intermediate
+    from .tune import read_progress
+
+    progress = read_progress(str(t.trial_dir)) if t.trial_dir is not None else None
+    valid = (progress or {}).get("valid") or []
+    return {i + 1: float(v) for i, v in enumerate(valid) if isinstance(v, (int, float)) and not math.isnan(v)}
 
 
 def _importance_section(run: TuneRun, optuna) -> str:
@@ -834,7 +853,7 @@ def build_report(run: TuneRun, output: Path | None = None, extra: list[str] | No
             body.append(f"<h2>{e(title)}</h2>" + part)
         body.append("<h2>Parameter importances</h2>" + _importance_section(run, optuna))
         body.append("<h2>Pruning: the validation figure of every trial per epoch</h2>")
-        if any(t.intermediate for t in run.trials):
+        if any(epoch_curve(t) for t in run.trials):
             body.append(_figure_html(_pruning_figure(run), "pruning"))
             body.append(_note("Dotted lines: pruned trials, stopped at the red x; the thick line: the best trial."))
         else:

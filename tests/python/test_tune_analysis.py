@@ -305,7 +305,7 @@ def test_several_objectives_give_a_pareto_front(tmp_path):
     lstm8, lstm16 = "{hidden: 8, type: lstm}", "{hidden: 16, type: lstm}"
     trials = [  # (accuracy ↑, seconds ↓): 0 and 2 on the front, 1 dominated by 0, 3 pruned
         dict(state=S.COMPLETE, values=[0.9, 10.0], params={"train.optimizer.lr": 0.01, "model.extractor": lstm8},
-             intermediate_values={1: 0.5, 2: 0.9}, user_attrs={"trial_dir": "trials/a"}),
+             user_attrs={"trial_dir": "trials/a"}),  # no per-epoch values in Optuna: its progress.yaml has them
         dict(state=S.COMPLETE, values=[0.8, 12.0], params={"train.optimizer.lr": 0.02, "model.extractor": lstm16},
              intermediate_values={1: 0.4, 2: 0.8}, user_attrs={"trial_dir": "trials/b"}),
         dict(state=S.COMPLETE, values=[0.95, 20.0], params={"train.optimizer.lr": 0.003, "model.extractor": lstm16},
@@ -320,6 +320,7 @@ def test_several_objectives_give_a_pareto_front(tmp_path):
         (d / "trials" / key / "sweep.yaml").write_text(
             f"# fingerprint: x\n# trials: x\n# spec: {tmp_path / 'spec.yaml'}\nname: s\ntrain:\n  optimizer:\n"
             f"    lr: {lr}\n")
+    (d / "trials" / "a" / "0123456789ab.progress.yaml").write_text("status: done\nvalid: [0.5, 0.9]\n")
     r = script("summarize", str(d))
     assert r.returncode == 0, r.stderr
     rows = markdown_rows(r.stdout)
@@ -340,6 +341,8 @@ def test_several_objectives_give_a_pareto_front(tmp_path):
     pareto = figure_data(page, "pareto")
     xs = sorted(x for tr in pareto for x in (tr.get("x") or []))
     assert xs == sorted([0.9, 0.8, 0.95]), pareto  # every complete trial drawn, the front among them
+    pruning = figure_data(page, "pruning")
+    assert next(tr for tr in pruning if tr["name"].startswith("trial 0 "))["y"] == [0.5, 0.9]
 
 
 def test_a_study_without_a_complete_trial_degrades(tmp_path):
