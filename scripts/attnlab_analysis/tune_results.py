@@ -26,7 +26,6 @@ import json
 import math
 import os
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,13 +53,9 @@ def tune_dir_of(path: str | os.PathLike) -> Path | None:
 
 
 def _optuna():
-    try:
-        import optuna
-    except ImportError:
-        raise AnalysisError("reading a tuning run needs Optuna: apt-get install python3-optuna (scripts/setup.sh)")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # JournalStorage in 3.1
-    return optuna
+    from .tune import _optuna as optuna  # the driver's: quiet, JournalStorage's warning off
+
+    return optuna()
 
 
 # ---- loading ---------------------------------------------------------------------------------------
@@ -623,14 +618,13 @@ def after_tuning(tune_dir: str | os.PathLike, say) -> None:
 def importance_evaluator(optuna):
     """(evaluator, its name): Optuna's default fANOVA when scikit-learn is installed, else the share
     of the objective's variance each parameter explains on its own (VarianceShare)."""
-    try:
-        import sklearn  # noqa: F401 - fANOVA's random forest
+    import importlib.util
 
+    if importlib.util.find_spec("sklearn") is not None:  # fANOVA's random forest
         return optuna.importance.FanovaImportanceEvaluator(seed=0), "fANOVA (Optuna's default)"
-    except ImportError:
-        return VarianceShare.make(optuna)(), ("variance share: the fraction of the objective's variance between "
-                                              "the groups of each parameter (numbers in up to 4 quantile bins); "
-                                              "fANOVA needs scikit-learn (python3-sklearn)")
+    return VarianceShare.make(optuna)(), ("variance share: the fraction of the objective's variance between "
+                                          "the groups of each parameter (numbers in up to 4 quantile bins); "
+                                          "fANOVA needs scikit-learn (python3-sklearn)")
 
 
 class VarianceShare:
@@ -838,8 +832,9 @@ def build_report(run: TuneRun, output: Path | None = None, extra: list[str] | No
     body.append(_note("Best first. " + "; ".join(f"{names[k]} = {k}" for k in space if names[k] != k)))
 
     try:
-        import plotly  # noqa: F401
+        import importlib
 
+        importlib.import_module("plotly.graph_objects")  # the figures' library
         optuna = _optuna()
         have_plotly = True
     except (ImportError, AnalysisError) as err:

@@ -22,6 +22,7 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCRIPTS = os.path.join(ROOT, "scripts")
 BIN = os.environ.get("ATTNLAB_BIN", os.path.join(ROOT, "build", "attnlab"))
 sys.path.insert(0, SCRIPTS)
+from test_tune import write_spec  # noqa: E402 - the same tiny spec as the driver's tests
 
 pytestmark = [pytest.mark.skipif(importlib.util.find_spec("optuna") is None,
                                  reason="optuna not installed (apt-get install python3-optuna)"),
@@ -29,35 +30,10 @@ pytestmark = [pytest.mark.skipif(importlib.util.find_spec("optuna") is None,
               pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")]
 needs_bin = pytest.mark.skipif(not os.path.exists(BIN), reason=f"{BIN} not built")
 
-SPEC = """name: {name}
-data:
-  dataset: {{type: marker, train: 256, valid: 64, test: 64, seq_len: 8, vocab: 20, classes: 4}}
-model:
-  embedding: 8
-  extractor: {{type: lstm, hidden: 8}}
-  attention: {{type: seed_self}}
-  pooling: {{type: flatten}}
-  head: {{type: classification}}
-train:
-  epochs: {epochs}
-  batch_size: 16
-  optimizer: {{type: adam, lr: 0.01}}
-  seed: 1
-eval: {{metrics: [accuracy], select: accuracy}}
-log: {{dir: results, probes: 2}}
-tune:
-  n_trials: {n_trials}
-  sampler: {sampler}
-  pruner: {pruner}
-  startup_trials: 1
-  warmup_epochs: 2
-  seed: 0
-  space:
-{space}"""
-
 # Grid: the absurd rate learns nothing and is pruned at epoch 3 (the first after the warm-up).
 GRID = """    train.optimizer.lr: {choice: [0.03, 1.0e-9]}
     model.extractor: {choice: [{type: lstm, hidden: 8}, {type: gru, hidden: 8}]}
+  warmup_epochs: 2
 """
 NUMBERS = """    train.optimizer.lr: {loguniform: [1.0e-3, 3.0e-2]}
     model.embedding: {int: [4, 12]}
@@ -74,28 +50,27 @@ def script(name, *args):
     return run_cli(sys.executable, os.path.join(SCRIPTS, name), *args)
 
 
-def tune(tmp, name, epochs, n_trials, sampler, pruner, space):
+def tune(tmp, epochs, n_trials, sampler, pruner, space):
+    """A study through the CLI, on test_tune.py's spec (the marker task, log.dir tmp/results)."""
     tmp.mkdir(parents=True, exist_ok=True)
-    spec = tmp / "spec.yaml"
-    spec.write_text(SPEC.format(name=name, epochs=epochs, n_trials=n_trials, sampler=sampler, pruner=pruner,
-                                space=space))
-    r = run_cli(BIN, "tune", str(spec), "--jobs", "1", "--threads", "1")
+    spec = write_spec(tmp, epochs=epochs, n_trials=n_trials, sampler=sampler, space=space, pruner=pruner)
+    r = run_cli(BIN, "tune", spec, "--jobs", "1", "--threads", "1")
     assert r.returncode == 0, r.stdout + r.stderr
-    return tmp / "results" / name, r.stdout
+    return tmp / "results" / "tiny-tune", r.stdout
 
 
 @pytest.fixture(scope="module")
 def grid_run(tmp_path_factory):
     if not os.path.exists(BIN):
         pytest.skip(f"{BIN} not built")
-    return tune(tmp_path_factory.mktemp("grid"), "grid-tune", 4, 4, "grid", "median", GRID)
+    return tune(tmp_path_factory.mktemp("grid"), 4, 4, "grid", "median", GRID)
 
 
 @pytest.fixture(scope="module")
 def numbers_run(tmp_path_factory):
     if not os.path.exists(BIN):
         pytest.skip(f"{BIN} not built")
-    return tune(tmp_path_factory.mktemp("numbers"), "numbers-tune", 2, 3, "random", "none", NUMBERS)
+    return tune(tmp_path_factory.mktemp("numbers"), 2, 3, "random", "none", NUMBERS)
 
 
 def load_study(d):
