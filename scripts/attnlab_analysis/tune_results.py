@@ -193,7 +193,10 @@ def load_tuning(path: str | os.PathLike) -> TuneRun:
         if state == "complete" and tdir is not None:
             epoch = _epochs_in_file(tdir) or epoch
         values = [float(v) for v in t.values] if state == "complete" and t.values is not None else None
-        trials.append(TuneTrial(t.number, state, values, dict(t.params), tdir, inter, epoch, dict(t.user_attrs)))
+        trial = TuneTrial(t.number, state, values, dict(t.params), tdir, inter, epoch, dict(t.user_attrs))
+        if trial.epoch is None and tdir is not None:  # several objectives: Optuna has no per-epoch values
+            trial.epoch = max(epoch_curve(trial), default=None)
+        trials.append(trial)
     return TuneRun(d, plan, study, directions, _plan_metrics(plan, study, len(directions)), trials)
 
 
@@ -711,7 +714,8 @@ def _pruning_figure(run: TuneRun):
     fig.update_layout(template="plotly_white", height=420, margin={"l": 50, "r": 20, "t": 30, "b": 40},
                       xaxis_title="epoch", yaxis_title="valid/<eval.select> (progress.yaml)" if run.multi
                       else f"{run.metrics[0]} (reported to the pruner)")
-    fig.update_xaxes(tickformat="d")
+    last = max((max(epoch_curve(t)) for t in run.trials if epoch_curve(t)), default=1)
+    fig.update_xaxes(tickformat="d", dtick=1 if last <= 12 else None)
     return fig
 
 
@@ -786,6 +790,9 @@ def _optuna_figures(run: TuneRun, optuna) -> list[tuple[str, str, str]]:
     return sections
 
 
+TUNE_CSS = "tr.pruned td,tr.interrupted td{color:#777}tr.failed td{color:#b00020}.figure{margin:8px 0}"
+
+
 def build_report(run: TuneRun, output: Path | None = None, extra: list[str] | None = None) -> str:
     """The HTML page of a tuning run (same style as a sweep's report, plotly.js embedded: no network)."""
     import datetime as _dt
@@ -805,7 +812,7 @@ def build_report(run: TuneRun, output: Path | None = None, extra: list[str] | No
     body.append(f'<div class="banner{" complete" if done else ""}"><p class="headline">{e(head)}</p>'
                 f"<p>{e(what)}</p></div>")
 
-    body.append("<h2>" + ("Pareto front" if run.multi else "Best trial") + "</h2>")
+    body.append("<h2>" + ("Best trials: the Pareto front" if run.multi else "Best trial") + "</h2>")
     best = run.best()
     if not best:
         body.append(_note("No complete trial yet: no best trial, no importances."))
@@ -818,8 +825,9 @@ def build_report(run: TuneRun, output: Path | None = None, extra: list[str] | No
                 _note("No spec file written for it (scripts/summarize or scripts/report writes it)."))
         tdir = os.path.relpath(t.trial_dir, run.dir) if t.trial_dir else ""
         body.append(f"<h3>trial {t.number}: {e(vals)}</h3><p>overrides:</p><ul>{''.join(items)}</ul>{link}"
-                    f'<p class="note">trial directory {e(tdir)}; config hash {e(config_hash(t.trial_dir))}; '
-                    f"{t.epoch or 0} epochs</p>")
+                    f'<p class="note">trial directory {e(tdir)}; config hash '
+                    f"{e(config_hash(t.trial_dir) or '(no results file)')}"
+                    + (f"; {t.epoch} epochs" if t.epoch else "") + "</p>")
 
     body.append("<h2>Trials</h2>")
     tab = trial_table(run, extra)
@@ -859,5 +867,5 @@ def build_report(run: TuneRun, output: Path | None = None, extra: list[str] | No
     if have_plotly and (js := plotly_js()):
         script = f'<script type="text/javascript">{js}</script>'
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{e(name)} — attnlab tuning report</title><style>{CSS}</style>{script}</head>\n<body>\n"
+            f"<title>{e(name)} — attnlab tuning report</title><style>{CSS}{TUNE_CSS}</style>{script}</head>\n<body>\n"
             + "\n".join(body) + "\n</body></html>\n")

@@ -303,6 +303,7 @@ def test_several_objectives_give_a_pareto_front(tmp_path):
     assert [row["state"] for row in rows] == ["complete (pareto)", "complete (pareto)", "complete", "pruned"]
     assert "valid/accuracy ↑" in rows[0] and "train/seconds ↓" in rows[0]
     assert rows[0]["extractor"] == "lstm(hidden=16)" and rows[1]["extractor"] == "lstm(hidden=8)"  # same type
+    assert rows[1]["epoch"] == "2"  # trial 0's epochs: from its progress.yaml
     assert "Pareto front (2 trials) of valid/accuracy (maximize), train/seconds (minimize):" in r.stdout
     assert (d / "pareto" / "2.spec.yaml").exists() and (d / "pareto" / "0.spec.yaml").exists()
     assert "lr: 0.003" in (d / "pareto" / "2.spec.yaml").read_text()
