@@ -323,7 +323,8 @@ def choice_labels(choices: list[Any]) -> dict[str, str]:
     return out
 
 
-def value_text(v: Any, digits: int = 4) -> str:
+def value_text(v: Any, digits: int | None = 4) -> str:
+    """A value for a table: floats with `digits` significant digits (None: in full)."""
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -333,7 +334,7 @@ def value_text(v: Any, digits: int = 4) -> str:
     if isinstance(v, float):
         if math.isnan(v):
             return ""
-        return f"{v:.{digits}g}"
+        return repr(v) if digits is None else f"{v:.{digits}g}"
     return str(v)
 
 
@@ -361,7 +362,7 @@ def trial_table(run: TuneRun, extra: list[str] | None = None, digits: int = 4, p
     front = {t.number for t in run.best()}
     obj_cols = [m + ("" if plain else " ↑" if d == "maximize" else " ↓") for m, d in zip(run.metrics, run.directions)]
     if plain:
-        digits = 17
+        digits = None
     cols = ["trial", "state", "epoch", *obj_cols, *extra, *[names[k] for k in keys]]
     rows, numbers = [], []
     for t in run.ordered():
@@ -384,14 +385,16 @@ def trial_table(run: TuneRun, extra: list[str] | None = None, digits: int = 4, p
 
 
 def completeness_line(run: TuneRun) -> str:
-    """'6 of 8 trials finished: 4 complete, 1 pruned (at epoch 1), 1 failed; 2 running'."""
+    """'7 of 9 trials finished: 3 complete, 3 pruned (at epochs 1, 3 ×2), 1 failed; 2 running'."""
     complete, pruned = run.of_state("complete"), run.of_state("pruned")
     failed, running = run.of_state("failed"), run.of_state("running")
     finished = len(complete) + len(pruned) + len(failed)
     parts = [f"{len(complete)} complete"]
     if pruned:
-        epochs = sorted(t.epoch for t in pruned if t.epoch is not None)
-        at = ", ".join(str(x) for x in epochs)
+        from collections import Counter
+
+        epochs = sorted(Counter(t.epoch for t in pruned if t.epoch is not None).items())
+        at = ", ".join(f"{x} ×{n}" if n > 1 else str(x) for x, n in epochs)
         parts.append(f"{len(pruned)} pruned" + (f" (at epoch{'s' if len(epochs) > 1 else ''} {at})" if epochs else ""))
     parts.append(f"{len(failed)} failed")
     line = f"{finished} of {run.n_trials} trials finished: " + ", ".join(parts)
@@ -842,7 +845,8 @@ def build_report(run: TuneRun, output: Path | None = None, extra: list[str] | No
     try:
         import importlib
 
-        importlib.import_module("plotly.graph_objects")  # the figures' library
+        for module in ("plotly", "plotly.graph_objects"):  # the figures' library
+            importlib.import_module(module)
         optuna = _optuna()
         have_plotly = True
     except (ImportError, AnalysisError) as err:

@@ -117,7 +117,7 @@ def test_summarize_prints_completeness_trials_best_first_and_the_best(grid_run):
     n_complete = states.count(optuna.trial.TrialState.COMPLETE)
     pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
     assert n_complete == 2 and len(pruned) == 2, states  # the fixture's premise: 0.03 completes, 1e-9 is pruned
-    assert f"4 of 4 trials finished: {n_complete} complete, 2 pruned (at epochs 3, 3), 0 failed — complete" in out, out
+    assert f"4 of 4 trials finished: {n_complete} complete, 2 pruned (at epoch 3 ×2), 0 failed — complete" in out, out
 
     rows = markdown_rows(out)
     assert len(rows) == 4
