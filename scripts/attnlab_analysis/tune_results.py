@@ -496,8 +496,9 @@ def _spec_tree_text(trial_dir: Path) -> tuple[str, str]:
 
 
 def _relative_paths(tree: Any, spec_dir: Path, prefix: str = "") -> list[tuple[str, str]]:
-    """(dotted key, value) of each string that names an existing file or directory relative to
-    the spec's directory (log.dir aside: where results go, relative to the spec as it was)."""
+    """(dotted key, value) of each string that names an existing file, or a directory when it looks
+    like a path (a '/' or a suffix), relative to the spec's directory (log.dir aside: where results
+    go, relative to the spec as it was)."""
     out = []
     if isinstance(tree, dict):
         for k, v in tree.items():
@@ -506,7 +507,8 @@ def _relative_paths(tree: Any, spec_dir: Path, prefix: str = "") -> list[tuple[s
         for i, v in enumerate(tree):
             out += _relative_paths(v, spec_dir, f"{prefix}[{i}]")
     elif isinstance(tree, str) and prefix not in ("log.dir", "name") and tree and not os.path.isabs(tree) \
-            and "\n" not in tree and (spec_dir / tree).exists():
+            and "\n" not in tree and (spec_dir / tree).exists() \
+            and ("/" in tree or Path(tree).suffix or (spec_dir / tree).is_file()):  # a word naming a directory is a word
         out.append((prefix, tree))
     return out
 

@@ -396,9 +396,10 @@ def test_relative_paths_of_the_spec_are_made_absolute_in_the_spec_file(tmp_path)
     (d / "trials" / "a").mkdir(parents=True)
     (d / "trials" / "a" / "sweep.yaml").write_text(
         f"# fingerprint: x\n# trials: x\n# spec: {tmp_path / 'spec.yaml'}\nname: s\ndata:\n"
-        "  dataset: {type: tabular, path: data/t.csv}\nlog:\n  dir: data\n")
+        "  dataset: {type: tabular, path: data/t.csv}\neval:\n  select: data\nlog:\n  dir: data\n")
     (path,) = tune_results.write_best_specs(tune_results.load_tuning(d))
     text = path.read_text()
     assert f'path: "{tmp_path / "data" / "t.csv"}"' in text, text  # resolves from the tuning directory
     assert "made absolute: data.dataset.path" in text
     assert "\n  dir: data\n" in text  # log.dir stays: results go next to the spec file
+    assert "\n  select: data\n" in text  # a word that names a directory there is still a word
