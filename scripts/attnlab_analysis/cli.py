@@ -11,7 +11,8 @@ from pathlib import Path
 
 from .errors import AnalysisError
 
-INPUT_HELP = "a sweep directory (running or finished), its index.h5, or one trial file <id>.h5"
+INPUT_HELP = ("a sweep directory (running or finished), its index.h5, one trial file <id>.h5, or a tuning directory "
+              "(attnlab tune: tune.yaml + study.journal)")
 
 
 def _run(prog: str, body, argv) -> int:
@@ -106,10 +107,12 @@ def summarize_main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     def body(_):
-        from . import stats
+        from . import stats, tune_results
 
         from .load import final_columns
 
+        if tune_results.tune_dir_of(args.sweep) is not None:  # a tuning run (attnlab tune): its own table
+            return tune_results.summarize(args, prog)
         df = _open(args.sweep)
         _warn(df, prog)
         metrics = args.metric or [None]
@@ -293,8 +296,10 @@ def report_main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     def body(_):
-        from . import report, stats
+        from . import report, stats, tune_results
 
+        if tune_results.tune_dir_of(args.sweep) is not None:  # a tuning run (attnlab tune): its own page
+            return tune_results.report(args, prog)
         df = _open(args.sweep)
         _warn(df, prog)
         _warn_partial(df, prog)

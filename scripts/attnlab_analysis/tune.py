@@ -334,6 +334,8 @@ class Driver:
             f.flush()
             os.fsync(f.fileno())
         os.replace(os.path.join(self.dir, "best.yaml.tmp"), os.path.join(self.dir, "best.yaml"))
+        from .tune_results import after_tuning  # the best trial as a spec file: <dir>/best.spec.yaml
+        after_tuning(self.dir, self.say)
         return 0
 
 
