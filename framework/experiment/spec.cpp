@@ -210,7 +210,19 @@ config::KeySchema spec_schema() {
       std::size_t at = 0;
       if (is_axis_section(path, at) && path.size() > at) {  // tune.space.<dotted spec key>.<kind>
         const config::KeyPath k = config::parse_key(path[at]);
-        return k.ok() && has_path(schema_tree(root), k.path);
+        if (!k.ok()) return false;
+        // A conditional key inside a searched choice (model.extractor.num_heads under a choice of
+        // extractors) exists for some of its values only: check_tune checks it under each.
+        const config::Value* tune = root.find("tune");
+        const config::Value* space = tune && tune->is_map() ? tune->find("space") : nullptr;
+        if (space && space->is_map())
+          for (const auto& e : space->entries()) {
+            const config::KeyPath searched = config::parse_key(e.key);
+            if (searched.ok() && searched.path.size() < k.path.size() &&
+                std::equal(searched.path.begin(), searched.path.end(), k.path.begin()))
+              return true;
+          }
+        return has_path(schema_tree(root), k.path);
       }
       config::Value keys = config::to_value(TuneSection{});
       add_absent(keys, config::schema_of<TuneSection>());
@@ -416,7 +428,8 @@ const config::Value* rehearsed_values(const config::Value& dimension) {
 /// problems reported, each naming the values tried.
 bool resolves_with(const config::Value& base_tree,
                    const std::vector<std::tuple<std::string, config::Value, config::Mark>>& sets,
-                   const std::string& where, const config::KeySchema& schema, config::Problems& problems) {
+                   const std::string& where, const config::KeySchema& schema, config::Problems& problems,
+                   const std::string& hint = "") {
   config::Value tree = base_tree;
   std::vector<config::Override> ovs;
   std::string with;
@@ -434,7 +447,7 @@ bool resolves_with(const config::Value& base_tree,
     resolve(tree);
   } catch (const config::ConfigError& err) {
     for (const auto& pr : err.problems())
-      problems.add(pr.mark, pr.path.empty() ? where : pr.path, fmt::format("{} (with {})", pr.message, with));
+      problems.add(pr.mark, pr.path.empty() ? where : pr.path, fmt::format("{} (with {}){}", pr.message, with, hint));
     return false;
   }
   return true;
@@ -543,6 +556,32 @@ void check_tune(TuneSection& tune, const config::Value& node, const config::Valu
           if (!resolves_with(base_tree, {{choice_key, branch->value, choice_mark}, {e.key, value, e.key_mark}}, where,
                              schema, problems))
             break;
+      continue;
+    }
+    // A key inside a searched choice (model.extractor.hidden under a choice of extractors) is set
+    // after it in every trial: it must resolve under each of its values.
+    const TuneParam* within = nullptr;
+    std::string within_key;
+    for (const auto& [other, p] : tune.space) {
+      const config::KeyPath ok = config::parse_key(other);
+      if (p.choice && !p.when && ok.ok() && ok.path.size() < k.path.size() &&
+          std::equal(ok.path.begin(), ok.path.end(), k.path.begin()) && ok.path.size() > within_key.size()) {
+        within = &p;
+        within_key = other;
+      }
+    }
+    if (within) {
+      const std::string hint = fmt::format(
+          "; it is searched under every choice of tune.space.{} (when: limits it "
+          "to some)",
+          within_key);
+      const config::Mark within_mark = key_mark(*space, within_key);
+      bool ok = true;
+      for (const AnyValue& c : *within->choice)
+        for (const auto& value : values->items())
+          if (ok)
+            ok = resolves_with(base_tree, {{within_key, c.value, within_mark}, {e.key, value, e.key_mark}}, where,
+                               schema, problems, hint);
       continue;
     }
     for (const auto& value : values->items())

@@ -209,3 +209,21 @@ def test_no_trial_starts_after_the_timeout_and_running_ones_finish(tmp_path):
     assert 1 <= len(rows) == started < 200, r.stdout
     assert {row["state"] for row in rows} == {"complete"}
     assert all(t.state.name == "COMPLETE" for t in study_of(out).trials)
+
+
+def test_an_objective_the_model_does_not_compute_fails_the_rehearsal(tmp_path):
+    # auc is an eval.metrics entry, so the spec alone accepts it; but it applies to binary labels and the
+    # marker task has classes: validate's rehearsal, on the data, says the trials would not compute it.
+    space = """    train.optimizer.lr: {loguniform: [1.0e-3, 0.1]}
+  objective: {metric: valid/auc}
+"""
+    spec = write(tmp_path, space=space)
+    with open(spec) as f:
+        text = f.read()
+    with open(spec, "w") as f:
+        f.write(text.replace("metrics: [accuracy, logloss]", "metrics: [accuracy, auc]"))
+    assert tt.attnlab("validate", spec, "--spec-only").returncode == 0
+    r = tt.attnlab("validate", spec)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "tune.objective: this model computes no valid/auc on its data; it computes valid/accuracy" in r.stderr, \
+        r.stderr
