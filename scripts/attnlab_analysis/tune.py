@@ -116,6 +116,21 @@ def objectives(plan: dict) -> list:
     return plan.get("objectives") or [{"metric": plan["metric"], "direction": plan["direction"]}]
 
 
+def check_study(study, plan: dict):
+    """A tuning directory keeps its objectives: Optuna loads a stored study with its own directions
+    whatever the spec now says, and values of other figures are not comparable with its trials."""
+    goals = objectives(plan)
+    metrics = [o["metric"] for o in goals]
+    directions = [o["direction"] for o in goals]
+    stored = study.user_attrs.get("metrics") or ([study.user_attrs["metric"]] if "metric" in study.user_attrs else None)
+    stored_directions = [d.name.lower() for d in study.directions]
+    if (stored is not None and stored != metrics) or stored_directions != directions:
+        raise AnalysisError(f"{plan['dir']}: its study optimises {', '.join(stored or ['?'])} "
+                            f"({', '.join(stored_directions)}), the spec {', '.join(metrics)} ({', '.join(directions)}); "
+                            "tune into another directory (--out DIR) or remove its study.journal to start again")
+    study.set_user_attr("metrics", metrics)
+
+
 def progress_curve(progress, metric: str) -> list:
     """The per-epoch series of `metric` (valid/<figure>) in a progress file: its `curves` map, or, from
     a trainer older than that map, the `valid` series when the figure is eval.select."""
@@ -187,6 +202,7 @@ class Driver:
             study_name="attnlab", storage=storage, load_if_exists=True,
             directions=[o["direction"] for o in objectives(plan)],
             sampler=make_sampler(self.optuna, plan), pruner=make_pruner(self.optuna, plan))
+        check_study(self.study, plan)
         self.study.set_user_attr("metric", plan["metric"])
         ledger = os.path.join(self.dir, LEDGER)
         if not os.path.exists(ledger):

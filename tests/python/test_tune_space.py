@@ -227,3 +227,17 @@ def test_an_objective_the_model_does_not_compute_fails_the_rehearsal(tmp_path):
     assert r.returncode == 2, r.stdout + r.stderr
     assert "tune.objective: this model computes no valid/auc on its data; it computes valid/accuracy" in r.stderr, \
         r.stderr
+
+
+def test_a_study_directory_keeps_its_objectives(tmp_path):
+    space = """    train.optimizer.lr: {loguniform: [1.0e-3, 0.1]}
+"""
+    spec = write(tmp_path, space=space, epochs=1, n_trials=1, pruner="none")
+    r = tt.attnlab("tune", spec, "--jobs", "1", "--threads", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    # Optuna would load the stored study with its one direction and mix two figures' values into it.
+    r = tt.attnlab("tune", spec, "tune.n_trials=2", "tune.objective=[{metric: valid/accuracy}, {metric: valid/loss}]",
+                   "--jobs", "1", "--threads", "1")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "its study optimises valid/accuracy (maximize), the spec valid/accuracy, valid/loss" in r.stderr, r.stderr
+    assert len(tt.ledger(tmp_path / "results" / "tiny-tune")) == 1
