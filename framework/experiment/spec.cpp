@@ -346,9 +346,11 @@ std::vector<std::string> validation_figures(const EvalSection& e) {
   for (const auto& m : e.metrics) {
     const auto& table = eval::metric_table();
     const bool ranked = std::any_of(table.begin(), table.end(), [&](const auto& x) { return x.name == m && x.ranked; });
-    if (!ranked) out.push_back(m);
-    if (ranked)
-      for (const auto k : e.ks) out.push_back(fmt::format("{}@{}", m, k));
+    if (!ranked) {
+      out.push_back(m);
+      continue;
+    }
+    for (const auto k : e.ks) out.push_back(fmt::format("{}@{}", m, k));
   }
   return out;
 }
@@ -366,7 +368,7 @@ void check_objectives(TuneSection& tune, const config::Value& node, const Resolv
   for (const auto& f : figures) known.push_back("valid/" + f);
   for (std::size_t i = 0; i < tune.objective.list.size(); ++i) {
     TuneObjective& o = tune.objective.list[i];
-    const config::Value* at = listed ? &written->items()[i] : written;
+    const config::Value* at = listed ? (i < written->items().size() ? &written->items()[i] : nullptr) : written;
     const config::Mark mark = at ? key_mark(*at, "metric") : node.mark();
     const std::string path = listed ? fmt::format("tune.objective[{}].metric", i) : "tune.objective.metric";
     const std::string metric = o.metric.value_or("valid/" + base.spec.eval.select);
@@ -558,14 +560,16 @@ void check_tune(TuneSection& tune, const config::Value& node, const config::Valu
             break;
       continue;
     }
-    // A key inside a searched choice (model.extractor.hidden under a choice of extractors) is set
-    // after it in every trial: it must resolve under each of its values.
+    // A key inside a searched choice (model.extractor.hidden under a choice of extractors, or
+    // model.attention.num_heads next to a choice of model.attention.type) is set after it in every
+    // trial: it must resolve under each of its values.
     const TuneParam* within = nullptr;
     std::string within_key;
     for (const auto& [other, p] : tune.space) {
-      const config::KeyPath ok = config::parse_key(other);
-      if (p.choice && !p.when && ok.ok() && ok.path.size() < k.path.size() &&
-          std::equal(ok.path.begin(), ok.path.end(), k.path.begin()) && ok.path.size() > within_key.size()) {
+      config::KeyPath ok = config::parse_key(other);
+      if (ok.ok() && ok.path.size() > 1 && ok.path.back() == "type") ok.path.pop_back();  // the plugin node
+      if (other != e.key && p.choice && !p.when && ok.ok() && ok.path.size() < k.path.size() &&
+          std::equal(ok.path.begin(), ok.path.end(), k.path.begin()) && other.size() > within_key.size()) {
         within = &p;
         within_key = other;
       }

@@ -368,7 +368,7 @@ class Driver:
         best = self.study.best_trial
         self.say(f"best trial {best.number}: {self.plan['metric']} {best.value:.6g} "
                  f"({best.user_attrs.get('trial_dir', '')})")
-        overrides = [f"{k}={v}" for k, v in best.params.items()]
+        overrides = [f"{k}={override_text(v)}" for k, v in best.params.items()]  # as the trial ran
         self.say("  " + " ".join(overrides))
         best_yaml = {"number": best.number, "value": best.value, "metric": self.plan["metric"],
                      "trial_dir": best.user_attrs.get("trial_dir", ""), "overrides": overrides}
@@ -383,7 +383,7 @@ class Driver:
         self.say(f"Pareto front of {', '.join(o['metric'] for o in goals)}: {len(front)} trial(s)")
         rows = []
         for t in front:
-            overrides = [f"{k}={v}" for k, v in t.params.items()]
+            overrides = [f"{k}={override_text(v)}" for k, v in t.params.items()]
             self.say(f"  trial {t.number}: " + ", ".join(f"{v:.6g}" for v in t.values) + "  " + " ".join(overrides))
             rows.append({"number": t.number, "values": [float(v) for v in t.values],
                          "trial_dir": t.user_attrs.get("trial_dir", ""), "overrides": overrides})

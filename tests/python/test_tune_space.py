@@ -88,7 +88,7 @@ def dominated(a, b):
 
 def test_two_objectives_are_recorded_and_their_pareto_front_is_best_yaml(tmp_path):
     import h5py
-    space = """    train.optimizer.lr: {loguniform: [1.0e-4, 0.05]}
+    space = """    train.optimizer.lr: {loguniform: [1.0e-5, 0.05]}
     model.extractor: {choice: [{type: lstm, hidden: 8}, {type: gru, hidden: 8}]}
   objective:
     - {metric: valid/accuracy}
