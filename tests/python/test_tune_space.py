@@ -195,14 +195,15 @@ def test_a_cmaes_study_is_seeded(tmp_path):
 
 
 def test_no_trial_starts_after_the_timeout_and_running_ones_finish(tmp_path):
+    # 3 s: long enough for the first trial to start on a loaded machine, far shorter than 200 trials.
     space = """    train.optimizer.lr: {loguniform: [1.0e-3, 0.1]}
-  timeout: 1
+  timeout: 3
 """
     spec = write(tmp_path, space=space, epochs=1, n_trials=200, sampler="random", pruner="none")
     out = tmp_path / "results" / "tiny-tune"
     r = tt.attnlab("tune", spec, "--jobs", "2", "--threads", "1")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "the timeout (1 s) has passed" in r.stdout, r.stdout
+    assert "the timeout (3 s) has passed" in r.stdout, r.stdout
     rows = tt.ledger(out)
     started = r.stdout.count(" starts: ")
     # Every trial that started finished (none left running or failed), and the study stopped early.
