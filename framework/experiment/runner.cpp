@@ -608,6 +608,18 @@ std::vector<RehearsalFailure> rehearse(const ResolvedSpec& spec,
     tbb::task_arena arena(1);
     arena.execute([&] { out = run_trial(plan); });
     if (out.status != TrialOutcome::Status::kDone) failures.push_back({t.index, t.label(), out.message});
+    // A tuning objective must be a figure this model computes on its data (the task names, and
+    // which metrics apply to which label kind, come with the data: the spec alone cannot tell).
+    if (out.status == TrialOutcome::Status::kDone && spec.tune)
+      for (const auto& goal : spec.tune->objective.list)
+        if (goal.metric && !out.final.contains(*goal.metric)) {
+          std::vector<std::string> figures;
+          for (const auto& [name, value] : out.final)
+            if (name.starts_with("valid/")) figures.push_back(name);
+          failures.push_back({t.index, t.label(),
+                              fmt::format("tune.objective: this model computes no {} on its data; it computes {}",
+                                          *goal.metric, fmt::join(figures, ", "))});
+        }
     if (warnings)
       for (const auto& w : out.warnings)
         if (std::find(warnings->begin(), warnings->end(), w) == warnings->end()) warnings->push_back(w);

@@ -4,12 +4,14 @@
 #include "framework/registry/loader.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <tuple>
 
 namespace attnlab::experiment {
 
@@ -121,6 +123,34 @@ void bind_value(const config::Value& v, const std::string&, config::Problems&, A
 
 config::Value to_value(const AnyValue& x) { return x.value; }
 
+void bind_value(const config::Value& v, const std::string& path, config::Problems& p, TuneObjectives& out) {
+  std::vector<TuneObjective> list;
+  const std::size_t before = p.size();
+  if (v.is_sequence()) {
+    list.resize(v.items().size());
+    for (std::size_t i = 0; i < list.size(); ++i)
+      config::bind(list[i], v.items()[i], fmt::format("{}[{}]", path, i), p);
+    if (list.empty()) p.add(v.mark(), path, "an empty list: name one objective or more (or leave objective out)");
+  } else if (v.is_map() || v.is_null()) {
+    config::bind(list.emplace_back(), v, path, p);
+  } else {
+    p.add(v.mark(), path,
+          fmt::format("expected a {{metric, direction}} map or a list of them, got {} '{}'", v.kind_name(), v.text()));
+  }
+  if (p.size() == before) out.list = std::move(list);
+}
+
+config::Value to_value(const TuneObjectives& x) {
+  if (x.list.size() == 1) return config::to_value(x.list.front());
+  if (x.list.empty()) {  // the keys an override may set
+    config::Value m = config::Value::map();
+    m.set("metric", config::Value::null());
+    m.set("direction", config::Value::null());
+    return m;
+  }
+  return config::to_value(x.list);
+}
+
 std::string TuneParam::kind() const {
   if (loguniform) return "loguniform";
   if (uniform) return "uniform";
@@ -153,6 +183,7 @@ void TuneParam::check(config::FieldChecks& c) const {
 }
 
 void TuneSection::check(config::FieldChecks& c) const {
+  if (timeout && !(*timeout > 0)) c.fail("timeout", "seconds, more than 0 (leave it out for no limit)");
   if (sampler != "grid") return;
   for (const auto& [key, param] : space)
     if (param.kind() != "choice")
@@ -179,7 +210,19 @@ config::KeySchema spec_schema() {
       std::size_t at = 0;
       if (is_axis_section(path, at) && path.size() > at) {  // tune.space.<dotted spec key>.<kind>
         const config::KeyPath k = config::parse_key(path[at]);
-        return k.ok() && has_path(schema_tree(root), k.path);
+        if (!k.ok()) return false;
+        // A conditional key inside a searched choice (model.extractor.num_heads under a choice of
+        // extractors) exists for some of its values only: check_tune checks it under each.
+        const config::Value* tune = root.find("tune");
+        const config::Value* space = tune && tune->is_map() ? tune->find("space") : nullptr;
+        if (space && space->is_map())
+          for (const auto& e : space->entries()) {
+            const config::KeyPath searched = config::parse_key(e.key);
+            if (searched.ok() && searched.path.size() < k.path.size() &&
+                std::equal(searched.path.begin(), searched.path.end(), k.path.begin()))
+              return true;
+          }
+        return has_path(schema_tree(root), k.path);
       }
       config::Value keys = config::to_value(TuneSection{});
       add_absent(keys, config::schema_of<TuneSection>());
@@ -295,23 +338,199 @@ config::Mark key_mark(const config::Value& map, std::string_view key) {
   return map.mark();
 }
 
+/// The validation figures a trial of `e` computes, as far as the spec tells without its data:
+/// loss and every eval.metrics entry, ranked ones once per eval.ks ("ndcg@10"). A multi-task model
+/// writes them per task too ("click.auc", "click.loss").
+std::vector<std::string> validation_figures(const EvalSection& e) {
+  std::vector<std::string> out{"loss"};
+  for (const auto& m : e.metrics) {
+    const auto& table = eval::metric_table();
+    const bool ranked = std::any_of(table.begin(), table.end(), [&](const auto& x) { return x.name == m && x.ranked; });
+    if (!ranked) {
+      out.push_back(m);
+      continue;
+    }
+    for (const auto k : e.ks) out.push_back(fmt::format("{}@{}", m, k));
+  }
+  return out;
+}
+
+/// Checks the objectives (each a validation figure the trial computes, none twice), fills in the
+/// default objective and directions, and the pruner (none with several objectives: Optuna cannot
+/// prune them).
+void check_objectives(TuneSection& tune, const config::Value& node, const ResolvedSpec& base,
+                      config::Problems& problems) {
+  const config::Value* written = node.find("objective");
+  const bool listed = written && written->is_sequence();
+  if (tune.objective.list.empty()) tune.objective.list.emplace_back();
+  const std::vector<std::string> figures = validation_figures(base.spec.eval);
+  std::vector<std::string> known;
+  for (const auto& f : figures) known.push_back("valid/" + f);
+  for (std::size_t i = 0; i < tune.objective.list.size(); ++i) {
+    TuneObjective& o = tune.objective.list[i];
+    const config::Value* at = listed ? (i < written->items().size() ? &written->items()[i] : nullptr) : written;
+    const config::Mark mark = at ? key_mark(*at, "metric") : node.mark();
+    const std::string path = listed ? fmt::format("tune.objective[{}].metric", i) : "tune.objective.metric";
+    const std::string metric = o.metric.value_or("valid/" + base.spec.eval.select);
+    const auto slash = metric.find('/');
+    const std::string split = metric.substr(0, slash == std::string::npos ? 0 : slash);
+    const std::string figure = slash == std::string::npos ? "" : metric.substr(slash + 1);
+    if (o.metric && split == "test") {
+      problems.add(mark, path,
+                   fmt::format("tuning on the test split leaks it into the result (the study would pick the values "
+                               "that suit the test data); tune on valid/{}",
+                               figure));
+    } else if (o.metric && (split != "valid" || figure.empty())) {
+      problems.add(
+          mark, path,
+          fmt::format("an objective is a validation figure, valid/<figure> (valid/{}, ...)", base.spec.eval.select));
+    } else if (o.metric) {
+      // "click.auc": a task's figure (multi-task); the task names come with the data.
+      const std::string bare = figure.substr(figure.find('.') == std::string::npos ? 0 : figure.rfind('.') + 1);
+      if (std::find(figures.begin(), figures.end(), bare) == figures.end()) {
+        const auto near = config::nearest(metric, known);
+        problems.add(
+            mark, path,
+            fmt::format("'{}' is not a validation figure of this spec{}; the trials compute {} (eval.metrics, "
+                        "eval.ks)",
+                        metric, near ? fmt::format(" (did you mean '{}'?)", *near) : "", fmt::join(known, ", ")));
+      }
+    }
+    for (std::size_t j = 0; j < i; ++j)
+      if (tune.objective.list[j].metric == metric)
+        problems.add(mark, path, fmt::format("{} is already objective {}: each figure once", metric, j));
+    o.metric = metric;
+    if (!o.direction) o.direction = eval::lower_is_better(figure) ? "minimize" : "maximize";
+  }
+  const bool several = tune.objective.list.size() > 1;
+  if (several && tune.pruner && *tune.pruner != "none")
+    problems.add(key_mark(node, "pruner"), "tune.pruner",
+                 fmt::format("Optuna cannot prune a study of several objectives (a Pareto front has no median to "
+                             "compare an epoch with); pruner: none, or one objective"));
+  if (several && tune.sampler == "cmaes")
+    problems.add(key_mark(node, "sampler"), "tune.sampler",
+                 "CMA-ES optimises one objective; sampler: tpe (or random) searches for a Pareto front");
+  if (!tune.pruner) tune.pruner = several ? "none" : "median";
+}
+
+/// The distribution's values to rehearse as written: each choice, or both ends of a range (null
+/// when the node is malformed: the binder reports it).
+const config::Value* rehearsed_values(const config::Value& dimension) {
+  const config::Value* values = nullptr;
+  int kinds = 0;
+  for (const char* kind : {"loguniform", "uniform", "int", "choice"})
+    if (const config::Value* v = dimension.is_map() ? dimension.find(kind) : nullptr) {
+      values = v;
+      ++kinds;
+    }
+  return kinds == 1 && values->is_sequence() ? values : nullptr;
+}
+
+/// Resolves `base_tree` with the overrides `sets` (key, value, where written); false with its
+/// problems reported, each naming the values tried.
+bool resolves_with(const config::Value& base_tree,
+                   const std::vector<std::tuple<std::string, config::Value, config::Mark>>& sets,
+                   const std::string& where, const config::KeySchema& schema, config::Problems& problems,
+                   const std::string& hint = "") {
+  config::Value tree = base_tree;
+  std::vector<config::Override> ovs;
+  std::string with;
+  for (const auto& [key, value, mark] : sets) {
+    config::Override ov;
+    ov.path = config::parse_key(key).path;
+    ov.value = value;
+    ov.text = fmt::format("{}={}", key, config::canonical(value));
+    ov.mark = mark;
+    ovs.push_back(std::move(ov));
+    with += fmt::format("{}tune.space.{} = {}", with.empty() ? "" : ", ", key, config::canonical(value));
+  }
+  try {
+    config::apply_overrides(tree, ovs, &schema);
+    resolve(tree);
+  } catch (const config::ConfigError& err) {
+    for (const auto& pr : err.problems())
+      problems.add(pr.mark, pr.path.empty() ? where : pr.path, fmt::format("{} (with {}){}", pr.message, with, hint));
+    return false;
+  }
+  return true;
+}
+
+/// A conditional key's `when:` checked against the space: one key, inside a searched
+/// unconditional choice (or that choice itself), with values that some choice gives. Returns the
+/// searched choice and, of its choices, those under which the key is searched (empty on a problem).
+std::pair<std::string, std::vector<const AnyValue*>> check_condition(const std::string& key, const TuneParam& param,
+                                                                     const TuneSection& tune,
+                                                                     const config::Value& dimension,
+                                                                     config::Problems& problems) {
+  const std::string where = config::join_path("tune.space", key);
+  const config::Value* when = dimension.find("when");
+  const config::Mark mark = key_mark(dimension, "when");
+  if (tune.sampler == "grid" || tune.sampler == "cmaes") {
+    problems.add(mark, config::join_path(where, "when"),
+                 fmt::format("the {} sampler needs a space of fixed dimensions; a conditional key needs sampler: tpe "
+                             "(or random)",
+                             tune.sampler));
+    return {};
+  }
+  if (param.when->size() != 1) {
+    problems.add(mark, config::join_path(where, "when"),
+                 fmt::format("names one key (the choice it depends on), {} given", param.when->size()));
+    return {};
+  }
+  const auto& [cond, values] = *param.when->begin();
+  const std::string cond_where = config::join_path(config::join_path(where, "when"), cond);
+  const config::Mark cond_mark = when ? key_mark(*when, cond) : mark;
+  const config::KeyPath ck = config::parse_key(cond);
+  std::vector<std::string> choices;  // the searched choices, for the hint
+  for (const auto& [other, p] : tune.space) {
+    const config::KeyPath ok = config::parse_key(other);
+    if (other == key || !ok.ok() || !ck.ok()) continue;
+    if (p.choice && !p.when) choices.push_back(other);
+    if (ok.path.size() > ck.path.size() || !std::equal(ok.path.begin(), ok.path.end(), ck.path.begin())) continue;
+    if (!p.choice || p.when) {
+      problems.add(cond_mark, cond_where,
+                   fmt::format("a condition names a choice that is always searched; tune.space.{} is {}", other,
+                               p.when ? "conditional itself" : p.kind()));
+      return {};
+    }
+    // The condition's value in each choice: the choice itself, or the key inside its node.
+    const std::vector<std::string> rest(ck.path.begin() + static_cast<std::ptrdiff_t>(ok.path.size()), ck.path.end());
+    std::vector<const AnyValue*> holding;
+    std::vector<std::string> given;
+    bool never = false;
+    for (const auto& c : *p.choice) {
+      const config::Value* v = &c.value;
+      for (const auto& seg : rest) v = v && v->is_map() ? v->find(seg) : nullptr;
+      const std::string text = v ? config::canonical(*v) : "null";
+      if (std::find(given.begin(), given.end(), text) == given.end()) given.push_back(text);
+      if (std::any_of(values.begin(), values.end(),
+                      [&](const AnyValue& w) { return config::canonical(w.value) == text; }))
+        holding.push_back(&c);
+    }
+    for (std::size_t i = 0; i < values.size(); ++i)
+      if (std::find(given.begin(), given.end(), config::canonical(values[i].value)) == given.end() && (never = true))
+        problems.add(cond_mark, fmt::format("{}[{}]", cond_where, i),
+                     fmt::format("{} never holds: the choices of tune.space.{} give {} = {}",
+                                 config::canonical(values[i].value), other, cond, fmt::join(given, " | ")));
+    if (never || holding.empty()) return {};
+    return {other, holding};
+  }
+  const auto near = config::nearest_key(cond, choices);
+  problems.add(cond_mark, cond_where,
+               fmt::format("'{}' is not searched: a condition names a choice of tune.space or a key inside its "
+                           "values{}",
+                           cond, near ? fmt::format(" (did you mean '{}'?)", *near) : ""));
+  return {};
+}
+
 /// Checks a bound `tune:` block against the spec it tunes: every searched key is a key of the
 /// spec's schema, and the spec resolves with each choice and with both ends of each range (so a
-/// value that cannot bind is reported at the line that wrote it, before any trial runs). Fills in
-/// the objective (valid/<eval.select>, the figure each epoch reports) and its direction.
+/// value that cannot bind is reported at the line that wrote it, before any trial runs); a
+/// conditional key so under every choice its condition holds for. Fills in the objectives
+/// (valid/<eval.select> when none is written), their directions and the pruner.
 void check_tune(TuneSection& tune, const config::Value& node, const config::Value& base_tree, const ResolvedSpec& base,
                 const config::KeySchema& schema, config::Problems& problems) {
-  const std::string figure = "valid/" + base.spec.eval.select;
-  const config::Value* objective = node.find("objective");
-  if (tune.objective.metric && *tune.objective.metric != figure)
-    problems.add(objective ? key_mark(*objective, "metric") : node.mark(), "tune.objective.metric",
-                 fmt::format("the objective must be the figure every epoch reports, {} (eval.select), for the pruner "
-                             "to act on it; set eval.select to tune on another figure",
-                             figure));
-  tune.objective.metric = figure;
-  if (!tune.objective.direction)
-    tune.objective.direction = eval::lower_is_better(base.spec.eval.select) ? "minimize" : "maximize";
-
+  check_objectives(tune, node, base, problems);
   const config::Value* space = node.find("space");
   if (!space || !space->is_map()) return;
   for (const auto& e : space->entries()) {
@@ -321,32 +540,57 @@ void check_tune(TuneSection& tune, const config::Value& node, const config::Valu
       problems.add(e.key_mark, where, fmt::format("malformed key: {}", k.error));
       continue;
     }
+    const auto param = tune.space.find(e.key);
+    if (tune.sampler == "cmaes" && param != tune.space.end() && param->second.choice)
+      problems.add(e.key_mark, where,
+                   "CMA-ES samples ranges only (uniform, loguniform, int); a choice needs sampler: tpe (or random)");
     // From the node as written: a problem in one dimension leaves the others checked.
-    const config::Value* values = nullptr;
-    int kinds = 0;
-    for (const char* kind : {"loguniform", "uniform", "int", "choice"})
-      if (const config::Value* v = e.value.is_map() ? e.value.find(kind) : nullptr) {
-        values = v;
-        ++kinds;
-      }
-    if (kinds != 1 || !values->is_sequence()) continue;
-    for (const auto& value : values->items()) {
-      config::Value tree = base_tree;
-      config::Override ov;
-      ov.path = k.path;
-      ov.value = value;
-      ov.text = fmt::format("{}={}", e.key, config::canonical(value));
-      ov.mark = e.key_mark;
-      try {
-        config::apply_overrides(tree, {ov}, &schema);
-        resolve(tree);
-      } catch (const config::ConfigError& err) {
-        for (const auto& pr : err.problems())
-          problems.add(pr.mark, pr.path.empty() ? where : pr.path,
-                       fmt::format("{} (with {} = {})", pr.message, where, config::canonical(value)));
-        break;  // the other values of this key would mostly repeat it
+    const config::Value* values = rehearsed_values(e.value);
+    if (!values) continue;
+    if (param != tune.space.end() && param->second.when) {
+      const auto [choice_key, branches] = check_condition(e.key, param->second, tune, e.value, problems);
+      const config::Mark choice_mark = key_mark(*space, choice_key);
+      param->second.when_key = choice_key;
+      param->second.when_choices.clear();
+      for (const AnyValue* branch : branches) param->second.when_choices.push_back(config::canonical(branch->value));
+      for (const AnyValue* branch : branches)
+        for (const auto& value : values->items())
+          if (!resolves_with(base_tree, {{choice_key, branch->value, choice_mark}, {e.key, value, e.key_mark}}, where,
+                             schema, problems))
+            break;
+      continue;
+    }
+    // A key inside a searched choice (model.extractor.hidden under a choice of extractors, or
+    // model.attention.num_heads next to a choice of model.attention.type) is set after it in every
+    // trial: it must resolve under each of its values.
+    const TuneParam* within = nullptr;
+    std::string within_key;
+    for (const auto& [other, p] : tune.space) {
+      config::KeyPath ok = config::parse_key(other);
+      if (ok.ok() && ok.path.size() > 1 && ok.path.back() == "type") ok.path.pop_back();  // the plugin node
+      if (other != e.key && p.choice && !p.when && ok.ok() && ok.path.size() < k.path.size() &&
+          std::equal(ok.path.begin(), ok.path.end(), k.path.begin()) && other.size() > within_key.size()) {
+        within = &p;
+        within_key = other;
       }
     }
+    if (within) {
+      const std::string hint = fmt::format(
+          "; it is searched under every choice of tune.space.{} (when: limits it "
+          "to some)",
+          within_key);
+      const config::Mark within_mark = key_mark(*space, within_key);
+      bool ok = true;
+      for (const AnyValue& c : *within->choice)
+        for (const auto& value : values->items())
+          if (ok)
+            ok = resolves_with(base_tree, {{within_key, c.value, within_mark}, {e.key, value, e.key_mark}}, where,
+                               schema, problems, hint);
+      continue;
+    }
+    for (const auto& value : values->items())
+      if (!resolves_with(base_tree, {{e.key, value, e.key_mark}}, where, schema, problems))
+        break;  // the other values of this key would mostly repeat it
   }
 }
 

@@ -200,17 +200,28 @@ config::Value to_value(const AnyValue& x);
 
 /// One dimension of a tune search space: exactly one of its keys, like sweep.random's params
 /// (one grammar): {loguniform: [lo, hi]}, {uniform: [lo, hi]}, {int: [lo, hi]} (inclusive),
-/// {choice: [a, b, ...]} (any values, whole plugin nodes too).
+/// {choice: [a, b, ...]} (any values, whole plugin nodes too); plus, for a conditional key,
+/// `when: {KEY: [v, ...]}`: searched only in trials where KEY (a searched choice, or a key inside
+/// one's values, such as model.extractor.type) takes one of the values.
 struct TuneParam {
   std::optional<std::vector<double>> uniform, loguniform;
   std::optional<std::vector<std::int64_t>> int_range;
   std::optional<std::vector<AnyValue>> choice;
+  std::optional<std::map<std::string, std::vector<AnyValue>>> when;
+  /// load_experiment, for a conditional key: the searched choice it depends on, and (canonical
+  /// YAML) those of its choices under which this key is searched.
+  std::string when_key;
+  std::vector<std::string> when_choices;
   template <class V>
   void visit(V& v) {
     v("loguniform", loguniform).doc("[low, high], 0 < low <= high: sampled on a log scale");
     v("uniform", uniform).doc("[low, high], low <= high");
     v("int", int_range).doc("[low, high], integers, both ends inclusive");
     v("choice", choice).doc("the values to choose from, as written (scalars, lists or whole plugin nodes)");
+    v("when", when)
+        .doc(
+            "{KEY: [values]}: search this key only in trials where KEY takes one of the values; KEY is a searched "
+            "choice or a key inside its values (model.extractor.type when model.extractor chooses plugin nodes)");
   }
   void check(config::FieldChecks& c) const;
   /// "loguniform", "uniform", "int" or "choice" (after a clean bind, exactly one is set).
@@ -225,13 +236,22 @@ struct TuneObjective {
   void visit(V& v) {
     v("metric", metric)
         .doc(
-            "the validation figure to optimise, valid/<eval.select> (the figure each epoch reports, so that the pruner "
-            "can act on it); absent: valid/<eval.select>");
+            "the validation figure to optimise, valid/<figure>: loss, or an eval.metrics entry (ranked ones with "
+            "@k, k in eval.ks; 'task/...' for a multi-task model); absent: valid/<eval.select>");
     v("direction", direction)
         .choices({"maximize", "minimize"})
         .doc("absent: the figure's own direction (the metric table; loss is minimised)");
   }
 };
+
+/// `tune.objective`: one {metric, direction} map, or a list of them (several objectives: a Pareto
+/// front). Bound from either shape; written back as a map when it holds one objective.
+struct TuneObjectives {
+  static constexpr const char* kTypeName = "objective map or list of objective maps";
+  std::vector<TuneObjective> list;
+};
+void bind_value(const config::Value& v, const std::string& path, config::Problems& p, TuneObjectives& out);
+config::Value to_value(const TuneObjectives& x);
 
 /// The `tune:` block: a search (Optuna) over spec keys instead of a sweep's enumeration. Run by
 /// `attnlab tune` (docs/tune.md); every trial is an ordinary `attnlab run` of the spec with the
@@ -239,24 +259,32 @@ struct TuneObjective {
 struct TuneSection {
   int n_trials = 20;
   std::string sampler = "tpe";
-  std::string pruner = "median";
+  std::optional<std::string> pruner;  ///< load_experiment fills it: median, or none with several objectives
   int startup_trials = 5;
   int warmup_epochs = 0;
   std::int64_t seed = 0;
-  TuneObjective objective;
+  std::optional<double> timeout;
+  TuneObjectives objective;
   std::map<std::string, TuneParam> space;
   template <class V>
   void visit(V& v) {
     v("n_trials", n_trials).min(1).doc("trials of the study (finished and pruned ones count; a re-run adds none)");
-    v("sampler", sampler).choices({"tpe", "random", "grid"}).doc("how the next trial's values are chosen");
-    v("pruner", pruner).choices({"median", "hyperband", "none"}).doc("what stops a hopeless trial after an epoch");
+    v("sampler", sampler)
+        .choices({"tpe", "random", "grid", "cmaes"})
+        .doc("how the next trial's values are chosen (cmaes: every dimension uniform, loguniform or int)");
+    v("pruner", pruner)
+        .choices({"median", "hyperband", "none"})
+        .doc("what stops a hopeless trial after an epoch; absent: median (none with several objectives)");
     v("startup_trials", startup_trials)
         .min(0)
-        .doc("trials before TPE models the space and before the median pruner prunes");
+        .doc("trials before TPE (or CMA-ES) models the space and before the median pruner prunes");
     v("warmup_epochs", warmup_epochs).min(0).doc("median pruner: epochs a trial runs before it can be pruned");
     v("seed", seed).min(0).doc("seed of the sampler");
-    v("objective", objective).doc("the figure optimised");
-    v.required("space", space).doc("dotted spec key -> {loguniform|uniform|int|choice: ...}");
+    v("timeout", timeout)
+        .min(0)
+        .doc("seconds: no trial starts once this run of attnlab tune has lasted this long (running trials finish)");
+    v("objective", objective).doc("the figure optimised, or a list of figures (a Pareto front)");
+    v.required("space", space).doc("dotted spec key -> {loguniform|uniform|int|choice: ..., when: ...}");
   }
   void check(config::FieldChecks& c) const;
 };

@@ -722,6 +722,13 @@ class Trainer {
       v.set("best_epoch", Value::scalar(std::to_string(state_.best_epoch)));
       v.set("valid", series("curves/valid/" + spec_.eval.select));
       v.set("train_loss", series("curves/train/loss"));
+      // Every validation curve by figure ("accuracy", "ndcg@10", "click.auc"): a tuning objective
+      // other than eval.select is pruned on its own curve (docs/tune.md).
+      Value curves = Value::map();
+      const std::string prefix = "curves/valid/";
+      for (const auto& [key, values] : all)
+        if (key.starts_with(prefix)) curves.set(key.substr(prefix.size()), series(key));
+      v.set("curves", std::move(curves));
       v.set("seconds", number(state_.seconds + since(t_start_)));
       v.set("updated", Value::scalar(std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                                         std::chrono::system_clock::now().time_since_epoch())

@@ -34,12 +34,23 @@ std::string tune_plan(const ResolvedSpec& r, const TuneOptions& o) {
   plan.set("epochs", Value::scalar(std::to_string(r.spec.train.epochs)));
   plan.set("n_trials", Value::scalar(std::to_string(t.n_trials)));
   plan.set("sampler", text(t.sampler));
-  plan.set("pruner", text(t.pruner));
+  plan.set("pruner", text(t.pruner.value_or("median")));
   plan.set("startup_trials", Value::scalar(std::to_string(t.startup_trials)));
   plan.set("warmup_epochs", Value::scalar(std::to_string(t.warmup_epochs)));
   plan.set("seed", Value::scalar(std::to_string(t.seed)));
-  plan.set("metric", text(t.objective.metric.value_or("")));
-  plan.set("direction", text(t.objective.direction.value_or("")));
+  plan.set("timeout", t.timeout ? number(*t.timeout) : Value::null());
+  // metric and direction: the first objective (what a one-objective driver reads); objectives: all.
+  const TuneObjective first = t.objective.list.empty() ? TuneObjective{} : t.objective.list.front();
+  plan.set("metric", text(first.metric.value_or("")));
+  plan.set("direction", text(first.direction.value_or("")));
+  Value objectives = Value::sequence();
+  for (const auto& goal : t.objective.list) {
+    Value one = Value::map();
+    one.set("metric", text(goal.metric.value_or("")));
+    one.set("direction", text(goal.direction.value_or("")));
+    objectives.push_back(std::move(one));
+  }
+  plan.set("objectives", std::move(objectives));
   Value space = Value::map();
   for (const auto& [key, p] : t.space) {
     Value d = Value::map();
@@ -55,6 +66,14 @@ std::string tune_plan(const ResolvedSpec& r, const TuneOptions& o) {
       const auto& b = p.loguniform ? *p.loguniform : *p.uniform;
       d.set("low", number(b.front()));
       d.set("high", number(b.back()));
+    }
+    if (!p.when_key.empty()) {  // searched only when the choice `key` takes one of `values`
+      Value when = Value::map();
+      when.set("key", text(p.when_key));
+      Value values = Value::sequence();
+      for (const auto& c : p.when_choices) values.push_back(text(c));
+      when.set("values", std::move(values));
+      d.set("when", std::move(when));
     }
     space.set(key, std::move(d));
   }

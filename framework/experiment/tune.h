@@ -26,8 +26,11 @@ struct TuneOptions {
   int jobs = 1, threads = 1;           ///< trials at once x threads per trial (jobs x threads <= cores)
 };
 
-/// The plan the driver reads, as YAML: paths, parallelism, the tune block with its objective filled
-/// in, and per searched key its kind with bounds, or its choices as override texts (canonical YAML).
+/// The plan the driver reads, as YAML: paths, parallelism, the tune block with its objectives filled
+/// in (`objectives`, a list; `metric` and `direction`: the first), its pruner and timeout, and per
+/// searched key its kind with bounds, or its choices as override texts (canonical YAML); a
+/// conditional key has `when: {key, values}`: the choice it depends on and, as override texts,
+/// those of its choices under which it is searched.
 /// Throws attnlab::Error when the spec has no `tune:` block.
 std::string tune_plan(const ResolvedSpec& spec, const TuneOptions& options);
 

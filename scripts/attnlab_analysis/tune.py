@@ -63,9 +63,15 @@ def override_text(value) -> str:
 
 
 def suggest(trial, space: dict) -> dict:
-    """One value per searched key, asked from Optuna's trial; the values are override texts."""
+    """One value per searched key, asked from Optuna's trial (define-by-run); the values are override
+    texts. A conditional key (`when`: the choice it depends on and the choices under which it is
+    searched) is asked after that choice, and only when the choice holds: otherwise the trial has no
+    value for it and its run leaves the spec's own (Optuna's conditional search space)."""
     out = {}
-    for key, d in space.items():
+    for key, d in sorted(space.items(), key=lambda kv: "when" in kv[1]):  # stable: the plan's order otherwise
+        when = d.get("when")
+        if when and out.get(when["key"]) not in when["values"]:
+            continue
         kind = d["kind"]
         if kind == "choice":
             out[key] = trial.suggest_categorical(key, list(d["values"]))
@@ -92,6 +98,8 @@ def make_sampler(optuna, plan: dict):
                 pass  # its study.stop() works only inside study.optimize(); n_trials ends the study here
 
         return Grid({k: list(d["values"]) for k, d in plan["space"].items()}, seed=seed)
+    if plan["sampler"] == "cmaes":  # attnlab validate allows it only over ranges (uniform, loguniform, int)
+        return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=max(1, int(plan["startup_trials"])))
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(1, int(plan["startup_trials"])))
 
 
@@ -102,6 +110,47 @@ def make_pruner(optuna, plan: dict):
     if plan["pruner"] == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(1, int(plan["epochs"])))
     return optuna.pruners.NopPruner()
+
+
+def objectives(plan: dict) -> list:
+    """[{metric, direction}, ...]: the study's objectives in order (a plan of the first slice has one)."""
+    return plan.get("objectives") or [{"metric": plan["metric"], "direction": plan["direction"]}]
+
+
+def check_study(study, plan: dict):
+    """A tuning directory keeps its objectives: Optuna loads a stored study with its own directions
+    whatever the spec now says, and values of other figures are not comparable with its trials."""
+    goals = objectives(plan)
+    metrics = [o["metric"] for o in goals]
+    directions = [o["direction"] for o in goals]
+    stored = study.user_attrs.get("metrics") or ([study.user_attrs["metric"]] if "metric" in study.user_attrs else None)
+    stored_directions = [d.name.lower() for d in study.directions]
+    if (stored is not None and stored != metrics) or stored_directions != directions:
+        raise AnalysisError(f"{plan['dir']}: its study optimises {', '.join(stored or ['?'])} "
+                            f"({', '.join(stored_directions)}), the spec {', '.join(metrics)} ({', '.join(directions)}); "
+                            "tune into another directory (--out DIR) or remove its study.journal to start again")
+    study.set_user_attr("metrics", metrics)
+
+
+def progress_curve(progress, metric: str) -> list:
+    """The per-epoch series of `metric` (valid/<figure>) in a progress file: its `curves` map, or, from
+    a trainer older than that map, the `valid` series when the figure is eval.select."""
+    if not progress:
+        return []
+    figure = metric[len("valid/"):] if metric.startswith("valid/") else metric
+    curves = progress.get("curves") or {}
+    if figure in curves:
+        return curves[figure] or []
+    return (progress.get("valid") or []) if progress.get("select") == figure else []
+
+
+def values_text(value) -> str:
+    """tune.tsv's value column: one number, or one per objective joined by ',' (objective order)."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ",".join(repr(float(v)) for v in value)
+    return repr(value)
 
 
 def read_progress(trial_dir: str):
@@ -116,7 +165,8 @@ def read_progress(trial_dir: str):
 
 
 def final_value(trial_dir: str, metric: str):
-    """The objective from the trial's results file (/final/valid/<figure>), else progress.yaml's best."""
+    """The objective from the trial's results file (/final/valid/<figure>), else from progress.yaml: the
+    figure's value at the best epoch (for eval.select, its `best`)."""
     try:
         import h5py
         for path in glob.glob(os.path.join(trial_dir, "*.h5")):
@@ -128,7 +178,12 @@ def final_value(trial_dir: str, metric: str):
     except (ImportError, OSError):
         pass
     progress = read_progress(trial_dir)
-    return float(progress["best"]) if progress and progress.get("best") is not None else None
+    if not progress:
+        return None
+    if metric == "valid/" + str(progress.get("select")):
+        return float(progress["best"]) if progress.get("best") is not None else None
+    curve, best_epoch = progress_curve(progress, metric), int(progress.get("best_epoch") or 0)
+    return float(curve[best_epoch - 1]) if 0 < best_epoch <= len(curve) and curve[best_epoch - 1] is not None else None
 
 
 def last_lines(path: str, count: int = 3) -> str:
@@ -161,8 +216,10 @@ class Driver:
         storage = self.optuna.storages.JournalStorage(
             self.optuna.storages.JournalFileStorage(os.path.join(self.dir, "study.journal")))
         self.study = self.optuna.create_study(
-            study_name="attnlab", storage=storage, load_if_exists=True, direction=plan["direction"],
+            study_name="attnlab", storage=storage, load_if_exists=True,
+            directions=[o["direction"] for o in objectives(plan)],
             sampler=make_sampler(self.optuna, plan), pruner=make_pruner(self.optuna, plan))
+        check_study(self.study, plan)
         self.study.set_user_attr("metric", plan["metric"])
         ledger = os.path.join(self.dir, LEDGER)
         if not os.path.exists(ledger):
@@ -174,7 +231,7 @@ class Driver:
             print(text, file=self.out, flush=True)
 
     def record(self, number, state, epoch, value, trial_dir, params):
-        line = "\t".join([str(number), state, str(epoch), "" if value is None else repr(value),
+        line = "\t".join([str(number), state, str(epoch), values_text(value),
                           os.path.relpath(trial_dir, self.dir), json.dumps(params, sort_keys=True)]) + "\n"
         with self.lock:
             with open(os.path.join(self.dir, LEDGER), "a") as f:
@@ -223,10 +280,14 @@ class Driver:
         with self.lock:
             self.children.add(proc)
         reported, pruned_at = 0, None
+        goals = objectives(self.plan)
         while True:
             done = proc.poll() is not None
             progress = read_progress(trial_dir)
-            valid = (progress or {}).get("valid") or []
+            # The objective's own curve; several objectives are never pruned (Optuna cannot), nor reported.
+            valid = progress_curve(progress, goals[0]["metric"]) if len(goals) == 1 else []
+            if len(goals) > 1:
+                reported = len(progress_curve(progress, goals[0]["metric"]))
             for epoch in range(reported + 1, len(valid) + 1):
                 value = valid[epoch - 1]
                 reported = epoch
@@ -252,10 +313,10 @@ class Driver:
             self.study.tell(trial, state=TrialState.PRUNED)
             self.record(trial.number, "pruned", pruned_at, None, trial_dir, params)
             self.say(f"trial {trial.number} pruned after epoch {pruned_at}")
-        elif code == 0 and (value := final_value(trial_dir, self.plan["metric"])) is not None:
-            self.study.tell(trial, value)
-            self.record(trial.number, "complete", reported, value, trial_dir, params)
-            self.say(f"trial {trial.number} done: {self.plan['metric']} {value:.6g}")
+        elif code == 0 and None not in (values := [final_value(trial_dir, o["metric"]) for o in goals]):
+            self.study.tell(trial, values if len(goals) > 1 else values[0])
+            self.record(trial.number, "complete", reported, values if len(goals) > 1 else values[0], trial_dir, params)
+            self.say(f"trial {trial.number} done: " + ", ".join(f"{o['metric']} {v:.6g}" for o, v in zip(goals, values)))
         else:
             self.study.tell(trial, state=TrialState.FAIL)
             self.record(trial.number, "failed", reported, None, trial_dir, params)
@@ -268,7 +329,7 @@ class Driver:
     def worker(self):
         while True:
             with self.lock:
-                if self.stopping or self.gave_up or self.started >= self.todo:
+                if self.stopping or self.gave_up or self.started >= self.todo or self.out_of_time():
                     return
                 self.started += 1
                 trial = self.study.ask()
@@ -277,7 +338,7 @@ class Driver:
     def run(self) -> int:
         self.requeue_interrupted()
         self.todo = max(0, int(self.plan["n_trials"]) - self.finished())
-        self.started = 0
+        self.started, self.started_at = 0, time.monotonic()
         self.say(f"tune: {self.todo} trial(s) to run of {self.plan['n_trials']}, {self.plan['jobs']} at once; "
                  f"study in {os.path.join(self.dir, 'study.journal')}")
         workers = [threading.Thread(target=self.worker, daemon=True) for _ in range(int(self.plan["jobs"]))]
@@ -312,6 +373,16 @@ class Driver:
             return 1
         return self.summary()
 
+    def out_of_time(self) -> bool:
+        """tune.timeout (Optuna's `timeout`): no trial starts once this run has lasted that long."""
+        timeout = self.plan.get("timeout")
+        if timeout is None or time.monotonic() - self.started_at < float(timeout):
+            return False
+        if not getattr(self, "timed_out", False):
+            self.timed_out = True
+            self.say(f"tune: the timeout ({float(timeout):g} s) has passed: no new trial starts")
+        return True
+
     def summary(self) -> int:
         TrialState = self.optuna.trial.TrialState
         trials = self.study.get_trials(deepcopy=False)
@@ -322,13 +393,35 @@ class Driver:
                  f"{count[TrialState.FAIL]} failed; results in {self.dir}")
         if not complete:
             return 1
+        if len(objectives(self.plan)) > 1:
+            return self.pareto_summary()
         best = self.study.best_trial
         self.say(f"best trial {best.number}: {self.plan['metric']} {best.value:.6g} "
                  f"({best.user_attrs.get('trial_dir', '')})")
-        overrides = [f"{k}={v}" for k, v in best.params.items()]
+        overrides = [f"{k}={override_text(v)}" for k, v in best.params.items()]  # as the trial ran
         self.say("  " + " ".join(overrides))
         best_yaml = {"number": best.number, "value": best.value, "metric": self.plan["metric"],
                      "trial_dir": best.user_attrs.get("trial_dir", ""), "overrides": overrides}
+        self.write_best(best_yaml)
+        return 0
+
+    def pareto_summary(self) -> int:
+        """Several objectives: best.yaml holds the Pareto front (the complete trials no other beats on
+        every objective), each with its number, values in objective order and overrides."""
+        goals = objectives(self.plan)
+        front = sorted(self.study.best_trials, key=lambda t: t.number)
+        self.say(f"Pareto front of {', '.join(o['metric'] for o in goals)}: {len(front)} trial(s)")
+        rows = []
+        for t in front:
+            overrides = [f"{k}={override_text(v)}" for k, v in t.params.items()]
+            self.say(f"  trial {t.number}: " + ", ".join(f"{v:.6g}" for v in t.values) + "  " + " ".join(overrides))
+            rows.append({"number": t.number, "values": [float(v) for v in t.values],
+                         "trial_dir": t.user_attrs.get("trial_dir", ""), "overrides": overrides})
+        self.write_best({"metrics": [o["metric"] for o in goals], "directions": [o["direction"] for o in goals],
+                         "front": rows})
+        return 0
+
+    def write_best(self, best_yaml: dict):
         with open(os.path.join(self.dir, "best.yaml.tmp"), "w") as f:
             yaml.safe_dump(best_yaml, f, sort_keys=False)
             f.flush()
@@ -336,7 +429,6 @@ class Driver:
         os.replace(os.path.join(self.dir, "best.yaml.tmp"), os.path.join(self.dir, "best.yaml"))
         from .tune_results import after_tuning  # the best trial as a spec file: <dir>/best.spec.yaml
         after_tuning(self.dir, self.say)
-        return 0
 
 
 def tune_main(argv=None) -> int:

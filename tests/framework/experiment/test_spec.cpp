@@ -6,8 +6,11 @@
 
 #include "framework/experiment/spec.h"
 #include "framework/experiment/sweep.h"
+#include "framework/experiment/tune.h"
 #include "tests/support/expect.h"
 #include "tests/support/temp_dir.h"
+
+#include <fmt/ranges.h>
 
 #include <filesystem>
 #include <fstream>
@@ -232,6 +235,57 @@ BOOST_AUTO_TEST_CASE(an_override_of_a_swept_key_names_both) {
   BOOST_TEST(msg.find("train.epochs") == std::string::npos, msg);  // not swept: fine
   const auto twice = testing::error_of([&] { experiment::load_experiment(s.path, {"train.seed=3,4"}); });
   BOOST_TEST(twice.find("which the sweep axis sweep.seeds") != std::string::npos, twice);
+}
+
+// ---- tune: objectives, Pareto fronts, conditional keys ---------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_tune_block_fills_in_its_objectives_pruner_and_conditions) {
+  // Two objectives: the pruner defaults to none (Optuna cannot prune them), each its own direction.
+  SmallSpec two(R"(eval: {metrics: [auc, logloss], select: auc}
+tune:
+  objective: [{metric: valid/auc}, {metric: valid/logloss}]
+  timeout: 90
+  space:
+    model.extractor: {choice: [{type: lstm, hidden: 8}, {type: transformer}, {type: transformer, dim: 32}]}
+    model.extractor.num_heads: {choice: [1, 2], when: {model.extractor.type: [transformer]}}
+    train.optimizer.lr: {loguniform: [1.0e-4, 1.0e-2]}
+)");
+  const auto r = experiment::load_experiment(two.path, {});
+  BOOST_TEST_REQUIRE(r.tune.has_value());
+  BOOST_TEST(*r.tune->pruner == "none");
+  BOOST_TEST_REQUIRE(r.tune->objective.list.size() == 2u);
+  BOOST_TEST(*r.tune->objective.list[0].direction == "maximize");
+  BOOST_TEST(*r.tune->objective.list[1].direction == "minimize");
+  BOOST_TEST(*r.tune->timeout == 90.0);
+  // The conditional key: searched under the two transformer choices only.
+  const auto& heads = r.tune->space.at("model.extractor.num_heads");
+  BOOST_TEST(heads.when_key == "model.extractor");
+  BOOST_TEST(heads.when_choices == (std::vector<std::string>{"{type: transformer}", "{dim: 32, type: transformer}"}),
+             fmt::format("{}", fmt::join(heads.when_choices, " | ")));
+  experiment::TuneOptions o;
+  o.spec = two.path;
+  o.attnlab = "attnlab";
+  o.dir = (two.dir.path / "t").string();
+  const std::string plan = experiment::tune_plan(r, o);
+  for (const char* want : {"objectives:\n  - metric: valid/auc\n    direction: maximize\n  - metric: valid/logloss\n",
+                           "pruner: none", "timeout: 90", "when:\n      key: model.extractor\n"})
+    BOOST_TEST(plan.find(want) != std::string::npos, want << " not in\n" << plan);
+
+  // One objective, as the first slice wrote it: a map, the median pruner, another figure than select.
+  SmallSpec one(R"(eval: {metrics: [auc, logloss, hr], ks: [5], select: auc}
+tune:
+  objective: {metric: valid/logloss}
+  space: {train.optimizer.lr: {loguniform: [1.0e-4, 1.0e-2]}}
+)");
+  const auto s = experiment::load_experiment(one.path, {"tune.n_trials=3"});
+  BOOST_TEST(*s.tune->pruner == "median");
+  BOOST_TEST(*s.tune->objective.list.at(0).direction == "minimize");
+  BOOST_TEST(s.tune->n_trials == 3);
+  // hr is ranked: its figures carry the cut-off.
+  const auto msg =
+      testing::error_of([&] { experiment::load_experiment(one.path, {"tune.objective.metric=valid/hr"}); });
+  BOOST_TEST(msg.find("tune.objective.metric: 'valid/hr' is not a validation figure") != std::string::npos, msg);
+  BOOST_TEST(msg.find("did you mean 'valid/hr@5'?") != std::string::npos, msg);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 namespace attnlab::experiment {
 namespace {
@@ -137,6 +138,31 @@ BOOST_AUTO_TEST_CASE(same_spec_same_seed_gives_bitwise_identical_results) {
     BOOST_TEST(ra.curve("train", c) == rb.curve("train", c), boost::test_tools::per_element());
   const core::Tensor wa = ra.attention("attention", 3), wb = rb.attention("attention", 3);
   BOOST_TEST(std::memcmp(wa.raw(), wb.raw(), wa.bytes()) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(the_progress_file_carries_every_validation_curve) {
+  // attnlab tune prunes on its objective's own curve, which need not be eval.select's.
+  Dir d;
+  const TrialPlan plan = plan_for("", d.path);
+  BOOST_REQUIRE(run_trial(plan).status == TrialOutcome::Status::kDone);
+  std::ifstream in(store::progress_path(d.path, plan.id));
+  std::stringstream text;
+  text << in.rdbuf();
+  const config::Value progress = config::parse(text.str(), "progress.yaml");
+  const config::Value* curves = progress.find("curves");
+  BOOST_REQUIRE(curves && curves->is_map());
+  std::set<std::string> want, got;
+  for (const auto& [key, values] : store::TrialReader(store::trial_path(d.path, plan.id)).series())
+    if (key.starts_with("curves/valid/")) want.insert(key.substr(13));
+  BOOST_TEST(want.size() >= 2u);  // loss and a metric at least
+  for (const auto& e : curves->entries()) {
+    got.insert(e.key);
+    const auto curve = store::TrialReader(store::trial_path(d.path, plan.id)).curve("valid", e.key);
+    BOOST_REQUIRE(e.value.items().size() == curve.size());
+    for (std::size_t i = 0; i < curve.size(); ++i)
+      BOOST_TEST(std::stod(e.value.items()[i].text()) == curve[i], boost::test_tools::tolerance(1e-12));
+  }
+  BOOST_TEST(got == want, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(an_interrupted_trial_resumes_from_its_checkpoint_bitwise) {
