@@ -254,7 +254,8 @@ int run_main(int argc, char** argv) {
     cmd->add_option("--threads", o->threads, "threads per trial (default: cores / jobs)")->check(CLI::Range(1, 1024));
     cmd->add_option("--out", o->out_dir, "the sweep directory (default: <log.dir>/<name>)");
     cmd->add_flag("--force", o->force, "run into a sweep directory made by a different spec");
-    cmd->add_flag("--quiet", o->quiet, "no progress display and no results table");
+    cmd->add_flag("--quiet", o->quiet,
+                  "no progress display and no results table (a failed trial still prints its error)");
     cmd->add_flag("--no-table", o->no_table,
                   "no results table at the end (scripts/summarize makes the ablation table)");
   }

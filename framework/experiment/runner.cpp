@@ -82,7 +82,13 @@ class Display {
     }
     ++finished_;
     if (o.status == TrialOutcome::Status::kFailed) ++failed_;
-    if (quiet_) return;
+    if (quiet_) {
+      // Quiet means no progress and no table, not silence about a failure: whoever runs quietly (a
+      // script, `attnlab tune`'s trials) still learns why a trial failed.
+      if (o.status == TrialOutcome::Status::kFailed)
+        fmt::print(stderr, "{} FAILED{}: {}\n", id, label_of(id, " "), o.message);
+      return;
+    }
     clear();
     const char* what = o.status == TrialOutcome::Status::kDone     ? "done"
                        : o.status == TrialOutcome::Status::kFailed ? "FAILED"
