@@ -246,7 +246,7 @@ def plan_differences(study: dict, this: dict) -> list:
                 if a.get(k) != b.get(k):
                     out.append(f"tune.space.{k}: {_distribution(a.get(k))} in the study, {_distribution(b.get(k))} here")
         elif key == "hash":
-            out.append(f"config hash {a} in the study, {b} here (the spec or its overrides changed)")
+            out.append(f"config hash {a} in the study, {b} here: the spec or its overrides differ")
         else:
             out.append(f"{key}: {a} in the study, {b} here")
     return out
