@@ -243,8 +243,9 @@ def plan_differences(study: dict, this: dict) -> list:
             continue
         if key == "space" and isinstance(a, dict) and isinstance(b, dict):
             for k in sorted(set(a) | set(b)):
+                there, here = _distribution(a.get(k)), _distribution(b.get(k))
                 if a.get(k) != b.get(k):
-                    out.append(f"tune.space.{k}: {_distribution(a.get(k))} in the study, {_distribution(b.get(k))} here")
+                    out.append(f"tune.space.{k}: {there} in the study, {here} here")
         elif key == "hash":
             out.append(f"config hash {a} in the study, {b} here: the spec or its overrides differ")
         else:
