@@ -33,10 +33,10 @@ def slow_spec(tmp_path, epochs, n_trials, space, sampler="random", seed=3):
     return path
 
 
-def start(spec, *args, cwd=None):
+def start(spec, *args):
     """`attnlab tune` in a session of its own (a kill of it alone leaves its children)."""
     return subprocess.Popen([BIN, "tune", spec, "--threads", "1", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True, cwd=cwd,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
                             env=dict(os.environ, OMP_NUM_THREADS="1"))
 
 
@@ -240,7 +240,8 @@ def test_a_killed_drivers_trial_is_requeued_by_the_other_driver(tmp_path):
 
 
 def test_a_killed_drivers_runs_stop_at_a_batch_boundary(tmp_path):
-    # Trials far longer than the wait below: a run that was not stopped would still be training.
+    # Trials of minutes: a run the kill did not stop would still train, or end with a results file (the
+    # wait below outlasts it); a stopped run leaves its checkpoint and no results.
     spec = slow_spec(tmp_path, epochs=2000, n_trials=2, space="    train.optimizer.lr: {uniform: [0.01, 0.03]}\n")
     out = tmp_path / "results" / "tiny-tune"
     p = start(spec, "--jobs", "2")
