@@ -192,17 +192,30 @@ int cmd_plugins(const std::string& which, const std::vector<std::string>& libs) 
 
 // `attnlab tune SPEC`: the spec and its tune: block are checked here (like every command), the plan is
 // written into the tuning directory, and this process becomes the Python driver (experiment/tune.h).
+// The plan goes to a file of this process's own (.tune.yaml.<host>.<pid>): the driver installs it as
+// tune.yaml once it has checked that it may join the study there (several drivers may share one).
 int cmd_tune(const SpecArgs& a, int jobs, int threads, const std::string& out) {
-  if (experiment::mpi::active()) throw Error("tune runs in one process: start it without mpirun");
-  if (!a.trust.libraries.empty())
-    throw Error("tune does not pass --plugin libraries to its trials yet: name them in the spec's plugins:");
+  // Under mpirun the ranks would exec Python after MPI_Init (mpirun takes that for a dead rank) and
+  // fork `attnlab run` children that inherit the rank's MPI environment; drivers on one directory
+  // share the study without MPI.
+  if (experiment::mpi::active())
+    throw Error(
+        "tune does not run under mpirun: start one `attnlab tune` per machine (same spec, same --out on a shared "
+        "filesystem); they share the study (docs/tune.md)");
   const auto r = load(a);
   if (!r.tune) throw Error(fmt::format("{}: the spec has no tune: block (docs/tune.md)", a.spec));
   const auto [j, t] = experiment::choose_parallelism(
       jobs, threads, static_cast<int>(std::thread::hardware_concurrency()), static_cast<std::size_t>(r.tune->n_trials));
   experiment::TuneOptions o;
   o.spec = a.spec;
-  o.overrides = a.overrides;
+  // Overrides of the tune: block (tune.n_trials=30) act here; the trials run without it (~tune), where
+  // they would bring back a tune: block holding only what they set.
+  for (const auto& ov : a.overrides)
+    if (config::parse_override(ov).path.front() != "tune") o.overrides.push_back(ov);
+  for (const auto& lib : a.trust.libraries) {  // absolute: the trials need not share this working directory
+    o.run_flags.push_back("--plugin");
+    o.run_flags.push_back(std::filesystem::absolute(lib).lexically_normal().string());
+  }
   if (a.trust.allow_spec_plugins) o.run_flags.push_back("--allow-spec-plugins");
   o.attnlab = std::filesystem::read_symlink("/proc/self/exe").string();
   o.dir = out.empty() ? experiment::results_dir(r).string() : out;
@@ -210,7 +223,10 @@ int cmd_tune(const SpecArgs& a, int jobs, int threads, const std::string& out) {
   o.threads = t;
   const std::string plan = experiment::tune_plan(r, o);
   std::filesystem::create_directories(o.dir);
-  const std::filesystem::path plan_path = std::filesystem::path(o.dir) / "tune.yaml";
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  const std::filesystem::path plan_path =
+      std::filesystem::path(o.dir) / fmt::format(".tune.yaml.{}.{}", host, getpid());
   store::write_durably(plan_path, [&](const std::filesystem::path& temp) {
     std::ofstream f(temp);
     f << plan;
@@ -225,8 +241,11 @@ int cmd_tune(const SpecArgs& a, int jobs, int threads, const std::string& out) {
   std::fflush(stdout);
   std::fflush(stderr);
   execlp(py.c_str(), py.c_str(), drv.c_str(), plan_arg.c_str(), static_cast<char*>(nullptr));
+  const int exec_errno = errno;
+  std::error_code ignored;
+  std::filesystem::remove(plan_path, ignored);
   throw Error(fmt::format("cannot start the tuning driver {} {}: {} (ATTNLAB_PYTHON, ATTNLAB_TUNE_DRIVER)", py, drv,
-                          std::strerror(errno)));
+                          std::strerror(exec_errno)));
 }
 
 }  // namespace

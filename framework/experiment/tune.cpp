@@ -21,6 +21,7 @@ std::string tune_plan(const ResolvedSpec& r, const TuneOptions& o) {
   using config::Value;
   Value plan = Value::map();
   plan.set("spec", text(std::filesystem::absolute(o.spec).lexically_normal().string()));
+  plan.set("hash", text(r.hash));  // the config every trial starts from: drivers of one study must agree
   Value overrides = Value::sequence();
   for (const auto& ov : o.overrides) overrides.push_back(text(ov));
   plan.set("overrides", std::move(overrides));

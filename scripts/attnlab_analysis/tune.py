@@ -26,11 +26,13 @@ import warnings
 import yaml
 
 from .errors import AnalysisError
+from . import tune_drivers as drivers
 
 POLL_SECONDS = 0.1
 FAILURES_IN_A_ROW = 5  # then the study stops: the same mistake would fail every trial (a spec, a path)
 LEDGER = "tune.tsv"
 LEDGER_HEADER = "number\tstate\tepoch\tvalue\ttrial_dir\tparams\n"
+WAIT_SECONDS = 1.0  # a worker with nothing to start looks again this often (other drivers' trials may end or die)
 
 
 def _optuna():
@@ -201,7 +203,9 @@ def indent(text: str) -> str:
 
 
 class Driver:
-    def __init__(self, plan: dict, out=sys.stdout):
+    def __init__(self, plan: dict, out=sys.stdout, plan_path: str = None):
+        """Loads (or creates) the study in plan["dir"] and joins it: see join(). plan_path: the file the
+        plan came from; unless it is <dir>/tune.yaml already, it becomes that once the study accepts it."""
         self.optuna = _optuna()
         self.plan = plan
         self.dir = plan["dir"]
@@ -210,21 +214,63 @@ class Driver:
         self.stopping = False
         self.failures_in_a_row = 0
         self.gave_up = None  # why no more trials start, after FAILURES_IN_A_ROW failed trials
+        self.wake = threading.Event()  # set on Ctrl-C: idle workers stop waiting
         self.children = set()
-        self.dir_locks = {}  # trial key -> Lock: equal values (TPE repeats choices) never run at once
+        # trial key -> FileLock on trials/<key>/.lock: equal values (TPE repeats choices) never run at
+        # once, in this driver or in another one; the trial's `attnlab run` holds the lock too.
+        self.dir_locks = {}
         os.makedirs(os.path.join(self.dir, "trials"), exist_ok=True)
-        storage = self.optuna.storages.JournalStorage(
-            self.optuna.storages.JournalFileStorage(os.path.join(self.dir, "study.journal")))
-        self.study = self.optuna.create_study(
-            study_name="attnlab", storage=storage, load_if_exists=True,
-            directions=[o["direction"] for o in objectives(plan)],
-            sampler=make_sampler(self.optuna, plan), pruner=make_pruner(self.optuna, plan))
-        check_study(self.study, plan)
-        self.study.set_user_attr("metric", plan["metric"])
-        ledger = os.path.join(self.dir, LEDGER)
-        if not os.path.exists(ledger):
-            with open(ledger, "w") as f:
+        os.makedirs(os.path.join(self.dir, "drivers"), exist_ok=True)
+        self.owner = drivers.Owner()
+        self.heartbeat = None  # beats while run() runs
+        self.child_setup = drivers.child_setup()
+        # Asking, counting, requeueing and joining happen under this lock, in every driver of the study.
+        self.study_lock = drivers.FileLock(os.path.join(self.dir, "drivers", "study.lock"))
+        journal = os.path.join(self.dir, "study.journal")
+        storage = self.optuna.storages.JournalStorage(self.optuna.storages.JournalFileStorage(
+            journal, lock_obj=drivers.FileLock(os.path.join(self.dir, "drivers", "journal.lock"))))
+        with self.study_lock:
+            self.study = self.optuna.create_study(
+                study_name="attnlab", storage=storage, load_if_exists=True,
+                directions=[o["direction"] for o in objectives(plan)],
+                sampler=make_sampler(self.optuna, plan), pruner=make_pruner(self.optuna, plan))
+            self.join(plan_path)
+
+    def join(self, plan_path):
+        """Under the study lock. The study must be of this plan (drivers.plan_identity: the spec, the
+        config hash, the space, the objective, the sampler); a study without one takes this one. The
+        drivers that joined before this one make its ordinal: from the second on, the sampler's seed is
+        seed + ordinal, so that two drivers never draw the same values. The plan becomes
+        <dir>/tune.yaml (atomically: os.replace)."""
+        check_study(self.study, self.plan)
+        identity = drivers.plan_identity(self.plan)
+        attrs = self.study.user_attrs
+        theirs = attrs.get(drivers.PLAN_ATTR)
+        if theirs is not None and theirs != identity:
+            raise AnalysisError(
+                f"{os.path.join(self.dir, 'study.journal')} is a study of another plan ("
+                + "; ".join(drivers.plan_differences(theirs, identity))
+                + "): give this one its own --out, or tune with the study's spec and tune: block")
+        if theirs is None:
+            self.study.set_user_attr(drivers.PLAN_ATTR, identity)
+        self.study.set_user_attr("metric", self.plan["metric"])
+        ordinal = int(attrs.get("drivers", 0))
+        self.study.set_user_attr("drivers", ordinal + 1)
+        if ordinal:
+            self.study.sampler = make_sampler(self.optuna, dict(self.plan, seed=int(self.plan["seed"]) + ordinal))
+        try:
+            with open(os.path.join(self.dir, LEDGER), "x") as f:
                 f.write(LEDGER_HEADER)
+        except FileExistsError:
+            pass
+        final = os.path.join(self.dir, "tune.yaml")
+        if plan_path and os.path.abspath(plan_path) != os.path.abspath(final):
+            os.replace(plan_path, final)
+            dir_fd = os.open(self.dir, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
 
     def say(self, text: str):
         with self.lock:
@@ -239,21 +285,82 @@ class Driver:
                 f.flush()
                 os.fsync(f.fileno())
 
-    def requeue_interrupted(self):
-        """Trials left RUNNING by a killed driver: failed in the study, their values asked again (the
-        same values run in the same directory and resume from its checkpoint)."""
+    def requeue_interrupted(self, now: float) -> int:
+        """Under the study lock. Trials left RUNNING by a driver that is gone (killed, its machine lost,
+        or stopped by Ctrl-C): failed in the study (user attribute `interrupted`, not counted), their
+        values asked again; the same values run in the same directory and resume from its checkpoint.
+        The trials of live drivers (drivers.Heartbeat.alive) stay theirs. Returns how many it requeued."""
         TrialState = self.optuna.trial.TrialState
+        requeued = 0
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            owner = t.user_attrs.get(drivers.OWNER_ATTR)
+            if self.heartbeat.alive(owner, now):
+                continue
             self.study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
             self.study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
             self.study.enqueue_trial(dict(t.params), skip_if_exists=False)
-            self.say(f"trial {t.number} was interrupted: its values run again")
+            gone = owner["id"] if isinstance(owner, dict) and "id" in owner else "unknown"
+            self.say(f"trial {t.number} was interrupted: its values run again (its driver {gone} is gone)")
+            requeued += 1
+        return requeued
 
     def finished(self) -> int:
         TrialState = self.optuna.trial.TrialState
         return sum(1 for t in self.study.get_trials(deepcopy=False)
                    if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
                    or (t.state == TrialState.FAIL and not t.user_attrs.get("interrupted")))
+
+    def running(self):
+        """The RUNNING trials: (this driver's, other drivers'). Right after requeue_interrupted(), under
+        the study lock, every one has a live driver."""
+        TrialState = self.optuna.trial.TrialState
+        ours, others = [], []
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            owner = t.user_attrs.get(drivers.OWNER_ATTR)
+            mine = isinstance(owner, dict) and owner.get("id") == self.owner.id
+            (ours if mine else others).append(t)
+        return ours, others
+
+    def next_trial(self):
+        """The next trial this driver runs, or None. n_trials is the study's total over all its drivers:
+        under the study lock, trials of dead drivers are requeued, then a trial is asked only while
+        finished + running (by live drivers) < n_trials, and this driver is recorded on it before the
+        lock is released, so drivers never start more than n_trials between them. With nothing to
+        start, a worker waits while other drivers' trials run (one may die and its trial need running
+        again), and returns once none do."""
+        n = int(self.plan["n_trials"])
+        while not self.stopping:
+            with self.study_lock:
+                self.requeue_interrupted(self.heartbeat.now())
+                finished = self.finished()
+                ours, others = self.running()
+                if finished + len(ours) + len(others) < n:
+                    trial = self.study.ask()
+                    trial.set_user_attr(drivers.OWNER_ATTR, self.owner.attr())
+                    return trial
+                if finished >= n or not others:
+                    return None
+            self.wake.wait(WAIT_SECONDS)
+        return None
+
+    def child_options(self, trial_dir: str) -> dict:
+        """How a trial's `attnlab run` starts (subprocess.Popen keywords): it keeps the trial directory's
+        lock open, so that the directory stays locked as long as the run lasts, even past a killed
+        driver (locally; on NFS flock is per process and the lock ends with the driver), and it gets
+        SIGTERM when its driver dies (drivers.child_setup)."""
+        options = {}
+        lock = self.dir_locks.get(os.path.basename(trial_dir))
+        if lock is not None and lock.fd is not None:
+            options["pass_fds"] = (lock.fd,)
+        if self.child_setup is not None:
+            options["preexec_fn"] = self.child_setup
+        return options
+
+    def taken_over(self, trial) -> bool:
+        """Whether another driver requeued this trial (it took this driver for dead: a stopped process,
+        or a heartbeat that did not reach the file server in time)."""
+        t = self.study._storage.get_trial(trial._trial_id)
+        return t.state.is_finished() and bool(t.user_attrs.get("interrupted"))
 
     def run_trial(self, trial):
         params = suggest(trial, self.plan["space"])
@@ -268,7 +375,7 @@ class Driver:
                 *self.plan.get("run_flags", [])]
         label = " ".join(f"{k}={v}" for k, v in params.items())
         with self.lock:
-            dir_lock = self.dir_locks.setdefault(trial_key(params), threading.Lock())
+            dir_lock = self.dir_locks.setdefault(trial_key(params), drivers.FileLock(os.path.join(trial_dir, ".lock")))
         with dir_lock:  # the same values run again in the same directory: it resumes or finds them done
             self.say(f"trial {trial.number} starts: {label}")
             self.watch_trial(trial, params, trial_dir, args)
@@ -276,7 +383,7 @@ class Driver:
     def watch_trial(self, trial, params, trial_dir, args):
         TrialState = self.optuna.trial.TrialState
         with open(os.path.join(trial_dir, "run.log"), "a") as log:
-            proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, **self.child_options(trial_dir))
         with self.lock:
             self.children.add(proc)
         reported, pruned_at = 0, None
@@ -327,27 +434,44 @@ class Driver:
                     self.gave_up = f"{self.failures_in_a_row} trials in a row failed (the last: {log})"
 
     def worker(self):
-        while True:
-            with self.lock:
-                if self.stopping or self.gave_up or self.started >= self.todo or self.out_of_time():
-                    return
-                self.started += 1
-                trial = self.study.ask()
-            self.run_trial(trial)
+        while not (self.stopping or self.gave_up or self.out_of_time()):
+            trial = self.next_trial()
+            if trial is None:
+                return
+            try:
+                self.run_trial(trial)
+            except (ValueError, RuntimeError):  # Optuna refuses to report or tell a finished trial
+                if not self.taken_over(trial):
+                    raise
+                self.say(f"trial {trial.number} was requeued by another driver, which took this one for dead; "
+                         "its outcome here is not told to the study")
 
     def run(self) -> int:
-        self.requeue_interrupted()
-        self.todo = max(0, int(self.plan["n_trials"]) - self.finished())
-        self.started, self.started_at = 0, time.monotonic()
-        self.say(f"tune: {self.todo} trial(s) to run of {self.plan['n_trials']}, {self.plan['jobs']} at once; "
-                 f"study in {os.path.join(self.dir, 'study.journal')}")
+        n = int(self.plan["n_trials"])
+        self.started_at = time.monotonic()
+        self.heartbeat = drivers.Heartbeat(self.dir, self.owner)
+        try:
+            with self.study_lock:
+                self.requeue_interrupted(self.heartbeat.now())
+                finished = self.finished()
+                ours, others = self.running()
+            todo = max(0, n - finished - len(others))
+            elsewhere = f" ({len(others)} running in other drivers)" if others else ""
+            self.say(f"tune: {todo} trial(s) to run of {n}{elsewhere}, {self.plan['jobs']} at once; "
+                     f"study in {os.path.join(self.dir, 'study.journal')}")
+            return self.run_workers()
+        finally:
+            self.heartbeat.close()
+
+    def run_workers(self) -> int:
         workers = [threading.Thread(target=self.worker, daemon=True) for _ in range(int(self.plan["jobs"]))]
 
         def stop(signum, frame):
             # Ctrl-C (the trials get it too: one process group) or SIGTERM: the running trials stop at a
             # batch boundary with their checkpoints and stay RUNNING in the study, which the next run
-            # requeues; no new trial starts.
+            # (or another driver, once this one has ended) requeues; no new trial starts.
             self.stopping = True
+            self.wake.set()
             with self.lock:
                 for proc in self.children:
                     if proc.poll() is None:
@@ -369,9 +493,11 @@ class Driver:
         if self.gave_up:
             self.say(f"tune: stopped: {self.gave_up}; fix the cause and run the same command again "
                      "(the study keeps every trial)")
-            self.summary()
+            with self.study_lock:
+                self.summary()
             return 1
-        return self.summary()
+        with self.study_lock:  # drivers ending together write best.yaml one after the other
+            return self.summary()
 
     def out_of_time(self) -> bool:
         """tune.timeout (Optuna's `timeout`): no trial starts once this run has lasted that long."""
@@ -437,7 +563,13 @@ def tune_main(argv=None) -> int:
         print("usage: scripts/tune DIR/tune.yaml  (run by `attnlab tune SPEC`; see docs/tune.md)", file=sys.stderr)
         return 2
     try:
-        return Driver(read_plan(argv[0])).run()
+        return Driver(read_plan(argv[0]), plan_path=argv[0]).run()
     except AnalysisError as e:
         print(f"tune: error: {e}", file=sys.stderr)
         return 2
+    finally:
+        if os.path.basename(argv[0]).startswith(".tune.yaml."):  # attnlab tune's own copy, if not installed
+            try:
+                os.remove(argv[0])
+            except FileNotFoundError:
+                pass
