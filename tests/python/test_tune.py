@@ -172,7 +172,7 @@ def test_tune_runs_a_study_end_to_end_and_resumes(tmp_path):
 @needs_optuna
 def test_hopeless_trials_are_pruned_and_recorded(tmp_path):
     optuna = pytest.importorskip("optuna")
-    epochs = 30
+    epochs = 300  # seconds per trial: SIGINT lands well before a pruned trial could finish
     # A grid over a good and an absurd learning rate, times an evaluation batch size (which changes no
     # result: the good trials are identical, so the pruner cannot tell them apart). Grid seed 0 runs a
     # good trial first; from epoch 3 (warmup 2) the median pruner stops the trials that learn nothing.
