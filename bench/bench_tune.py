@@ -103,17 +103,19 @@ def main():
     print(f"{len(arms)} arms side by side for {a.minutes:g} min each: {', '.join(arms)}; studies in {out}",
           flush=True)
     end = time.time() + budget
-    while time.time() < end and any(p.poll() is None for p in procs.values()):
-        time.sleep(1)
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    for arm, proc in procs.items():
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    try:
+        while time.time() < end and any(p.poll() is None for p in procs.values()):
+            time.sleep(1)
+    finally:  # the budget is spent, or Ctrl-C here: the drivers run in their own sessions and must stop too
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for arm, proc in procs.items():
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
     rows = {arm: read_arm(os.path.join(out, arm.replace(":", "-")), start, budget) for arm in arms}
     with open(os.path.join(out, "bench_tune.json"), "w") as f:
         json.dump({"spec": os.path.relpath(a.spec, ROOT), "minutes": a.minutes, "overrides": a.overrides,
