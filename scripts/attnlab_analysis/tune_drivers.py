@@ -24,6 +24,7 @@ import os
 import signal
 import socket
 import sys
+import time
 import threading
 
 HEARTBEAT_SECONDS = 2.0  # a driver touches its <owner>.alive this often
@@ -193,6 +194,21 @@ class Heartbeat:
             os.remove(self.path)
         except OSError:
             pass
+
+
+def owner_alive(study_dir: str, owner) -> bool:
+    """For readers of a study (summarize, report), who beat no heart of their own: whether the driver
+    a RUNNING trial names still lives. On this machine by its pid and start time; elsewhere by the age
+    of its .alive file on this machine's clock (a reader's verdict, never used to requeue)."""
+    if not isinstance(owner, dict) or "id" not in owner:
+        return False
+    if owner.get("machine") == _machine():
+        return process_start(int(owner["pid"])) == owner.get("start")
+    try:
+        st = os.stat(os.path.join(study_dir, "drivers", owner["id"] + ".alive"))
+    except OSError:
+        return False
+    return time.time() - st.st_mtime < STALE_SECONDS
 
 
 def child_setup():

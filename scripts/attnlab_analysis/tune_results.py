@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import tune_drivers as drivers
 from .errors import AnalysisError
 
 e = html.escape
@@ -64,7 +65,7 @@ def _optuna():
 @dataclass
 class TuneTrial:
     number: int
-    state: str  # complete | pruned | failed | running | interrupted | waiting
+    state: str  # complete | pruned | failed | running | stopped | interrupted | waiting
     values: list[float] | None  # one per objective (complete trials)
     params: dict[str, Any]  # Optuna's values: numbers, or a choice's override text
     trial_dir: Path | None
@@ -125,7 +126,7 @@ class TuneRun:
         """Best first: complete trials (the Pareto front first when several objectives), then
         pruned ones (those that got further first), failed, running, interrupted."""
         front = {t.number for t in self.best()} if self.multi else set()
-        rank = {"complete": 0, "pruned": 1, "failed": 2, "running": 3, "waiting": 4, "interrupted": 5}
+        rank = {"complete": 0, "pruned": 1, "failed": 2, "running": 3, "stopped": 4, "waiting": 5, "interrupted": 6}
 
         def key(t: TuneTrial):
             if t.state == "complete" and t.values:
@@ -183,7 +184,10 @@ def load_tuning(path: str | os.PathLike) -> TuneRun:
         elif t.state == TrialState.FAIL:
             state = "interrupted" if t.user_attrs.get("interrupted") else "failed"
         elif t.state == TrialState.RUNNING:
-            state = "running"
+            # RUNNING in the journal, but its driver may be gone (Ctrl-C, a kill, a lost machine): the
+            # trial is stopped, and the next `attnlab tune` runs it again
+            alive = drivers.owner_alive(str(d), t.user_attrs.get(drivers.OWNER_ATTR))
+            state = "running" if alive else "stopped"
         else:
             state = "waiting"
         inter = {int(k): float(v) for k, v in t.intermediate_values.items()}
@@ -400,6 +404,9 @@ def completeness_line(run: TuneRun) -> str:
     line = f"{finished} of {run.n_trials} trials finished: " + ", ".join(parts)
     if running:
         line += f"; {len(running)} running"
+    stopped = run.of_state("stopped")
+    if stopped:
+        line += f"; {len(stopped)} stopped with {'its' if len(stopped) == 1 else 'their'} driver (the same command resumes)"
     interrupted = run.of_state("interrupted")
     if interrupted:
         line += f"; {len(interrupted)} interrupted and run again (not counted)"
@@ -795,7 +802,7 @@ def _optuna_figures(run: TuneRun, optuna) -> list[tuple[str, str, str]]:
     return sections
 
 
-TUNE_CSS = "tr.pruned td,tr.interrupted td{color:#777}tr.failed td{color:#b00020}.figure{margin:8px 0}"
+TUNE_CSS = "tr.pruned td,tr.interrupted td,tr.stopped td{color:#777}tr.failed td{color:#b00020}.figure{margin:8px 0}"
 
 
 def build_report(run: TuneRun, output: Path | None = None, extra: list[str] | None = None) -> str:

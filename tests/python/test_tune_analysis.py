@@ -403,3 +403,30 @@ def test_relative_paths_of_the_spec_are_made_absolute_in_the_spec_file(tmp_path)
     assert "made absolute: data.dataset.path" in text
     assert "\n  dir: data\n" in text  # log.dir stays: results go next to the spec file
     assert "\n  select: data\n" in text  # a word that names a directory there is still a word
+
+
+def test_a_running_trial_whose_driver_is_gone_is_stopped_not_running(tmp_path):
+    # RUNNING in the journal says nothing of the driver: a live one (this process, with its start
+    # time) is running; a pid that is not the recorded process (another start time) and a trial
+    # with no driver at all are stopped, to be resumed by the next `attnlab tune`.
+    import optuna
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from attnlab_analysis import tune_drivers as drivers
+
+    S = optuna.trial.TrialState
+    lstm8 = "{hidden: 8, type: lstm}"
+    me = drivers.Owner().attr()
+    gone = dict(me, id="host-1-1", start=me["start"] + 12345)  # this pid, but another process's start time
+    trials = [
+        dict(state=S.RUNNING, params={"train.optimizer.lr": 0.01, "model.extractor": lstm8},
+             user_attrs={drivers.OWNER_ATTR: me}),
+        dict(state=S.RUNNING, params={"train.optimizer.lr": 0.02, "model.extractor": lstm8},
+             user_attrs={drivers.OWNER_ATTR: gone}),
+        dict(state=S.RUNNING, params={"train.optimizer.lr": 0.03, "model.extractor": lstm8}),
+    ]
+    d = synthetic(tmp_path, ["maximize"], trials, n_trials=3)
+    from attnlab_analysis import tune_results
+
+    run = tune_results.load_tuning(d)  # in this process: `me` is alive
+    assert sorted(t.state for t in run.trials) == ["running", "stopped", "stopped"]
+    assert "1 running; 2 stopped with their driver (the same command resumes)" in tune_results.completeness_line(run)
