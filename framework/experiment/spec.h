@@ -273,12 +273,14 @@ struct TuneSection {
         .choices({"tpe", "random", "grid", "cmaes"})
         .doc("how the next trial's values are chosen (cmaes: every dimension uniform, loguniform or int)");
     v("pruner", pruner)
-        .choices({"median", "hyperband", "none"})
+        .choices({"median", "successive_halving", "hyperband", "none"})
         .doc("what stops a hopeless trial after an epoch; absent: median (none with several objectives)");
     v("startup_trials", startup_trials)
         .min(0)
         .doc("trials before TPE (or CMA-ES) models the space and before the median pruner prunes");
-    v("warmup_epochs", warmup_epochs).min(0).doc("median pruner: epochs a trial runs before it can be pruned");
+    v("warmup_epochs", warmup_epochs)
+        .min(0)
+        .doc("epochs a trial runs before it can be pruned (successive halving, Hyperband: their first rung)");
     v("seed", seed).min(0).doc("seed of the sampler");
     v("timeout", timeout)
         .min(0)

@@ -109,8 +109,15 @@ def make_pruner(optuna, plan: dict):
     if plan["pruner"] == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=int(plan["startup_trials"]),
                                            n_warmup_steps=int(plan["warmup_epochs"]) + 1)  # steps are epochs, from 1
+    # Successive halving and Hyperband: the first rung after warmup_epochs + 1 epochs, then every
+    # reduction factor (3) times more; a trial goes on while its figure is in the best third of those
+    # that reached its rung (Hyperband runs several such brackets, trading early pruning for safety)
+    first = int(plan["warmup_epochs"]) + 1
+    if plan["pruner"] == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=first, reduction_factor=3)
     if plan["pruner"] == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(1, int(plan["epochs"])))
+        return optuna.pruners.HyperbandPruner(min_resource=first, max_resource=max(first, int(plan["epochs"])),
+                                              reduction_factor=3)
     return optuna.pruners.NopPruner()
 
 

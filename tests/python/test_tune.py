@@ -170,17 +170,20 @@ def test_tune_runs_a_study_end_to_end_and_resumes(tmp_path):
 
 
 @needs_optuna
-def test_hopeless_trials_are_pruned_and_recorded(tmp_path):
+@pytest.mark.parametrize("pruner", ["median", "successive_halving"])
+def test_hopeless_trials_are_pruned_and_recorded(tmp_path, pruner):
     optuna = pytest.importorskip("optuna")
     epochs = 300  # seconds per trial: SIGINT lands well before a pruned trial could finish
     # A grid over a good and an absurd learning rate, times an evaluation batch size (which changes no
     # result: the good trials are identical, so the pruner cannot tell them apart). Grid seed 0 runs a
-    # good trial first; from epoch 3 (warmup 2) the median pruner stops the trials that learn nothing.
+    # good trial first; from epoch 3 (warmup 2) the median pruner stops the trials that learn nothing,
+    # and so does successive halving at its first rung (epoch 3: the best third of the trials that
+    # reached it go on, and equal figures all do).
     space = """    train.optimizer.lr: {choice: [0.03, 1.0e-9]}
     eval.batch_size: {choice: [64, 128]}
   warmup_epochs: 2
 """
-    spec = write_spec(tmp_path, epochs=epochs, n_trials=4, sampler="grid", seed=0, space=space)
+    spec = write_spec(tmp_path, epochs=epochs, n_trials=4, sampler="grid", seed=0, space=space, pruner=pruner)
     out = tmp_path / "results" / "tiny-tune"
     r = attnlab("tune", spec, "--jobs", "1", "--threads", "1")
     assert r.returncode == 0, r.stdout + r.stderr
