@@ -167,18 +167,18 @@ void TuneParam::check(config::FieldChecks& c) const {
                                                set));
     return;
   }
-  const auto bounds = [&](const char* name, double lo, double hi, std::size_t n) {
-    if (n != 2) return c.fail(name, fmt::format("takes [low, high], got {} value{}", n, n == 1 ? "" : "s"));
-    if (!std::isfinite(lo) || !std::isfinite(hi)) return c.fail(name, "low and high must be finite");
+  const auto bounds = [&](const char* name, const auto& range) {
+    if (range.size() != 2)
+      return c.fail(name, fmt::format("takes [low, high], got {} value{}", range.size(), range.size() == 1 ? "" : "s"));
+    const auto lo = range.front(), hi = range.back();  // int ranges compared as integers
+    if (!std::isfinite(double(lo)) || !std::isfinite(double(hi))) return c.fail(name, "low and high must be finite");
     if (lo > hi) return c.fail(name, fmt::format("low {} > high {}", lo, hi));
     if (std::string_view(name) == "loguniform" && lo <= 0)
       c.fail(name, fmt::format("loguniform needs 0 < low, got low {}", lo));
   };
-  if (loguniform)
-    bounds("loguniform", loguniform->empty() ? 0 : loguniform->front(), loguniform->back(), loguniform->size());
-  if (uniform) bounds("uniform", uniform->empty() ? 0 : uniform->front(), uniform->back(), uniform->size());
-  if (int_range)
-    bounds("int", int_range->empty() ? 0 : double(int_range->front()), double(int_range->back()), int_range->size());
+  if (loguniform) bounds("loguniform", *loguniform);
+  if (uniform) bounds("uniform", *uniform);
+  if (int_range) bounds("int", *int_range);
   if (choice && choice->empty()) c.fail("choice", "needs at least one value");
 }
 

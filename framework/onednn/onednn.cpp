@@ -79,10 +79,21 @@ double busy_cores(int window_ms) {
 }
 
 void choose_wait_policy(int argc, char** argv) {
+  // `attnlab tune` measures the machine once, before its trials start, and hands the verdict down: a
+  // trial measuring for itself would see its sibling trials (planned within the cores) as neighbours.
+  constexpr const char* kMeasured = "ATTNLAB_WAIT_POLICY_MEASURED";
   if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;  // the user's choice (or set before re-executing)
-  if (argc < 2 || (std::strcmp(argv[1], "run") != 0 && std::strcmp(argv[1], "sweep") != 0)) return;
-  if (busy_cores(50) < 0.5) return;  // cores to ourselves (or unknown): spinning is fastest
-  if (::setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+  if (std::getenv(kMeasured) != nullptr) return;
+  if (argc < 2) return;
+  const bool tune = std::strcmp(argv[1], "tune") == 0;
+  if (!tune && std::strcmp(argv[1], "run") != 0 && std::strcmp(argv[1], "sweep") != 0) return;
+  const bool shared = busy_cores(50) >= 0.5;  // false: cores to ourselves (or unknown): spinning is fastest
+  if (tune) {
+    ::setenv(kMeasured, "1", 1);
+    if (shared) ::setenv("OMP_WAIT_POLICY", "passive", 1);
+    return;  // tune runs no kernels itself; its trials inherit the environment
+  }
+  if (!shared || ::setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
   ::execv("/proc/self/exe", argv);
   ::unsetenv("OMP_WAIT_POLICY");  // exec failed: run on with libgomp's default, as it was loaded
 }

@@ -50,7 +50,10 @@ void set_threads(int n);
 /// unless the user chose a policy: when other processes keep at least half a core busy
 /// (busy_cores()), set OMP_WAIT_POLICY=passive and re-execute the program (same pid, arguments,
 /// environment otherwise) so that libgomp sees it. Call first thing in main(). Returns when the
-/// policy is in place, or the default is kept (idle cores, another command, exec failed).
+/// policy is in place, or the default is kept (idle cores, another command, exec failed). `tune`
+/// measures once, before its trials start, and passes the verdict to them through the environment
+/// (ATTNLAB_WAIT_POLICY_MEASURED, and OMP_WAIT_POLICY=passive when shared): each trial measuring for
+/// itself would take its sibling trials for neighbours and spin down.
 void choose_wait_policy(int argc, char** argv);
 /// Cores kept busy by every process over `window` (this one sleeps meanwhile), from /proc/stat:
 /// busy share of all CPU time x CPUs, in [0, CPUs]; -1 when /proc/stat cannot be read.
