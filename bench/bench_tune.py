@@ -18,7 +18,6 @@ Markdown table and writes DIR/bench_tune.json.
 """
 import argparse
 import datetime as dt
-import glob
 import json
 import os
 import signal
@@ -29,6 +28,8 @@ import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from attnlab_analysis.tune import final_values  # noqa: E402  the trial file's figures, as the driver reads them
 
 
 def start_arm(binary, spec, arm, out, extra):
@@ -38,17 +39,6 @@ def start_arm(binary, spec, arm, out, extra):
     os.makedirs(out, exist_ok=True)
     log = open(os.path.join(out, "bench.log"), "w")
     return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def final_figure(trial_dir, figure):
-    import h5py
-    for path in glob.glob(os.path.join(trial_dir, "*.h5")):
-        if path.endswith(".ckpt.h5") or os.path.basename(path) == "index.h5":
-            continue
-        with h5py.File(path, "r") as f:
-            if figure in f:
-                return float(f[figure][()])
-    return None
 
 
 def read_arm(out, start, budget_s):
@@ -72,8 +62,9 @@ def read_arm(out, start, budget_s):
         best = (max if maximize else min)(complete, key=lambda t: t.value)
         row.update(best=best.value, best_trial=best.number,
                    best_at_min=(best.datetime_complete - start).total_seconds() / 60, params=best.params)
-        test = "final/test/" + metric.split("/", 1)[1]
-        row["best_test"] = final_figure(os.path.join(out, best.user_attrs.get("trial_dir", "")), test)
+        test = "test/" + metric.split("/", 1)[1]
+        found = final_values(os.path.join(out, best.user_attrs.get("trial_dir", "")), [test])
+        row["best_test"] = found[0] if found else None
         # the best-so-far trace, for a plot or a closer look
         trace, so_far = [], None
         for t in sorted(complete, key=lambda t: t.datetime_complete):

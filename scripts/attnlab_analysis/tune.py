@@ -24,6 +24,7 @@ import time
 import warnings
 
 import yaml
+from pathlib import Path
 
 from .errors import AnalysisError
 from . import tune_drivers as drivers
@@ -207,26 +208,22 @@ class ProgressWatch:
         return self.value
 
 
-def final_value(trial_dir: str, metric: str):
-    """The objective from the trial's results file (/final/valid/<figure>), else from progress.yaml: the
-    figure's value at the best epoch (for eval.select, its `best`)."""
-    try:
-        import h5py
-        for path in glob.glob(os.path.join(trial_dir, "*.h5")):
-            if path.endswith(".ckpt.h5") or os.path.basename(path) == "index.h5":
-                continue
+def final_values(trial_dir: str, metrics: list):
+    """The figures (/final/<metric>: the best epoch's, chosen by eval.select) from the trial's results
+    file, opened once; None when there is no such file or one is missing. A run that exited 0 wrote
+    them all."""
+    import h5py
+
+    from .load import _finished_files
+
+    for path in _finished_files(Path(trial_dir)).values():
+        try:
             with h5py.File(path, "r") as f:
-                if "final/" + metric in f:
-                    return float(f["final/" + metric][()])
-    except (ImportError, OSError):
-        pass
-    progress = read_progress(trial_dir)
-    if not progress:
-        return None
-    if metric == "valid/" + str(progress.get("select")):
-        return float(progress["best"]) if progress.get("best") is not None else None
-    curve, best_epoch = progress_curve(progress, metric), int(progress.get("best_epoch") or 0)
-    return float(curve[best_epoch - 1]) if 0 < best_epoch <= len(curve) and curve[best_epoch - 1] is not None else None
+                values = [float(f["final/" + m][()]) if "final/" + m in f else None for m in metrics]
+        except OSError:
+            return None
+        return None if None in values else values
+    return None
 
 
 def last_lines(path: str, count: int = 3) -> str:
@@ -255,6 +252,8 @@ class Driver:
         self.stopping = False
         self.failures_in_a_row = 0
         self.gave_up = None  # why no more trials start, after FAILURES_IN_A_ROW failed trials
+        self.started_at = time.monotonic()  # tune.timeout counts from run()
+        self.timed_out = False
         self.wake = threading.Event()  # set on Ctrl-C: idle workers stop waiting
         self.children = set()
         # trial key -> FileLock on trials/<key>/.lock: equal values (TPE repeats choices) never run at
@@ -430,27 +429,29 @@ class Driver:
         reported, pruned_at = 0, None
         goals = objectives(self.plan)
         watch = ProgressWatch(trial_dir)
-        while True:
-            done = proc.poll() is not None
-            progress = watch.read()
+        while pruned_at is None:
+            try:
+                proc.wait(timeout=POLL_SECONDS)  # returns as soon as the run ends
+                done = True
+            except subprocess.TimeoutExpired:
+                done = False
             # The objective's own curve; several objectives are never pruned (Optuna cannot), nor reported.
-            valid = progress_curve(progress, goals[0]["metric"]) if len(goals) == 1 else []
+            curve = progress_curve(watch.read(), goals[0]["metric"])
             if len(goals) > 1:
-                reported = len(progress_curve(progress, goals[0]["metric"]))
-            for epoch in range(reported + 1, len(valid) + 1):
-                value = valid[epoch - 1]
+                reported = len(curve)
+            for epoch in range(reported + 1, len(curve) + 1):
+                value = curve[epoch - 1]
                 reported = epoch
                 if value is None or (isinstance(value, float) and math.isnan(value)):
                     continue
                 trial.report(float(value), epoch)
-                if pruned_at is None and trial.should_prune():
+                if trial.should_prune():
                     pruned_at = epoch
                     if proc.poll() is None:
                         proc.send_signal(signal.SIGINT)  # stops at a batch boundary, keeps its checkpoint
                     break
-            if pruned_at is not None or done:
+            if done:
                 break
-            time.sleep(POLL_SECONDS)
         code = proc.wait()
         with self.lock:
             self.children.discard(proc)
@@ -462,7 +463,7 @@ class Driver:
             self.study.tell(trial, state=TrialState.PRUNED)
             self.record(trial.number, "pruned", pruned_at, None, trial_dir, params)
             self.say(f"trial {trial.number} pruned after epoch {pruned_at}")
-        elif code == 0 and None not in (values := [final_value(trial_dir, o["metric"]) for o in goals]):
+        elif code == 0 and (values := final_values(trial_dir, [o["metric"] for o in goals])) is not None:
             self.study.tell(trial, values if len(goals) > 1 else values[0])
             self.record(trial.number, "complete", reported, values if len(goals) > 1 else values[0], trial_dir, params)
             self.say(f"trial {trial.number} done: " + ", ".join(f"{o['metric']} {v:.6g}" for o, v in zip(goals, values)))
@@ -546,7 +547,7 @@ class Driver:
         timeout = self.plan.get("timeout")
         if timeout is None or time.monotonic() - self.started_at < float(timeout):
             return False
-        if not getattr(self, "timed_out", False):
+        if not self.timed_out:
             self.timed_out = True
             self.say(f"tune: the timeout ({float(timeout):g} s) has passed: no new trial starts")
         return True

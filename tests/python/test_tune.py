@@ -282,7 +282,11 @@ def test_sigint_stops_the_trials_and_records_no_failure(tmp_path):
         pytest.skip("the study finished before it could be interrupted mid-trial")
     assert p.returncode == 1 and "interrupted" in text, text
     assert [row["state"] for row in ledger(out)] == ["complete"], text  # no failure recorded
-    assert any(f.endswith(".ckpt.h5") for f in os.listdir(trial_dir))  # stopped with its checkpoint
+    # stopped, not finished: no results file, and its run's ledger says interrupted
+    files = os.listdir(trial_dir)
+    assert not [f for f in files if f.endswith(".h5") and f != "index.h5" and ".ckpt" not in f], files
+    with open(os.path.join(trial_dir, "ledger.tsv")) as f:
+        assert f.read().strip().splitlines()[-1].split("\t")[3].startswith("interrupted")
     r = attnlab("tune", spec, "--jobs", "1", "--threads", "1")
     assert r.returncode == 0, r.stdout + r.stderr
     assert [row["state"] for row in ledger(out)] == ["complete"] * 3

@@ -191,10 +191,12 @@ def test_equal_values_never_run_in_one_directory_at_once(tmp_path):
         b = start(spec, "--jobs", "2")
         # b's trials are asked (RUNNING in the study) while a's run still holds the directory.
         wait_for("the second driver's trial", lambda: running_trials(out, b.pid, training=False), [a, b])
+        deadline = time.time() + DEADLINE
         while a.poll() is None or b.poll() is None:
+            assert time.time() < deadline, "the drivers did not finish"
             runs = [pids for d, pids in runs_by_directory().items() if d.startswith(str(out))]
             most = max([most, *map(len, runs)])
-            time.sleep(0.02)
+            time.sleep(0.05)
         code_a, text_a = finish(a)
         code_b, text_b = finish(b)
     finally:
