@@ -128,15 +128,24 @@ bool no_space_for(const std::string& file) {
   return ::statvfs(dir.c_str(), &fs) == 0 && fs.f_bavail == 0;
 }
 
-// Throws the StoreError for the failed HDF5 call: a storage failure (its errno in HDF5's stack, in
-// errno right after the call, or a file system with no space left) as one line, anything else with
-// HDF5's reason.
+// Whether a failed action could have been refused for want of space: not reading, opening, listing.
+bool may_write(std::string_view action) {
+  for (const std::string_view read : {"cannot read", "cannot open", "cannot query", "cannot list"})
+    if (action.starts_with(read)) return false;
+  return true;
+}
+
+// Throws the StoreError for the failed HDF5 call: a storage failure (its errno in HDF5's stack; for an
+// action that writes, also errno right after the call or a file system with no space left) as one
+// line, anything else with HDF5's reason. A read is never taken for a full disk: errno may be stale
+// and a nearly full disk says nothing about a corrupt file.
 [[noreturn]] void hdf5_fail(const std::string& file, const std::string& object, std::string_view action,
                             int call_errno = 0) {
   ErrorStack stack;
   const std::string reason = hdf5_reason(&stack);
-  int err = is_storage_errno(stack.err) ? stack.err : is_storage_errno(call_errno) ? call_errno : 0;
-  if (err == 0 && no_space_for(file)) err = ENOSPC;
+  const bool writes = may_write(action);
+  int err = is_storage_errno(stack.err) ? stack.err : writes && is_storage_errno(call_errno) ? call_errno : 0;
+  if (err == 0 && writes && no_space_for(file)) err = ENOSPC;
   if (err != 0) throw StoreError::storage(file, err, stack.err == 0 || stack.write);
   throw StoreError(file, object, fmt::format("{}: {}", action, reason));
 }
