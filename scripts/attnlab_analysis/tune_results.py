@@ -20,13 +20,13 @@ that names a file or directory there (log.dir aside: it is where results go) is 
 the generated file, whose header then says so (the hash then differs by those paths only)."""
 from __future__ import annotations
 
-import glob
 import html
 import json
 import math
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,38 @@ def _optuna():
 # ---- loading ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TrialFile:
+    """What the analysis reads of a trial's results file <id>.h5, read once."""
+    path: Path | None = None
+    config_hash: str = ""  # /config@hash
+    epochs: int | None = None  # the longest curves/valid/<figure>
+    finals: dict[str, float] = field(default_factory=dict)  # "test/accuracy" -> /final/test/accuracy
+
+
+def _read_trial_file(trial_dir: Path | None) -> TrialFile:
+    path = trial_file(trial_dir)
+    if path is None:
+        return TrialFile()
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as h:
+            v = h["config"].attrs.get("hash", b"") if "config" in h else b""
+            lengths = [h[f"curves/valid/{k}"].shape[0] for k in h.get("curves/valid", {})]
+            finals: dict[str, float] = {}
+            for split, group in (h["final"].items() if "final" in h else []):
+                if isinstance(group, h5py.Group):
+                    for m, ds in group.items():
+                        try:
+                            finals[f"{split}/{m}"] = float(ds[()])
+                        except (TypeError, ValueError):  # not a scalar: not a final figure
+                            pass
+    except (ImportError, OSError, KeyError):
+        return TrialFile(path)
+    return TrialFile(path, v.decode() if isinstance(v, bytes) else str(v), max(lengths) if lengths else None, finals)
+
+
 @dataclass
 class TuneTrial:
     number: int
@@ -71,7 +103,12 @@ class TuneTrial:
     trial_dir: Path | None
     intermediate: dict[int, float]  # epoch -> the validation figure reported to the pruner
     epoch: int | None  # the last epoch reached (pruned: the epoch it was pruned at)
-    user_attrs: dict[str, Any] = field(default_factory=dict)
+    curve: dict[int, float] = field(default_factory=dict)  # epoch -> the objective's validation figure
+
+    @cached_property
+    def file(self) -> TrialFile:
+        """Its results file's hash, epochs and final figures (read on first use, once)."""
+        return _read_trial_file(self.trial_dir)
 
     def overrides(self) -> list[str]:
         """The `key=value` overrides that set this trial's values (the driver's texts)."""
@@ -98,11 +135,25 @@ class TuneRun:
     def n_trials(self) -> int:
         return int(self.plan.get("n_trials") or 0)
 
+    @property
+    def curve_metric(self) -> str:
+        return _curve_metric(self.metrics)
+
+    @property
+    def complete(self) -> bool:
+        """Every planned trial finished (complete, pruned or failed) and none running."""
+        return (len(self.of_state("complete", "pruned", "failed")) >= self.n_trials
+                and not self.of_state("running"))
+
     def of_state(self, *states: str) -> list[TuneTrial]:
         return [t for t in self.trials if t.state in states]
 
     def best(self) -> list[TuneTrial]:
         """The best complete trial (one objective) or the Pareto front (several), best first."""
+        return self._best
+
+    @cached_property
+    def _best(self) -> list[TuneTrial]:
         done = [t for t in self.trials if t.state == "complete" and t.values]
         if not done:
             return []
@@ -158,6 +209,20 @@ def _plan_metrics(plan: dict, study, n: int) -> list[str]:
     return names
 
 
+def _curve_metric(metrics: list[str]) -> str:
+    """The objective whose per-epoch curve is drawn: the first validation one (valid/...), else the first."""
+    return next((m for m in metrics if m.startswith("valid/")), metrics[0] if metrics else "")
+
+
+def _progress_curve(trial_dir: Path, metric: str) -> dict[int, float]:
+    """{epoch: figure} of `metric` in the trial's <id>.progress.yaml ({} without one)."""
+    from .tune import progress_curve, read_progress
+
+    series = progress_curve(read_progress(str(trial_dir)), metric)
+    return {i + 1: float(v) for i, v in enumerate(series)
+            if isinstance(v, (int, float)) and not math.isnan(v)}
+
+
 def load_tuning(path: str | os.PathLike) -> TuneRun:
     """The tuning run in `path` (a directory with tune.yaml and study.journal)."""
     d = tune_dir_of(path)
@@ -174,6 +239,8 @@ def load_tuning(path: str | os.PathLike) -> TuneRun:
     except KeyError:
         raise AnalysisError(f"{d / 'study.journal'}: no study 'attnlab' in it yet")
     directions = [str(x.name).lower() for x in study.directions]
+    metrics = _plan_metrics(plan, study, len(directions))
+    curve_metric = _curve_metric(metrics)
     TrialState = optuna.trial.TrialState
     trials = []
     for t in study.get_trials(deepcopy=False):
@@ -193,83 +260,37 @@ def load_tuning(path: str | os.PathLike) -> TuneRun:
         inter = {int(k): float(v) for k, v in t.intermediate_values.items()}
         tdir = t.user_attrs.get("trial_dir")
         tdir = (d / tdir) if tdir else None
-        epoch = max(inter) if inter else None
-        if state == "complete" and tdir is not None:
-            epoch = _epochs_in_file(tdir) or epoch
+        # the per-epoch curve: what the trial reported to Optuna, else (several objectives: Optuna
+        # keeps no per-epoch values then) the objective's series in its <id>.progress.yaml
+        curve = inter or (_progress_curve(tdir, curve_metric) if tdir is not None else {})
         values = [float(v) for v in t.values] if state == "complete" and t.values is not None else None
-        trial = TuneTrial(t.number, state, values, dict(t.params), tdir, inter, epoch, dict(t.user_attrs))
-        if trial.epoch is None and tdir is not None:  # several objectives: Optuna has no per-epoch values
-            trial.epoch = max(epoch_curve(trial), default=None)
+        trial = TuneTrial(t.number, state, values, dict(t.params), tdir, inter, max(inter) if inter else None, curve)
+        if state == "complete" and tdir is not None:
+            trial.epoch = trial.file.epochs or trial.epoch
+        if trial.epoch is None and tdir is not None:
+            trial.epoch = max(curve, default=None)
         trials.append(trial)
-    return TuneRun(d, plan, study, directions, _plan_metrics(plan, study, len(directions)), trials)
+    return TuneRun(d, plan, study, directions, metrics, trials)
 
 
 def trial_file(trial_dir: Path | None) -> Path | None:
     """The results file <id>.h5 of a trial directory (not its index or checkpoint), or None."""
     if trial_dir is None:
         return None
-    for p in sorted(glob.glob(str(trial_dir / "*.h5"))):
-        name = os.path.basename(p)
-        if name != "index.h5" and not name.endswith(".ckpt.h5"):
-            return Path(p)
-    return None
+    from .load import _finished_files
 
-
-def _epochs_in_file(trial_dir: Path) -> int | None:
-    f = trial_file(trial_dir)
-    if f is None:
-        return None
-    try:
-        import h5py
-
-        with h5py.File(f, "r") as h:
-            lengths = [h[f"curves/valid/{k}"].shape[0] for k in h.get("curves/valid", {})]
-        return max(lengths) if lengths else None
-    except (ImportError, OSError, KeyError):
-        return None
-
-
-def config_hash(trial_dir: Path | None) -> str:
-    """/config@hash of the trial's results file ('' without one)."""
-    f = trial_file(trial_dir)
-    if f is None:
-        return ""
-    import h5py
-
-    with h5py.File(f, "r") as h:
-        v = h["config"].attrs.get("hash", b"") if "config" in h else b""
-    return v.decode() if isinstance(v, bytes) else str(v)
+    return next(iter(_finished_files(Path(trial_dir)).values()), None)
 
 
 def final_metrics(run: TuneRun, names: list[str]) -> dict[int, dict[str, float]]:
     """{trial number: {"test/accuracy": value, ...}} from the trials' HDF5 files (/final/<split>/<metric>)."""
-    import h5py
-
-    out: dict[int, dict[str, float]] = {}
-    for t in run.trials:
-        f = trial_file(t.trial_dir)
-        if f is None:
-            continue
-        with h5py.File(f, "r") as h:
-            out[t.number] = {m: float(h["final/" + m][()]) for m in names if "final/" + m in h}
-    return out
+    return {t.number: {m: t.file.finals[m] for m in names if m in t.file.finals}
+            for t in run.trials if t.file.path is not None}
 
 
 def available_finals(run: TuneRun) -> list[str]:
-    import h5py
-
-    seen: list[str] = []
-    for t in run.trials:
-        f = trial_file(t.trial_dir)
-        if f is None:
-            continue
-        with h5py.File(f, "r") as h:
-            if "final" in h:
-                for split in h["final"]:
-                    for m in h["final"][split]:
-                        if f"{split}/{m}" not in seen:
-                            seen.append(f"{split}/{m}")
-    return seen
+    """The final figures ("split/metric") of the trials' files, in the order first met."""
+    return list(dict.fromkeys(m for t in run.trials for m in t.file.finals))
 
 
 # ---- names and values for people -------------------------------------------------------------------
@@ -346,7 +367,6 @@ def value_text(v: Any, digits: int | None = 4) -> str:
 class Table:
     columns: list[str]
     rows: list[list[str]]
-    numbers: list[int]  # trial numbers, row by row
 
 
 def trial_table(run: TuneRun, extra: list[str] | None = None, digits: int = 4, plain: bool = False) -> Table:
@@ -368,7 +388,7 @@ def trial_table(run: TuneRun, extra: list[str] | None = None, digits: int = 4, p
     if plain:
         digits = None
     cols = ["trial", "state", "epoch", *obj_cols, *extra, *[names[k] for k in keys]]
-    rows, numbers = [], []
+    rows = []
     for t in run.ordered():
         state = t.state
         if t.number in front and not plain:
@@ -384,12 +404,12 @@ def trial_table(run: TuneRun, extra: list[str] | None = None, digits: int = 4, p
             else:
                 ps.append(value_text(v, digits))
         rows.append([str(t.number), state, epoch, *vals, *ex, *ps])
-        numbers.append(t.number)
-    return Table(cols, rows, numbers)
+    return Table(cols, rows)
 
 
-def completeness_line(run: TuneRun) -> str:
-    """'7 of 9 trials finished: 3 complete, 3 pruned (at epochs 1, 3 ×2), 1 failed; 2 running'."""
+def completeness_line(run: TuneRun, mark_complete: bool = True) -> str:
+    """'7 of 9 trials finished: 3 complete, 3 pruned (at epochs 1, 3 ×2), 1 failed; 2 running', ending
+    in ' — complete' when the run is (and `mark_complete`)."""
     complete, pruned = run.of_state("complete"), run.of_state("pruned")
     failed, running = run.of_state("failed"), run.of_state("running")
     finished = len(complete) + len(pruned) + len(failed)
@@ -410,7 +430,7 @@ def completeness_line(run: TuneRun) -> str:
     interrupted = run.of_state("interrupted")
     if interrupted:
         line += f"; {len(interrupted)} interrupted and run again (not counted)"
-    if finished >= run.n_trials and not running:
+    if mark_complete and run.complete:
         line += " — complete"
     return line
 
@@ -542,7 +562,7 @@ def best_spec_text(run: TuneRun, trial: TuneTrial) -> str:
             text, n = pattern.subn(lambda m: json.dumps(absolute), text)
             if n:
                 moved.append(key)
-    h = config_hash(trial.trial_dir)
+    h = trial.file.config_hash
     vals = ", ".join(f"{m} {value_text(v, 6)}" for m, v in zip(run.metrics, trial.values or []))
     head = [f"# Trial {trial.number} of the tuning run {run.dir.name} ({vals}), as it ran: the spec {spec}",
             "# without its tune: block, with " + " ".join(trial.overrides()),
@@ -708,7 +728,7 @@ def _pruning_figure(run: TuneRun):
     best = {t.number for t in run.best()}
     fig = go.Figure()
     for t in sorted(run.trials, key=lambda t: t.number):
-        curve = epoch_curve(t)
+        curve = t.curve
         if not curve:
             continue
         xs = sorted(curve)
@@ -724,23 +744,11 @@ def _pruning_figure(run: TuneRun):
                                      marker={"symbol": "x", "size": 11, "color": "#b00020"},
                                      hovertemplate=f"trial {t.number} pruned after epoch {xs[-1]}<extra></extra>"))
     fig.update_layout(template="plotly_white", height=420, margin={"l": 50, "r": 20, "t": 30, "b": 40},
-                      xaxis_title="epoch", yaxis_title="valid/<eval.select> (progress.yaml)" if run.multi
+                      xaxis_title="epoch", yaxis_title=f"{run.curve_metric} (progress.yaml)" if run.multi
                       else f"{run.metrics[0]} (reported to the pruner)")
-    last = max((max(epoch_curve(t)) for t in run.trials if epoch_curve(t)), default=1)
+    last = max((max(t.curve) for t in run.trials if t.curve), default=1)
     fig.update_xaxes(tickformat="d", dtick=1 if last <= 12 else None)
     return fig
-
-
-def epoch_curve(t: TuneTrial) -> dict[int, float]:
-    """{epoch: validation figure}: what the trial reported to Optuna, else (several objectives: Optuna
-    keeps no per-epoch values then) the `valid` series of its <id>.progress.yaml."""
-    if t.intermediate:
-        return t.intermediate
-    from .tune import read_progress
-
-    progress = read_progress(str(t.trial_dir)) if t.trial_dir is not None else None
-    valid = (progress or {}).get("valid") or []
-    return {i + 1: float(v) for i, v in enumerate(valid) if isinstance(v, (int, float)) and not math.isnan(v)}
 
 
 def _importance_section(run: TuneRun, optuna) -> str:
@@ -816,9 +824,8 @@ def build_report(run: TuneRun, output: Path | None = None, extra: list[str] | No
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     body = [f"<h1>{e(run.dir.name)} — tuning run</h1>",
             f'<p class="meta">{e(str(run.dir))} · spec {e(str(run.plan.get("spec", "")))} · report of {now}</p>']
-    line = completeness_line(run)
-    done = line.endswith("complete")
-    head = ("complete" if done else "PARTIAL tuning run") + ": " + line.removesuffix(" — complete")
+    done = run.complete
+    head = ("complete" if done else "PARTIAL tuning run") + ": " + completeness_line(run, mark_complete=False)
     what = (f"{run.plan.get('sampler', '?')} sampler, {run.plan.get('pruner', '?')} pruner, objective "
             + ", ".join(f"{m} ({d})" for m, d in zip(run.metrics, run.directions)))
     body.append(f'<div class="banner{" complete" if done else ""}"><p class="headline">{e(head)}</p>'
@@ -838,7 +845,7 @@ def build_report(run: TuneRun, output: Path | None = None, extra: list[str] | No
         tdir = os.path.relpath(t.trial_dir, run.dir) if t.trial_dir else ""
         body.append(f"<h3>trial {t.number}: {e(vals)}</h3><p>overrides:</p><ul>{''.join(items)}</ul>{link}"
                     f'<p class="note">trial directory {e(tdir)}; config hash '
-                    f"{e(config_hash(t.trial_dir) or '(no results file)')}"
+                    f"{e(t.file.config_hash or '(no results file)')}"
                     + (f"; {t.epoch} epochs" if t.epoch else "") + "</p>")
 
     body.append("<h2>Trials</h2>")
@@ -869,7 +876,7 @@ def build_report(run: TuneRun, output: Path | None = None, extra: list[str] | No
             body.append(f"<h2>{e(title)}</h2>" + part)
         body.append("<h2>Parameter importances</h2>" + _importance_section(run, optuna))
         body.append("<h2>Pruning: the validation figure of every trial per epoch</h2>")
-        if any(epoch_curve(t) for t in run.trials):
+        if any(t.curve for t in run.trials):
             body.append(_figure_html(_pruning_figure(run), "pruning"))
             body.append(_note("Dotted lines: pruned trials, stopped at the red x; the thick line: the best trial."))
         else:
