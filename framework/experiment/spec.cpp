@@ -95,6 +95,17 @@ void collect_keys(const config::Value& v, const std::string& prefix, std::vector
 }
 
 /// The axis sections of `sweep:` whose keys are dotted spec keys.
+// Whether `key` lies inside the searched choice `searched` (an unconditional choice): under its node
+// (model.extractor.hidden under a choice of model.extractor) or beside a searched plugin type
+// (model.attention.num_heads beside a choice of model.attention.type). Such a key exists for some of
+// the choice's values only; check_tune resolves it under each.
+bool inside_choice(config::KeyPath searched, const config::KeyPath& key) {
+  if (!searched.ok() || !key.ok()) return false;
+  if (searched.path.size() > 1 && searched.path.back() == "type") searched.path.pop_back();  // the plugin node
+  return searched.path.size() < key.path.size() &&
+         std::equal(searched.path.begin(), searched.path.end(), key.path.begin());
+}
+
 bool is_axis_section(const std::vector<std::string>& path, std::size_t& key_at) {
   if (path.size() < 2 || (path[0] != "sweep" && path[0] != "tune")) return false;
   if (path[1] == "grid" || path[1] == "zip") {
@@ -216,12 +227,10 @@ config::KeySchema spec_schema() {
         const config::Value* tune = root.find("tune");
         const config::Value* space = tune && tune->is_map() ? tune->find("space") : nullptr;
         if (space && space->is_map())
-          for (const auto& e : space->entries()) {
-            const config::KeyPath searched = config::parse_key(e.key);
-            if (searched.ok() && searched.path.size() < k.path.size() &&
-                std::equal(searched.path.begin(), searched.path.end(), k.path.begin()))
+          for (const auto& e : space->entries())
+            if (e.value.is_map() && e.value.find("choice") && !e.value.find("when") &&
+                inside_choice(config::parse_key(e.key), k))
               return true;
-          }
         return has_path(schema_tree(root), k.path);
       }
       config::Value keys = config::to_value(TuneSection{});
@@ -566,10 +575,8 @@ void check_tune(TuneSection& tune, const config::Value& node, const config::Valu
     const TuneParam* within = nullptr;
     std::string within_key;
     for (const auto& [other, p] : tune.space) {
-      config::KeyPath ok = config::parse_key(other);
-      if (ok.ok() && ok.path.size() > 1 && ok.path.back() == "type") ok.path.pop_back();  // the plugin node
-      if (other != e.key && p.choice && !p.when && ok.ok() && ok.path.size() < k.path.size() &&
-          std::equal(ok.path.begin(), ok.path.end(), k.path.begin()) && other.size() > within_key.size()) {
+      if (other != e.key && p.choice && !p.when && inside_choice(config::parse_key(other), k) &&
+          other.size() > within_key.size()) {
         within = &p;
         within_key = other;
       }

@@ -242,3 +242,19 @@ def test_a_study_directory_keeps_its_objectives(tmp_path):
     assert r.returncode == 2, r.stdout + r.stderr
     assert "its study optimises valid/accuracy (maximize), the spec valid/accuracy, valid/loss" in r.stderr, r.stderr
     assert len(tt.ledger(tmp_path / "results" / "tiny-tune")) == 1
+
+
+def test_a_key_beside_a_searched_plugin_type_is_checked_under_each_type(tmp_path):
+    # model.attention.num_heads exists for multi_head only; the spec as written has seed_self (no
+    # num_heads). Beside a searched model.attention.type it is a key of some branches: valid when
+    # `when:` limits it to those, refused at its line (naming the branch) when it would reach the others.
+    space = """    model.attention.type: {choice: [multi_head, additive]}
+    model.attention.num_heads: {choice: [1, 2], when: {model.attention.type: [multi_head]}}
+"""
+    r = tt.attnlab("validate", write(tmp_path, space=space), "--spec-only")
+    assert r.returncode == 0, r.stderr
+    spec = write(tmp_path, space=space.replace(", when: {model.attention.type: [multi_head]}", ""))
+    r = tt.attnlab("validate", spec, "--spec-only")
+    assert r.returncode == 2
+    assert f"spec.yaml:{tt.line_of(spec, 'num_heads')}:" in r.stderr and "model.attention.type = additive" in r.stderr, \
+        r.stderr
