@@ -283,7 +283,6 @@ struct TuneSection {
         .doc("epochs a trial runs before it can be pruned (successive halving, Hyperband: their first rung)");
     v("seed", seed).min(0).doc("seed of the sampler");
     v("timeout", timeout)
-        .min(0)
         .doc("seconds: no trial starts once this run of attnlab tune has lasted this long (running trials finish)");
     v("objective", objective).doc("the figure optimised, or a list of figures (a Pareto front)");
     v.required("space", space).doc("dotted spec key -> {loguniform|uniform|int|choice: ..., when: ...}");

@@ -24,6 +24,7 @@ what the index gets wrong; the scripts print it. Columns and table layouts follo
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -449,12 +450,23 @@ def _sweep_keys(sweep_dir: Path) -> list[str] | None:
 
 
 def _sweep_doc(sweep_dir: Path) -> dict | None:
-    """sweep.yaml parsed (None without it, without python3-yaml, or when it does not parse)."""
+    """sweep.yaml parsed (None without it, without python3-yaml, or when it does not parse); parsed
+    once per version of the file (loading a sweep asks for it several times)."""
     spec = sweep_dir / "sweep.yaml"
-    if _yaml is None or not spec.is_file():
+    if _yaml is None:
         return None
     try:
-        doc = _yaml.safe_load(spec.read_text(encoding="utf-8"))
+        st = spec.stat()
+    except OSError:
+        return None
+    return _parse_sweep_yaml(str(spec.resolve()), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_sweep_yaml(path: str, mtime_ns: int, size: int) -> dict | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = _yaml.safe_load(f)
     except Exception:  # noqa: BLE001
         return None
     return doc if isinstance(doc, dict) else None
@@ -518,15 +530,8 @@ def _planned_values(sweep_dir: Path) -> dict[str, list[Any] | None]:
 
 
 def _sweep_name(sweep_dir: Path) -> str:
-    spec = sweep_dir / "sweep.yaml"
-    if _yaml is not None and spec.is_file():
-        try:
-            doc = _yaml.safe_load(spec.read_text(encoding="utf-8"))
-            if isinstance(doc, dict) and doc.get("name"):
-                return str(doc["name"])
-        except Exception:  # noqa: BLE001
-            pass
-    return sweep_dir.resolve().name
+    doc = _sweep_doc(sweep_dir)
+    return str(doc["name"]) if doc and doc.get("name") else sweep_dir.resolve().name
 
 
 def _finished_files(sweep_dir: Path) -> dict[str, Path]:
