@@ -214,7 +214,8 @@ data::Built TabularDataset::build(data::Table table, data::DataReport& report) {
   for (const auto& t : c_.tasks) {
     const data::Column& col = table.column(t.column, kWho);
     auto where = [&](std::int64_t r) {
-      return fmt::format("{}: {}:{}: task '{}'", kWho, table.source, table.line[static_cast<std::size_t>(r)], t.name);
+      return fmt::format("{}: {}:{}: task '{}'", kWho, row_file(table, r), table.line[static_cast<std::size_t>(r)],
+                         t.name);
     };
     auto label_text = [&](std::int64_t r) {
       std::string v = data::cell_text(col, r);

@@ -229,6 +229,12 @@ BOOST_AUTO_TEST_CASE(errors) {
   testing::expect_error<DataError>([&] { load_and_build(c); },
                                    {"shop.csv:3: task 'rating'", "value '10' is not one of: 1, 2"});
 
+  // ...and in a separate test file, at that file's line (not the training file's name)
+  c = adult_config();
+  c.test_path = "adult_bad_label.test";
+  testing::expect_error<DataError>([&] { load_and_build(c); },
+                                   {"adult_bad_label.test:4: task 'income'", "value 'maybe' is not one of"});
+
   // a missing numeric feature: an error at its line unless imputed; impute: zero fills 0
   c = shop_config();
   c.impute = "none";
